@@ -1,0 +1,47 @@
+# fewpoints: every target sets itself up on a fresh machine (a .venv made with the system python3).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SEED   ?= 2013
+
+.PHONY: demo test lint lab benchmark data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per set of extras, remade when pyproject.toml changes.
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
+	touch $@
+
+demo: $(VENV)/.installed-base
+	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out demo-output/classroom --force
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+lab: $(VENV)/.installed-notebooks
+	$(BIN)/jupyter lab notebooks/
+
+benchmark: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench_generate.py
+
+# Regenerate the shipped classroom dataset (the command the data card gives).
+data: $(VENV)/.installed-base
+	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out synthetic_data/classroom --force
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache .hypothesis

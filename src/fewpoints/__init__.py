@@ -1,0 +1,27 @@
+"""fewpoints: how few location points make "anonymized" phone data unique.
+
+Everything here runs on a fully synthetic city: no real person is in any table.
+
+>>> import fewpoints
+>>> world = fewpoints.make_world("tiny", seed=1)
+>>> sorted(world.tables())[:3]
+['antennas', 'directory', 'people']
+"""
+
+__version__ = "0.1.0"
+
+from fewpoints.schema import FewpointsError, InputError, read_traces, validate, validate_traces
+from fewpoints.synth import PRESETS, World, make_world, read_world
+
+__all__ = [
+    "PRESETS",
+    "FewpointsError",
+    "InputError",
+    "World",
+    "__version__",
+    "make_world",
+    "read_traces",
+    "read_world",
+    "validate",
+    "validate_traces",
+]

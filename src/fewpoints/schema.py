@@ -1,0 +1,425 @@
+"""The tables every stage speaks: their columns, their validation, and reading and writing them.
+
+fewpoints works on long-format pandas DataFrames with literal column names
+(see the table in README.md). Coordinates are kilometres in the synthetic
+city's own frame; times are ``datetime64[s]`` in one synthetic local time zone.
+
+``traces`` is the one interface between stages: the broker's dataset, one row
+per observation, with a pseudonymous ``device_id`` and nothing else about the
+person. Everything in ``people`` and ``stays`` is ground truth and is never
+part of a released table.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "TIME_UNIT",
+    "FewpointsError",
+    "InputError",
+    "read_table",
+    "read_traces",
+    "read_world_tables",
+    "validate",
+    "validate_traces",
+    "write_world_tables",
+]
+
+TIME_UNIT = "datetime64[s]"
+
+#: Required columns of each table, with their kind. Extra columns are allowed.
+COLUMNS: dict[str, dict[str, str]] = {
+    "places": {
+        "place_id": "int",
+        "x_km": "float",
+        "y_km": "float",
+        "kind": "str",
+        "sensitive": "bool",
+        "name": "str",
+    },
+    "antennas": {"antenna_id": "int", "x_km": "float", "y_km": "float"},
+    "people": {
+        "person_id": "int",
+        "name": "str",
+        "home_place_id": "int",
+        "work_place_id": "Int",  # nullable: not everyone works or studies
+        "device_id": "str",
+    },
+    "stays": {"person_id": "int", "place_id": "int", "start": "time", "end": "time"},
+    "traces": {"device_id": "str", "time": "time", "x_km": "float", "y_km": "float"},
+    "directory": {"name": "str", "address": "str", "place_id": "int"},
+    "posts": {"name": "str", "time": "time", "x_km": "float", "y_km": "float"},
+}
+
+#: Columns that must hold unique values (a table's key).
+KEYS = {"places": "place_id", "antennas": "antenna_id", "people": "person_id"}
+
+#: Optional columns of ``traces`` (present where the observation model knows them).
+TRACE_OPTIONAL = {"antenna_id": "int", "accuracy_m": "float"}
+
+
+class FewpointsError(ValueError):
+    """A problem with the caller's input or parameters, stated in one line.
+
+    The command line prints the message and exits with status 2; library users
+    can catch it as a ``ValueError``.
+    """
+
+
+class InputError(FewpointsError):
+    """A table or file that does not follow the schema."""
+
+
+def _where(source: str | None) -> str:
+    return f"{source}: " if source else ""
+
+
+def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.DataFrame:
+    """Check that ``df`` is a well-formed ``table`` and return it unchanged.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table to check.
+    table : str
+        One of the names in :data:`COLUMNS`.
+    source : str, optional
+        Where the table came from (a file name), used in error messages.
+
+    Raises
+    ------
+    InputError
+        With a one-line message naming the first problem found: a missing
+        column, an empty ``traces`` table, missing or non-finite values, a
+        column of the wrong kind, or a duplicated key.
+    """
+    if table not in COLUMNS:
+        raise ValueError(f"unknown table {table!r}; expected one of {sorted(COLUMNS)}")
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"{_where(source)}{table} must be a pandas DataFrame, got {type(df).__name__}")
+    spec = COLUMNS[table]
+    missing = [c for c in spec if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{_where(source)}{table} table is missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(spec)}"
+        )
+    if table == "traces" and len(df) == 0:
+        raise InputError(f"{_where(source)}traces table is empty")
+    for col, kind in spec.items():
+        s = df[col]
+        if kind != "Int" and s.isna().any():
+            n = int(s.isna().sum())
+            raise InputError(f"{_where(source)}{table}.{col} has {n:,} missing value(s)")
+        if kind == "float":
+            if not pd.api.types.is_numeric_dtype(s):
+                raise InputError(f"{_where(source)}{table}.{col} must be numeric, got {s.dtype}")
+            bad = ~np.isfinite(s.to_numpy(dtype=float))
+            if bad.any():
+                raise InputError(
+                    f"{_where(source)}{table}.{col} has {int(bad.sum()):,} infinite value(s)"
+                )
+        elif kind in ("int", "Int"):
+            if not (pd.api.types.is_integer_dtype(s) or (kind == "Int" and s.isna().all())):
+                raise InputError(f"{_where(source)}{table}.{col} must be integer, got {s.dtype}")
+        elif kind == "time":
+            if not pd.api.types.is_datetime64_any_dtype(s):
+                raise InputError(f"{_where(source)}{table}.{col} must be a datetime, got {s.dtype}")
+        elif kind == "bool":
+            if not pd.api.types.is_bool_dtype(s):
+                raise InputError(f"{_where(source)}{table}.{col} must be boolean, got {s.dtype}")
+    key = KEYS.get(table)
+    if key is not None and df[key].duplicated().any():
+        raise InputError(f"{_where(source)}{table}.{key} has duplicated values")
+    if table == "stays" and (df["end"] < df["start"]).any():
+        raise InputError(f"{_where(source)}stays has stays that end before they start")
+    return df
+
+
+def validate_traces(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """Check a ``traces`` table (see :func:`validate`)."""
+    return validate(df, "traces", source=source)
+
+
+def validate_places(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """Check a ``places`` table (see :func:`validate`)."""
+    return validate(df, "places", source=source)
+
+
+def validate_people(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """Check a ``people`` table (see :func:`validate`)."""
+    return validate(df, "people", source=source)
+
+
+def validate_stays(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """Check a ``stays`` table (see :func:`validate`)."""
+    return validate(df, "stays", source=source)
+
+
+# ---------------------------------------------------------------------------
+# Reading a user's traces
+# ---------------------------------------------------------------------------
+
+_EARTH_RADIUS_KM = 6371.0088
+
+
+def _lat_lon_to_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Equirectangular projection around the data's own centre (accurate to well under 1% across a city)."""
+    lat0 = np.deg2rad(np.nanmean(lat))
+    lon0 = np.nanmean(lon)
+    x = np.deg2rad(lon - lon0) * np.cos(lat0) * _EARTH_RADIUS_KM
+    y = np.deg2rad(lat - np.nanmean(lat)) * _EARTH_RADIUS_KM
+    return x, y
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        try:
+            return pd.read_parquet(path)
+        except ImportError as exc:
+            raise InputError(
+                f"{path}: reading Parquet needs pyarrow (pip install 'fewpoints[parquet]')"
+            ) from exc
+    if not any(name.endswith(ext) for ext in (".csv", ".csv.gz", ".tsv", ".txt", ".gz")):
+        raise InputError(f"{path}: expected a .csv, .csv.gz or .parquet file")
+    sep = "\t" if ".tsv" in name else ","
+    try:
+        return pd.read_csv(path, sep=sep, low_memory=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable CSV file ({first})") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path}: the file is empty") from exc
+
+
+def _to_time(s: pd.Series, what: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    elif pd.api.types.is_numeric_dtype(s):
+        raise InputError(
+            f"{what} holds numbers; write times as text like 2026-03-02 08:15:00"
+        )
+    else:
+        try:
+            out = pd.to_datetime(s, format="mixed")
+        except (ValueError, TypeError) as exc:
+            bad = _first_unparsable(s)
+            raise InputError(f"{what} has an unparsable time {bad!r}") from exc
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_localize(None)
+    if out.isna().any():
+        raise InputError(f"{what} has {int(out.isna().sum()):,} missing time(s)")
+    return out.astype(TIME_UNIT)
+
+
+def _first_unparsable(s: pd.Series) -> str:
+    for value in s.astype(str).unique()[:100_000]:
+        try:
+            pd.to_datetime(value)
+        except (ValueError, TypeError):
+            return value
+    return str(s.iloc[0])
+
+
+def read_traces(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a traces table from CSV (optionally gzip-compressed) or Parquet.
+
+    Accepts the fewpoints columns ``device_id, time, x_km, y_km`` or, for
+    data in degrees, ``device_id, time, lat, lon``, which are projected to
+    kilometres around the data's own centre.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+
+    Returns
+    -------
+    DataFrame
+        ``device_id`` (str), ``time`` (datetime64[s]), ``x_km``, ``y_km``
+        (float), and ``antenna_id`` / ``accuracy_m`` when the file has them.
+
+    Raises
+    ------
+    InputError
+        One line naming the problem: missing file or columns, unparsable
+        times, missing or infinite coordinates, an empty table.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a traces file (or a world folder to read_world)")
+    df = _read_frame(path)
+    df.columns = [str(c).strip() for c in df.columns]
+    where = str(path)
+    if "x_km" not in df.columns and {"lat", "lon"} <= set(df.columns):
+        for c in ("lat", "lon"):
+            if not pd.api.types.is_numeric_dtype(df[c]):
+                raise InputError(f"{where}: column {c} must be numeric degrees")
+        lat, lon = df["lat"].to_numpy(float), df["lon"].to_numpy(float)
+        if np.isnan(lat).any() or np.isnan(lon).any():
+            raise InputError(f"{where}: lat/lon have missing values")
+        if (np.abs(lat[np.isfinite(lat)]) > 90).any() or (np.abs(lon[np.isfinite(lon)]) > 180).any():
+            raise InputError(f"{where}: lat must be within +-90 and lon within +-180 degrees")
+        if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
+            raise InputError(f"{where}: lat/lon have infinite values")
+        df["x_km"], df["y_km"] = _lat_lon_to_km(lat, lon)
+        df = df.drop(columns=["lat", "lon"])
+    missing = [c for c in COLUMNS["traces"] if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{where}: missing column(s) {', '.join(missing)}; a traces file needs "
+            "device_id,time,x_km,y_km (or device_id,time,lat,lon)"
+        )
+    if len(df) == 0:
+        raise InputError(f"{where}: the traces table is empty")
+    if df["device_id"].isna().any():
+        raise InputError(f"{where}: device_id has {int(df['device_id'].isna().sum()):,} missing value(s)")
+    for c in ("x_km", "y_km"):
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            bad = pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()
+            example = df.loc[bad, c].iloc[0] if bad.any() else "?"
+            raise InputError(f"{where}: column {c} must be numeric (found {example!r})")
+    df["time"] = _to_time(df["time"], f"{where}: column time")
+    df["device_id"] = df["device_id"].astype(str)
+    return validate(df, "traces", source=where)
+
+
+# ---------------------------------------------------------------------------
+# Reading and writing a whole world
+# ---------------------------------------------------------------------------
+
+_DTYPES: dict[str, dict[str, str]] = {
+    "places": {"place_id": "int64", "kind": "str", "name": "str", "sensitive": "bool"},
+    "antennas": {"antenna_id": "int64"},
+    "people": {
+        "person_id": "int64",
+        "name": "str",
+        "home_place_id": "int64",
+        "work_place_id": "Int64",
+        "device_id": "str",
+    },
+    "stays": {"person_id": "int64", "place_id": "int64"},
+    "traces": {"device_id": "str", "antenna_id": "int64"},
+    "directory": {"name": "str", "address": "str", "place_id": "int64"},
+    "posts": {"name": "str"},
+}
+_TIME_COLUMNS = {"stays": ["start", "end"], "traces": ["time"], "posts": ["time"]}
+_CSV_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _table_kind(name: str) -> str:
+    return "traces" if name.startswith("traces") else name
+
+
+def _write_csv_gz(df: pd.DataFrame, path: Path) -> None:
+    """Write gzip-compressed CSV whose bytes depend only on the table (no timestamp in the header)."""
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, date_format=_CSV_TIME_FORMAT, lineterminator="\n")
+    with open(path, "wb") as raw, gzip.GzipFile(
+        filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0
+    ) as gz:
+        gz.write(buf.getvalue().encode("utf-8"))
+
+
+def read_table(path: str | os.PathLike, name: str | None = None) -> pd.DataFrame:
+    """Read one table written by :func:`write_world_tables` (CSV.gz or Parquet)."""
+    path = Path(path)
+    stem = path.name.split(".")[0]
+    kind = _table_kind(name or stem)
+    if path.suffix == ".parquet":
+        df = _read_frame(path)
+    else:
+        dtypes = _DTYPES.get(kind, {})
+        df = pd.read_csv(path, dtype=dtypes, keep_default_na=True, na_values=[""])
+        for col in _TIME_COLUMNS.get(kind, []):
+            df[col] = pd.to_datetime(df[col], format=_CSV_TIME_FORMAT).astype(TIME_UNIT)
+        if "device_id" in df.columns and kind == "traces":
+            df["device_id"] = df["device_id"].astype("category")
+    return df
+
+
+def write_world_tables(
+    tables: dict[str, pd.DataFrame],
+    meta: dict,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    parquet: bool = False,
+) -> list[Path]:
+    """Write tables (``name.csv.gz``) and ``world.json`` into folder ``out``, atomically.
+
+    Everything is written into a temporary folder beside ``out`` and moved
+    into place only when complete, so an interrupted run never leaves a
+    half-written world. An existing non-empty ``out`` is refused unless
+    ``force``.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FewpointsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    if parquet:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise FewpointsError("writing Parquet needs pyarrow (pip install 'fewpoints[parquet]')") from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        written = []
+        for name, df in tables.items():
+            _write_csv_gz(df, tmp / f"{name}.csv.gz")
+            written.append(out / f"{name}.csv.gz")
+            if parquet:
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+                written.append(out / f"{name}.parquet")
+        (tmp / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        written.append(out / "world.json")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return written
+
+
+def read_world_tables(path: str | os.PathLike) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Read every table and the metadata of a world folder written by :func:`write_world_tables`."""
+    path = Path(path)
+    meta_file = path / "world.json"
+    if not meta_file.is_file():
+        raise InputError(f"{path}: not a fewpoints world folder (no world.json)")
+    meta = json.loads(meta_file.read_text())
+    tables = {}
+    for name in meta.get("tables", {}):
+        f = path / f"{name}.csv.gz"
+        if not f.is_file():
+            raise InputError(f"{path}: world.json lists {name} but {f.name} is missing")
+        tables[name] = read_table(f, name)
+    return tables, meta

@@ -1,0 +1,10 @@
+"""The synthetic world: city -> people -> stays -> observed traces.
+
+``make_world`` builds all of it from a preset and a seed; the modules follow
+the pipeline (``city``, ``population``, ``mobility``, ``observe``) and
+``world`` ties them together.
+"""
+
+from fewpoints.synth.world import PRESETS, World, WorldParams, estimate_memory, make_world, read_world
+
+__all__ = ["PRESETS", "World", "WorldParams", "estimate_memory", "make_world", "read_world"]

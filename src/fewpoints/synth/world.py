@@ -1,0 +1,440 @@
+"""``make_world``: presets, parameters, independent random streams, and the ``World`` container."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fewpoints.schema import FewpointsError, read_world_tables, validate, write_world_tables
+
+__all__ = [
+    "OBSERVATION_MODELS",
+    "PRESETS",
+    "World",
+    "WorldParams",
+    "check_memory",
+    "estimate_memory",
+    "make_world",
+    "read_world",
+    "resolve_params",
+]
+
+OBSERVATION_MODELS = ("cdr", "pings")
+
+#: Names of the independent random streams, in a fixed order. A stage draws
+#: only from its own stream, so changing the number of days (mobility,
+#: observation) never moves a home (city, population).
+STREAMS = ("city", "population", "mobility", "cdr", "pings", "directory", "posts")
+
+ProgressFn = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """Every setting of a synthetic world. Presets are named sets of these.
+
+    Parameters
+    ----------
+    n_people : int
+        People (one phone each).
+    days : int
+        Days observed, starting on ``start`` (a Monday by default).
+    observe : tuple of str
+        Observation models to simulate: ``"cdr"`` (calls and texts located at
+        the serving antenna) and/or ``"pings"`` (app GPS pings).
+    start : str
+        The first day, in the synthetic city's local time.
+    density_per_km2 : float
+        Average residents per square kilometre; sets the city's size.
+    n_subcentres : int or None
+        Secondary centres around downtown (None: grows with the city).
+    people_per_antenna : float
+        Residents per antenna on average (antennas are denser where people are).
+    household_size : float
+        Average people per home (members share the home place).
+    worker_share, student_share : float
+        Shares of people with a workplace or a school.
+    cdr_events_per_month : float
+        Average calls and texts per person per 30 days (de Montjoye et al.
+        2013 report about 114).
+    cdr_activity_sigma : float
+        Spread (log scale) of people's phone activity: larger is heavier-tailed.
+    pings_median_per_day : float
+        Median app location pings per device per day.
+    pings_activity_sigma : float
+        Spread (log scale) of ping rates across devices.
+    cdr_time_bin : str or None
+        If set (for example ``"1h"``), cdr times are released floored to this
+        bin, as in the data of "Unique in the Crowd".
+    directory_coverage : float
+        Share of people listed in the public directory.
+    poster_share : float
+        Share of people who post geotagged messages publicly.
+    posts_per_week : float
+        Average geotagged posts per poster per week.
+    """
+
+    n_people: int = 5_000
+    days: int = 28
+    observe: tuple[str, ...] = ("cdr", "pings")
+    start: str = "2026-03-02"
+    density_per_km2: float = 1_500.0
+    n_subcentres: int | None = None
+    people_per_antenna: float = 230.0
+    household_size: float = 2.2
+    worker_share: float = 0.58
+    student_share: float = 0.16
+    cdr_events_per_month: float = 114.0
+    cdr_activity_sigma: float = 1.0
+    pings_median_per_day: float = 4.0
+    pings_activity_sigma: float = 1.3
+    cdr_time_bin: str | None = None
+    directory_coverage: float = 0.7
+    poster_share: float = 0.25
+    posts_per_week: float = 2.0
+    preset: str = "custom"
+    seed: int = 0
+
+    def replace(self, **changes) -> WorldParams:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["observe"] = list(self.observe)
+        return d
+
+
+PRESETS: dict[str, WorldParams] = {
+    # Unit tests: seconds to build, every table non-empty.
+    "tiny": WorldParams(n_people=200, days=7, people_per_antenna=20.0, preset="tiny"),
+    # The classroom dataset shipped in synthetic_data/.
+    "classroom": WorldParams(n_people=5_000, days=28, people_per_antenna=100.0, preset="classroom"),
+    # A mid-sized city for figures and the briefing.
+    "city": WorldParams(n_people=100_000, days=28, preset="city"),
+    # Country-scale stress test for the unicity engine.
+    "crowd": WorldParams(n_people=1_000_000, days=28, observe=("cdr",), preset="crowd"),
+}
+
+
+def resolve_params(preset: str | WorldParams = "classroom", *, seed: int | None = 0, **overrides) -> WorldParams:
+    """Turn a preset name (or params) plus overrides into checked :class:`WorldParams`.
+
+    Raises
+    ------
+    FewpointsError
+        On an unknown preset or parameter, or an impossible value.
+    """
+    if isinstance(preset, WorldParams):
+        params = preset
+    elif preset in PRESETS:
+        params = PRESETS[preset]
+    else:
+        raise FewpointsError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    known = {f.name for f in dataclasses.fields(WorldParams)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise FewpointsError(f"unknown world parameter(s) {', '.join(unknown)}")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(overrides.get("observe"), str):
+        overrides["observe"] = (overrides["observe"],)
+    params = params.replace(seed=int(seed), **overrides)
+    _check(params)
+    return params
+
+
+def _check(p: WorldParams) -> None:
+    def need(ok: bool, msg: str) -> None:
+        if not ok:
+            raise FewpointsError(msg)
+
+    need(isinstance(p.n_people, (int, np.integer)) and p.n_people > 0, f"people must be a positive whole number, got {p.n_people}")
+    need(isinstance(p.days, (int, np.integer)) and p.days > 0, f"days must be a positive whole number, got {p.days}")
+    need(p.days <= 366, f"days must be at most 366, got {p.days}")
+    need(p.n_people <= 50_000_000, f"people must be at most 50,000,000, got {p.n_people:,}")
+    need(len(p.observe) > 0, "observe needs at least one observation model (cdr or pings)")
+    for m in p.observe:
+        need(m in OBSERVATION_MODELS, f"unknown observation model {m!r}; choose from {', '.join(OBSERVATION_MODELS)}")
+    need(len(set(p.observe)) == len(p.observe), "observe lists a model twice")
+    try:
+        pd.Timestamp(p.start)
+    except (ValueError, TypeError):
+        raise FewpointsError(f"start is not a date: {p.start!r}") from None
+    for name in ("density_per_km2", "people_per_antenna", "household_size", "cdr_events_per_month", "pings_median_per_day"):
+        v = getattr(p, name)
+        need(np.isfinite(v) and v > 0, f"{name} must be positive, got {v}")
+    for name in ("cdr_activity_sigma", "pings_activity_sigma", "posts_per_week"):
+        v = getattr(p, name)
+        need(np.isfinite(v) and v >= 0, f"{name} must be zero or positive, got {v}")
+    for name in ("worker_share", "student_share", "directory_coverage", "poster_share"):
+        v = getattr(p, name)
+        need(0.0 <= v <= 1.0, f"{name} must be between 0 and 1, got {v}")
+    need(p.worker_share + p.student_share <= 1.0, "worker_share + student_share must be at most 1")
+    need(p.household_size >= 1.0, f"household_size must be at least 1, got {p.household_size}")
+    if p.cdr_time_bin is not None:
+        try:
+            td = pd.Timedelta(p.cdr_time_bin)
+        except ValueError:
+            raise FewpointsError(f"cdr_time_bin is not a duration: {p.cdr_time_bin!r}") from None
+        need(td > pd.Timedelta(0), "cdr_time_bin must be positive")
+
+
+@dataclass
+class World:
+    """A synthetic world: the public map, the ground truth, and the released data.
+
+    Attributes
+    ----------
+    places, antennas : DataFrame
+        The public map.
+    people, stays : DataFrame
+        Ground truth, never part of a release: who lives and works where, and
+        where each person really was.
+    observations : dict of str to DataFrame
+        The broker's ``traces`` for each observation model simulated
+        (``"cdr"``, ``"pings"``); they carry only a pseudonymous ``device_id``.
+    directory, posts : DataFrame
+        Public auxiliary data for linkage: a synthetic directory of names and
+        addresses, and geotagged posts under real (synthetic) names.
+    params : WorldParams
+        Everything needed to make the same world again.
+    """
+
+    places: pd.DataFrame
+    antennas: pd.DataFrame
+    people: pd.DataFrame
+    stays: pd.DataFrame
+    observations: dict[str, pd.DataFrame]
+    directory: pd.DataFrame
+    posts: pd.DataFrame
+    params: WorldParams = field(default_factory=WorldParams)
+
+    @property
+    def traces(self) -> pd.DataFrame:
+        """The traces of the first observation model in ``params.observe``."""
+        return self.observations[next(iter(self.observations))]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """All tables by file name (``traces_cdr``, ``traces_pings``, ...)."""
+        out = {
+            "places": self.places,
+            "antennas": self.antennas,
+            "people": self.people,
+            "stays": self.stays,
+            "directory": self.directory,
+            "posts": self.posts,
+        }
+        for model, df in self.observations.items():
+            out[f"traces_{model}"] = df
+        return out
+
+    def metadata(self) -> dict:
+        from fewpoints import __version__
+
+        p = self.params
+        observe = ",".join(p.observe)
+        cmd = f"fewpoints generate --preset {p.preset} --seed {p.seed} --observe {observe}"
+        if p.preset in PRESETS:
+            base = PRESETS[p.preset]
+            if p.days != base.days:
+                cmd += f" --days {p.days}"
+            if p.n_people != base.n_people:
+                cmd += f" --people {p.n_people}"
+        return {
+            "generator": "fewpoints",
+            "generator_version": __version__,
+            "synthetic": True,
+            "command": cmd,
+            "params": p.to_dict(),
+            "tables": {name: len(df) for name, df in self.tables().items()},
+        }
+
+    def write(self, out: str | os.PathLike, *, force: bool = False, parquet: bool = False) -> list[Path]:
+        """Write every table (gzip CSV) and ``world.json`` to folder ``out`` (see ``schema.write_world_tables``)."""
+        return write_world_tables(self.tables(), self.metadata(), out, force=force, parquet=parquet)
+
+    def summary(self) -> str:
+        """A few lines describing the world, for a terminal or a notebook."""
+        p = self.params
+        lines = [
+            f"fewpoints synthetic world (preset {p.preset}, seed {p.seed}) -- no real person is in it",
+            f"  city      {len(self.places):,} places ({int(self.places['sensitive'].sum()):,} sensitive), "
+            f"{len(self.antennas):,} antennas, {_extent_km(self.places)}",
+            f"  people    {len(self.people):,} over {p.days} days from {p.start}; {len(self.stays):,} stays (ground truth)",
+        ]
+        for model, df in self.observations.items():
+            per = df.groupby("device_id", observed=True).size()
+            per_month = per * (30.0 / p.days)
+            lines.append(
+                f"  {model:<9} {len(df):,} records; per device per month: median {per_month.median():,.0f}, "
+                f"mean {per_month.mean():,.0f}, 99th pct {per_month.quantile(0.99):,.0f}"
+            )
+        lines.append(f"  public    {len(self.directory):,} directory entries, {len(self.posts):,} geotagged posts")
+        return "\n".join(lines)
+
+
+def _extent_km(places: pd.DataFrame) -> str:
+    w = places["x_km"].max() - places["x_km"].min()
+    h = places["y_km"].max() - places["y_km"].min()
+    return f"{w:.0f} x {h:.0f} km"
+
+
+# ---------------------------------------------------------------------------
+# memory estimate
+# ---------------------------------------------------------------------------
+
+
+def estimate_memory(params: WorldParams) -> int:
+    """Rough peak bytes that generating ``params`` needs (tables plus working arrays)."""
+    n, d = params.n_people, params.days
+    stays = n * d * 4.2 * 24
+    records = 0.0
+    if "cdr" in params.observe:
+        records += n * d * params.cdr_events_per_month / 30.0 * 40
+    if "pings" in params.observe:
+        mean_pings = params.pings_median_per_day * np.exp(params.pings_activity_sigma**2 / 2)
+        records += n * d * mean_pings * 48
+    people = n * 300
+    return int(1.6 * (stays + records + people) + 200e6)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(params: WorldParams, *, available: int | None = None) -> None:
+    """Refuse, before any work, a world that would not fit in the free memory."""
+    need = estimate_memory(params)
+    have = available_memory() if available is None else available
+    if have is not None and need > have:
+        raise FewpointsError(
+            f"this world needs about {need / 1e9:.1f} GB of memory but only {have / 1e9:.1f} GB is free; "
+            "use fewer --people or --days, or one observation model"
+        )
+
+
+# ---------------------------------------------------------------------------
+# make_world
+# ---------------------------------------------------------------------------
+
+
+def make_world(
+    preset: str | WorldParams = "classroom",
+    *,
+    seed: int | None = 0,
+    params: WorldParams | None = None,
+    progress: ProgressFn | None = None,
+    **overrides,
+) -> World:
+    """Generate a synthetic world.
+
+    Parameters
+    ----------
+    preset : str or WorldParams, default "classroom"
+        A name in :data:`PRESETS` (``tiny``, ``classroom``, ``city``, ``crowd``, ...).
+    seed : int or None, default 0
+        The world's seed. The same seed and parameters give identical tables,
+        bit for bit. None draws a fresh seed (recorded in ``world.params``).
+    params : WorldParams, optional
+        Fully resolved parameters (as from :func:`resolve_params`); overrides
+        ``preset``, ``seed`` and ``overrides``.
+    progress : callable, optional
+        Called as ``progress(stage, fraction_done)`` during long work.
+    **overrides
+        Any :class:`WorldParams` field, e.g. ``days=7``, ``n_people=1000``,
+        ``observe=("cdr",)``.
+
+    Returns
+    -------
+    World
+
+    Notes
+    -----
+    Each stage draws from its own stream (``np.random.SeedSequence(seed).spawn``),
+    so the city and the people do not change when only the days or the
+    observation models do, and mobility and observations are drawn day by
+    day, so a shorter world is exactly the first days of a longer one.
+    """
+    from fewpoints.synth import city, mobility, observe, population
+
+    if params is None:
+        params = resolve_params(preset, seed=seed, **overrides)
+    report = progress or (lambda stage, fraction: None)
+    streams = dict(zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True))
+
+    report("building the city", 0.0)
+    town = city.make_city(params, rng=np.random.default_rng(streams["city"]))
+    report("building the city", 1.0)
+    report("placing people", 0.0)
+    people = population.make_people(params, town, rng=np.random.default_rng(streams["population"]))
+    report("placing people", 1.0)
+    day_plans = mobility.simulate_days(
+        params, town, people, seed=streams["mobility"], progress=lambda f: report("moving people", f)
+    )
+    stays = mobility.stays_table(day_plans, params)
+    observations = {}
+    for model in params.observe:
+        observations[model] = observe.make_traces(
+            model,
+            params,
+            town,
+            people,
+            day_plans,
+            seed=streams[model],
+            progress=lambda f, m=model: report(f"observing ({m})", f),
+        )
+    report("public records", 0.0)
+    directory = population.make_directory(params, town, people, rng=np.random.default_rng(streams["directory"]))
+    posts = observe.make_posts(params, town, people, stays, rng=np.random.default_rng(streams["posts"]))
+    report("public records", 1.0)
+
+    world = World(
+        places=town.places,
+        antennas=town.antennas,
+        people=people.table,
+        stays=stays,
+        observations=observations,
+        directory=directory,
+        posts=posts,
+        params=params,
+    )
+    for name, df in world.tables().items():
+        validate(df, "traces" if name.startswith("traces") else name)
+    return world
+
+
+def read_world(path: str | os.PathLike) -> World:
+    """Read a world folder written by ``World.write`` or ``fewpoints generate``."""
+    tables, meta = read_world_tables(path)
+    p = dict(meta.get("params", {}))
+    p["observe"] = tuple(p.get("observe", ()))
+    known = {f.name for f in dataclasses.fields(WorldParams)}
+    params = WorldParams(**{k: v for k, v in p.items() if k in known})
+    observations = {name.removeprefix("traces_"): df for name, df in tables.items() if name.startswith("traces_")}
+    return World(
+        places=tables["places"],
+        antennas=tables["antennas"],
+        people=tables["people"],
+        stays=tables["stays"],
+        observations=observations,
+        directory=tables["directory"],
+        posts=tables["posts"],
+        params=params,
+    )
