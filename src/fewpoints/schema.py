@@ -55,6 +55,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "home_place_id": "int",
         "work_place_id": "Int",  # nullable: not everyone works or studies
         "device_id": "str",
+        "role": "str",
     },
     "stays": {"person_id": "int", "place_id": "int", "start": "time", "end": "time"},
     "traces": {"device_id": "str", "time": "time", "x_km": "float", "y_km": "float"},
@@ -107,7 +108,9 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
     if table not in COLUMNS:
         raise ValueError(f"unknown table {table!r}; expected one of {sorted(COLUMNS)}")
     if not isinstance(df, pd.DataFrame):
-        raise InputError(f"{_where(source)}{table} must be a pandas DataFrame, got {type(df).__name__}")
+        raise InputError(
+            f"{_where(source)}{table} must be a pandas DataFrame, got {type(df).__name__}"
+        )
     spec = COLUMNS[table]
     missing = [c for c in spec if c not in df.columns]
     if missing:
@@ -208,9 +211,7 @@ def _to_time(s: pd.Series, what: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s
     elif pd.api.types.is_numeric_dtype(s):
-        raise InputError(
-            f"{what} holds numbers; write times as text like 2026-03-02 08:15:00"
-        )
+        raise InputError(f"{what} holds numbers; write times as text like 2026-03-02 08:15:00")
     else:
         try:
             out = pd.to_datetime(s, format="mixed")
@@ -261,7 +262,9 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a traces file (or a world folder to read_world)")
+        raise InputError(
+            f"{path}: is a folder; give a traces file (or a world folder to read_world)"
+        )
     df = _read_frame(path)
     df.columns = [str(c).strip() for c in df.columns]
     where = str(path)
@@ -272,7 +275,9 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
         lat, lon = df["lat"].to_numpy(float), df["lon"].to_numpy(float)
         if np.isnan(lat).any() or np.isnan(lon).any():
             raise InputError(f"{where}: lat/lon have missing values")
-        if (np.abs(lat[np.isfinite(lat)]) > 90).any() or (np.abs(lon[np.isfinite(lon)]) > 180).any():
+        if (np.abs(lat[np.isfinite(lat)]) > 90).any() or (
+            np.abs(lon[np.isfinite(lon)]) > 180
+        ).any():
             raise InputError(f"{where}: lat must be within +-90 and lon within +-180 degrees")
         if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
             raise InputError(f"{where}: lat/lon have infinite values")
@@ -287,7 +292,9 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
     if len(df) == 0:
         raise InputError(f"{where}: the traces table is empty")
     if df["device_id"].isna().any():
-        raise InputError(f"{where}: device_id has {int(df['device_id'].isna().sum()):,} missing value(s)")
+        raise InputError(
+            f"{where}: device_id has {int(df['device_id'].isna().sum()):,} missing value(s)"
+        )
     for c in ("x_km", "y_km"):
         if not pd.api.types.is_numeric_dtype(df[c]):
             bad = pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()
@@ -303,17 +310,24 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 _DTYPES: dict[str, dict[str, str]] = {
-    "places": {"place_id": "int64", "kind": "str", "name": "str", "sensitive": "bool"},
-    "antennas": {"antenna_id": "int64"},
+    "places": {
+        "place_id": "int64",
+        "kind": "str",
+        "name": "str",
+        "sensitive": "bool",
+        "address": "str",
+    },
+    "antennas": {"antenna_id": "int32"},
     "people": {
         "person_id": "int64",
         "name": "str",
         "home_place_id": "int64",
         "work_place_id": "Int64",
         "device_id": "str",
+        "role": "str",
     },
-    "stays": {"person_id": "int64", "place_id": "int64"},
-    "traces": {"device_id": "str", "antenna_id": "int64"},
+    "stays": {"person_id": "int32", "place_id": "int32"},
+    "traces": {"device_id": "str", "antenna_id": "int32"},
     "directory": {"name": "str", "address": "str", "place_id": "int64"},
     "posts": {"name": "str"},
 }
@@ -329,9 +343,10 @@ def _write_csv_gz(df: pd.DataFrame, path: Path) -> None:
     """Write gzip-compressed CSV whose bytes depend only on the table (no timestamp in the header)."""
     buf = io.StringIO()
     df.to_csv(buf, index=False, date_format=_CSV_TIME_FORMAT, lineterminator="\n")
-    with open(path, "wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0
-    ) as gz:
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
+    ):
         gz.write(buf.getvalue().encode("utf-8"))
 
 
@@ -381,7 +396,9 @@ def write_world_tables(
         try:
             import pyarrow  # noqa: F401
         except ImportError as exc:
-            raise FewpointsError("writing Parquet needs pyarrow (pip install 'fewpoints[parquet]')") from exc
+            raise FewpointsError(
+                "writing Parquet needs pyarrow (pip install 'fewpoints[parquet]')"
+            ) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:

@@ -5,6 +5,13 @@ the pipeline (``city``, ``population``, ``mobility``, ``observe``) and
 ``world`` ties them together.
 """
 
-from fewpoints.synth.world import PRESETS, World, WorldParams, estimate_memory, make_world, read_world
+from fewpoints.synth.world import (
+    PRESETS,
+    World,
+    WorldParams,
+    estimate_memory,
+    make_world,
+    read_world,
+)
 
 __all__ = ["PRESETS", "World", "WorldParams", "estimate_memory", "make_world", "read_world"]

@@ -122,7 +122,9 @@ PRESETS: dict[str, WorldParams] = {
 }
 
 
-def resolve_params(preset: str | WorldParams = "classroom", *, seed: int | None = 0, **overrides) -> WorldParams:
+def resolve_params(
+    preset: str | WorldParams = "classroom", *, seed: int | None = 0, **overrides
+) -> WorldParams:
     """Turn a preset name (or params) plus overrides into checked :class:`WorldParams`.
 
     Raises
@@ -154,19 +156,34 @@ def _check(p: WorldParams) -> None:
         if not ok:
             raise FewpointsError(msg)
 
-    need(isinstance(p.n_people, (int, np.integer)) and p.n_people > 0, f"people must be a positive whole number, got {p.n_people}")
-    need(isinstance(p.days, (int, np.integer)) and p.days > 0, f"days must be a positive whole number, got {p.days}")
+    need(
+        isinstance(p.n_people, (int, np.integer)) and p.n_people > 0,
+        f"people must be a positive whole number, got {p.n_people}",
+    )
+    need(
+        isinstance(p.days, (int, np.integer)) and p.days > 0,
+        f"days must be a positive whole number, got {p.days}",
+    )
     need(p.days <= 366, f"days must be at most 366, got {p.days}")
     need(p.n_people <= 50_000_000, f"people must be at most 50,000,000, got {p.n_people:,}")
     need(len(p.observe) > 0, "observe needs at least one observation model (cdr or pings)")
     for m in p.observe:
-        need(m in OBSERVATION_MODELS, f"unknown observation model {m!r}; choose from {', '.join(OBSERVATION_MODELS)}")
+        need(
+            m in OBSERVATION_MODELS,
+            f"unknown observation model {m!r}; choose from {', '.join(OBSERVATION_MODELS)}",
+        )
     need(len(set(p.observe)) == len(p.observe), "observe lists a model twice")
     try:
         pd.Timestamp(p.start)
     except (ValueError, TypeError):
         raise FewpointsError(f"start is not a date: {p.start!r}") from None
-    for name in ("density_per_km2", "people_per_antenna", "household_size", "cdr_events_per_month", "pings_median_per_day"):
+    for name in (
+        "density_per_km2",
+        "people_per_antenna",
+        "household_size",
+        "cdr_events_per_month",
+        "pings_median_per_day",
+    ):
         v = getattr(p, name)
         need(np.isfinite(v) and v > 0, f"{name} must be positive, got {v}")
     for name in ("cdr_activity_sigma", "pings_activity_sigma", "posts_per_week"):
@@ -255,7 +272,9 @@ class World:
             "tables": {name: len(df) for name, df in self.tables().items()},
         }
 
-    def write(self, out: str | os.PathLike, *, force: bool = False, parquet: bool = False) -> list[Path]:
+    def write(
+        self, out: str | os.PathLike, *, force: bool = False, parquet: bool = False
+    ) -> list[Path]:
         """Write every table (gzip CSV) and ``world.json`` to folder ``out`` (see ``schema.write_world_tables``)."""
         return write_world_tables(self.tables(), self.metadata(), out, force=force, parquet=parquet)
 
@@ -275,7 +294,9 @@ class World:
                 f"  {model:<9} {len(df):,} records; per device per month: median {per_month.median():,.0f}, "
                 f"mean {per_month.mean():,.0f}, 99th pct {per_month.quantile(0.99):,.0f}"
             )
-        lines.append(f"  public    {len(self.directory):,} directory entries, {len(self.posts):,} geotagged posts")
+        lines.append(
+            f"  public    {len(self.directory):,} directory entries, {len(self.posts):,} geotagged posts"
+        )
         return "\n".join(lines)
 
 
@@ -377,7 +398,9 @@ def make_world(
     if params is None:
         params = resolve_params(preset, seed=seed, **overrides)
     report = progress or (lambda stage, fraction: None)
-    streams = dict(zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True))
+    streams = dict(
+        zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True)
+    )
 
     report("building the city", 0.0)
     town = city.make_city(params, rng=np.random.default_rng(streams["city"]))
@@ -386,9 +409,12 @@ def make_world(
     people = population.make_people(params, town, rng=np.random.default_rng(streams["population"]))
     report("placing people", 1.0)
     day_plans = mobility.simulate_days(
-        params, town, people, seed=streams["mobility"], progress=lambda f: report("moving people", f)
+        params,
+        town,
+        people,
+        seed=streams["mobility"],
+        progress=lambda f: report("moving people", f),
     )
-    stays = mobility.stays_table(day_plans, params)
     observations = {}
     for model in params.observe:
         observations[model] = observe.make_traces(
@@ -401,9 +427,15 @@ def make_world(
             progress=lambda f, m=model: report(f"observing ({m})", f),
         )
     report("public records", 0.0)
-    directory = population.make_directory(params, town, people, rng=np.random.default_rng(streams["directory"]))
-    posts = observe.make_posts(params, town, people, stays, rng=np.random.default_rng(streams["posts"]))
+    directory = population.make_directory(
+        params, town, people, rng=np.random.default_rng(streams["directory"])
+    )
+    posts = observe.make_posts(params, town, people, day_plans, seed=streams["posts"])
     report("public records", 1.0)
+    report("ground truth", 0.0)
+    stays = mobility.stays_table(day_plans, params)
+    del day_plans
+    report("ground truth", 1.0)
 
     world = World(
         places=town.places,
@@ -427,7 +459,11 @@ def read_world(path: str | os.PathLike) -> World:
     p["observe"] = tuple(p.get("observe", ()))
     known = {f.name for f in dataclasses.fields(WorldParams)}
     params = WorldParams(**{k: v for k, v in p.items() if k in known})
-    observations = {name.removeprefix("traces_"): df for name, df in tables.items() if name.startswith("traces_")}
+    observations = {
+        name.removeprefix("traces_"): df
+        for name, df in tables.items()
+        if name.startswith("traces_")
+    }
     return World(
         places=tables["places"],
         antennas=tables["antennas"],

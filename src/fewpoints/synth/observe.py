@@ -1,0 +1,416 @@
+"""Observation models: the records a phone's movements leave behind.
+
+* ``cdr``: call detail records. Each call or text is located at the antenna
+  that served it (usually the nearest to where the person is, sometimes the
+  next one). Phone use is heavy-tailed across people (lognormal rates, about
+  114 events per person per month on average, as in de Montjoye et al. 2013),
+  follows the day's rhythm, and comes in bursts (a text, its reply).
+* ``pings``: app location pings collected by advertising SDKs, the kind of
+  data brokers sell. GPS-accurate (a ``accuracy_m`` radius of metres to tens
+  of metres, occasionally hundreds when the fix comes from wifi or cell
+  towers), at heavy-tailed rates: most devices a few a day, some hundreds.
+* ``posts``: public geotagged posts under people's names, for linkage lessons.
+
+The released ``traces`` carry a pseudonymous ``device_id`` only, and their
+rows are sorted by ``device_id`` then ``time``, so even the row order says
+nothing about the ground-truth ``person_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from fewpoints.synth.city import City
+from fewpoints.synth.mobility import DAY_S, DayPlans
+from fewpoints.synth.population import People
+
+#: Relative activity by hour of day (0-23), weekday and weekend.
+CIRCADIAN = {
+    "cdr": (
+        [
+            0.8,
+            0.4,
+            0.25,
+            0.15,
+            0.15,
+            0.3,
+            1.0,
+            2.5,
+            4.0,
+            5.0,
+            5.5,
+            5.8,
+            6.0,
+            5.8,
+            5.5,
+            5.6,
+            5.8,
+            6.3,
+            6.6,
+            6.4,
+            5.8,
+            4.8,
+            3.2,
+            1.8,
+        ],
+        [
+            1.4,
+            0.9,
+            0.5,
+            0.3,
+            0.2,
+            0.2,
+            0.4,
+            0.9,
+            1.8,
+            3.2,
+            4.5,
+            5.4,
+            5.8,
+            5.8,
+            5.6,
+            5.6,
+            5.8,
+            6.0,
+            6.2,
+            6.2,
+            5.8,
+            5.0,
+            3.8,
+            2.5,
+        ],
+    ),
+    # Apps also report in the background at night, so pings are flatter.
+    "pings": (
+        [
+            1.5,
+            1.2,
+            1.0,
+            1.0,
+            1.0,
+            1.2,
+            2.0,
+            3.5,
+            4.5,
+            4.5,
+            4.3,
+            4.3,
+            4.8,
+            4.6,
+            4.3,
+            4.3,
+            4.6,
+            5.0,
+            5.3,
+            5.3,
+            5.0,
+            4.5,
+            3.4,
+            2.2,
+        ],
+        [
+            1.8,
+            1.5,
+            1.2,
+            1.0,
+            1.0,
+            1.0,
+            1.3,
+            2.0,
+            3.0,
+            3.8,
+            4.3,
+            4.6,
+            4.8,
+            4.8,
+            4.6,
+            4.6,
+            4.8,
+            5.0,
+            5.2,
+            5.2,
+            5.0,
+            4.6,
+            3.6,
+            2.5,
+        ],
+    ),
+    "posts": (
+        [
+            0.3,
+            0.1,
+            0.05,
+            0.05,
+            0.05,
+            0.05,
+            0.2,
+            0.8,
+            1.2,
+            1.2,
+            1.2,
+            1.5,
+            2.5,
+            2.0,
+            1.5,
+            1.5,
+            1.8,
+            2.5,
+            3.2,
+            3.5,
+            3.5,
+            3.0,
+            2.0,
+            0.9,
+        ],
+        [
+            0.6,
+            0.3,
+            0.1,
+            0.05,
+            0.05,
+            0.05,
+            0.1,
+            0.4,
+            1.0,
+            1.8,
+            2.5,
+            3.0,
+            3.5,
+            3.2,
+            3.0,
+            3.0,
+            3.0,
+            3.2,
+            3.5,
+            3.8,
+            3.8,
+            3.2,
+            2.4,
+            1.2,
+        ],
+    ),
+}
+#: Weekend phone use relative to weekdays.
+WEEKEND_FACTOR = {"cdr": 0.85, "pings": 1.0, "posts": 1.4}
+#: Calls and texts come in bursts of this many events on average (geometric sizes).
+CDR_BURST_MEAN = 1.6
+CDR_BURST_GAP_S = 120.0
+#: Share of events served by the second-nearest antenna (load balancing, signal).
+CDR_BACKUP_SHARE = 0.12
+#: Ping accuracy: lognormal GPS fixes, plus a share of coarse wifi or cell fixes.
+PING_ACCURACY_MEDIAN_M, PING_ACCURACY_SIGMA = 9.0, 0.6
+PING_COARSE_SHARE = 0.06
+
+
+def _cdf(weights) -> np.ndarray:
+    c = np.cumsum(weights, dtype=float)
+    return c / c[-1]
+
+
+def _day_events(
+    counts: np.ndarray, profile: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[i]`` event times for each person i during one day, sorted by person then time.
+
+    Returns ``(person, second_of_day)``.
+    """
+    person = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    hour = np.searchsorted(profile, rng.random(person.size), side="right")
+    sec = np.minimum(hour, 23) * 3600 + rng.integers(0, 3600, person.size)
+    key = person * DAY_S + sec
+    key.sort()
+    return (key // DAY_S).astype(np.int32), (key % DAY_S).astype(np.int32)
+
+
+def _cdr_day(
+    rate: np.ndarray, profile: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bursty call and text times for one day: sessions, each of a geometric number of events."""
+    sessions = rng.poisson(rate / CDR_BURST_MEAN)
+    person, sec = _day_events(sessions, profile, rng)
+    size = rng.geometric(1.0 / CDR_BURST_MEAN, person.size)
+    person = np.repeat(person, size)
+    start = np.repeat(sec, size)
+    # Offsets within a burst: 0 for the first event, then exponential gaps.
+    gaps = rng.exponential(CDR_BURST_GAP_S, person.size)
+    first = np.r_[0, np.cumsum(size)[:-1]]
+    gaps[first] = 0.0
+    csum = np.cumsum(gaps)
+    offset = csum - np.repeat(csum[first], size)
+    sec = np.minimum(start + offset.astype(np.int64), DAY_S - 1)
+    key = person.astype(np.int64) * DAY_S + sec
+    key.sort()
+    return (key // DAY_S).astype(np.int32), (key % DAY_S).astype(np.int32)
+
+
+def _scatter_order(day_person: list[np.ndarray], rank: np.ndarray) -> list[np.ndarray]:
+    """For each day's events (sorted by person, time), their row in the final table sorted by device rank, then time."""
+    n, n_days = rank.size, len(day_person)
+    counts = np.zeros((n, n_days), dtype=np.int64)
+    for d, person in enumerate(day_person):
+        counts[rank, d] = np.bincount(person, minlength=n)
+    offsets = (np.cumsum(counts.ravel()) - counts.ravel()).reshape(n, n_days)
+    dest = []
+    for d, person in enumerate(day_person):
+        per = np.bincount(person, minlength=n)
+        first_in_day = np.cumsum(per) - per
+        within = np.arange(person.size, dtype=np.int64) - first_in_day[person]
+        dest.append(offsets[rank[person], d] + within)
+    return dest
+
+
+def _gather(dest: list[np.ndarray], parts: list[np.ndarray], total: int, dtype) -> np.ndarray:
+    out = np.empty(total, dtype=dtype)
+    for idx, part in zip(dest, parts, strict=True):
+        out[idx] = part
+    return out
+
+
+def _time_column(params, seconds: np.ndarray) -> np.ndarray:
+    base = np.datetime64(pd.Timestamp(params.start).normalize().to_datetime64(), "s")
+    return base + seconds.astype("timedelta64[s]")
+
+
+def make_traces(
+    model: str,
+    params,
+    city: City,
+    people: People,
+    plans: DayPlans,
+    *,
+    seed: np.random.SeedSequence,
+    progress: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """Observe everybody's days through ``model`` (``"cdr"`` or ``"pings"``).
+
+    Returns
+    -------
+    DataFrame
+        ``device_id`` (categorical), ``time`` (datetime64[s]), ``x_km``,
+        ``y_km``, plus ``antenna_id`` (cdr) or ``accuracy_m`` (pings), sorted
+        by ``device_id`` then ``time``.
+    """
+    n, n_days = len(people), plans.days
+    weekday0 = pd.Timestamp(params.start).dayofweek
+    rate = people.calls_per_day if model == "cdr" else people.pings_per_day
+    persons, seconds, payload = [], [], []
+    for d, day_seed in enumerate(seed.spawn(n_days)):
+        rng = np.random.default_rng(day_seed)
+        weekend = (weekday0 + d) % 7 >= 5
+        profile = _cdf(CIRCADIAN[model][int(weekend)])
+        r = rate * (WEEKEND_FACTOR[model] if weekend else 1.0)
+        if model == "cdr":
+            person, sec = _cdr_day(r, profile, rng)
+        else:
+            person, sec = _day_events(rng.poisson(r), profile, rng)
+        t = sec + d * DAY_S
+        place = plans.locate(d, person, t)
+        if model == "cdr":
+            backup = rng.random(person.size) < CDR_BACKUP_SHARE
+            payload.append(
+                np.where(backup, city.backup_antenna[place], city.serving_antenna[place]).astype(
+                    np.int32
+                )
+            )
+        else:
+            payload.append(_ping_fix(city, place, rng))
+        persons.append(person)
+        seconds.append(t)
+        if progress is not None:
+            progress((d + 1) / (n_days + 1))
+
+    total = sum(p.size for p in persons)
+    dest = _scatter_order(persons, people.device_rank)
+    device_codes = _gather(dest, [people.device_rank[p] for p in persons], total, np.int32)
+    del persons
+    t = _gather(dest, seconds, total, np.int32)
+    del seconds
+    if model == "cdr" and params.cdr_time_bin is not None:
+        bin_s = int(pd.Timedelta(params.cdr_time_bin).total_seconds())
+        t -= t % bin_s
+    categories = np.sort(people.table["device_id"].to_numpy(dtype=object))
+    device = pd.Categorical.from_codes(device_codes, categories=pd.Index(categories, dtype="str"))
+    columns = {"device_id": device, "time": _time_column(params, t)}
+    del t
+    if model == "cdr":
+        antenna = _gather(dest, payload, total, np.int32)
+        columns["x_km"] = city.antennas["x_km"].to_numpy()[antenna]
+        columns["y_km"] = city.antennas["y_km"].to_numpy()[antenna]
+        columns["antenna_id"] = antenna
+    else:
+        columns["x_km"] = _gather(dest, [p[0] for p in payload], total, np.float64)
+        columns["y_km"] = _gather(dest, [p[1] for p in payload], total, np.float64)
+        columns["accuracy_m"] = _gather(dest, [p[2] for p in payload], total, np.float64)
+    del payload, dest
+    df = pd.DataFrame(columns, copy=False)
+    df["device_id"] = df["device_id"].cat.remove_unused_categories()
+    if progress is not None:
+        progress(1.0)
+    return df
+
+
+def _ping_fix(
+    city: City, place: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GPS-style fixes around each place: reported accuracy (68% radius, metres) and a position error to match."""
+    m = place.size
+    acc = rng.lognormal(np.log(PING_ACCURACY_MEDIAN_M), PING_ACCURACY_SIGMA, m)
+    coarse = rng.random(m) < PING_COARSE_SHARE
+    acc[coarse] = rng.uniform(100.0, 1500.0, int(coarse.sum()))
+    acc = np.round(np.clip(acc, 3.0, 5000.0), 1)
+    # A 2-D Gaussian error puts 68% of fixes within 1.51 sigma.
+    sigma_km = acc / 1000.0 / 1.51
+    x = np.round(city.place_x[place] + sigma_km * rng.standard_normal(m), 3)
+    y = np.round(city.place_y[place] + sigma_km * rng.standard_normal(m), 3)
+    return x, y, acc
+
+
+def make_posts(
+    params,
+    city: City,
+    people: People,
+    plans: DayPlans,
+    *,
+    seed: np.random.SeedSequence,
+) -> pd.DataFrame:
+    """Public geotagged posts by the share of people who post, located where they really were.
+
+    Returns
+    -------
+    DataFrame
+        ``name``, ``time``, ``x_km``, ``y_km`` (the post's geotag, within
+        tens of metres of the place), sorted by time as a public feed is.
+    """
+    n, n_days = len(people), plans.days
+    weekday0 = pd.Timestamp(params.start).dayofweek
+    rng0 = np.random.default_rng(seed)
+    poster = rng0.random(n) < params.poster_share
+    rate = np.where(poster, params.posts_per_week / 7.0 * rng0.lognormal(-0.5, 1.0, n), 0.0)
+    names = people.table["name"].to_numpy(dtype=object)
+    parts = []
+    for d, day_seed in enumerate(seed.spawn(n_days)):
+        rng = np.random.default_rng(day_seed)
+        weekend = (weekday0 + d) % 7 >= 5
+        profile = _cdf(CIRCADIAN["posts"][int(weekend)])
+        person, sec = _day_events(
+            rng.poisson(rate * (WEEKEND_FACTOR["posts"] if weekend else 1.0)), profile, rng
+        )
+        t = sec + d * DAY_S
+        place = plans.locate(d, person, t)
+        x = np.round(city.place_x[place] + 0.015 * rng.standard_normal(place.size), 3)
+        y = np.round(city.place_y[place] + 0.015 * rng.standard_normal(place.size), 3)
+        parts.append((person, t, x, y))
+    person = np.concatenate([p[0] for p in parts])
+    t = np.concatenate([p[1] for p in parts])
+    order = np.lexsort((person, t))
+    return pd.DataFrame(
+        {
+            "name": pd.array(names[person[order]], dtype="str"),
+            "time": _time_column(params, t[order]),
+            "x_km": np.concatenate([p[2] for p in parts])[order],
+            "y_km": np.concatenate([p[3] for p in parts])[order],
+        }
+    )
