@@ -45,9 +45,7 @@ class Progress:
         if self.tty and (now - self._last_draw > 0.1 or fraction >= 1.0):
             filled = int(round(fraction * self.width))
             bar = "#" * filled + "-" * (self.width - filled)
-            self.stream.write(
-                f"\r  {stage:<24} [{bar}] {fraction:4.0%}  {now - self._t0:5.1f} s"
-            )
+            self.stream.write(f"\r  {stage:<24} [{bar}] {fraction:4.0%}  {now - self._t0:5.1f} s")
             self.stream.flush()
             self._last_draw = now
 
@@ -97,8 +95,15 @@ def _add_generate(sub) -> None:
         default="classroom",
         help=f"world size and realism settings: {', '.join(PRESETS)} (default: classroom)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same world (default: 0)")
-    p.add_argument("--out", required=True, help="folder to write (refused if it exists and is not empty)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed; the same seed gives the same world (default: 0)",
+    )
+    p.add_argument(
+        "--out", required=True, help="folder to write (refused if it exists and is not empty)"
+    )
     p.add_argument("--days", type=_positive_int, help="override the number of days")
     p.add_argument("--people", type=_positive_int, help="override the number of people")
     p.add_argument(
@@ -106,7 +111,9 @@ def _add_generate(sub) -> None:
         help=f"observation model(s), comma-separated: {', '.join(OBSERVATION_MODELS)} (default: the preset's)",
     )
     p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
-    p.add_argument("--parquet", action="store_true", help="also write Parquet files (needs pyarrow)")
+    p.add_argument(
+        "--parquet", action="store_true", help="also write Parquet files (needs pyarrow)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

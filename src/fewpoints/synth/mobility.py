@@ -132,7 +132,7 @@ def simulate_days(
     place = np.full((n, n_days, K), -1, dtype=np.int32)
     start = np.zeros((n, n_days, K), dtype=np.int32)
     memory = _Memory(people)
-    weekday0 = pd.Timestamp(params.start).dayofweek
+    weekday0 = pd.Timestamp(params.start).weekday()
     everyone = np.arange(n)
     for d, day_seed in enumerate(seed.spawn(n_days)):
         rng = np.random.default_rng(day_seed)
@@ -217,6 +217,11 @@ def _plan_day(
     return p, hours
 
 
+def epoch_seconds(params) -> int:
+    """Seconds from 1970-01-01 to the world's first midnight (naive local time)."""
+    return int(pd.Timestamp(params.start).normalize().value // 10**9)
+
+
 def stays_table(plans: DayPlans, params) -> pd.DataFrame:
     """The ground-truth ``stays`` table: consecutive slots at the same place merged, nights included.
 
@@ -232,25 +237,36 @@ def stays_table(plans: DayPlans, params) -> pd.DataFrame:
     per_person = used.sum(axis=1)
     pl = place[used]
     st = plans.start.reshape(n, -1)[used]
+    del used
     person = np.repeat(np.arange(n, dtype=np.int32), per_person)
-    last = np.cumsum(per_person) - 1
     end = np.empty_like(st)
     end[:-1] = st[1:]
-    end[last] = n_days * DAY_S
-    # Drop empty stays (cut at midnight), then merge runs at the same place (the night at home).
-    keep = end > st
-    pl, st, end, person = pl[keep], st[keep], end[keep], person[keep]
+    end[np.cumsum(per_person) - 1] = n_days * DAY_S
+    # Drop empty stays (cut short at midnight), then merge runs at one place (the night at home).
+    empty = end <= st
+    if empty.any():
+        keep = ~empty
+        pl, st, end, person = pl[keep], st[keep], end[keep], person[keep]
+        del keep
+    del empty
     first = np.ones(pl.size, dtype=bool)
     first[1:] = (person[1:] != person[:-1]) | (pl[1:] != pl[:-1])
-    starts_at = np.flatnonzero(first)
-    run_end = np.r_[starts_at[1:] - 1, pl.size - 1]
-    base = np.datetime64(pd.Timestamp(params.start).normalize().to_datetime64(), "s")
+    last = np.empty_like(first)
+    last[:-1] = first[1:]
+    last[-1:] = True
+    base = epoch_seconds(params)
+    start = st[first].astype(np.int64)
+    start += base
+    del st
+    stop = end[last].astype(np.int64)
+    stop += base
+    del end, last
     return pd.DataFrame(
         {
-            "person_id": person[starts_at],
-            "place_id": pl[starts_at],
-            "start": base + st[starts_at].astype("timedelta64[s]"),
-            "end": base + end[run_end].astype("timedelta64[s]"),
+            "person_id": person[first],
+            "place_id": pl[first],
+            "start": start.view("datetime64[s]"),
+            "end": stop.view("datetime64[s]"),
         },
         copy=False,
     )

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fewpoints.synth.city import City
-from fewpoints.synth.mobility import DAY_S, DayPlans
+from fewpoints.synth.mobility import DAY_S, DayPlans, epoch_seconds
 from fewpoints.synth.population import People
 
 #: Relative activity by hour of day (0-23), weekday and weekend.
@@ -205,6 +205,13 @@ PING_ACCURACY_MEDIAN_M, PING_ACCURACY_SIGMA = 9.0, 0.6
 PING_COARSE_SHARE = 0.06
 
 
+def _day_factor(model: str, weekend: bool) -> float:
+    """Activity of a weekday or weekend day relative to the average day of the week."""
+    w = WEEKEND_FACTOR[model]
+    weekday = 7.0 / (5.0 + 2.0 * w)
+    return weekday * w if weekend else weekday
+
+
 def _cdf(weights) -> np.ndarray:
     c = np.cumsum(weights, dtype=float)
     return c / c[-1]
@@ -236,7 +243,7 @@ def _cdr_day(
     start = np.repeat(sec, size)
     # Offsets within a burst: 0 for the first event, then exponential gaps.
     gaps = rng.exponential(CDR_BURST_GAP_S, person.size)
-    first = np.r_[0, np.cumsum(size)[:-1]]
+    first = (np.cumsum(size) - size).astype(np.int64)
     gaps[first] = 0.0
     csum = np.cumsum(gaps)
     offset = csum - np.repeat(csum[first], size)
@@ -246,32 +253,46 @@ def _cdr_day(
     return (key // DAY_S).astype(np.int32), (key % DAY_S).astype(np.int32)
 
 
-def _scatter_order(day_person: list[np.ndarray], rank: np.ndarray) -> list[np.ndarray]:
-    """For each day's events (sorted by person, time), their row in the final table sorted by device rank, then time."""
-    n, n_days = rank.size, len(day_person)
+def _assemble(
+    days: list[tuple[np.ndarray, ...]], rank: np.ndarray, dtypes: list
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Interleave per-day event arrays into one table sorted by device rank, then time.
+
+    ``days[d]`` is ``(person, column, column, ...)`` for day ``d``, sorted by
+    person then time. Each day's arrays are scattered straight to their final
+    rows (a counting sort: no global sort) and released as soon as they are
+    placed, so memory holds little more than the output. Returns the compact
+    device code of each row (ranks of the devices that appear) and the columns.
+    """
+    n, n_days = rank.size, len(days)
     counts = np.zeros((n, n_days), dtype=np.int64)
-    for d, person in enumerate(day_person):
+    for d, (person, *_) in enumerate(days):
         counts[rank, d] = np.bincount(person, minlength=n)
-    offsets = (np.cumsum(counts.ravel()) - counts.ravel()).reshape(n, n_days)
-    dest = []
-    for d, person in enumerate(day_person):
+    present = counts.sum(axis=1) > 0
+    code_of_rank = (np.cumsum(present) - 1).astype(np.int32)
+    flat = counts.ravel()
+    offsets = (np.cumsum(flat) - flat).reshape(n, n_days)
+    total = int(flat.sum())
+    del counts, flat
+    codes = np.empty(total, dtype=np.int32)
+    columns = [np.empty(total, dtype=dt) for dt in dtypes]
+    for d in range(n_days):
+        person, *values = days[d]
+        days[d] = ()
         per = np.bincount(person, minlength=n)
         first_in_day = np.cumsum(per) - per
-        within = np.arange(person.size, dtype=np.int64) - first_in_day[person]
-        dest.append(offsets[rank[person], d] + within)
-    return dest
-
-
-def _gather(dest: list[np.ndarray], parts: list[np.ndarray], total: int, dtype) -> np.ndarray:
-    out = np.empty(total, dtype=dtype)
-    for idx, part in zip(dest, parts, strict=True):
-        out[idx] = part
-    return out
+        r = rank[person]
+        dest = offsets[r, d] + (np.arange(person.size, dtype=np.int64) - first_in_day[person])
+        codes[dest] = code_of_rank[r]
+        for out, v in zip(columns, values, strict=True):
+            out[dest] = v
+    return codes, present, columns
 
 
 def _time_column(params, seconds: np.ndarray) -> np.ndarray:
-    base = np.datetime64(pd.Timestamp(params.start).normalize().to_datetime64(), "s")
-    return base + seconds.astype("timedelta64[s]")
+    t = seconds.astype(np.int64)
+    t += epoch_seconds(params)
+    return t.view("datetime64[s]")
 
 
 def make_traces(
@@ -293,60 +314,59 @@ def make_traces(
         ``y_km``, plus ``antenna_id`` (cdr) or ``accuracy_m`` (pings), sorted
         by ``device_id`` then ``time``.
     """
-    n, n_days = len(people), plans.days
-    weekday0 = pd.Timestamp(params.start).dayofweek
+    n_days = plans.days
+    weekday0 = pd.Timestamp(params.start).weekday()
     rate = people.calls_per_day if model == "cdr" else people.pings_per_day
-    persons, seconds, payload = [], [], []
+    days = []
+    bin_s = (
+        int(pd.Timedelta(params.cdr_time_bin).total_seconds())
+        if model == "cdr" and params.cdr_time_bin
+        else 0
+    )
     for d, day_seed in enumerate(seed.spawn(n_days)):
         rng = np.random.default_rng(day_seed)
         weekend = (weekday0 + d) % 7 >= 5
         profile = _cdf(CIRCADIAN[model][int(weekend)])
-        r = rate * (WEEKEND_FACTOR[model] if weekend else 1.0)
+        r = rate * _day_factor(model, weekend)
         if model == "cdr":
             person, sec = _cdr_day(r, profile, rng)
         else:
             person, sec = _day_events(rng.poisson(r), profile, rng)
         t = sec + d * DAY_S
         place = plans.locate(d, person, t)
+        if bin_s:
+            t -= t % bin_s
         if model == "cdr":
             backup = rng.random(person.size) < CDR_BACKUP_SHARE
-            payload.append(
-                np.where(backup, city.backup_antenna[place], city.serving_antenna[place]).astype(
-                    np.int32
-                )
-            )
+            antenna = np.where(
+                backup, city.backup_antenna[place], city.serving_antenna[place]
+            ).astype(np.int32)
+            days.append((person, t, antenna))
         else:
-            payload.append(_ping_fix(city, place, rng))
-        persons.append(person)
-        seconds.append(t)
+            days.append((person, t, *_ping_fix(city, place, rng)))
         if progress is not None:
             progress((d + 1) / (n_days + 1))
 
-    total = sum(p.size for p in persons)
-    dest = _scatter_order(persons, people.device_rank)
-    device_codes = _gather(dest, [people.device_rank[p] for p in persons], total, np.int32)
-    del persons
-    t = _gather(dest, seconds, total, np.int32)
-    del seconds
-    if model == "cdr" and params.cdr_time_bin is not None:
-        bin_s = int(pd.Timedelta(params.cdr_time_bin).total_seconds())
-        t -= t % bin_s
-    categories = np.sort(people.table["device_id"].to_numpy(dtype=object))
-    device = pd.Categorical.from_codes(device_codes, categories=pd.Index(categories, dtype="str"))
+    dtypes = (
+        [np.int32, np.int32] if model == "cdr" else [np.int32, np.float64, np.float64, np.float64]
+    )
+    codes, present, (t, *payload) = _assemble(days, people.device_rank, dtypes)
+    del days
+    categories = np.sort(people.table["device_id"].to_numpy(dtype=object))[present]
+    device = pd.Categorical.from_codes(
+        codes, categories=pd.Index(categories, dtype="str"), validate=False
+    )
     columns = {"device_id": device, "time": _time_column(params, t)}
     del t
     if model == "cdr":
-        antenna = _gather(dest, payload, total, np.int32)
+        (antenna,) = payload
         columns["x_km"] = city.antennas["x_km"].to_numpy()[antenna]
         columns["y_km"] = city.antennas["y_km"].to_numpy()[antenna]
         columns["antenna_id"] = antenna
     else:
-        columns["x_km"] = _gather(dest, [p[0] for p in payload], total, np.float64)
-        columns["y_km"] = _gather(dest, [p[1] for p in payload], total, np.float64)
-        columns["accuracy_m"] = _gather(dest, [p[2] for p in payload], total, np.float64)
-    del payload, dest
+        columns["x_km"], columns["y_km"], columns["accuracy_m"] = payload
+    del payload
     df = pd.DataFrame(columns, copy=False)
-    df["device_id"] = df["device_id"].cat.remove_unused_categories()
     if progress is not None:
         progress(1.0)
     return df
@@ -385,7 +405,7 @@ def make_posts(
         tens of metres of the place), sorted by time as a public feed is.
     """
     n, n_days = len(people), plans.days
-    weekday0 = pd.Timestamp(params.start).dayofweek
+    weekday0 = pd.Timestamp(params.start).weekday()
     rng0 = np.random.default_rng(seed)
     poster = rng0.random(n) < params.poster_share
     rate = np.where(poster, params.posts_per_week / 7.0 * rng0.lognormal(-0.5, 1.0, n), 0.0)
