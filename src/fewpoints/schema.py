@@ -345,7 +345,7 @@ def _write_csv_gz(df: pd.DataFrame, path: Path) -> None:
     df.to_csv(buf, index=False, date_format=_CSV_TIME_FORMAT, lineterminator="\n")
     with (
         open(path, "wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz,
     ):
         gz.write(buf.getvalue().encode("utf-8"))
 

@@ -85,7 +85,7 @@ def make_people(params, city: City, *, rng: np.random.Generator) -> People:
 
     leave_h = np.where(role == 1, rng.normal(7.6, 0.3, n), rng.normal(8.0, 0.8, n)).clip(5.0, 11.0)
     work_h = np.where(role == 1, rng.normal(6.8, 0.4, n), rng.normal(8.6, 1.0, n)).clip(3.0, 11.0)
-    outings = rng.gamma(2.0, 0.4, n)
+    outings = 0.2 + rng.gamma(2.0, 0.35, n)
     # Most people explore their neighbourhood; a few roam the whole city (heavy-tailed radius of gyration).
     roaming = rng.beta(0.5, 3.0, n)
     day_trips = np.minimum(rng.gamma(0.3, 0.12, n), 0.6)

@@ -301,9 +301,11 @@ class World:
 
 
 def _extent_km(places: pd.DataFrame) -> str:
-    w = places["x_km"].max() - places["x_km"].min()
-    h = places["y_km"].max() - places["y_km"].min()
-    return f"{w:.0f} x {h:.0f} km"
+    town = places[places["kind"] == "home"]
+    w = town["x_km"].max() - town["x_km"].min()
+    h = town["y_km"].max() - town["y_km"].min()
+    trips = int((places["kind"] == "out_of_town").sum())
+    return f"{w:.0f} x {h:.0f} km (plus {trips} day-trip places out of town)"
 
 
 # ---------------------------------------------------------------------------
