@@ -295,7 +295,7 @@ def _time_column(params, seconds: np.ndarray) -> np.ndarray:
     return t.view("datetime64[s]")
 
 
-def make_traces(
+def observe_days(
     model: str,
     params,
     city: City,
@@ -304,15 +304,12 @@ def make_traces(
     *,
     seed: np.random.SeedSequence,
     progress: Callable[[float], None] | None = None,
-) -> pd.DataFrame:
-    """Observe everybody's days through ``model`` (``"cdr"`` or ``"pings"``).
+) -> list[tuple[np.ndarray, ...]]:
+    """Observe everybody's days through ``model`` (``"cdr"`` or ``"pings"``), day by day.
 
-    Returns
-    -------
-    DataFrame
-        ``device_id`` (categorical), ``time`` (datetime64[s]), ``x_km``,
-        ``y_km``, plus ``antenna_id`` (cdr) or ``accuracy_m`` (pings), sorted
-        by ``device_id`` then ``time``.
+    Returns one tuple per day, ``(person, seconds, payload...)``, sorted by
+    person then time; the caller may free the day plans before turning them
+    into a table with :func:`traces_table`.
     """
     n_days = plans.days
     weekday0 = pd.Timestamp(params.start).weekday()
@@ -345,8 +342,22 @@ def make_traces(
         else:
             days.append((person, t, *_ping_fix(city, place, rng)))
         if progress is not None:
-            progress((d + 1) / (n_days + 1))
+            progress((d + 1) / n_days)
+    return days
 
+
+def traces_table(
+    model: str, days: list[tuple[np.ndarray, ...]], params, city: City, people: People
+) -> pd.DataFrame:
+    """Turn :func:`observe_days` output into the released ``traces`` table (empties ``days``).
+
+    Returns
+    -------
+    DataFrame
+        ``device_id`` (categorical), ``time`` (datetime64[s]), ``x_km``,
+        ``y_km``, plus ``antenna_id`` (cdr) or ``accuracy_m`` (pings), sorted
+        by ``device_id`` then ``time``.
+    """
     dtypes = (
         [np.int32, np.int32] if model == "cdr" else [np.int32, np.float64, np.float64, np.float64]
     )
@@ -366,10 +377,7 @@ def make_traces(
     else:
         columns["x_km"], columns["y_km"], columns["accuracy_m"] = payload
     del payload
-    df = pd.DataFrame(columns, copy=False)
-    if progress is not None:
-        progress(1.0)
-    return df
+    return pd.DataFrame(columns, copy=False)
 
 
 def _ping_fix(

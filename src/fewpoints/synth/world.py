@@ -421,9 +421,9 @@ def make_world(
     report("ground truth", 0.0)
     stays = mobility.stays_table(day_plans, params)
     report("ground truth", 1.0)
-    observations = {}
+    events = {}
     for model in params.observe:
-        observations[model] = observe.make_traces(
+        events[model] = observe.observe_days(
             model,
             params,
             town,
@@ -438,7 +438,13 @@ def make_world(
     )
     posts = observe.make_posts(params, town, people, day_plans, seed=streams["posts"])
     report("public records", 1.0)
+    # The day plans are no longer needed: free them before the large tables are assembled.
     del day_plans
+    observations = {}
+    for model in params.observe:
+        report(f"assembling traces ({model})", 0.0)
+        observations[model] = observe.traces_table(model, events.pop(model), params, town, people)
+        report(f"assembling traces ({model})", 1.0)
 
     world = World(
         places=town.places,
