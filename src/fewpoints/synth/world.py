@@ -117,6 +117,19 @@ PRESETS: dict[str, WorldParams] = {
     "classroom": WorldParams(n_people=5_000, days=28, people_per_antenna=100.0, preset="classroom"),
     # A mid-sized city for figures and the briefing.
     "city": WorldParams(n_people=100_000, days=28, preset="city"),
+    # The setting of "Unique in the Crowd" (de Montjoye et al. 2013): call detail records at
+    # antenna resolution with hourly times, about 114 events per person per month, about 230
+    # residents per antenna. Nothing here is tuned to the attack: the published shape of the
+    # unicity curve emerges from these realistic settings (see README, "Calibration").
+    "unique-in-the-crowd": WorldParams(
+        n_people=100_000,
+        days=28,
+        observe=("cdr",),
+        cdr_time_bin="1h",
+        people_per_antenna=230.0,
+        cdr_events_per_month=114.0,
+        preset="unique-in-the-crowd",
+    ),
     # Country-scale stress test for the unicity engine.
     "crowd": WorldParams(n_people=1_000_000, days=28, observe=("cdr",), preset="crowd"),
 }
