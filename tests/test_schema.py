@@ -160,3 +160,27 @@ def test_a_failed_write_leaves_nothing_behind(tiny_world, tmp_path, monkeypatch)
 def test_read_world_needs_a_world_folder(tmp_path):
     with pytest.raises(InputError, match="not a fewpoints world folder"):
         fewpoints.read_world(tmp_path)
+
+
+def test_parquet_is_written_and_read_when_pyarrow_is_installed(tiny_world, tmp_path):
+    pytest.importorskip("pyarrow")
+    tiny_world.write(tmp_path / "w", parquet=True)
+    assert (tmp_path / "w" / "traces_cdr.parquet").exists()
+    back = read_traces(tmp_path / "w" / "traces_cdr.parquet")
+    assert len(back) == len(tiny_world.observations["cdr"])
+
+
+def test_parquet_without_pyarrow_is_a_clear_error(tiny_world, tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name == "pyarrow":
+            raise ImportError("no pyarrow here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    with pytest.raises(FewpointsError, match="writing Parquet needs pyarrow"):
+        tiny_world.write(tmp_path / "w", parquet=True)
+    assert not (tmp_path / "w").exists()
