@@ -10,18 +10,34 @@ Everything here runs on a fully synthetic city: no real person is in any table.
 
 __version__ = "0.1.0"
 
+from fewpoints.attacks import (
+    PointIndex,
+    UnicityResult,
+    population_curve,
+    resolution_sweep,
+    unicity,
+    unicity_curve,
+    worst_case_risk,
+)
 from fewpoints.schema import FewpointsError, InputError, read_traces, validate, validate_traces
 from fewpoints.synth import PRESETS, World, make_world, read_world
 
 __all__ = [
     "PRESETS",
+    "PointIndex",
+    "UnicityResult",
     "FewpointsError",
     "InputError",
     "World",
     "__version__",
     "make_world",
+    "population_curve",
     "read_traces",
     "read_world",
+    "resolution_sweep",
+    "unicity",
+    "unicity_curve",
     "validate",
     "validate_traces",
+    "worst_case_risk",
 ]

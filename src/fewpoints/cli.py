@@ -11,6 +11,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from fewpoints import __version__
 from fewpoints.schema import FewpointsError
 
@@ -155,10 +157,190 @@ def _run_generate(args) -> int:
 
 
 # ---------------------------------------------------------------------------
+# fewpoints unicity
+# ---------------------------------------------------------------------------
+
+MAX_POINTS = 50
+
+
+def _points_spec(text: str) -> list[int]:
+    """``4``, ``1-10``, ``1..10`` or ``1,2,4`` -> a sorted list of point counts."""
+    values: set[int] = set()
+    try:
+        for part in text.replace(" ", "").split(","):
+            sep = ".." if ".." in part else "-" if "-" in part[1:] else None
+            if sep:
+                lo, hi = (int(v) for v in part.split(sep, 1))
+                if hi < lo:
+                    raise ValueError
+                values.update(range(lo, hi + 1))
+            elif part:
+                values.add(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number, a range like 1-10 or a list like 1,2,4; got {text!r}"
+        ) from None
+    if not values or min(values) < 1 or max(values) > MAX_POINTS:
+        raise argparse.ArgumentTypeError(f"points must be between 1 and {MAX_POINTS}, got {text!r}")
+    return sorted(values)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _add_unicity(sub) -> None:
+    from fewpoints.attacks.unicity import KNOWLEDGE
+    from fewpoints.synth.world import OBSERVATION_MODELS, PRESETS
+
+    p = sub.add_parser(
+        "unicity",
+        help="how many devices a few known points single out",
+        description=(
+            "Estimate the share of devices that p known points (place and time) "
+            "single out, with 95%% confidence intervals. PATH_OR_PRESET is a traces "
+            "file (CSV, CSV.gz or Parquet with device_id,time,x_km,y_km or "
+            "device_id,time,lat,lon), a world folder written by 'fewpoints generate', "
+            f"or a preset to generate now ({', '.join(PRESETS)})."
+        ),
+    )
+    p.add_argument("source", metavar="PATH_OR_PRESET", help="traces file, world folder or preset")
+    p.add_argument(
+        "--points",
+        type=_points_spec,
+        default=_points_spec("1-10"),
+        help="known points per target: a number, a range (1-10) or a list (1,2,4) (default: 1-10)",
+    )
+    p.add_argument(
+        "--targets",
+        type=_positive_int,
+        default=10_000,
+        help="devices sampled as targets for each number of points (default: 10000)",
+    )
+    p.add_argument(
+        "--cell-km",
+        type=_positive_float,
+        help="first snap locations to square cells of this size (km)",
+    )
+    p.add_argument(
+        "--time-bin", help="first floor times to bins of this length, e.g. 15min, 1h, 1D"
+    )
+    p.add_argument(
+        "--knowledge",
+        choices=KNOWLEDGE,
+        default="random",
+        help="what the attacker knows: random points, top places, or home and work (default: random)",
+    )
+    p.add_argument(
+        "--model",
+        choices=OBSERVATION_MODELS,
+        help="which traces of a world to use (default: the world's first)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for sampling targets and points, and for generating a preset (default: 0)",
+    )
+
+
+def _load_traces(source: str, *, model: str | None, seed: int):
+    """Traces and a description line for a file, a world folder or a preset."""
+    from pathlib import Path
+
+    from fewpoints.schema import read_traces
+    from fewpoints.synth.world import PRESETS, make_world, read_world
+
+    path = Path(source)
+    if path.is_dir():
+        world = read_world(path)
+        p = world.params
+        what = f"world {path} (preset {p.preset}, seed {p.seed})"
+    elif path.exists():
+        if model is not None:
+            raise FewpointsError("--model applies to a world folder or a preset, not to a file")
+        return read_traces(path), f"file {path}", False
+    elif source in PRESETS:
+        world = make_world(source, seed=seed)
+        what = f"preset {source}, seed {seed}"
+    else:
+        raise FewpointsError(
+            f"{source}: no such file, folder or preset (presets: {', '.join(PRESETS)})"
+        )
+    if model is None:
+        model = next(iter(world.observations))
+    if model not in world.observations:
+        raise FewpointsError(
+            f"this world has no {model} traces; it has {', '.join(world.observations)}"
+        )
+    return world.observations[model], f"{what}, {model} traces", True
+
+
+def _run_unicity(args) -> int:
+    import warnings
+
+    from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
+    from fewpoints.attacks import PointIndex, unicity
+
+    traces, what, synthetic = _load_traces(args.source, model=args.model, seed=args.seed)
+    steps = []
+    if args.cell_km is not None:
+        traces = coarsen_space(traces, cell_km=args.cell_km)
+        steps.append(f"locations snapped to {args.cell_km:g} km cells")
+    if args.time_bin is not None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", WeakTransformWarning)
+            traces = coarsen_time(traces, time_bin=args.time_bin)
+        for w in caught:
+            print(f"fewpoints unicity: warning: {w.message}", file=sys.stderr)
+        steps.append(f"times floored to {args.time_bin} bins")
+    index = PointIndex.from_traces(traces)
+    rng = np.random.default_rng(args.seed)
+    results = [
+        unicity(index, p, n_targets=args.targets, knowledge=args.knowledge, rng=rng)
+        for p in args.points
+    ]
+    label = "SYNTHETIC data (no real person is in it)" if synthetic else "your data"
+    knows = {
+        "random": "random points (place and time) of the target's own trace",
+        "top": "the target's most frequent places, at any time",
+        "home_work": "the target's night-time place, then weekday 09:00-17:00 place",
+    }[args.knowledge]
+    print(f"Unicity -- {label}: {what}")
+    print(
+        f"  {index.n_records:,} records, {index.n_devices:,} devices, {index.n_points:,} distinct "
+        f"points at {index.n_locations:,} locations; "
+        + ("; ".join(steps) if steps else "resolution as recorded")
+    )
+    print(f"  the attacker knows p {knows}")
+    print()
+    print(f"  {'points':>6}  {'unique':>7}  {'95% CI':<17}  {'targets':>8}  {'median set':>10}")
+    for r in results:
+        ci = f"{r.ci_low:.1%} to {r.ci_high:.1%}"
+        med = float(r.targets["anonymity_set_size"].median())
+        print(f"  {r.n_points:>6}  {r.value:>7.1%}  {ci:<17}  {r.n_targets:>8,}  {med:>10,.0f}")
+    print()
+    print(
+        "  unique: share of sampled targets whose p points match no other device's trace;"
+        " median set: devices matching a target's points"
+    )
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
 
-COMMANDS = {"generate": (_add_generate, _run_generate)}
+COMMANDS = {
+    "generate": (_add_generate, _run_generate),
+    "unicity": (_add_unicity, _run_unicity),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

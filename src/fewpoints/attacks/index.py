@@ -232,12 +232,13 @@ class PointIndex:
         n_dev = len(device_ids)
         x = traces["x_km"].to_numpy(dtype=np.float64)
         y = traces["y_km"].to_numpy(dtype=np.float64)
-        # +0.0 turns -0.0 into 0.0 so both code the same location.
-        xc, xu = pd.factorize(x + 0.0)
-        yc, yu = pd.factorize(y + 0.0)
+        # Codes follow the sorted values, so the index does not depend on row
+        # order; +0.0 turns -0.0 into 0.0 so both code the same location.
+        xc, xu = pd.factorize(x + 0.0, sort=True)
+        yc, yu = pd.factorize(y + 0.0, sort=True)
         loc_key = xc.astype(np.int64) * len(yu) + yc
         del xc, yc
-        loc, loc_u = pd.factorize(loc_key)
+        loc, loc_u = pd.factorize(loc_key, sort=True)
         del loc_key
         loc_x, loc_y = xu[loc_u // len(yu)], yu[loc_u % len(yu)]
         n_loc = len(loc_u)
@@ -249,7 +250,7 @@ class PointIndex:
             time_code, n_time = t - t0, span
             times = None
         else:
-            time_code, times = pd.factorize(t)
+            time_code, times = pd.factorize(t, sort=True)
             n_time = len(times)
         point_key = loc.astype(np.int64) * n_time + time_code
         del loc, time_code, t
@@ -439,7 +440,7 @@ def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             codes = remap[codes]
             labels = labels[present]
         return codes, labels
-    codes, uniques = pd.factorize(s.astype(str))
+    codes, uniques = pd.factorize(s.astype(str), sort=True)
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 

@@ -75,7 +75,9 @@ def wilson_interval(successes, n, *, confidence: float = 0.95) -> tuple[float, f
     z2n = z * z / n
     centre = (phat + z2n / 2) / (1 + z2n)
     half = z * math.sqrt(phat * (1 - phat) / n + z2n / (4 * n)) / (1 + z2n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
 
 
 # ---------------------------------------------------------------------------
