@@ -259,7 +259,9 @@ def test_presets_have_the_documented_sizes():
     assert PRESETS["city"].n_people == 100_000
     assert PRESETS["crowd"].n_people == 1_000_000 and PRESETS["crowd"].observe == ("cdr",)
     uitc = PRESETS["unique-in-the-crowd"]
-    assert uitc.observe == ("cdr",) and uitc.cdr_time_bin == "1h" and uitc.cdr_events_per_month == 114
+    assert (
+        uitc.observe == ("cdr",) and uitc.cdr_time_bin == "1h" and uitc.cdr_events_per_month == 114
+    )
     for name, params in PRESETS.items():
         assert params.preset == name
 
