@@ -145,7 +145,7 @@ def test_existing_output_is_kept_unless_forced(tiny_world, tmp_path):
 def test_a_failed_write_leaves_nothing_behind(tiny_world, tmp_path, monkeypatch):
     calls = []
 
-    def failing(df, path):
+    def failing(df, path, on_rows=None):
         calls.append(path)
         if len(calls) == 3:
             raise OSError("disk full")

@@ -144,8 +144,7 @@ def _run_generate(args) -> int:
     try:
         world = make_world(params=params, progress=progress)
         progress("writing files", 0.0)
-        written = world.write(out, force=args.force, parquet=args.parquet)
-        progress("writing files", 1.0)
+        written = world.write(out, force=args.force, parquet=args.parquet, progress=progress)
     finally:
         progress.close()
     elapsed = time.perf_counter() - t0
@@ -238,6 +237,14 @@ def _add_unicity(sub) -> None:
         help="what the attacker knows: random points, top places, or home and work (default: random)",
     )
     p.add_argument(
+        "--worst-case",
+        action="store_true",
+        help=(
+            "also show the worst case: the share of targets that some p of their own points "
+            "single out (Pellungrini et al. 2017; at most 1000 targets per p)"
+        ),
+    )
+    p.add_argument(
         "--model",
         choices=OBSERVATION_MODELS,
         help="which traces of a world to use (default: the world's first)",
@@ -286,7 +293,7 @@ def _run_unicity(args) -> int:
     import warnings
 
     from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
-    from fewpoints.attacks import PointIndex, unicity
+    from fewpoints.attacks import PointIndex, unicity, worst_case_risk
 
     traces, what, synthetic = _load_traces(args.source, model=args.model, seed=args.seed)
     steps = []
@@ -306,6 +313,12 @@ def _run_unicity(args) -> int:
         unicity(index, p, n_targets=args.targets, knowledge=args.knowledge, rng=rng)
         for p in args.points
     ]
+    worst = None
+    if args.worst_case:
+        worst = [
+            worst_case_risk(index, p, n_targets=min(args.targets, 1000), rng=rng)
+            for p in args.points
+        ]
     label = "SYNTHETIC data (no real person is in it)" if synthetic else "your data"
     knows = {
         "random": "random points (place and time) of the target's own trace",
@@ -320,16 +333,23 @@ def _run_unicity(args) -> int:
     )
     print(f"  the attacker knows p {knows}")
     print()
-    print(f"  {'points':>6}  {'unique':>7}  {'95% CI':<17}  {'targets':>8}  {'median set':>10}")
-    for r in results:
+    head = f"  {'points':>6}  {'unique':>7}  {'95% CI':<17}  {'targets':>8}  {'median set':>10}"
+    print(head + (f"  {'worst case':>10}" if worst else ""))
+    for i, r in enumerate(results):
         ci = f"{r.ci_low:.1%} to {r.ci_high:.1%}"
         med = float(r.targets["anonymity_set_size"].median())
-        print(f"  {r.n_points:>6}  {r.value:>7.1%}  {ci:<17}  {r.n_targets:>8,}  {med:>10,.0f}")
+        line = f"  {r.n_points:>6}  {r.value:>7.1%}  {ci:<17}  {r.n_targets:>8,}  {med:>10,.0f}"
+        print(line + (f"  {worst[i].value:>10.1%}" if worst else ""))
     print()
     print(
         "  unique: share of sampled targets whose p points match no other device's trace;"
         " median set: devices matching a target's points"
     )
+    if worst:
+        print(
+            "  worst case: share of targets that their most identifying p points single out"
+            " (what an informed attacker, not a random one, achieves)"
+        )
     return EXIT_OK
 
 

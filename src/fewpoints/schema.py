@@ -13,7 +13,6 @@ part of a released table.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import shutil
@@ -339,15 +338,27 @@ def _table_kind(name: str) -> str:
     return "traces" if name.startswith("traces") else name
 
 
-def _write_csv_gz(df: pd.DataFrame, path: Path) -> None:
-    """Write gzip-compressed CSV whose bytes depend only on the table (no timestamp in the header)."""
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, date_format=_CSV_TIME_FORMAT, lineterminator="\n")
+_CSV_CHUNK_ROWS = 500_000
+
+
+def _write_csv_gz(df: pd.DataFrame, path: Path, on_rows=None) -> None:
+    """Write gzip-compressed CSV whose bytes depend only on the table (no timestamp in the header).
+
+    Rows are formatted in chunks, so a table of a hundred million rows never
+    needs its whole text in memory; ``on_rows(n)`` is called after each chunk.
+    """
     with (
         open(path, "wb") as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz,
     ):
-        gz.write(buf.getvalue().encode("utf-8"))
+        for start in range(0, max(len(df), 1), _CSV_CHUNK_ROWS):
+            chunk = df.iloc[start : start + _CSV_CHUNK_ROWS]
+            text = chunk.to_csv(
+                index=False, header=start == 0, date_format=_CSV_TIME_FORMAT, lineterminator="\n"
+            )
+            gz.write(text.encode("utf-8"))
+            if on_rows is not None:
+                on_rows(len(chunk))
 
 
 def read_table(path: str | os.PathLike, name: str | None = None) -> pd.DataFrame:
@@ -374,6 +385,7 @@ def write_world_tables(
     *,
     force: bool = False,
     parquet: bool = False,
+    progress=None,
 ) -> list[Path]:
     """Write tables (``name.csv.gz``) and ``world.json`` into folder ``out``, atomically.
 
@@ -381,6 +393,8 @@ def write_world_tables(
     into place only when complete, so an interrupted run never leaves a
     half-written world. An existing non-empty ``out`` is refused unless
     ``force``.
+
+    ``progress(stage, fraction)``, if given, hears how many rows are written.
 
     Returns
     -------
@@ -403,8 +417,16 @@ def write_world_tables(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
         written = []
+        total_rows = max(sum(len(df) for df in tables.values()), 1)
+        done = [0]
+
+        def on_rows(n: int) -> None:
+            done[0] += n
+            if progress is not None:
+                progress("writing files", done[0] / total_rows)
+
         for name, df in tables.items():
-            _write_csv_gz(df, tmp / f"{name}.csv.gz")
+            _write_csv_gz(df, tmp / f"{name}.csv.gz", on_rows)
             written.append(out / f"{name}.csv.gz")
             if parquet:
                 df.to_parquet(tmp / f"{name}.parquet", index=False)

@@ -286,10 +286,17 @@ class World:
         }
 
     def write(
-        self, out: str | os.PathLike, *, force: bool = False, parquet: bool = False
+        self,
+        out: str | os.PathLike,
+        *,
+        force: bool = False,
+        parquet: bool = False,
+        progress: ProgressFn | None = None,
     ) -> list[Path]:
         """Write every table (gzip CSV) and ``world.json`` to folder ``out`` (see ``schema.write_world_tables``)."""
-        return write_world_tables(self.tables(), self.metadata(), out, force=force, parquet=parquet)
+        return write_world_tables(
+            self.tables(), self.metadata(), out, force=force, parquet=parquet, progress=progress
+        )
 
     def summary(self) -> str:
         """A few lines describing the world, for a terminal or a notebook."""
