@@ -175,3 +175,15 @@ def test_bad_options_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["unicity", "tiny", "--cell-km", "-1"])
     assert exc.value.code == 2
+
+
+def test_worst_case_column(tmp_path, capsys):
+    traces = traces_from(
+        {"ana": ["A@08", "B@09", "C@10"], "ben": ["A@08", "B@09"], "cy": ["A@08", "B@09", "C@10"]}
+    )
+    path = _write(traces, tmp_path / "t.csv")
+    assert main(["unicity", path, "--points", "1", "--worst-case"]) == 0
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    # No single point of anyone's trace is theirs alone.
+    assert rows[0][-1] == "0.0%" and "worst case" in out

@@ -347,9 +347,13 @@ class PointIndex:
         x = np.asarray(x_km, dtype=np.float64) + 0.0
         y = np.asarray(y_km, dtype=np.float64) + 0.0
         t = np.asarray(time).astype("datetime64[s]").view(np.int64)
-        locs = pd.MultiIndex.from_arrays([self.loc_x + 0.0, self.loc_y + 0.0])
+        if "lookup" not in self._cache:
+            self._cache["lookup"] = (
+                pd.MultiIndex.from_arrays([self.loc_x + 0.0, self.loc_y + 0.0]),
+                pd.MultiIndex.from_arrays([self.point_loc.astype(np.int64), self.point_time]),
+            )
+        locs, pts = self._cache["lookup"]
         loc = locs.get_indexer(pd.MultiIndex.from_arrays([x, y]))
-        pts = pd.MultiIndex.from_arrays([self.point_loc.astype(np.int64), self.point_time])
         code = pts.get_indexer(pd.MultiIndex.from_arrays([loc.astype(np.int64), t]))
         code[loc < 0] = -1
         return code

@@ -406,7 +406,8 @@ def unicity(
     knowledge : {"random", "top", "home_work"}, default "random"
         ``"random"``: p distinct points (place and time) drawn uniformly from
         the target's trace. ``"top"``: the target's p most frequent places
-        (counted in distinct times seen there), at any time. ``"home_work"``:
+        (counted in distinct times seen there; ties go to the smaller
+        ``x_km``, then ``y_km``), at any time. ``"home_work"``:
         the most frequent night-time place (22:00-06:00), and with
         ``n_points=2`` also the most frequent place on weekdays 09:00-17:00.
     rng : int, Generator or None
@@ -759,6 +760,8 @@ def resolution_sweep(
     from fewpoints.anonymize import coarsen_space, coarsen_time
 
     rng = np.random.default_rng(rng)
+    if not isinstance(traces, pd.DataFrame):
+        raise FewpointsError("resolution_sweep needs the traces table itself (it coarsens it)")
     ps = [_check_p(p) for p in n_points]
     n_targets = _check_targets(n_targets)
     base_loc = _n_locations(traces)
