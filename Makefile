@@ -36,8 +36,10 @@ test: lint
 lab: $(VENV)/.installed-notebooks
 	$(BIN)/jupyter lab notebooks/
 
+# Speed and memory claims (several minutes; figures go to benchmarks/README.md).
 benchmark: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_unicity.py
 
 # Regenerate the shipped classroom dataset (the command the data card gives).
 data: $(VENV)/.installed-base
