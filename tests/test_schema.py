@@ -35,6 +35,8 @@ def _traces(**cols):
         (_traces(y_km=[1.0, np.inf, 2.0]), "traces.y_km has 1 infinite value(s)"),
         (_traces(x_km=["1", "2", "3"]), "traces.x_km must be numeric"),
         (_traces(time=["x", "y", "z"]), "traces.time must be a datetime"),
+        (_traces(accuracy_m=[5.0, np.inf, 7.0]), "traces.accuracy_m has 1 infinite value(s)"),
+        (_traces(antenna_id=[1.5, 2.0, 3.0]), "traces.antenna_id must be integer"),
     ],
 )
 def test_validate_names_the_problem_in_one_line(frame, message):
@@ -46,6 +48,11 @@ def test_validate_names_the_problem_in_one_line(frame, message):
 
 def test_validate_accepts_a_good_table_and_rejects_duplicate_keys(tiny_world):
     assert validate(_traces(), "traces") is not None
+    # Optional columns may be unknown for some records.
+    assert (
+        validate(_traces(accuracy_m=[5.0, np.nan, 7.0], antenna_id=[1.0, np.nan, 3.0]), "traces")
+        is not None
+    )
     places = tiny_world.places
     with pytest.raises(InputError, match="places.place_id has duplicated values"):
         validate(pd.concat([places, places.iloc[:1]]), "places")

@@ -120,33 +120,46 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
     if table == "traces" and len(df) == 0:
         raise InputError(f"{_where(source)}traces table is empty")
     for col, kind in spec.items():
-        s = df[col]
-        if kind != "Int" and s.isna().any():
-            n = int(s.isna().sum())
-            raise InputError(f"{_where(source)}{table}.{col} has {n:,} missing value(s)")
-        if kind == "float":
-            if not pd.api.types.is_numeric_dtype(s):
-                raise InputError(f"{_where(source)}{table}.{col} must be numeric, got {s.dtype}")
-            bad = ~np.isfinite(s.to_numpy(dtype=float))
-            if bad.any():
-                raise InputError(
-                    f"{_where(source)}{table}.{col} has {int(bad.sum()):,} infinite value(s)"
-                )
-        elif kind in ("int", "Int"):
-            if not (pd.api.types.is_integer_dtype(s) or (kind == "Int" and s.isna().all())):
-                raise InputError(f"{_where(source)}{table}.{col} must be integer, got {s.dtype}")
-        elif kind == "time":
-            if not pd.api.types.is_datetime64_any_dtype(s):
-                raise InputError(f"{_where(source)}{table}.{col} must be a datetime, got {s.dtype}")
-        elif kind == "bool":
-            if not pd.api.types.is_bool_dtype(s):
-                raise InputError(f"{_where(source)}{table}.{col} must be boolean, got {s.dtype}")
+        _check_column(df[col], kind, f"{_where(source)}{table}.{col}")
+    if table == "traces":
+        for col, kind in TRACE_OPTIONAL.items():
+            if col in df.columns:
+                _check_column(df[col], kind, f"{_where(source)}traces.{col}", optional=True)
     key = KEYS.get(table)
     if key is not None and df[key].duplicated().any():
         raise InputError(f"{_where(source)}{table}.{key} has duplicated values")
     if table == "stays" and (df["end"] < df["start"]).any():
         raise InputError(f"{_where(source)}stays has stays that end before they start")
     return df
+
+
+def _check_column(s: pd.Series, kind: str, label: str, *, optional: bool = False) -> None:
+    """Raise InputError naming ``label`` if column ``s`` is not of ``kind`` or has missing values.
+
+    An ``optional`` column (``antenna_id``, ``accuracy_m``) may have missing
+    values (not known for that record), but what it holds must be of its kind.
+    """
+    if optional:
+        s = s.dropna()
+        if kind == "int" and pd.api.types.is_float_dtype(s) and (s == np.floor(s)).all():
+            return
+    if kind != "Int" and s.isna().any():
+        raise InputError(f"{label} has {int(s.isna().sum()):,} missing value(s)")
+    if kind == "float":
+        if not pd.api.types.is_numeric_dtype(s):
+            raise InputError(f"{label} must be numeric, got {s.dtype}")
+        bad = ~np.isfinite(s.to_numpy(dtype=float))
+        if bad.any():
+            raise InputError(f"{label} has {int(bad.sum()):,} infinite value(s)")
+    elif kind in ("int", "Int"):
+        if not (pd.api.types.is_integer_dtype(s) or (kind == "Int" and s.isna().all())):
+            raise InputError(f"{label} must be integer, got {s.dtype}")
+    elif kind == "time":
+        if not pd.api.types.is_datetime64_any_dtype(s):
+            raise InputError(f"{label} must be a datetime, got {s.dtype}")
+    elif kind == "bool":
+        if not pd.api.types.is_bool_dtype(s):
+            raise InputError(f"{label} must be boolean, got {s.dtype}")
 
 
 def validate_traces(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:

@@ -224,10 +224,6 @@ class City:
     def of_kind(self, kind: str) -> np.ndarray:
         return np.flatnonzero(self.place_kind == KINDS.index(kind)).astype(np.int32)
 
-    @property
-    def side_km(self) -> float:
-        return self.density.side_km
-
 
 def city_side_km(n_people: int, density_per_km2: float) -> float:
     return float(max(10.0, np.sqrt(n_people / density_per_km2)))
