@@ -55,7 +55,7 @@ APPEAL = {
     "legal_aid": 0.04,
     "shelter": 0.02,
 }
-#: Share of sensitive-place kinds at least present in any city.
+#: The fewest places of a kind that any city has, however small.
 MIN_COUNT = {
     "school": 2,
     "health": 3,
