@@ -187,3 +187,11 @@ def test_worst_case_column(tmp_path, capsys):
     rows = _table_rows(out)
     # No single point of anyone's trace is theirs alone.
     assert rows[0][-1] == "0.0%" and "worst case" in out
+
+
+def test_a_preset_too_large_for_free_memory_is_refused_before_generating(monkeypatch, capsys):
+    monkeypatch.setattr("fewpoints.synth.world.available_memory", lambda: 10**9)
+    assert main(["unicity", "crowd", "--points", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "GB of memory but only 1.0 GB is free" in err
+    assert "building the city" not in err

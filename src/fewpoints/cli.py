@@ -80,6 +80,15 @@ def _human_bytes(n: float) -> str:
 # ---------------------------------------------------------------------------
 
 
+def _generate_world(preset: str, seed: int, progress: Progress, **overrides):
+    """Resolve and check the parameters, refuse a world too big for free memory, then generate it."""
+    from fewpoints.synth.world import check_memory, make_world, resolve_params
+
+    params = resolve_params(preset, seed=seed, **overrides)
+    check_memory(params)
+    return make_world(params=params, progress=progress)
+
+
 def _add_generate(sub) -> None:
     from fewpoints.synth.world import OBSERVATION_MODELS, PRESETS
 
@@ -122,8 +131,6 @@ def _add_generate(sub) -> None:
 def _run_generate(args) -> int:
     from pathlib import Path
 
-    from fewpoints.synth.world import check_memory, make_world, resolve_params
-
     out = Path(args.out)
     # Refuse before doing any work, so a long run never ends in "folder exists".
     if out.exists() and not out.is_dir():
@@ -137,12 +144,10 @@ def _run_generate(args) -> int:
         overrides["n_people"] = args.people
     if args.observe is not None:
         overrides["observe"] = tuple(m.strip() for m in args.observe.split(",") if m.strip())
-    params = resolve_params(args.preset, seed=args.seed, **overrides)
-    check_memory(params)
     progress = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()
     try:
-        world = make_world(params=params, progress=progress)
+        world = _generate_world(args.preset, args.seed, progress, **overrides)
         progress("writing files", 0.0)
         written = world.write(out, force=args.force, parquet=args.parquet, progress=progress)
     finally:
@@ -262,7 +267,7 @@ def _load_traces(source: str, *, model: str | None, seed: int):
     from pathlib import Path
 
     from fewpoints.schema import read_traces
-    from fewpoints.synth.world import PRESETS, make_world, read_world
+    from fewpoints.synth.world import PRESETS, read_world
 
     path = Path(source)
     if path.is_dir():
@@ -274,7 +279,11 @@ def _load_traces(source: str, *, model: str | None, seed: int):
             raise FewpointsError("--model applies to a world folder or a preset, not to a file")
         return read_traces(path), f"file {path}", False
     elif source in PRESETS:
-        world = make_world(source, seed=seed)
+        progress = Progress()
+        try:
+            world = _generate_world(source, seed, progress)
+        finally:
+            progress.close()
         what = f"preset {source}, seed {seed}"
     else:
         raise FewpointsError(

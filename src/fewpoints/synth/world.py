@@ -369,7 +369,7 @@ def check_memory(params: WorldParams, *, available: int | None = None) -> None:
     if have is not None and need > have:
         raise FewpointsError(
             f"this world needs about {need / 1e9:.1f} GB of memory but only {have / 1e9:.1f} GB is free; "
-            "use fewer --people or --days, or one observation model"
+            "use a smaller world (fewer people or days, or one observation model)"
         )
 
 
