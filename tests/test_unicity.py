@@ -18,7 +18,9 @@ from fewpoints.attacks import (
     wilson_interval,
     worst_case_risk,
 )
-from fewpoints.attacks.unicity import _floyd_sample, fit_population_model, fit_resolution_law
+from fewpoints.attacks.population import fit_population_model
+from fewpoints.attacks.resolution import fit_resolution_law
+from fewpoints.attacks.unicity import _floyd_sample
 from fewpoints.schema import FewpointsError, InputError
 
 START = pd.Timestamp("2026-03-02")  # a Monday
@@ -463,7 +465,7 @@ def test_resolution_sweep_is_tidy_and_coarser_is_never_more_unique_on_average():
 
 
 def test_population_model_fit_recovers_known_constants():
-    from fewpoints.attacks.unicity import _beta_unicity
+    from fewpoints.attacks.population import _beta_unicity
 
     n = np.geomspace(100, 1e6, 8)
     u = _beta_unicity(n, 0.3, 5e4)
