@@ -9,6 +9,7 @@ antennas and the antenna map is given, else by square cells.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -161,7 +162,12 @@ def resolution_sweep(
     .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
        (2013). Unique in the Crowd. Scientific Reports 3:1376.
     """
-    from fewpoints.anonymize import coarsen_space, coarsen_time, merge_antennas
+    from fewpoints.anonymize import (
+        WeakTransformWarning,
+        coarsen_space,
+        coarsen_time,
+        merge_antennas,
+    )
 
     rng = np.random.default_rng(rng)
     if not isinstance(traces, pd.DataFrame):
@@ -201,7 +207,10 @@ def resolution_sweep(
     for cell, mv, coarsen in levels:
         spaced = traces if coarsen is None else coarsen(traces)
         for tb in time_bin:
-            coarse = spaced if tb is None else coarsen_time(spaced, time_bin=tb)
+            with warnings.catch_warnings():
+                # The sweep measures the recorded resolution on purpose (h = the table's own step).
+                warnings.simplefilter("ignore", WeakTransformWarning)
+                coarse = spaced if tb is None else coarsen_time(spaced, time_bin=tb)
             index = PointIndex.from_traces(coarse)
             v = base_loc / index.n_locations
             if tb is None:
