@@ -502,8 +502,16 @@ def _resolution_m(traces: pd.DataFrame) -> tuple[float, str] | None:
         acc = traces["accuracy_m"].dropna()
         if len(acc):
             return float(acc.median()), "median GPS accuracy"
-    if "antenna_id" in traces.columns:
-        xy = traces[["x_km", "y_km"]].drop_duplicates().to_numpy(dtype=np.float64)
+    if "antenna_id" in traces.columns and traces["antenna_id"].notna().any():
+        # One row per antenna (any of its rows): O(n), no hashing of 100M coordinates.
+        aid = traces["antenna_id"].to_numpy(dtype=np.float64)
+        ok = np.isfinite(aid)
+        codes, n_ant = _dense_codes(aid[ok].astype(np.int64) - int(np.nanmin(aid)))
+        row = np.empty(n_ant, dtype=np.int64)
+        row[codes] = np.flatnonzero(ok)
+        xy = np.column_stack(
+            [traces["x_km"].to_numpy()[row], traces["y_km"].to_numpy()[row]]
+        ).astype(np.float64)
         if len(xy) > 20_000:
             xy = xy[np.random.default_rng(0).choice(len(xy), 20_000, replace=False)]
         if len(xy) >= 2:
