@@ -10,6 +10,7 @@ Everything here runs on a fully synthetic city: no real person is in any table.
 
 __version__ = "0.1.0"
 
+from fewpoints import anonymize
 from fewpoints.attacks import (
     PointIndex,
     UnicityResult,
@@ -30,6 +31,7 @@ __all__ = [
     "InputError",
     "World",
     "__version__",
+    "anonymize",
     "make_world",
     "population_curve",
     "read_traces",
