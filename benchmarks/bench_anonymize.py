@@ -230,6 +230,39 @@ def part_law(args) -> dict:
     }
 
 
+ROWS = [(1, "1h"), (2, "1h"), (1, "2h"), (2, "2h"), (4, "4h"), (8, "8h")]
+
+
+def readme_table(law: dict) -> str:
+    """The README table: ours (synthetic) beside the published law anchored at our finest value."""
+    t = pd.DataFrame(law["merged"]["table"]).set_index(["merge_v", "time_bin", "n_points"])
+    ps = (2, 4, 8)
+    head = "| antennas merged v x hours h | " + " | ".join(
+        f"p = {p}: ours (synthetic) | p = {p}: published law" for p in ps
+    )
+    lines = [head + " |", "|---" + "|---:" * (2 * len(ps)) + "|"]
+    for v, h in ROWS:
+        cells = []
+        for p in ps:
+            row = t.loc[(float(v), h, p)]
+            finest = t.loc[(1.0, "1h", p), "unicity"]
+            law_value = 1 + finest - (row["v"] * row["h"]) ** PUBLISHED_BETA[p]
+            cells += [
+                f"{row['unicity']:.1%} ({row['ci_low']:.1%}-{row['ci_high']:.1%})",
+                f"{law_value:.1%}" if law_value >= 0 else "below 0",
+            ]
+        lines.append(f"| {v} x {h.removesuffix('h')} h | " + " | ".join(cells) + " |")
+    fit = {r["n_points"]: r for r in law["merged"]["fit"]}
+    lines.append(
+        "| fitted beta (rmse) | "
+        + " | ".join(
+            f"{fit[p]['beta']:.3f} ({fit[p]['rmse']:.3f}) | {PUBLISHED_BETA[p]:.3f}" for p in ps
+        )
+        + " |"
+    )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=("all", "transforms", "law"), default="all")
@@ -239,9 +272,15 @@ def main(argv=None) -> int:
     ap.add_argument("--law-people", type=int, default=100_000)
     ap.add_argument("--law-targets", type=int, default=10_000)
     ap.add_argument("--out", default=str(HERE / "results" / "anonymize.json"))
+    ap.add_argument(
+        "--readme", action="store_true", help="print the README table from the JSON and stop"
+    )
     args = ap.parse_args(argv)
     out = Path(args.out)
     report = json.loads(out.read_text()) if out.exists() else {}
+    if args.readme:
+        print(readme_table(report["law"]))
+        return 0
     report["machine"] = {
         "python": platform.python_version(),
         "numpy": np.__version__,
