@@ -235,3 +235,67 @@ def test_coarsen_rejects_bad_input_in_one_line():
         index.coarsen(cell_km=-1)
     with pytest.raises(FewpointsError, match="time_bin"):
         index.coarsen(time_bin="soon")
+
+
+# ---------------------------------------------------------------------------
+# resolution_sweep builds its coarse indexes from the base index
+# ---------------------------------------------------------------------------
+
+
+def _table_path(monkeypatch, traces, **kwargs):
+    """The sweep with every coarse index built from the coarsened table (the reference)."""
+    from fewpoints.attacks import resolution
+
+    real = resolution._sweep_rows
+    calls = []
+
+    def by_table(*args):
+        calls.append(args[-1])
+        return real(*args[:-1], False)
+
+    with monkeypatch.context() as m:
+        m.setattr(resolution, "_sweep_rows", by_table)
+        out = resolution.resolution_sweep(traces, **kwargs)
+    assert calls == [True]  # the public path coarsens the index
+    return out
+
+
+def test_sweep_by_coarsening_the_index_equals_the_table_path_with_cells(monkeypatch):
+    from fewpoints.attacks import resolution_sweep
+
+    traces = _with_seconds(random_traces(1, n_devices=150, n_places=20, n_hours=48), 1)
+    kwargs = {"time_bin": [None, "1h", "4h"], "n_points": [2, 3], "n_targets": 60}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = resolution_sweep(traces, cell_km=[None, 0.7, 2.0], rng=5, **kwargs)
+        slow = _table_path(monkeypatch, traces, cell_km=[None, 0.7, 2.0], rng=5, **kwargs)
+    pd.testing.assert_frame_equal(fast.table, slow.table)
+    pd.testing.assert_frame_equal(fast.fit, slow.fit)
+    assert fast.table["unicity"].nunique() > 2  # the sweep measured something
+
+
+def test_sweep_with_merged_antennas_equals_the_table_path(monkeypatch, tiny_world):
+    from fewpoints.attacks import resolution_sweep
+
+    traces = tiny_world.observations["cdr"]
+    antennas = tiny_world.antennas
+    kwargs = {"time_bin": ["1h", "6h"], "n_points": [2], "n_targets": 80}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = resolution_sweep(traces, antennas=antennas, merge_v=[1, 2, 5], rng=3, **kwargs)
+        slow = _table_path(
+            monkeypatch, traces, antennas=antennas, merge_v=[1, 2, 5], rng=3, **kwargs
+        )
+    pd.testing.assert_frame_equal(fast.table, slow.table)
+    assert (fast.table.loc[fast.table["merge_v"] == 5, "v"] > 3).all()
+
+
+def test_records_away_from_their_antenna_fall_back_to_the_table(tiny_world):
+    from fewpoints.attacks.resolution import _records_at_antennas
+
+    traces = tiny_world.observations["cdr"]
+    antennas = tiny_world.antennas
+    assert _records_at_antennas(traces, antennas)
+    moved = traces.assign(x_km=traces["x_km"] + np.where(np.arange(len(traces)) == 3, 0.01, 0))
+    assert not _records_at_antennas(moved, antennas)
+    assert not _records_at_antennas(traces.assign(antenna_id=-5), antennas)

@@ -22,6 +22,7 @@ that bound memory.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -466,6 +467,11 @@ class PointIndex:
             coarsened table (same device, location and point codes), so
             every attack gives the same answer with the same seed.
 
+        Warns
+        -----
+        WeakTransformWarning
+            When ``time_bin`` changes no time (as ``coarsen_time`` does).
+
         Notes
         -----
         Coarsening merges points: a coarse point is held by every device
@@ -473,7 +479,7 @@ class PointIndex:
         proportional to the (point, device) pairs, which are far fewer than
         the records, and the table is not read again.
         """
-        from fewpoints.anonymize import _duration_seconds, _positive
+        from fewpoints.anonymize import WeakTransformWarning, _duration_seconds, _positive
 
         if cell_km is not None and locations is not None:
             raise FewpointsError("give cell_km (square cells) or locations, not both")
@@ -502,6 +508,13 @@ class PointIndex:
         if time_bin is not None:
             step = _duration_seconds(time_bin, "time_bin")
             t = t - np.mod(t, step)
+            if np.array_equal(t, self.point_time):
+                warnings.warn(
+                    f"every time is already a multiple of {time_bin}; coarsening time "
+                    "changed nothing",
+                    WeakTransformWarning,
+                    stacklevel=2,
+                )
         # Coarse point of every fine point; codes follow (location, time) order.
         times, tcode = np.unique(t, return_inverse=True)
         coarse, pmap = np.unique(
