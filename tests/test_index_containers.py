@@ -299,3 +299,24 @@ def test_records_away_from_their_antenna_fall_back_to_the_table(tiny_world):
     moved = traces.assign(x_km=traces["x_km"] + np.where(np.arange(len(traces)) == 3, 0.01, 0))
     assert not _records_at_antennas(moved, antennas)
     assert not _records_at_antennas(traces.assign(antenna_id=-5), antennas)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n_devices=st.integers(1, 40))
+def test_a_targets_points_are_the_same_before_and_after_sorting_every_device(seed, n_devices):
+    traces = random_traces(seed, n_devices=n_devices)
+    lazy = PointIndex.from_traces(traces)
+    eager = PointIndex.from_traces(traces)
+    eager.dev_points  # noqa: B018 - sort every device's points now
+    rng = np.random.default_rng(seed)
+    devices = rng.integers(0, lazy.n_devices, 15)  # repeats allowed
+    ranks = rng.integers(0, 1000, (15, 3)) % lazy.points_per_device()[devices][:, None]
+    got = lazy.nth_points(devices, ranks)
+    assert lazy._dev_points is None  # only these devices were sorted
+    np.testing.assert_array_equal(got, eager.nth_points(devices, ranks))
+    for index in (lazy, eager):
+        rows, pts = index.device_points(devices)
+        for i, d in enumerate(devices):
+            own = traces[traces["device_id"] == index.device_ids[d]]
+            codes = index.point_codes(own["x_km"], own["y_km"], own["time"])
+            assert pts[rows == i].tolist() == sorted(set(codes.tolist()))

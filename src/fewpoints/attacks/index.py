@@ -57,11 +57,16 @@ class Postings:
     built on first use. Testing whether a device holds such an item is then
     one array lookup instead of a binary search, and the devices holding
     several such items are counted by AND-ing their bitsets and counting the
-    set bits. The default ``dense_min`` (a 64th of the devices) is where a
-    bitset (``n_devices / 8`` bytes) becomes smaller than the sorted list it
-    repeats (8 bytes per device), so the bitsets never take more memory than
-    ``keys``. Answers do not depend on ``dense_min``; only speed does.
+    set bits. The default ``dense_min`` is a 256th of the devices: a bitset
+    (``n_devices / 8`` bytes) then takes at most 4 times the memory of the
+    sorted list it repeats (8 bytes per device), and no more than that list
+    from a 64th of the devices up; below it, binary searches in ``keys`` are
+    cheaper than the bitsets' memory. Answers do not depend on
+    ``dense_min``; only speed and memory do.
     """
+
+    #: Default bitset threshold: items held by at least ``n_devices // DENSE_SHARE`` devices.
+    DENSE_SHARE = 256
 
     keys: np.ndarray
     offsets: np.ndarray
@@ -111,7 +116,9 @@ class Postings:
 
     def _build_bits(self) -> tuple[np.ndarray, np.ndarray]:
         n_dev, n_words = self.n_devices, self.n_words
-        threshold = max(1, n_dev // 64) if self.dense_min is None else max(1, self.dense_min)
+        threshold = (
+            max(1, n_dev // self.DENSE_SHARE) if self.dense_min is None else max(1, self.dense_min)
+        )
         size = np.diff(self.offsets)
         dense_items = np.flatnonzero(size >= threshold)
         slot = np.full(self.n_items, -1, dtype=np.int64)
@@ -333,6 +340,8 @@ class PointIndex:
     dev_offsets, dev_points : ndarray
         Device -> points: the points of device ``d`` are
         ``dev_points[dev_offsets[d]:dev_offsets[d + 1]]``, increasing.
+        ``dev_points`` is sorted on first use (one call of an attack needs
+        only its targets' points, see :meth:`nth_points`).
     n_records : int
         Rows of the table the index was built from.
     """
@@ -344,8 +353,8 @@ class PointIndex:
     point_time: np.ndarray
     points: Postings
     dev_offsets: np.ndarray
-    dev_points: np.ndarray
     n_records: int
+    _dev_points: np.ndarray | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- building -----------------------------------------------------------
@@ -418,14 +427,6 @@ class PointIndex:
     def _assemble(cls, pcode, devs, offsets, **arrays) -> PointIndex:
         """The index from its unique (point, device) pairs sorted by point then device."""
         n_dev = len(arrays["device_ids"])
-        n_pts = len(offsets) - 1
-        keys = pcode * n_dev + devs
-        # Device -> points (the same pairs, sorted by device).
-        dkeys = devs * n_pts + pcode
-        del pcode
-        dkeys.sort()
-        dev_points = dkeys % n_pts
-        del dkeys
         counts = np.bincount(devs, minlength=n_dev)
         dev_offsets = np.zeros(n_dev + 1, dtype=np.int64)
         np.cumsum(counts, out=dev_offsets[1:])
@@ -436,11 +437,45 @@ class PointIndex:
             loc_y=np.asarray(arrays["loc_y"], dtype=np.float64),
             point_loc=arrays["point_loc"].astype(np.int32 if n_loc < 2**31 else np.int64),
             point_time=np.asarray(arrays["point_time"], dtype=np.int64),
-            points=Postings(keys, offsets, n_dev),
+            points=Postings(pcode * n_dev + devs, offsets, n_dev),
             dev_offsets=dev_offsets,
-            dev_points=dev_points.astype(np.int32 if n_pts < 2**31 else np.int64),
             n_records=arrays["n_records"],
         )
+
+    @property
+    def dev_points(self) -> np.ndarray:
+        """Device -> points: every pair sorted by device then point (built on first use)."""
+        if self._dev_points is None:
+            int_t = np.int32 if self.n_points < 2**31 else np.int64
+            self._dev_points = (self._device_keys(None) % max(self.n_points, 1)).astype(int_t)
+        return self._dev_points
+
+    def _device_keys(self, devices) -> np.ndarray:
+        """Sorted ``device * n_points + point`` for the pairs of ``devices`` (None: all)."""
+        keys = self.points.keys
+        n_dev, n_pts = self.n_devices, self.n_points
+        devs = keys % n_dev
+        if devices is not None:
+            want = np.zeros(n_dev, dtype=bool)
+            want[devices] = True
+            sel = want[devs]
+            keys, devs = keys[sel], devs[sel]
+        dkeys = devs * n_pts + keys // n_dev
+        dkeys.sort()
+        return dkeys
+
+    def nth_points(self, devices: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+        """Point codes at ``ranks[i]`` among the sorted points of ``devices[i]``, shape of ``ranks``.
+
+        ``ranks`` is (n, k) with every value below that device's point count.
+        Until ``dev_points`` is built, only these devices' pairs are sorted.
+        """
+        devices = np.asarray(devices, dtype=np.int64)
+        if self._dev_points is not None:
+            return self._dev_points[self.dev_offsets[devices][:, None] + ranks].astype(np.int64)
+        dkeys = self._device_keys(devices)
+        start = np.searchsorted(dkeys, devices * self.n_points)
+        return dkeys[start[:, None] + ranks] % self.n_points
 
     def coarsen(self, cell_km=None, time_bin=None, *, locations=None) -> PointIndex:
         """The index of the same table made coarser, built from this index alone.
@@ -576,13 +611,10 @@ class PointIndex:
     def device_points(self, devices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The points of ``devices``: (row in ``devices``, point code), grouped by row."""
         devices = np.asarray(devices, dtype=np.int64)
-        start = self.dev_offsets[devices]
-        n = self.dev_offsets[devices + 1] - start
+        n = self.dev_offsets[devices + 1] - self.dev_offsets[devices]
         rows = np.repeat(np.arange(len(devices)), n)
-        first = np.zeros(len(devices), dtype=np.int64)
-        np.cumsum(n[:-1], out=first[1:])
-        pos = np.arange(int(n.sum()), dtype=np.int64) + np.repeat(start - first, n)
-        return rows, self.dev_points[pos].astype(np.int64)
+        ranks = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+        return rows, self.nth_points(devices[rows], ranks[:, None])[:, 0]
 
     def point_codes(self, x_km, y_km, time) -> np.ndarray:
         """Point code of each (x, y, time), or -1 where the table has no such point."""
@@ -694,19 +726,25 @@ def _location_codes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Location code of each (x, y) and the coordinates of each code, codes in (x, y) order.
 
     Codes follow the sorted coordinates, so they do not depend on row order;
-    +0.0 turns -0.0 into 0.0 so both code the same location. One hash pass
-    over (x, y) as complex numbers, then the few distinct locations sorted.
+    +0.0 turns -0.0 into 0.0 so both code the same location. x and y are
+    hashed apart; their pair is coded through a dense table when the grid of
+    distinct x by distinct y is no larger than the data (antennas, cells),
+    else hashed too (GPS fixes).
     """
-    xy = np.empty(len(x), dtype=np.complex128)
-    xy.real = x + 0.0
-    xy.imag = y + 0.0
-    code, uniq = pd.factorize(xy)
-    del xy
-    uniq = np.asarray(uniq)
-    order = np.lexsort((uniq.imag, uniq.real))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[code], uniq.real[order].copy(), uniq.imag[order].copy()
+    xc, xu = pd.factorize(x + 0.0, sort=True)
+    yc, yu = pd.factorize(y + 0.0, sort=True)
+    key = xc.astype(np.int64) * len(yu) + yc
+    del xc, yc
+    n_cells = len(xu) * len(yu)
+    if n_cells <= max(len(key), 1024):
+        seen = np.zeros(n_cells, dtype=bool)
+        seen[key] = True
+        used = np.flatnonzero(seen)
+        rank = np.cumsum(seen, dtype=np.int64) - 1
+        loc = rank[key]
+    else:
+        loc, used = pd.factorize(key, sort=True)
+    return loc.astype(np.int64, copy=False), xu[used // len(yu)], yu[used % len(yu)]
 
 
 def _compact(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

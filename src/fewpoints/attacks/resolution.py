@@ -9,6 +9,7 @@ antennas and the antenna map is given, else by square cells.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -107,9 +108,20 @@ def _sweep_rows(traces, levels, time_bins, ps, n_targets, knowledge, rng, via_in
             spaced = base if on_index is None else on_index(base)
         else:
             spaced = traces if on_table is None else on_table(traces)
+        finer, finer_s = spaced, None
         for tb in time_bins:
             if via_index:
-                index = spaced if tb is None else spaced.coarsen(time_bin=tb)
+                # Coarsen from the previous bin when it nests in this one
+                # (fewer pairs to merge); the index is the same either way.
+                step = None if tb is None else pd.Timedelta(tb).total_seconds()
+                if tb is None:
+                    index = spaced
+                elif finer_s is not None and step % finer_s == 0:
+                    index = _coarsen_nested(finer, spaced, tb, step)
+                else:
+                    index = spaced.coarsen(time_bin=tb)
+                if step is not None:
+                    finer, finer_s = index, step
             else:
                 coarse = spaced if tb is None else coarsen_time(spaced, time_bin=tb)
                 index = PointIndex.from_traces(coarse)
@@ -127,6 +139,26 @@ def _sweep_rows(traces, levels, time_bins, ps, n_targets, knowledge, rng, via_in
                     }
                 )
     return rows
+
+
+def _coarsen_nested(finer: PointIndex, spaced: PointIndex, time_bin, step) -> PointIndex:
+    """``spaced.coarsen(time_bin=...)`` made from ``finer``, a finer bin that nests in it.
+
+    Warns as coarsening ``spaced`` would: only when the bin changes no time of
+    ``spaced`` itself.
+    """
+    from fewpoints.anonymize import WeakTransformWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        index = finer.coarsen(time_bin=time_bin)
+    if (spaced.point_time % int(step) == 0).all():
+        warnings.warn(
+            f"every time is already a multiple of {time_bin}; coarsening time changed nothing",
+            WeakTransformWarning,
+            stacklevel=3,
+        )
+    return index
 
 
 def _records_at_antennas(traces: pd.DataFrame, antennas: pd.DataFrame) -> bool:
