@@ -324,11 +324,11 @@ def test_matched_attack_with_exact_knowledge_equals_plain_unicity(hourly):
 )
 def test_matched_attack_counts_only_the_target_found_alone(released, unique):
     from fewpoints.attacks import PointIndex
-    from fewpoints.defenses import _matched_unicity
+    from fewpoints.defenses import _near_unicity
 
     raw = traces_from({"ana": ["A@08", "B@09"], "ben": ["A@08", "C@09"]})
-    value, lo, hi, n, n_dev = _matched_unicity(
-        PointIndex.from_traces(raw), traces_from(released), 2, 10, 1.0, np.random.default_rng(0)
+    value, lo, hi, n, n_dev = _near_unicity(
+        PointIndex.from_traces(raw), traces_from(released), 2, 10, 0.9, np.random.default_rng(0)
     )
     assert (n, n_dev) == (2, 2)
     assert value == unique / 2
@@ -358,3 +358,17 @@ def test_default_settings_are_ten_or_so_with_unique_labels():
     assert s[0].transform == "none"
     assert [x.options["epsilon"] for x in s if x.transform == "dp_aggregate"] == [1.0, 10.0]
     assert fewpoints.privacy_utility is privacy_utility
+
+
+@pytest.mark.parametrize(("shift_km", "unique"), [(0.3, 2), (1.2, 1)])
+def test_matched_attack_tolerates_noise_within_its_radius(shift_km, unique):
+    from fewpoints.attacks import PointIndex
+    from fewpoints.defenses import _near_unicity
+
+    raw = traces_from({"ana": ["A@08", "B@09"], "ben": ["A@08", "C@09"]})
+    noisy = raw.copy()
+    noisy.loc[1, "y_km"] += shift_km  # ana's B, moved north (away from C)
+    value, *_ = _near_unicity(
+        PointIndex.from_traces(raw), noisy, 2, 10, 0.9, np.random.default_rng(0)
+    )
+    assert value == unique / 2

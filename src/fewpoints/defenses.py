@@ -23,7 +23,7 @@ import pandas as pd
 
 from fewpoints import anonymize
 from fewpoints.attacks.index import PointIndex
-from fewpoints.attacks.unicity import _check_p, _check_targets, unicity
+from fewpoints.attacks.unicity import _check_p, _check_targets, unicity, wilson_interval
 from fewpoints.schema import FewpointsError, validate_traces
 
 __all__ = [
@@ -505,9 +505,9 @@ class Setting:
     options : mapping
         Keyword options of the transform.
     match_km : float or None
-        For transforms that move points off any grid (noise): the attacker
-        knows the target's true points and matches them against the release
-        on a grid of this size (see :func:`privacy_utility`).
+        For transforms that move points (noise): the attacker knows the
+        target's true points and accepts released records within this many
+        kilometres of them, at the same time (see :func:`privacy_utility`).
     count_scale : float, default 1.0
         Factor the analyst applies to counts made from the released traces
         (``1 / keep`` for ``sample_devices``).
@@ -560,7 +560,7 @@ def default_settings(
             "geo_indistinguishable",
             "epsilon = 2 per km",
             {"epsilon_per_km": 2.0},
-            match_km=0.5,
+            match_km=2.0,
         ),
         Setting("half the records", "subsample", "keep 50%", {"keep": 0.5}),
         Setting("half the devices", "sample_devices", "keep 50%", {"keep": 0.5}, count_scale=2.0),
@@ -606,39 +606,75 @@ def _apply(setting: Setting, traces: pd.DataFrame, rng) -> pd.DataFrame:
         raise FewpointsError(f"setting {setting.label!r}: {exc}") from None
 
 
-def _snap(traces: pd.DataFrame, cell: float) -> pd.DataFrame:
-    out = traces[["device_id", "time"]].copy()
-    for col in ("x_km", "y_km"):
-        out[col] = (np.floor(traces[col].to_numpy(dtype=np.float64) / cell) + 0.5) * cell
-    return out
+def _near_unicity(raw_index, released, p, n_targets, radius, rng):
+    """Re-identification from true points matched within ``radius`` km, at the same time.
 
-
-def _matched_unicity(
-    raw_index, released, p, n_targets, match_km, rng
-) -> tuple[float, float, float, int, int]:
-    """True points of raw targets, matched on a grid against a release that keeps device IDs."""
-    from fewpoints.attacks.unicity import wilson_interval
-
+    Targets and their p points are drawn from the raw data exactly as
+    :func:`unicity` draws them. A released device matches a known point
+    when it has a record at that time within ``radius`` of it; it matches
+    the target when it matches all p. Returns (share re-identified, ci_low,
+    ci_high, targets, released devices).
+    """
     known = unicity(raw_index, p, n_targets=n_targets, rng=rng)
-    pts = _snap(known.points, match_km)
-    index = PointIndex.from_traces(_snap(released, match_km))
-    sizes = index.count_matching(pts)
-    # Is the target itself among the matches?  Each of its snapped points must be in its trace.
-    code = index.point_codes(pts["x_km"], pts["y_km"], pts["time"])
-    lookup = pd.Index(index.device_ids.astype(str))
-    dev = lookup.get_indexer(pts["device_id"].astype(str))
-    key = code.astype(np.int64) * index.n_devices + dev
-    keys = index.points.keys
-    at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-    holds = (code >= 0) & (dev >= 0) & (keys[at] == key)
-    target_holds = (
-        pd.Series(holds).groupby(pts["device_id"].astype(str).to_numpy(), sort=False).all()
+    pts = known.points
+    target, labels = pd.factorize(pts["device_id"].astype(str))
+    qx = pts["x_km"].to_numpy(dtype=np.float64)
+    qy = pts["y_km"].to_numpy(dtype=np.float64)
+    qt = pts["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+
+    rx = released["x_km"].to_numpy(dtype=np.float64)
+    ry = released["y_km"].to_numpy(dtype=np.float64)
+    rt = released["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+    rdev, rlabels = pd.factorize(released["device_id"].astype(str))
+    n_dev = max(len(rlabels), 1)
+    # Records bucketed by (time, cell of side radius): a query's matches lie in its 3 x 3 cells.
+    t_code, t_uniq = pd.factorize(np.concatenate([rt, qt]))
+    r_tc, q_tc = t_code[: len(rt)].astype(np.int64), t_code[len(rt) :].astype(np.int64)
+    gx, gy = np.floor(rx / radius).astype(np.int64), np.floor(ry / radius).astype(np.int64)
+    hx, hy = np.floor(qx / radius).astype(np.int64), np.floor(qy / radius).astype(np.int64)
+    x0, y0 = (
+        min(gx.min(initial=0), hx.min(initial=0)) - 1,
+        min(gy.min(initial=0), hy.min(initial=0)) - 1,
     )
-    found = target_holds.reindex(sizes.index).fillna(False).to_numpy(dtype=bool)
-    k = int(((sizes.to_numpy() == 1) & found).sum())
-    n = len(sizes)
-    lo, hi = wilson_interval(k, n)
-    return k / n, lo, hi, n, index.n_devices
+    wx = max(gx.max(initial=0), hx.max(initial=0)) - x0 + 2
+    wy = max(gy.max(initial=0), hy.max(initial=0)) - y0 + 2
+
+    def bucket(tc, cx, cy):
+        return (tc * wx + (cx - x0)) * wy + (cy - y0)
+
+    rkey = bucket(r_tc, gx, gy)
+    order = np.argsort(rkey, kind="stable")
+    rkey = rkey[order]
+    # The target's own code among the released devices (-1: not released).
+    own = pd.Index(rlabels).get_indexer(labels)
+    pairs = []
+    step = p * 1000  # 1,000 targets at a time bounds the candidate arrays
+    for start in range(0, len(qx), step):
+        sl = slice(start, start + step)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                k = bucket(q_tc[sl], hx[sl] + dx, hy[sl] + dy)
+                lo, hi = np.searchsorted(rkey, k, "left"), np.searchsorted(rkey, k, "right")
+                n = hi - lo
+                q = np.repeat(np.arange(start, start + len(k)), n)
+                first = np.zeros(len(k), dtype=np.int64)
+                np.cumsum(n[:-1], out=first[1:])
+                rec = order[np.arange(int(n.sum())) + np.repeat(lo - first, n)]
+                near = (rx[rec] - qx[q]) ** 2 + (ry[rec] - qy[q]) ** 2 <= radius * radius
+                pairs.append(np.unique(q[near].astype(np.int64) * n_dev + rdev[rec[near]]))
+    # Distinct (point, device), then points matched per (target, device).
+    qd = np.unique(np.concatenate(pairs))
+    q, d = qd // n_dev, qd % n_dev
+    td, hits = np.unique(target[q].astype(np.int64) * n_dev + d, return_counts=True)
+    full = hits == p
+    t_of, d_of = td[full] // n_dev, td[full] % n_dev
+    sizes = np.bincount(t_of, minlength=len(labels))
+    found = np.zeros(len(labels), dtype=bool)
+    found[t_of[d_of == own[t_of]]] = True
+    k_unique = int(((sizes == 1) & found).sum())
+    n_t = len(labels)
+    lo_ci, hi_ci = wilson_interval(k_unique, n_t)
+    return k_unique / n_t, lo_ci, hi_ci, n_t, len(rlabels)
 
 
 def privacy_utility(
@@ -702,13 +738,15 @@ def privacy_utility(
       whoever is, is exposed as before (Farzanehfar et al. 2021).
     - sampled records (``subsample``): the attacker knows p points that are
       in the release; fewer points per device make fewer eligible targets.
-    - noise (settings with ``match_km``): released points are off any grid,
-      so points drawn from them would be unrealistically exact. Instead the
-      attacker knows p true points of the target (drawn as for the raw row)
-      and looks for released traces with a point in the same ``match_km``
-      square at the same time; the target counts as re-identified when it
-      is the only match. The noise can push a target's own point out of
-      the square, so the attack can miss.
+    - noise (settings with ``match_km``): points drawn from the noisy
+      release would be points no attacker knows. Instead the attacker
+      knows p true points of the target (drawn exactly as for the raw row)
+      and looks for released traces with a record at each of those times
+      within ``match_km`` of the true place; the target is re-identified
+      when it is the only such trace. Noise can push one of its own
+      records out of reach, so the attack can miss; a cleverer attacker
+      (ranking traces by distance) would miss less, so these rows are a
+      lower bound on the risk.
 
     **Utility.** One measure for every row: how well the release answers
     "how many devices were in each cell during each time bin". Traces are
@@ -776,7 +814,7 @@ def privacy_utility(
         else:
             out = _apply(setting, traces, stream)
             if setting.match_km is not None:
-                value, lo, hi, n, n_dev = _matched_unicity(
+                value, lo, hi, n, n_dev = _near_unicity(
                     raw_index,
                     out,
                     p,
