@@ -617,7 +617,8 @@ def _near_unicity(raw_index, released, p, n_targets, radius, rng):
     """
     known = unicity(raw_index, p, n_targets=n_targets, rng=rng)
     pts = known.points
-    target, labels = pd.factorize(pts["device_id"].astype(str))
+    # p points per target, target after target (as unicity draws them).
+    labels = pd.unique(pts["device_id"].astype(str).to_numpy())
     qx = pts["x_km"].to_numpy(dtype=np.float64)
     qy = pts["y_km"].to_numpy(dtype=np.float64)
     qt = pts["time"].to_numpy().astype("datetime64[s]").view(np.int64)
@@ -642,37 +643,61 @@ def _near_unicity(raw_index, released, p, n_targets, radius, rng):
     def bucket(tc, cx, cy):
         return (tc * wx + (cx - x0)) * wy + (cy - y0)
 
+    own = pd.Index(rlabels).get_indexer(labels)  # the target's own code (-1: not released)
     rkey = bucket(r_tc, gx, gy)
-    order = np.argsort(rkey, kind="stable")
-    rkey = rkey[order]
-    # The target's own code among the released devices (-1: not released).
-    own = pd.Index(rlabels).get_indexer(labels)
-    pairs = []
-    step = p * 1000  # 1,000 targets at a time bounds the candidate arrays
-    for start in range(0, len(qx), step):
-        sl = slice(start, start + step)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                k = bucket(q_tc[sl], hx[sl] + dx, hy[sl] + dy)
-                lo, hi = np.searchsorted(rkey, k, "left"), np.searchsorted(rkey, k, "right")
-                n = hi - lo
-                q = np.repeat(np.arange(start, start + len(k)), n)
-                first = np.zeros(len(k), dtype=np.int64)
-                np.cumsum(n[:-1], out=first[1:])
-                rec = order[np.arange(int(n.sum())) + np.repeat(lo - first, n)]
-                near = (rx[rec] - qx[q]) ** 2 + (ry[rec] - qy[q]) ** 2 <= radius * radius
-                pairs.append(np.unique(q[near].astype(np.int64) * n_dev + rdev[rec[near]]))
-    # Distinct (point, device), then points matched per (target, device).
-    qd = np.unique(np.concatenate(pairs))
-    q, d = qd // n_dev, qd % n_dev
-    td, hits = np.unique(target[q].astype(np.int64) * n_dev + d, return_counts=True)
-    full = hits == p
-    t_of, d_of = td[full] // n_dev, td[full] % n_dev
-    sizes = np.bincount(t_of, minlength=len(labels))
-    found = np.zeros(len(labels), dtype=bool)
+    by_cell = np.argsort(rkey, kind="stable")
+    rkey = rkey[by_cell]
+    # Per known point: how many records lie in its 3 x 3 cells (an upper bound on its matches).
+    offsets = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    ranges = []
+    for dx, dy in offsets:
+        k = bucket(q_tc, hx + dx, hy + dy)
+        ranges.append((np.searchsorted(rkey, k, "left"), np.searchsorted(rkey, k, "right")))
+    n_cand = sum(hi - lo for lo, hi in ranges)
+    # Candidates come from each target's rarest point; the others are checked per device.
+    n_t = len(labels)
+    best = np.arange(n_t) * p + np.argmin(n_cand.reshape(n_t, p), axis=1)
+    cand = []
+    for lo, hi in ranges:
+        lo, hi = lo[best], hi[best]
+        n = hi - lo
+        t = np.repeat(np.arange(n_t), n)
+        first = np.zeros(n_t, dtype=np.int64)
+        np.cumsum(n[:-1], out=first[1:])
+        rec = by_cell[np.arange(int(n.sum())) + np.repeat(lo - first, n)]
+        q = best[t]
+        near = (rx[rec] - qx[q]) ** 2 + (ry[rec] - qy[q]) ** 2 <= radius * radius
+        cand.append(t[near].astype(np.int64) * n_dev + rdev[rec[near]])
+    pairs = np.concatenate(cand)
+    pairs.sort()
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    t_of, d_of = pairs // n_dev, pairs % n_dev
+    # Records by (device, time), to test a candidate device at another known point.
+    n_times = max(len(t_uniq), 1)
+    dkey = rdev.astype(np.int64) * n_times + r_tc
+    by_dev = np.argsort(dkey, kind="stable")
+    dkey = dkey[by_dev]
+    alive = np.ones(len(pairs), dtype=bool)
+    for j in range(p):
+        q = t_of * p + j
+        check = alive & (q != best[t_of])
+        idx = np.flatnonzero(check)
+        key = d_of[idx] * n_times + q_tc[q[idx]]
+        lo, hi = np.searchsorted(dkey, key, "left"), np.searchsorted(dkey, key, "right")
+        n = hi - lo
+        row = np.repeat(np.arange(len(idx)), n)
+        first = np.zeros(len(idx), dtype=np.int64)
+        np.cumsum(n[:-1], out=first[1:])
+        rec = by_dev[np.arange(int(n.sum())) + np.repeat(lo - first, n)]
+        qq = q[idx][row]
+        near = (rx[rec] - qx[qq]) ** 2 + (ry[rec] - qy[qq]) ** 2 <= radius * radius
+        ok = np.bincount(row[near], minlength=len(idx)) > 0
+        alive[idx[~ok]] = False
+    t_of, d_of = t_of[alive], d_of[alive]
+    sizes = np.bincount(t_of, minlength=n_t)
+    found = np.zeros(n_t, dtype=bool)
     found[t_of[d_of == own[t_of]]] = True
     k_unique = int(((sizes == 1) & found).sum())
-    n_t = len(labels)
     lo_ci, hi_ci = wilson_interval(k_unique, n_t)
     return k_unique / n_t, lo_ci, hi_ci, n_t, len(rlabels)
 
