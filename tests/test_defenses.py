@@ -372,3 +372,22 @@ def test_matched_attack_tolerates_noise_within_its_radius(shift_km, unique):
         PointIndex.from_traces(raw), noisy, 2, 10, 0.9, np.random.default_rng(0)
     )
     assert value == unique / 2
+
+
+@pytest.mark.filterwarnings("ignore::fewpoints.anonymize.WeakTransformWarning")
+def test_default_settings_run_and_define_their_populations(hourly):
+    table = privacy_utility(hourly, n_targets=200, rng=2).set_index("transform")
+    assert len(table) == len(default_settings())
+    assert table["utility_error"].notna().all() and (table["utility_error"] >= 0).all()
+    raw = table.loc["none"]
+    # Rotation: the pseudonyms are the population, more of them than phones.
+    assert table.loc["pseudonymize", "n_devices"] > 2 * raw["n_devices"]
+    # Sampling devices: the released half is the population searched.
+    half = table.loc["sample_devices", "n_devices"]
+    assert 0.3 * raw["n_devices"] < half < 0.7 * raw["n_devices"]
+    # Rotation at midnight keeps hourly counts exact; its IDs change, its points do not.
+    assert table.loc["pseudonymize", "utility_error"] == 0.0
+    dp = table.loc["dp_aggregate"]
+    assert dp["unicity"].isna().all() and dp["epsilon"].tolist() == [1.0, 10.0]
+    # More budget, less error.
+    assert dp["utility_error"].iloc[1] < dp["utility_error"].iloc[0]
