@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fewpoints import anonymize
+from fewpoints.anonymize import _device_codes, _duration_seconds, _positive
 from fewpoints.attacks.index import PointIndex
 from fewpoints.attacks.unicity import _check_p, _check_targets, unicity, wilson_interval
 from fewpoints.schema import FewpointsError, validate_traces
@@ -59,27 +60,6 @@ PRIVACY_UTILITY_COLUMNS = (
 # ---------------------------------------------------------------------------
 
 
-def _positive(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise FewpointsError(f"{name} must be a number, got {value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise FewpointsError(f"{name} must be positive, got {value!r}")
-    return v
-
-
-def _bin_seconds(time_bin) -> int:
-    try:
-        step = pd.Timedelta(time_bin)
-    except (ValueError, TypeError):
-        raise FewpointsError(f"time_bin is not a duration: {time_bin!r}") from None
-    seconds = step.total_seconds()
-    if not seconds >= 1 or seconds != int(seconds):
-        raise FewpointsError(f"time_bin must be a whole number of seconds, got {time_bin!r}")
-    return int(seconds)
-
-
 def _grid_codes(traces: pd.DataFrame, cell: float, step: int):
     """Integer cell column, cell row and time bin of every record (the grid of ``coarsen_*``)."""
     ix = np.floor(traces["x_km"].to_numpy(dtype=np.float64) / cell).astype(np.int64)
@@ -87,15 +67,6 @@ def _grid_codes(traces: pd.DataFrame, cell: float, step: int):
     t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
     it = np.floor_divide(t, step)
     return ix, iy, it
-
-
-def _device_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
-    dev = traces["device_id"]
-    if isinstance(dev.dtype, pd.CategoricalDtype):
-        codes = dev.cat.codes.to_numpy().astype(np.int64)
-        return codes, len(dev.cat.categories)
-    codes, uniques = pd.factorize(dev)
-    return codes.astype(np.int64), len(uniques)
 
 
 def _cell_keys(ix, iy, it) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -185,7 +156,7 @@ def aggregate(traces: pd.DataFrame, *, cell_km: float = 1.0, time_bin="1h") -> p
     """
     validate_traces(traces)
     cell = _positive(cell_km, "cell_km")
-    step = _bin_seconds(time_bin)
+    step = _duration_seconds(time_bin, "time_bin")
     _, ix, iy, it = _distinct_pairs(traces, cell, step)
     code, cx, cy, ct = _cell_keys(ix, iy, it)
     counts = np.bincount(code, minlength=len(cx)).astype(np.int64)
@@ -313,7 +284,7 @@ def dp_aggregate(
     rng = np.random.default_rng(rng)
     validate_traces(traces)
     cell = _positive(cell_km, "cell_km")
-    step = _bin_seconds(time_bin)
+    step = _duration_seconds(time_bin, "time_bin")
     eps = _positive(epsilon, "epsilon")
     m = _check_cap(max_cells_per_device)
     if post_process not in ("round", "none"):
@@ -791,7 +762,7 @@ def privacy_utility(
     p = _check_p(n_points)
     n_targets = _check_targets(n_targets)
     cell = _positive(cell_km, "cell_km")
-    step = _bin_seconds(time_bin)
+    step = _duration_seconds(time_bin, "time_bin")
     settings = default_settings() if settings is None else list(settings)
     labels = [s.label for s in settings]
     if not settings:
