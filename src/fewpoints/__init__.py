@@ -20,6 +20,7 @@ from fewpoints.attacks import (
     unicity_curve,
     worst_case_risk,
 )
+from fewpoints.defenses import privacy_utility
 from fewpoints.schema import FewpointsError, InputError, read_traces, validate, validate_traces
 from fewpoints.synth import PRESETS, World, make_world, read_world
 
@@ -34,6 +35,7 @@ __all__ = [
     "anonymize",
     "make_world",
     "population_curve",
+    "privacy_utility",
     "read_traces",
     "read_world",
     "resolution_sweep",
