@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bench_unicity import load_crowd, peak_gb
 
+from bench_unicity import load_crowd, peak_gb
 from fewpoints.attacks import HourlyVisits, home_work, home_work_anonymity, top_n_anonymity
 
 HERE = Path(__file__).resolve().parent
@@ -119,9 +119,7 @@ def main(argv=None) -> int:
         and np.array_equal(mine["work_y_km"].to_numpy(), ref["wy"].to_numpy(), equal_nan=True)
     )
 
-    target = (
-        timings["home_work from traces"] + timings["top_n_anonymity n=3 (antenna) from traces"]
-    )
+    target = timings["home_work from traces"] + timings["top_n_anonymity n=3 (antenna) from traces"]
     report = {
         "command": "python benchmarks/bench_top_locations.py " + " ".join(argv or sys.argv[1:]),
         "machine": {
@@ -153,7 +151,9 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(report, indent=2, default=float) + "\n")
 
     print()
-    print(f"crowd world: {visits.n_devices:,} devices, {n_rec:,} records, {len(visits.dev):,} visits")
+    print(
+        f"crowd world: {visits.n_devices:,} devices, {n_rec:,} records, {len(visits.dev):,} visits"
+    )
     print(f"{'step':<62} {'seconds':>8}")
     for k, v in timings.items():
         print(f"{k:<62} {v:>8.1f}")

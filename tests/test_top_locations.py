@@ -23,7 +23,8 @@ from fewpoints.attacks import (
     top_n_anonymity,
 )
 from fewpoints.schema import FewpointsError
-from test_unicity import START, random_traces, traces_from
+from test_unicity import START, traces_from
+from test_unicity_properties import tables
 
 SETTINGS = settings(max_examples=40, deadline=None)
 SRC = Path(fewpoints.__file__).parent
@@ -385,15 +386,6 @@ def test_visits_reused_and_coarsened_tables_accepted(tiny_world):
 # ---------------------------------------------------------------------------
 # properties (any data, any seed)
 # ---------------------------------------------------------------------------
-
-tables = st.builds(
-    random_traces,
-    st.integers(0, 2**32 - 1),
-    n_devices=st.integers(2, 40),
-    n_places=st.integers(1, 8),
-    n_hours=st.integers(1, 30),
-    max_records=st.integers(1, 12),
-)
 
 
 def _spread_over_days(traces: pd.DataFrame, seed: int) -> pd.DataFrame:
