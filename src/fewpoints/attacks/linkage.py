@@ -300,8 +300,216 @@ def link_posts(
 # ---------------------------------------------------------------------------
 
 
-def link_directory(*args, **kwargs):  # pragma: no cover - replaced below
-    raise NotImplementedError
+#: Default ``(max_km, scale_km)`` for matching an inferred home to addresses
+#: (pings): addresses within ``max_km`` are candidates, weighted by a Gaussian
+#: of width ``scale_km`` in their distance to the inferred home.
+HOME_TOLERANCES = (0.15, 0.03)
+
+
+def _addresses(directory: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """Directory rows with the coordinates of their address and ``adults`` listed there."""
+    validate(directory, "directory")
+    validate(places, "places")
+    if len(directory) == 0:
+        raise FewpointsError("the directory is empty: there is nothing to link")
+    coords = places.set_index("place_id")[["x_km", "y_km"]]
+    missing = ~directory["place_id"].isin(coords.index)
+    if missing.any():
+        bad = directory.loc[missing, "place_id"].iloc[0]
+        raise FewpointsError(f"directory place_id {bad} is not on the places map")
+    book = directory[["name", "place_id"]].join(coords, on="place_id")
+    book["adults"] = book.groupby("place_id")["name"].transform("size").to_numpy()
+    return book.reset_index(drop=True)
+
+
+def _near_pairs(hx, hy, ax, ay, max_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(home row, address row, distance) for every address within ``max_km`` of a home (grid join)."""
+    x0, y0 = min(hx.min(), ax.min()), min(hy.min(), ay.min())
+    cx = np.floor((ax - x0) / max_km).astype(np.int64) + 1
+    cy = np.floor((ay - y0) / max_km).astype(np.int64) + 1
+    qx = np.floor((hx - x0) / max_km).astype(np.int64) + 1
+    qy = np.floor((hy - y0) / max_km).astype(np.int64) + 1
+    n_y = int(max(cy.max(), qy.max())) + 2
+    key = cx * n_y + cy
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    rows, cols = [], []
+    for dx in (-1, 0, 1):
+        q = (qx + dx) * n_y + qy
+        lo = np.searchsorted(skey, q - 1, side="left")
+        hi = np.searchsorted(skey, q + 1, side="right")
+        ln = hi - lo
+        rows.append(np.repeat(np.arange(len(hx)), ln))
+        cols.append(order[np.repeat(lo - np.cumsum(ln) + ln, ln) + np.arange(int(ln.sum()))])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    d = np.hypot(hx[r] - ax[c], hy[r] - ay[c])
+    near = d <= max_km * (1 + 1e-9)
+    return r[near], c[near], d[near]
+
+
+def link_directory(
+    traces: pd.DataFrame,
+    directory: pd.DataFrame,
+    places: pd.DataFrame,
+    *,
+    posts: pd.DataFrame | None = None,
+    serving: bool | None = None,
+    max_km: float | None = None,
+    scale_km: float | None = None,
+    max_candidates: int = 10,
+    homes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Candidate names for each device: the listed adults living where it sleeps.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        The broker's ``traces``.
+    directory : DataFrame
+        Public directory: ``name, address, place_id``.
+    places : DataFrame
+        Public map (``place_id, x_km, y_km``): where each address is.
+    posts : DataFrame, optional
+        Public geotagged posts, a second clue: among candidates with the same
+        score (a household), those whose posts the device passed near rank
+        first (matched as in :func:`link_posts`, default tolerances).
+    serving : bool, optional
+        Match by serving antenna: the candidate addresses are those whose
+        nearest recorded location (antenna) is the device's home location,
+        all equally likely. Default: True for traces with ``antenna_id``
+        (call records), False otherwise (GPS).
+    max_km, scale_km : float, optional
+        GPS traces: addresses within ``max_km`` of the inferred home are
+        candidates (default 0.15), weighted by ``exp(-d^2 / (2 scale_km^2))``
+        (default 0.03). With ``serving``, ``max_km`` caps the distance from an
+        address to its antenna (default 2).
+    max_candidates : int, default 10
+        Candidate names kept per device (the best ones).
+    homes : DataFrame, optional
+        A precomputed ``home_work(traces)`` table (skips computing it).
+
+    Returns
+    -------
+    DataFrame
+        ``device_id, name, score, rank, address_adults, posts_matched``,
+        sorted by device then rank; rank 1 is the best guess. ``score`` is
+        the attacker's probability that the device is this person's, given
+        that its owner is listed and lives at one of the candidate
+        addresses: the address's share of the weight, split equally among
+        its ``address_adults`` listed adults. ``posts_matched`` counts that
+        name's posts the device passed near (0 without ``posts``).
+
+    Notes
+    -----
+    The home comes from :func:`~fewpoints.attacks.top_locations.home_work`
+    (the place seen most at night). A directory lists addresses, not phones:
+    when k adults are listed at the address, each gets 1/k, and nothing in
+    the directory tells them apart (the attacker picks one, right 1 time
+    in k). A second clue does: a post by one of them from a place on the
+    device's trace. With call records the home is only an antenna, serving
+    hundreds of homes, so the directory narrows a device to the listed
+    adults of a neighbourhood; with GPS the home is a building.
+
+    References
+    ----------
+    .. [1] Golle, P., Partridge, K. (2009). On the anonymity of home/work
+       location pairs. Pervasive Computing, LNCS 5538, 390-397.
+    """
+    from fewpoints.attacks.top_locations import home_work
+
+    validate_traces(traces)
+    book = _addresses(directory, places)
+    if serving is None:
+        serving = _traces_kind(traces) == "cdr"
+    km = _check_tolerance(
+        (2.0 if serving else HOME_TOLERANCES[0]) if max_km is None else max_km, "max_km"
+    )
+    scale = _check_tolerance(HOME_TOLERANCES[1] if scale_km is None else scale_km, "scale_km")
+    if isinstance(max_candidates, bool) or not isinstance(max_candidates, (int, np.integer)):
+        raise FewpointsError(f"max_candidates must be a whole number, got {max_candidates!r}")
+    if max_candidates < 1:
+        raise FewpointsError(f"max_candidates must be at least 1, got {max_candidates}")
+    hw = home_work(traces) if homes is None else homes
+    hw = hw[hw["home_x_km"].notna()].reset_index(drop=True)
+    hx = hw["home_x_km"].to_numpy(dtype=np.float64)
+    hy = hw["home_y_km"].to_numpy(dtype=np.float64)
+    addr = book.drop_duplicates("place_id").reset_index(drop=True)
+    ax = addr["x_km"].to_numpy(dtype=np.float64)
+    ay = addr["y_km"].to_numpy(dtype=np.float64)
+    if len(hw) == 0:
+        return _empty_links()
+    if serving:
+        xc, xu = pd.factorize(traces["x_km"].to_numpy(dtype=np.float64) + 0.0)
+        yc, yu = pd.factorize(traces["y_km"].to_numpy(dtype=np.float64) + 0.0)
+        _, uniq = pd.factorize(xc.astype(np.int64) * len(yu) + yc)
+        lx, ly = xu[uniq // len(yu)], yu[uniq % len(yu)]
+        addr_loc = _nearest_location(ax, ay, lx, ly, km)
+        home_loc = _nearest_location(hx, hy, lx, ly, 1e-6)
+        pairs = pd.DataFrame({"h": np.arange(len(hw)), "loc": home_loc}).merge(
+            pd.DataFrame({"a": np.arange(len(addr)), "loc": addr_loc}), on="loc"
+        )
+        pairs = pairs[pairs["loc"] >= 0]
+        r, c = pairs["h"].to_numpy(), pairs["a"].to_numpy()
+        w = np.ones(len(r))
+    else:
+        r, c, d = _near_pairs(hx, hy, ax, ay, km)
+        w = np.exp(-0.5 * (d / scale) ** 2)
+    total = np.bincount(r, weights=w, minlength=len(hw))
+    cand = pd.DataFrame({"h": r, "place_id": addr["place_id"].to_numpy()[c], "w": w / total[r]})
+    cand = cand.merge(book[["name", "place_id", "adults"]], on="place_id")
+    cand["score"] = cand["w"] / cand["adults"]
+    cand["device_id"] = hw["device_id"].astype(str).to_numpy()[cand["h"].to_numpy()]
+    cand["posts_matched"] = 0
+    if posts is not None and len(cand):
+        named = posts[posts["name"].isin(cand["name"].unique())]
+        if len(named):
+            firsts, names = _first_posts(named, len(named))
+            km_p, min_p, serve_p = _tolerances(traces, None, None, None)
+            post_rows, devs, labels = _post_matches(traces, firsts, km_p, min_p, serve_p)
+            seen = pd.DataFrame(
+                {
+                    "name": names[firsts["name_code"].to_numpy()[post_rows]],
+                    "device_id": labels[devs].astype(str),
+                }
+            ).value_counts()
+            seen = seen.rename("seen").reset_index()
+            seen["name"] = seen["name"].astype(str)
+            cand = cand.merge(seen, on=["device_id", "name"], how="left")
+            cand["posts_matched"] = cand["seen"].fillna(0).astype(np.int64)
+            per_name = named["name"].astype(str).value_counts()
+            cand["clue"] = cand["posts_matched"] / cand["name"].map(per_name).fillna(1).to_numpy()
+    if "clue" not in cand:
+        cand["clue"] = 0.0
+    cand = cand.sort_values(
+        ["h", "score", "clue", "posts_matched", "name"],
+        ascending=[True, False, False, False, True],
+        kind="stable",
+    )
+    cand["rank"] = cand.groupby("h", sort=False).cumcount().to_numpy() + 1
+    cand = cand[cand["rank"] <= max_candidates]
+    return pd.DataFrame(
+        {
+            "device_id": cand["device_id"].astype(str).to_numpy(),
+            "name": pd.array(cand["name"].astype(str).to_numpy(), dtype="str"),
+            "score": cand["score"].to_numpy(dtype=np.float64),
+            "rank": cand["rank"].to_numpy(dtype=np.int64),
+            "address_adults": cand["adults"].to_numpy(dtype=np.int64),
+            "posts_matched": cand["posts_matched"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def _empty_links() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "device_id": pd.Series([], dtype=object),
+            "name": pd.Series([], dtype="str"),
+            "score": pd.Series([], dtype=np.float64),
+            "rank": pd.Series([], dtype=np.int64),
+            "address_adults": pd.Series([], dtype=np.int64),
+            "posts_matched": pd.Series([], dtype=np.int64),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------
