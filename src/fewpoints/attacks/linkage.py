@@ -222,7 +222,7 @@ def _anonymity_sets(firsts, names, pairs, labels, n, max_listed) -> pd.DataFrame
     listed = size[nm] <= max_listed
     split = np.cumsum(np.bincount(nm[listed], minlength=n_names))[:-1]
     groups = np.split(labels[dv[listed]], split)
-    device_ids = [tuple(g) if s <= max_listed else None for g, s in zip(groups, size)]
+    device_ids = [tuple(g) if s <= max_listed else None for g, s in zip(groups, size, strict=True)]
     return pd.DataFrame(
         {
             "name": pd.array(names, dtype="str"),
