@@ -357,6 +357,7 @@ def link_directory(
     max_km: float | None = None,
     scale_km: float | None = None,
     max_candidates: int = 10,
+    clue_posts: int = 10,
     homes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Candidate names for each device: the listed adults living where it sleeps.
@@ -371,8 +372,9 @@ def link_directory(
         Public map (``place_id, x_km, y_km``): where each address is.
     posts : DataFrame, optional
         Public geotagged posts, a second clue: among candidates with the same
-        score (a household), those whose posts the device passed near rank
-        first (matched as in :func:`link_posts`, default tolerances).
+        score (a household), those a larger share of whose posts the device
+        passed near rank first (matched as in :func:`link_posts`, default
+        tolerances).
     serving : bool, optional
         Match by serving antenna: the candidate addresses are those whose
         nearest recorded location (antenna) is the device's home location,
@@ -385,6 +387,8 @@ def link_directory(
         address to its antenna (default 2).
     max_candidates : int, default 10
         Candidate names kept per device (the best ones).
+    clue_posts : int, default 10
+        Posts per name used as the second clue (each name's first ones).
     homes : DataFrame, optional
         A precomputed ``home_work(traces)`` table (skips computing it).
 
@@ -455,46 +459,48 @@ def link_directory(
         r, c, d = _near_pairs(hx, hy, ax, ay, km)
         w = np.exp(-0.5 * (d / scale) ** 2)
     total = np.bincount(r, weights=w, minlength=len(hw))
-    cand = pd.DataFrame({"h": r, "place_id": addr["place_id"].to_numpy()[c], "w": w / total[r]})
-    cand = cand.merge(book[["name", "place_id", "adults"]], on="place_id")
-    cand["score"] = cand["w"] / cand["adults"]
-    cand["device_id"] = hw["device_id"].astype(str).to_numpy()[cand["h"].to_numpy()]
-    cand["posts_matched"] = 0
-    if posts is not None and len(cand):
-        named = posts[posts["name"].isin(cand["name"].unique())]
+    # Expand each candidate address into the adults listed there (integer codes throughout).
+    name_code, name_labels = pd.factorize(book["name"].astype(str), sort=True)
+    n_names = len(name_labels)
+    book_addr = pd.Index(addr["place_id"]).get_indexer(book["place_id"])
+    by_addr = np.argsort(book_addr, kind="stable")
+    adults = np.bincount(book_addr, minlength=len(addr))
+    first = np.concatenate(([0], np.cumsum(adults)[:-1]))
+    k = adults[c]
+    h = np.repeat(r, k)
+    score = np.repeat(w / total[r] / adults[c], k)
+    row = by_addr[np.repeat(first[c] - np.cumsum(k) + k, k) + np.arange(int(k.sum()))]
+    nm = name_code[row]
+    matched = np.zeros(len(h), dtype=np.int64)
+    clue = np.zeros(len(h))
+    if posts is not None and len(h):
+        named = posts[posts["name"].astype(str).isin(name_labels[np.unique(nm)])]
         if len(named):
-            firsts, names = _first_posts(named, len(named))
+            firsts, names = _first_posts(named, int(clue_posts))
             km_p, min_p, serve_p = _tolerances(traces, None, None, None)
             post_rows, devs, labels = _post_matches(traces, firsts, km_p, min_p, serve_p)
-            seen = pd.DataFrame(
-                {
-                    "name": names[firsts["name_code"].to_numpy()[post_rows]],
-                    "device_id": labels[devs].astype(str),
-                }
-            ).value_counts()
-            seen = seen.rename("seen").reset_index()
-            seen["name"] = seen["name"].astype(str)
-            cand = cand.merge(seen, on=["device_id", "name"], how="left")
-            cand["posts_matched"] = cand["seen"].fillna(0).astype(np.int64)
-            per_name = named["name"].astype(str).value_counts()
-            cand["clue"] = cand["posts_matched"] / cand["name"].map(per_name).fillna(1).to_numpy()
-    if "clue" not in cand:
-        cand["clue"] = 0.0
-    cand = cand.sort_values(
-        ["h", "score", "clue", "posts_matched", "name"],
-        ascending=[True, False, False, False, True],
-        kind="stable",
-    )
-    cand["rank"] = cand.groupby("h", sort=False).cumcount().to_numpy() + 1
-    cand = cand[cand["rank"] <= max_candidates]
+            post_name = pd.Index(name_labels).get_indexer(names)[firsts["name_code"].to_numpy()]
+            dev_row = pd.Index(hw["device_id"].astype(str)).get_indexer(labels.astype(str))
+            key = dev_row[devs] * n_names + post_name[post_rows]
+            seen, count = np.unique(key[dev_row[devs] >= 0], return_counts=True)
+            cand_key = h * n_names + nm
+            at = np.minimum(np.searchsorted(seen, cand_key), max(len(seen) - 1, 0))
+            hit = (seen[at] == cand_key) if len(seen) else np.zeros(len(h), dtype=bool)
+            matched[hit] = count[at[hit]]
+            per_name = np.bincount(post_name, minlength=n_names)
+            clue = matched / np.maximum(per_name[nm], 1)
+    order = np.lexsort((nm, -matched, -clue, -score, h))
+    h, nm, score, matched, row = h[order], nm[order], score[order], matched[order], row[order]
+    rank = np.arange(len(h)) - np.searchsorted(h, h, side="left") + 1
+    keep = rank <= max_candidates
     return pd.DataFrame(
         {
-            "device_id": cand["device_id"].astype(str).to_numpy(),
-            "name": pd.array(cand["name"].astype(str).to_numpy(), dtype="str"),
-            "score": cand["score"].to_numpy(dtype=np.float64),
-            "rank": cand["rank"].to_numpy(dtype=np.int64),
-            "address_adults": cand["adults"].to_numpy(dtype=np.int64),
-            "posts_matched": cand["posts_matched"].to_numpy(dtype=np.int64),
+            "device_id": hw["device_id"].astype(str).to_numpy()[h[keep]],
+            "name": pd.array(np.asarray(name_labels, dtype=object)[nm[keep]], dtype="str"),
+            "score": score[keep],
+            "rank": rank[keep].astype(np.int64),
+            "address_adults": book["adults"].to_numpy(dtype=np.int64)[row[keep]],
+            "posts_matched": matched[keep],
         }
     )
 
@@ -572,17 +578,18 @@ def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> dict:
     Notes
     -----
     A guess (name, device) is right when some person of that name owns the
-    device, so a namesake's device counts as wrong.
+    device, so a namesake's device counts as wrong; a device is one person's,
+    so ``n_correct`` counts people.
     """
     truth = _truth(people)
     guesses, tried = _guesses(links)
     right = guesses.merge(truth, on=["name", "device_id"], how="inner")
-    n_correct = right["name"].nunique()
+    n_correct = len(right)
     n_guesses = len(guesses)
     n_people = int(people["name"].shape[0])
     return {
         "precision": n_correct / n_guesses if n_guesses else float("nan"),
-        "recall": n_correct / tried if tried else float("nan"),
+        "recall": right["name"].nunique() / tried if tried else float("nan"),
         "share_named": n_correct / n_people if n_people else float("nan"),
         "n_guesses": n_guesses,
         "n_correct": int(n_correct),
@@ -642,7 +649,7 @@ def naming_curve(
         sets = sets[available >= n]
         guesses, _ = _guesses(sets)
         right = guesses.merge(truth, on=["name", "device_id"], how="inner")
-        k, total = int(right["name"].nunique()), len(sets)
+        k, total = len(right), len(sets)
         low, high = wilson_interval(k, total) if total else (float("nan"), float("nan"))
         rows.append(
             {
