@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from fewpoints.attacks.index import _device_codes
+from fewpoints.attacks.index import _device_codes, location_codes
 from fewpoints.attacks.unicity import wilson_interval
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
@@ -98,6 +98,16 @@ def _unique(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _grid(x, y, qx, qy, cell_km):
+    """Square-cell codes of points and queries (from 1, leaving room for a neighbour), and the grid size."""
+    x0, y0 = min(x.min(), qx.min()), min(y.min(), qy.min())
+    cx, cy, gx, gy = (
+        np.floor((v - v0) / cell_km).astype(np.int64) + 1
+        for v, v0 in ((x, x0), (y, y0), (qx, x0), (qy, y0))
+    )
+    return cx, cy, gx, gy, int(max(cx.max(), gx.max())) + 2, int(max(cy.max(), gy.max())) + 2
+
+
 def _nearest_location(px, py, lx, ly, max_km) -> np.ndarray:
     """Index of the nearest of the locations ``(lx, ly)`` to each post; -1 beyond ``max_km``."""
     out = np.empty(len(px), dtype=np.int64)
@@ -143,22 +153,14 @@ def _post_matches(
     qb = (pt - t0) // width + 1
     n_t = int(max(tb.max(), qb.max())) + 2
     if serving:
-        xc, xu = pd.factorize(x + 0.0)
-        yc, yu = pd.factorize(y + 0.0)
-        loc, uniq = pd.factorize(xc.astype(np.int64) * len(yu) + yc)
-        qloc = _nearest_location(px, py, xu[uniq // len(yu)], yu[uniq % len(yu)], max_km)
+        loc, lx, ly = location_codes(x, y)
+        qloc = _nearest_location(px, py, lx, ly, max_km)
         key = loc.astype(np.int64) * n_t + tb
         base = (qloc * n_t + qb)[:, None]
         base[qloc < 0] = -10
         offsets = [0]
     else:
-        x0, y0 = min(x.min(), px.min()), min(y.min(), py.min())
-        cx = np.floor((x - x0) / max_km).astype(np.int64) + 1
-        cy = np.floor((y - y0) / max_km).astype(np.int64) + 1
-        qx = np.floor((px - x0) / max_km).astype(np.int64) + 1
-        qy = np.floor((py - y0) / max_km).astype(np.int64) + 1
-        n_y = int(max(cy.max(), qy.max())) + 2
-        n_x = int(max(cx.max(), qx.max())) + 2
+        cx, cy, qx, qy, n_x, n_y = _grid(x, y, px, py, max_km)
         if float(n_x) * n_y * n_t >= 2**62:
             raise FewpointsError("max_km or max_minutes is too small for the extent of the data")
         key = (cx * n_y + cy) * n_t + tb
@@ -324,12 +326,7 @@ def _addresses(directory: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
 
 def _near_pairs(hx, hy, ax, ay, max_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(home row, address row, distance) for every address within ``max_km`` of a home (grid join)."""
-    x0, y0 = min(hx.min(), ax.min()), min(hy.min(), ay.min())
-    cx = np.floor((ax - x0) / max_km).astype(np.int64) + 1
-    cy = np.floor((ay - y0) / max_km).astype(np.int64) + 1
-    qx = np.floor((hx - x0) / max_km).astype(np.int64) + 1
-    qy = np.floor((hy - y0) / max_km).astype(np.int64) + 1
-    n_y = int(max(cy.max(), qy.max())) + 2
+    cx, cy, qx, qy, _, n_y = _grid(ax, ay, hx, hy, max_km)
     key = cx * n_y + cy
     order = np.argsort(key, kind="stable")
     skey = key[order]
@@ -443,10 +440,7 @@ def link_directory(
     if len(hw) == 0:
         return _empty_links()
     if serving:
-        xc, xu = pd.factorize(traces["x_km"].to_numpy(dtype=np.float64) + 0.0)
-        yc, yu = pd.factorize(traces["y_km"].to_numpy(dtype=np.float64) + 0.0)
-        _, uniq = pd.factorize(xc.astype(np.int64) * len(yu) + yc)
-        lx, ly = xu[uniq // len(yu)], yu[uniq % len(yu)]
+        _, lx, ly = location_codes(traces["x_km"], traces["y_km"])
         addr_loc = _nearest_location(ax, ay, lx, ly, km)
         home_loc = _nearest_location(hx, hy, lx, ly, 1e-6)
         pairs = pd.DataFrame({"h": np.arange(len(hw)), "loc": home_loc}).merge(
