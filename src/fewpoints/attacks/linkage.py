@@ -37,11 +37,15 @@ __all__ = [
 ]
 
 #: Default ``(max_km, max_minutes)`` for matching a post to a trace, by kind of
-#: traces. Call records sit at the serving antenna, often hundreds of metres
-#: and sometimes 2 km from the caller, and come a few times a day; app pings
-#: are GPS fixes (tens of metres) a few times a day to hundreds. A person
-#: usually stays an hour or more where they post, so a record of the same
-#: visit can come well before or after the post.
+#: traces. Call records sit at the serving antenna, hundreds of metres to a
+#: couple of kilometres from the caller, so a post is matched to the records
+#: at its nearest antenna (``serving``), and ``max_km`` only caps how far that
+#: antenna may be; app pings are GPS fixes within tens of metres, and posts
+#: are geotagged as precisely, hence 50 m. Both kinds come a few times a day
+#: (pings up to hundreds), and a person usually stays an hour or more where
+#: they post, so a record of the same visit can come hours before or after
+#: the post: 4 hours either way. Chosen on the classroom world (seed 2013)
+#: as the tolerances that name the most posters; README "Named".
 POST_TOLERANCES = {"cdr": (2.0, 240.0), "pings": (0.05, 240.0)}
 
 #: Candidate (post, record) pairs examined per chunk (bounds memory).
@@ -256,8 +260,13 @@ def link_posts(
     max_km, max_minutes : float, optional
         How near (distance and time, both inclusive) a record must be to a
         post to match it. Defaults (:data:`POST_TOLERANCES`) depend on the
-        traces: call records (with ``antenna_id``) 2 km and 120 minutes, app
-        pings 0.2 km and 120 minutes. Widen them for coarsened traces.
+        traces: call records (with ``antenna_id``) 240 minutes at the
+        post's nearest antenna (if within 2 km); app pings 0.05 km and 240
+        minutes. Widen them for coarsened or noisy traces.
+    serving : bool, optional
+        Match by serving antenna: a record matches a post when it is at the
+        recorded location nearest the post (and within ``max_km`` of it).
+        Default: True for traces with ``antenna_id``, else False (distance).
     n_posts : int, default 3
         Posts used per name: its first ``n_posts`` by time (all of them for
         names with fewer).
@@ -407,7 +416,8 @@ def link_directory(
     when k adults are listed at the address, each gets 1/k, and nothing in
     the directory tells them apart (the attacker picks one, right 1 time
     in k). A second clue does: a post by one of them from a place on the
-    device's trace. With call records the home is only an antenna, serving
+    device's trace (the directory lists no workplaces, so the inferred work
+    enters only through the posts made there). With call records the home is only an antenna, serving
     hundreds of homes, so the directory narrows a device to the listed
     adults of a neighbourhood; with GPS the home is a building.
 
