@@ -101,19 +101,27 @@ def _sweep():
     return ResolutionSweep(table=pd.DataFrame(rows), fit=fit)
 
 
-def test_resolution_draws_one_series_per_cell_and_the_fit():
+def test_resolution_draws_each_setting_at_its_coarsening_and_the_fitted_law():
     sweep = _sweep()
     ax = F.plot_resolution(sweep)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "as recorded (antenna)" in labels and "2 km squares" in labels
+    assert labels[:2] == ["as recorded (antenna)", "2 km squares"]
     assert "4 points known; fitted law 1.90 - (v h)^0.05" in labels
-    # dashed lines carry the fitted values, in order of time bin, per cell
-    dashed = [ln for ln in ax.get_lines() if ln.get_gid() == "fitted-4"]
-    fitted = sorted(np.round(np.concatenate([ln.get_ydata() for ln in dashed]), 6))
-    np.testing.assert_allclose(fitted, sorted(np.round(sweep.table["fitted"], 6)))
-    coarsest = sweep.table.iloc[-1]["unicity"]
-    assert f"{coarsest:.0%}" in _headline(ax) and "2 km" in _headline(ax)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 h", "2 h", "4 h"]
+    dots = np.concatenate(
+        [ln.get_xydata() for ln in ax.get_lines() if ln.get_gid() == "measured-4"]
+    )
+    t = sweep.table
+    want = np.c_[t["v"] * t["h"], t["unicity"]]
+    np.testing.assert_allclose(dots[np.lexsort(dots.T[::-1])], want[np.lexsort(want.T[::-1])])
+    (law,) = [ln for ln in ax.get_lines() if ln.get_gid() == "fitted-4"]
+    x, y = law.get_xdata(), law.get_ydata()
+    np.testing.assert_allclose(y, np.clip(1.9 - x**0.05, 0, None))
+    assert x.min() == 1.0 and x.max() == 20.0
+    coarsest = t.iloc[-1]["unicity"]
+    assert f"{coarsest:.0%} by 4 points" in _headline(ax) and "2 km" in _headline(ax)
+    ax = F.plot_resolution(sweep, mark=(None, 2.0))
+    first = t[t["cell_km"].isna() & (t["h"] == 2.0)]["unicity"].iloc[0]
+    assert _headline(ax) == f"Blurred to antennas, 2 h slots:\n{first:.0%} by 4 points"
 
 
 def test_resolution_with_a_second_number_of_points():
@@ -122,7 +130,7 @@ def test_resolution_with_a_second_number_of_points():
     sweep.table = pd.concat([sweep.table, more], ignore_index=True)
     ax = F.plot_resolution(sweep, n_points=(4, 8))
     assert "by 4 points" in _headline(ax) and "99% by 8 points" in _headline(ax)
-    assert len([ln for ln in ax.get_lines() if ln.get_gid() == "fitted-8"]) == 2
+    assert len([ln for ln in ax.get_lines() if ln.get_gid() == "measured-8"]) == 2
     assert "8 points known" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
@@ -155,8 +163,8 @@ def test_population_draws_measured_points_model_and_caveat():
     xy = measured.get_xydata()
     np.testing.assert_array_equal(xy[:, 0], curve.table["n_devices"])
     np.testing.assert_array_equal(xy[:, 1], curve.table["unicity"])
-    texts = " ".join(t.get_text() for t in ax.texts)
-    assert "not a measurement" in texts
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0].startswith("measured") and any("not a measurement" in s for s in labels)
     assert "93%" in _headline(ax) and "10,000" in _headline(ax)
     assert ax.get_xlim()[1] >= 1e6
     pub = _by_gid(ax, "published")

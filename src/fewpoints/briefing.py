@@ -235,40 +235,63 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         rng=ctx.rng(2),
     )
     t = sweep.table
-    finest = t.loc[(t["v"] * t["h"]).idxmin()]
-    coarse = t.loc[(t["v"] * t["h"]).idxmax()]
-    fit = sweep.fit.iloc[0]
-    where = F._space_label(coarse["cell_km"]).replace("as recorded (antenna)", "antenna")
-    slot = F._hours_label(coarse["h"])
+    p, more = s.sweep_points[0], s.sweep_points[-1]
+
+    def at(cell, h, n):
+        same = (t["cell_km"].fillna(0) == np.nan_to_num(cell)) & (t["h"] == h)
+        return t[same & (t["n_points"] == n)].iloc[0]
+
+    t4 = t[t["n_points"] == p]
+    vh = t4["v"] * t4["h"]
+    finest, coarse = t4.loc[vh.idxmin()], t4.loc[vh.idxmax()]
+    # A moderate blur a seller might choose: the second location and time precisions tried.
+    cells = sorted({c for c in t["cell_km"].dropna()})
+    hours = sorted(t["h"].unique())
+    mid_cell, mid_h = (cells[0] if cells else np.nan), hours[min(1, len(hours) - 1)]
+    mid, mid_more = at(mid_cell, mid_h, p), at(mid_cell, mid_h, more)
+    coarse_more = at(coarse["cell_km"], coarse["h"], more)
+    fit = sweep.fit.set_index("n_points").loc[p]
+    label = lambda c: F._space_label(c).replace("as recorded (antenna)", "antennas")  # noqa: E731
+    where, slot = label(coarse["cell_km"]), F._hours_label(coarse["h"])
+    mid_where, mid_slot = label(mid_cell), F._hours_label(mid_h)
+    biggest = max(cells) if cells else 0
+    span = f"{F._hours_label(t['h'].min())} to {F._hours_label(t['h'].max())}"
     return BriefingFigure(
         name="2-coarsening",
         title=(
-            f"Blurring the data barely helps: with {where} and {slot} time slots, "
-            f"{coarse['unicity']:.0%} of phones are still singled out."
+            f"Blurred to {mid_where} and {mid_slot} time slots, the data still single out "
+            f"{mid['unicity']:.0%} of phones with {p} points and {mid_more['unicity']:.0%} "
+            f"with {more}."
         ),
         caption=(
-            f"The same 4-point test on the same phones after rounding locations to squares "
-            f"of 1 to {max(c for c in s.sweep_cells if c is not None):g} km and times to "
-            f"slots of {F._hours_label(t['h'].min())} to {F._hours_label(t['h'].max())}: "
-            f"unicity falls only from {finest['unicity']:.0%} to {coarse['unicity']:.0%}. "
-            f"The dashed lines are the law fitted by de Montjoye et al., "
-            f"unicity = alpha - (v h)^beta (here beta = {fit['beta']:.3f}); by that fit, "
-            f"halving both precisions removes only {fit['halving_drop']:.0%} of the unicity. "
-            f"{SYNTHETIC} Published: on real data, unicity decayed about as the 1/10 power "
-            "of resolution (de Montjoye et al. 2013)."
+            f"The same test on the same phones after rounding locations to squares of up to "
+            f"{biggest:g} km and times to slots of {span}; each dot is one setting, placed by "
+            f"how much coarser it is than the recorded data. With {p} points, unicity falls "
+            f"from {finest['unicity']:.0%} as recorded to {mid['unicity']:.0%} at {mid_where} "
+            f"and {mid_slot}, and to {coarse['unicity']:.0%} only at {where} and {slot} slots, "
+            f"data too coarse to tell neighbourhoods or the part of the day apart (with {more} "
+            f"points: {coarse_more['unicity']:.0%}). The grey lines are the law of de Montjoye "
+            f"et al., unicity = alpha - (v h)^beta, fitted to these points (beta = "
+            f"{fit['beta']:.2f} with {p} points). {SYNTHETIC} Published: on real call "
+            "records, de Montjoye et al. (2013) found that unicity decays only about as the "
+            "1/10 power of resolution."
         ),
         alt=(
-            f"Chart with one line per location precision (antenna, then squares of 1 to "
-            f"{max(c for c in s.sweep_cells if c is not None):g} km) against time slots of "
-            f"{F._hours_label(t['h'].min())} to {F._hours_label(t['h'].max())}. All lines stay "
-            f"high: from {finest['unicity']:.0%} singled out at the finest setting to "
-            f"{coarse['unicity']:.0%} at the coarsest."
+            f"Scatter chart of the share of phones singled out against how much coarser the "
+            f"data are made (log scale), filled dots for {p} known points and open squares "
+            f"for {more}, coloured by location precision, with fitted curves. With {p} points "
+            f"the share falls from {finest['unicity']:.0%} as recorded to "
+            f"{mid['unicity']:.0%} at {mid_where} and {mid_slot} slots and "
+            f"{coarse['unicity']:.0%} at the coarsest setting; with {more} points it is "
+            f"{mid_more['unicity']:.0%} and {coarse_more['unicity']:.0%}."
         ),
         headline=(
-            f"{coarse['unicity']:.0%} still singled out at the coarsest setting "
-            f"({where}, {slot} slots)"
+            f"{mid['unicity']:.0%} singled out by {p} points, {mid_more['unicity']:.0%} by "
+            f"{more}, after blurring to {mid_where} and {mid_slot} slots"
         ),
-        draw=lambda ax: F.plot_resolution(sweep, n_points=4, ax=ax),
+        draw=lambda ax: F.plot_resolution(
+            sweep, n_points=s.sweep_points, mark=(mid_cell, mid_h), ax=ax
+        ),
         result=sweep,
     )
 
@@ -297,9 +320,10 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
             f"unicity moves from {first['unicity']:.0%} to {last['unicity']:.0%}. "
             f"Beyond the data (shaded), a convex model fitted to these points gives "
             f"{far['model']:.0%} at {big} phones, and the straight-line lower bound "
-            f"{far['lower_bound']:.0%}; both are extrapolations from one synthetic city, "
-            f"not measurements. {SYNTHETIC} Published: Farzanehfar et al. (2021) estimated "
-            "93% unique with 4 points among 60 million people (diamond)."
+            f"{far['lower_bound']:.0%}. Both are extrapolations from one synthetic city, "
+            f"where extra phones would crowd the same streets: they are not measurements, "
+            f"and not a prediction for a country. {SYNTHETIC} Published: Farzanehfar et al. "
+            "(2021) estimated 93% unique with 4 points among 60 million people (diamond)."
         ),
         alt=(
             f"Chart of the share singled out against the number of phones on a log scale. "
@@ -307,7 +331,8 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
             f"{F._fmt_count(first['n_devices'])} phones to {last['unicity']:.0%} at "
             f"{F._fmt_count(last['n_devices'])}; a dashed model continues to "
             f"{far['model']:.0%} at {big}, with a dotted lower bound at "
-            f"{far['lower_bound']:.0%}."
+            f"{far['lower_bound']:.0%}. A diamond far to the right marks the published 93% at "
+            "60 million people."
         ),
         headline=f"{far['model']:.0%} predicted at {big} phones (model; lower bound {far['lower_bound']:.0%})",
         draw=lambda ax: F.plot_population(curve, ax=ax),
@@ -457,6 +482,9 @@ class _Page:
     def close(self):
         from matplotlib import pyplot as plt
 
+        for t in list(self.fig.texts):
+            if t.get_gid() == "fewpoints-source":
+                t.remove()
         self.fig.text(
             1 - MARGIN / A4[0], 0.4 / A4[1], F.SOURCE_LINE, ha="right", fontsize=7, color=F.MUTED
         )
@@ -465,40 +493,33 @@ class _Page:
 
 
 def _figure_page(pdf, number: int, fig: BriefingFigure) -> None:
-    """Title, the figure drawn as vectors at its own size, then caption and alt text."""
+    """Title, the figure drawn as vectors at its own size and layout, then caption and alt text."""
     from matplotlib import pyplot as plt
 
     page = _Page(pdf, None)
     page.text(f"Figure {number}", size=8.5, color=F.MUTED, gap=0.05)
     page.text(fig.title, size=12.5, weight="bold", width=70, gap=0.2)
+    # Lay the figure out on its own (constrained layout), then place an Axes of the
+    # same size at the same spot on the page, so the page shows exactly the figure.
     w, h = fig.figsize
-    sub = page.fig.add_subfigure(
-        page.fig.add_gridspec(
-            1,
-            1,
-            left=MARGIN / A4[0],
-            right=(MARGIN + w) / A4[0],
-            top=1 - page.y / A4[1],
-            bottom=1 - (page.y + h) / A4[1],
-        )[0]
+    alone = fig.figure()
+    alone.canvas.draw()
+    box = alone.axes[0].get_position()
+    plt.close(alone)
+    top = page.y
+    ax = page.fig.add_axes(
+        [
+            (MARGIN + box.x0 * w) / A4[0],
+            1 - (top + (1 - box.y0) * h) / A4[1],
+            box.width * w / A4[0],
+            box.height * h / A4[1],
+        ]
     )
-    ax = sub.add_subplot()
     fig.draw(ax)
-    _fit_axes(sub, ax, w, h)
-    page.y += h + 0.25
+    page.y += h + 0.3
     page.text(fig.caption)
     page.text(f"Alt text: {fig.alt}", size=8, color="#444444")
     page.close()
-    plt.close("all")
-
-
-def _fit_axes(sub, ax, w, h) -> None:
-    """Place ``ax`` inside its subfigure leaving room for labels, as constrained layout would."""
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
-
-    sub.figure.set_layout_engine(ConstrainedLayoutEngine(w_pad=0.02, h_pad=0.02))
-    sub.figure.get_layout_engine().execute(sub.figure)
-    sub.figure.set_layout_engine("none")
 
 
 def _captions_md(figs: Sequence[BriefingFigure], command: str) -> str:

@@ -16,13 +16,12 @@ synthetic.
 from __future__ import annotations
 
 import contextlib
-import math
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from fewpoints.schema import FewpointsError
 
@@ -301,7 +300,7 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
 
 
 def _space_label(cell) -> str:
-    return "as recorded (antenna)" if pd.isna(cell) else f"{cell:g} km squares"
+    return "as recorded (antenna)" if cell is None or pd.isna(cell) else f"{cell:g} km squares"
 
 
 def _hours_label(h: float) -> str:
@@ -312,8 +311,8 @@ def _hours_label(h: float) -> str:
     return f"{h:g} h"
 
 
-def plot_resolution(sweep, *, n_points=4, ax=None):
-    """Unicity as space and time are coarsened, one colour per spatial precision, with the fitted law.
+def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
+    """Unicity against how much coarser the data are made, with the fitted law of de Montjoye et al.
 
     Parameters
     ----------
@@ -322,17 +321,22 @@ def plot_resolution(sweep, *, n_points=4, ax=None):
     n_points : int or sequence of int, default 4
         Which numbers of known points to draw: the first as filled dots,
         the others as open squares (an attacker who knows more points).
+    mark : (float or None, float), optional
+        ``(cell_km, hours)`` of the setting whose numbers are written on the
+        chart (None for the recorded locations); default the coarsest.
     ax : Axes, optional
 
     Returns
     -------
     Axes
-        Measured values (dots with 95% intervals) joined by the fitted law
-        ``unicity = alpha - (v*h)**beta`` (dashed), one colour per cell size.
+        One dot per measured setting (95% interval) at its coarsening factor
+        ``v * h`` (original locations merged per coarse location, times hours
+        per time slot), coloured by location precision, and the fitted law
+        ``unicity = alpha - (v*h)**beta`` as one line per number of points.
     """
     table = _need_columns(
         getattr(sweep, "table", None),
-        ["cell_km", "h", "n_points", "unicity", "ci_low", "ci_high", "fitted"],
+        ["cell_km", "v", "h", "n_points", "unicity", "ci_low", "ci_high"],
         "plot_resolution",
     )
     ps = [int(n_points)] if np.ndim(n_points) == 0 else [int(p) for p in n_points]
@@ -343,88 +347,86 @@ def plot_resolution(sweep, *, n_points=4, ax=None):
                 f"plot_resolution: no rows for {p} points (the sweep has "
                 f"{', '.join(str(v) for v in have)})"
             )
-    t = table[table["n_points"].isin(ps)]
+    t = table[table["n_points"].isin(ps)].assign(vh=lambda d: d["v"] * d["h"])
     ax = new_axes(ax)
     key = t["cell_km"].fillna(0.0)
     cells = sorted(key.unique())
-    n = len(cells)
     fit = getattr(sweep, "fit", None)
+    grid = np.geomspace(t["vh"].min(), t["vh"].max(), 100)
+    from matplotlib.lines import Line2D
+
+    handles, labels = [], []
     for j, p in enumerate(ps):
+        filled = j == 0
         for i, cell in enumerate(cells):
-            g = t[(key == cell) & (t["n_points"] == p)].sort_values("h")
+            g = t[(key == cell) & (t["n_points"] == p)]
             colour = CYCLE[i % len(CYCLE)]
-            # Nudge series sideways a little so intervals do not hide each other.
-            x = g["h"].to_numpy(float) * 2 ** ((i - (n - 1) / 2) * 0.035)
             ax.errorbar(
-                x,
+                g["vh"],
                 g["unicity"],
                 yerr=_yerr(g),
                 ls="none",
-                marker="o" if j == 0 else "s",
-                mfc=colour if j == 0 else "white",
-                ms=5 if j == 0 else 4.5,
+                marker="o" if filled else "s",
+                mfc=colour if filled else "white",
+                mew=1.3,
+                ms=5.5 if filled else 5,
                 color=colour,
-                capsize=0,
-                elinewidth=1.1,
-                label=_space_label(g["cell_km"].iloc[0]) if j == 0 else None,
+                elinewidth=1.0,
                 zorder=4,
+                gid=f"measured-{p}",
             )
+            if filled:
+                handles.append(Line2D([], [], ls="none", marker="o", color=colour))
+                labels.append(_space_label(g["cell_km"].iloc[0]))
+        row = fit[fit["n_points"] == p] if fit is not None and len(fit) else []
+        style = "--" if filled else ":"
+        law = ""
+        if len(row):
+            alpha, beta = float(row["alpha"].iloc[0]), float(row["beta"].iloc[0])
             ax.plot(
-                x,
-                g["fitted"],
-                ls="--" if j == 0 else ":",
-                lw=1.1,
-                color=colour,
-                alpha=0.9,
+                grid,
+                np.clip(alpha - grid**beta, 0, None),
+                ls=style,
+                lw=1.3,
+                color=MUTED,
                 zorder=3,
                 gid=f"fitted-{p}",
             )
-    hours = sorted(t["h"].unique())
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(hours)
-    ax.set_xticklabels([_hours_label(h) for h in hours])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlim(min(hours) / 2**0.35, max(hours) * 2**0.35)
+            law = f"; fitted law {alpha:.2f} - (v h)^{beta:.2f}"
+        handles.append(
+            Line2D([], [], color=MUTED, ls=style, lw=1.3, marker="o" if filled else "s",
+                   mfc=MUTED if filled else "white", mec=MUTED)
+        )  # fmt: skip
+        labels.append(f"{p} points known{law}")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{v:g}"))
     _percent_axis(ax, top=1.04)
-    ax.set_xlabel("Time precision (length of each time slot)")
+    ax.set_xlabel("How much coarser than the recorded data (locations merged × hours per slot)")
     ax.set_ylabel("Phones singled out" if len(ps) > 1 else f"Phones singled out by {ps[0]} points")
-    # Headline: the coarsest setting measured (largest v*h), for each number of points.
+    # Headline: the marked setting (default the coarsest, largest v*h), for each number of points.
     first = t[t["n_points"] == ps[0]]
-    coarse = first.loc[(first["v"] * first["h"]).idxmax()]
-    where = _space_label(coarse["cell_km"]).replace("as recorded (antenna)", "antenna")
-    at = t[(t["cell_km"].fillna(0.0) == (0.0 if pd.isna(coarse["cell_km"]) else coarse["cell_km"]))
-           & (t["h"] == coarse["h"])].set_index("n_points")["unicity"]  # fmt: skip
-    values = ", ".join(f"{at[p]:.0%} by {p} points" for p in ps)
+    if mark is None:
+        row = first.loc[first["vh"].idxmax()]
+        cell, h, what = row["cell_km"], row["h"], "Coarsest"
+    else:
+        cell, h, what = mark[0], float(mark[1]), "Blurred to"
+    at = t[(key == (0.0 if cell is None or pd.isna(cell) else cell)) & (t["h"] == h)]
+    if at.empty:
+        raise FewpointsError(f"plot_resolution: no setting with cell_km={cell}, {h:g} h to mark")
+    at = at.set_index("n_points")
+    where = _space_label(cell).replace("as recorded (antenna)", "antennas")
+    values = ", ".join(f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps)
     _headline(
         ax,
-        f"Coarsest ({where}, {_hours_label(coarse['h'])} slots):\n{values}",
-        (coarse["h"], coarse["unicity"]),
-        (0.03, 0.1),
+        f"{what} {where}, {_hours_label(h)} slots:\n{values}",
+        (at.loc[ps[0], "vh"], at.loc[ps[0], "unicity"]),
+        (0.97, 0.93),
         coords="axes fraction",
+        ha="right",
+        va="top",
     )
-    handles, labels = ax.get_legend_handles_labels()
-    from matplotlib.lines import Line2D
-
-    for j, p in enumerate(ps):
-        handles.append(
-            Line2D([], [], color=MUTED, marker="o" if j == 0 else "s", mfc=MUTED if j == 0 else "white",
-                   ls="--" if j == 0 else ":", lw=1.1)
-        )  # fmt: skip
-        row = fit[fit["n_points"] == p] if fit is not None and len(fit) else []
-        law = (
-            f"; fitted law {row['alpha'].iloc[0]:.2f} - (v h)^{row['beta'].iloc[0]:.2f}"
-            if len(row)
-            else ""
-        )
-        labels.append(f"{p} points known{law}")
-    ax.legend(
-        handles,
-        labels,
-        loc="upper right",
-        title="Location precision",
-        title_fontsize=8.5,
-        fontsize=8,
-    )
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.legend(handles, labels, loc="lower left", fontsize=8)
     _source_line(ax)
     return ax
 
@@ -463,15 +465,14 @@ def plot_population(curve, *, published: bool = True, ax=None):
     grid = np.geomspace(n.min(), max(n_max, n.max()), 200)
     beyond = grid >= n.max()
     if len(ex):
-        ax.axvspan(n.max(), n_max * 1.6, color="#F2F2F2", lw=0, zorder=0)
-        ax.text(
-            math.sqrt(n.max() * n_max * 1.6),
-            0.05,
-            "Extrapolated: a model\nbeyond the data,\nnot a measurement",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color=MUTED,
+        ax.axvspan(
+            n.max(),
+            n_max * 1.6,
+            color="#EFEFEF",
+            lw=0,
+            zorder=0,
+            label="shaded: extrapolated, a model beyond the data, not a measurement",
+            gid="extrapolated",
         )
     model = curve.predict(grid)
     ax.plot(grid[~beyond], model[~beyond], color=OURS, lw=1.2, alpha=0.8, zorder=3)
@@ -510,8 +511,8 @@ def plot_population(curve, *, published: bool = True, ax=None):
             mec=PUBLISHED,
             mew=1.6,
             zorder=6,
-            label=f"Published: {pub['unicity']:.0%} at {_fmt_count(pub['n_devices'])} people\n"
-            f"({pub['source']}, real phone data)",
+            label=f"Published: {pub['unicity']:.0%} at {_fmt_count(pub['n_devices'])} people "
+            f"({pub['source']}, real data)",
             gid="published",
         )
     ax.set_xscale("log")
@@ -526,12 +527,19 @@ def plot_population(curve, *, published: bool = True, ax=None):
         ax,
         f"{last['unicity']:.0%} singled out\namong {_fmt_count(last['n_devices'])} phones",
         (last["n_devices"], last["unicity"]),
-        (-20, -70),
+        (-20, -48),
         ha="right",
     )
-    ax.legend(loc="lower left", fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: _POP_ORDER.index(labels[i].split(" ")[0]))
+    ax.legend(
+        [handles[i] for i in order], [labels[i] for i in order], loc="lower left", fontsize=7.5
+    )
     _source_line(ax)
     return ax
+
+
+_POP_ORDER = ["measured,", "model", "lower", "shaded:", "Published:"]
 
 
 # ---------------------------------------------------------------------------
