@@ -27,6 +27,7 @@ from fewpoints.attacks import (
     unicity_curve,
     worst_case_risk,
 )
+from fewpoints.defenses import privacy_utility
 from fewpoints.schema import FewpointsError, InputError, read_traces, validate, validate_traces
 from fewpoints.synth import PRESETS, World, make_world, read_world
 
@@ -45,6 +46,7 @@ __all__ = [
     "link_posts",
     "make_world",
     "population_curve",
+    "privacy_utility",
     "read_traces",
     "read_world",
     "resolution_sweep",
