@@ -425,6 +425,10 @@ def _run_briefing(args) -> int:
     print("  headline numbers (synthetic data):")
     for f in shown:
         print(f"    - {f.headline}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
 # fewpoints link
 # ---------------------------------------------------------------------------
 
