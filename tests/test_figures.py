@@ -230,11 +230,11 @@ def test_device_week_draws_one_week_home_work_and_the_sensitive_place():
     ax = F.plot_device_week(story, places=places)
     labels = ax.get_legend_handles_labels()[1]
     in_week = int((story.trace["time"] < pd.Timestamp("2026-03-09")).sum())
-    assert f"{in_week} records this week" in labels
+    assert f"{in_week} records, Mon 02 Mar to Sun 08 Mar" in labels
     assert "sensitive place: clinic" in labels
     assert any("home" in s for s in labels) and any("work" in s for s in labels)
     notes = " ".join(t.get_text() for t in ax.texts)
-    assert "Northside Clinic" in notes and "2 visit(s), 90 min" in notes
+    assert "Northside Clinic" in notes and "2 visit(s) in 12 days, 90 min" in notes
     assert "d7" in _headline(ax) and "Ada Example" in _headline(ax)
     x0, x1 = ax.get_xlim()
     assert x0 < 1.0 and x1 > 4.0 and x1 < 50  # framed on the trace, not the whole map

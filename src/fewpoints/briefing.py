@@ -173,7 +173,6 @@ class Recipe:
     name: str
     make: Callable[[BriefingContext], BriefingFigure]
     needs: tuple[str, ...] = ()
-    stream: int = 0
 
     def available(self) -> bool:
         """True when every module the recipe needs is installed in this build."""
@@ -340,15 +339,239 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
     )
 
 
+def _pings(ctx: BriefingContext) -> pd.DataFrame:
+    obs = ctx.world.observations
+    if "pings" not in obs:
+        raise FewpointsError("the briefing needs a world with pings traces (app locations)")
+    return obs["pings"]
+
+
+def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import anonymity_table
+
+    table = anonymity_table(_pings(ctx), n=(1, 2, 3), unordered=(), places=ctx.world.places)
+    hw = table[table["measure"] == "home/work"].dropna(subset=["share_unique"])
+    top3 = table[table["measure"] == "top-3"].dropna(subset=["share_unique"])
+    fine, coarse = hw.iloc[0], hw.iloc[-1]
+    mid = hw.iloc[min(1, len(hw) - 1)]
+    t3 = top3.iloc[0]
+    grans = ", ".join(dict.fromkeys(table["granularity"]))
+    return BriefingFigure(
+        name="4-home-work",
+        title=(
+            f"Home and work alone single out {fine['share_unique']:.0%} of phones when "
+            f"located to {fine['granularity']}."
+        ),
+        caption=(
+            f"From app location pings, a buyer infers each phone's most visited places and "
+            f"where it spends its nights (home) and weekday days (work); a phone is singled "
+            f"out when no other phone has the same places at that precision ({grans}). "
+            f"The home and work pair singles out {fine['share_unique']:.0%} of "
+            f"{int(fine['n_devices']):,} phones at {fine['granularity']} and "
+            f"{mid['share_unique']:.0%} at {mid['granularity']}; its top 3 places single out "
+            f"{t3['share_unique']:.0%} at {t3['granularity']}. Only coarse areas "
+            f"({coarse['granularity']}: {coarse['share_unique']:.0%}) hide the pair, and a "
+            f"pair a buyer already knows narrows the crowd to a median of "
+            f"{coarse['median_set_size']:,.0f} phones even there. {SYNTHETIC} Published: "
+            "Golle and Partridge (2009) found a median of 1 person sharing a home/work pair at "
+            "census-block level in the US, 21 at tract level; Zang and Bolot (2011) found the "
+            "top 2 or 3 places identify most phone users at cell level."
+        ),
+        alt=(
+            f"Chart of the share of phones singled out by their top 1, 2 or 3 places or by "
+            f"home and work, at precisions {grans}. Home and work: "
+            + ", ".join(f"{r.share_unique:.0%} at {r.granularity}" for r in hw.itertuples())
+            + ". One top place alone singles out few phones; two or three single out most "
+            "at fine precision."
+        ),
+        headline=(
+            f"{fine['share_unique']:.0%} singled out by home and work alone "
+            f"({fine['granularity']} precision)"
+        ),
+        draw=lambda ax: F.plot_anonymity_sets(table, ax=ax),
+        result=table,
+    )
+
+
+def _naming(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import naming_curve
+
+    w = ctx.world
+    # people is the ground truth: it only scores the attack, which never reads it.
+    curve = naming_curve(_pings(ctx), w.posts, w.people, n_posts=(1, 2, 3, 5))
+    best = curve.loc[curve["share_named"].idxmax()]
+    last, first = curve.iloc[-1], curve.iloc[0]
+    return BriefingFigure(
+        name="5-naming",
+        title=(
+            f"From pseudonym to name: {int(best['n_posts'])} geotagged public posts link "
+            f"{best['share_named']:.0%} of the people who post to their phone's record."
+        ),
+        caption=(
+            f"The buyer takes a person's public posts that carry a place and a time "
+            f"(synthetic social media) and looks for the phones that were there then. When "
+            f"exactly one phone fits, that pseudonymous record now has a name. With one post "
+            f"{first['share_named']:.0%} of {int(first['n_names']):,} posters are named; with "
+            f"{int(best['n_posts'])}, {best['share_named']:.0%} (95% interval "
+            f"{best['ci_low']:.0%} to {best['ci_high']:.0%}); with {int(last['n_posts'])}, "
+            f"{last['share_named']:.0%} of the {int(last['n_names']):,} who posted that often. "
+            f"The others match no phone or several, because pings are sparse and posts are "
+            f"not always sent where the phone reported. Names are checked against the "
+            f"simulation's ground truth, which the attack never reads. {SYNTHETIC} Published: "
+            "Kondor et al. matched 17% of phone users to transit cards after one week of data "
+            "and over 55% after four; Culnane et al. (2019) re-identified travellers from a "
+            "couple of known trips."
+        ),
+        alt=(
+            "Line chart of the share of people linked to their phone's record by name "
+            "against the number of geotagged posts known: "
+            + ", ".join(f"{r.share_named:.0%} with {int(r.n_posts)}" for r in curve.itertuples())
+            + "."
+        ),
+        headline=(
+            f"{best['share_named']:.0%} of posters named from {int(best['n_posts'])} "
+            "geotagged posts"
+        ),
+        draw=lambda ax: F.plot_naming(curve, ax=ax),
+        result=curve,
+    )
+
+
+def _device_week(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import explain, sensitive_visits
+
+    w = ctx.world
+    pings = _pings(ctx)
+    rng = ctx.rng(6)
+    # A device a reader can follow: it visits a sensitive place, with a readable number of records.
+    visits = sensitive_visits(pings, w.places)
+    per_device = pings.groupby("device_id", observed=True).size()
+    candidates = per_device[per_device.between(60, 400)].index
+    candidates = pd.Index(visits["device_id"].unique()).intersection(candidates)
+    if len(candidates) == 0:
+        candidates = pd.Index(visits["device_id"].unique()) if len(visits) else per_device.index
+    story = None
+    for device in rng.permutation(np.asarray(candidates))[:25]:
+        story = explain(w, device, model="pings", rng=rng)
+        if story.home and story.work and len(story.sensitive):
+            break
+    n_days = int(w.params.days)
+    top = (
+        story.sensitive.groupby(["name", "kind"])["minutes"].size().sort_values().index[-1]
+        if len(story.sensitive)
+        else None
+    )
+    kinds = ", ".join(sorted(set(story.sensitive["kind"]))) if len(story.sensitive) else "none"
+    reveal = (
+        f"Its trace also shows {len(story.sensitive)} visit(s) to sensitive places over "
+        f"{n_days} days ({kinds}), the starred one being {top[0]} ({top[1]})."
+        if top
+        else "Its trace shows no visit to a sensitive place."
+    )
+    unique = (
+        f"{story.points_to_unique} random point(s) of its record single it out among "
+        f"{story.n_devices:,} phones. "
+        if story.points_to_unique
+        else ""
+    )
+    named = (
+        f"A public directory lists {story.name} (a synthetic name) at the inferred home. "
+        if story.name
+        else ""
+    )
+    return BriefingFigure(
+        name="6-one-week",
+        title=(
+            "One week of one pseudonymous phone, as a buyer sees it: where it sleeps, where it "
+            "works, and where it goes."
+        ),
+        caption=(
+            f"The dots are the app location pings of phone {story.device_id} during one "
+            f"week. The nights give its home, the weekday daytimes its work, from the "
+            f"record alone. {unique}{named}{reveal} Each of these is an inference a buyer can "
+            f"draw, not a fact about a person. {SYNTHETIC}"
+        ),
+        alt=(
+            f"Map of one synthetic phone's week: blue dots for its {len(story.trace):,} "
+            f"location records over {n_days} days (one week shown), an orange triangle at "
+            f"its inferred home, a green square at its inferred work"
+            + (f", and a red star at {top[0]}, a {top[1]}" if top else "")
+            + ", over a faint map of the city's places."
+        ),
+        headline=f"phone {story.device_id}: home, work and {len(story.sensitive)} sensitive visit(s)",
+        draw=lambda ax: F.plot_device_week(story, places=w.places, ax=ax),
+        figsize=(6.3, 5.4),
+        result=story,
+    )
+
+
+def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
+    import warnings
+
+    from fewpoints.anonymize import WeakTransformWarning
+    from fewpoints.defenses import privacy_utility
+
+    with warnings.catch_warnings():
+        # Data already at antenna x hour: coarsening to 1 h changes nothing, as intended.
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        table = privacy_utility(ctx.hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
+    dp = table[table["unicity"].isna()]
+    tr = table[table["unicity"].notna()]
+    raw = tr[tr["transform"] == "none"].iloc[0]
+    safest = tr.loc[tr["unicity"].idxmin()]
+    weakest = tr.drop(raw.name).loc[lambda d: d["unicity"].idxmax()]
+    dp_err = ", ".join(f"{r.utility_error:.2f} at epsilon = {r.epsilon:g}" for r in dp.itertuples())
+    metric = str(table["utility_metric"].iloc[0])
+    return BriefingFigure(
+        name="7-what-protects",
+        title=(
+            f"Every release of traces tried leaves at least {safest['unicity']:.0%} of phones "
+            "exposed; only aggregate counts with differential privacy leave nothing to "
+            "single out."
+        ),
+        caption=(
+            f"Each dot is one way of releasing the same data, placed by how many phones 4 "
+            f"points still single out (up) and how much the release distorts a typical use, "
+            f"counting phones per 1 km square and hour (right). Raw data: "
+            f"{raw['unicity']:.0%}. {weakest['setting'].capitalize()} leaves "
+            f"{weakest['unicity']:.0%}; the most protective trace release, "
+            f"{safest['setting']}, still {safest['unicity']:.0%}, with an error of "
+            f"{safest['utility_error']:.2f}. Differentially private counts (green band) "
+            f"release no traces at all, with a formal guarantee; their error is {dp_err}. "
+            f"Error: {metric}. {SYNTHETIC}"
+        ),
+        alt=(
+            "Scatter chart of privacy against utility error for each release. "
+            + "; ".join(
+                f"{r.setting}: {r.unicity:.0%} singled out, error {r.utility_error:.2f}"
+                for r in tr.itertuples()
+            )
+            + ". Differentially private counts, shown on a separate band, release no "
+            f"traces; error {dp_err}."
+        ),
+        headline=(
+            f"best trace release still {safest['unicity']:.0%} singled out; DP counts: "
+            "nothing to single out"
+        ),
+        draw=lambda ax: F.plot_privacy_utility(table, ax=ax),
+        figsize=(6.3, 4.6),
+        result=table,
+    )
+
+
 #: The briefing's figures in reading order.
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("how-few-points", _how_few_points, stream=1),
-    Recipe("coarsening", _coarsening, stream=2),
-    Recipe("population", _population, stream=3),
+    Recipe("how-few-points", _how_few_points),
+    Recipe("coarsening", _coarsening),
+    Recipe("population", _population),
+    Recipe("home-work", _anonymity_sets, needs=("fewpoints.attacks.top_locations",)),
+    Recipe("naming", _naming, needs=("fewpoints.attacks.linkage",)),
+    Recipe("one-week", _device_week, needs=("fewpoints.attacks.explain",)),
+    Recipe("what-protects", _privacy_utility, needs=("fewpoints.defenses",)),
 )
 
 #: Figures whose headline ``make demo`` prints, in order of preference (first three available).
-HEADLINES = ("how-few-points", "naming", "privacy-utility", "coarsening", "population")
+HEADLINES = ("how-few-points", "naming", "what-protects", "coarsening", "population")
 
 
 def build_briefing(

@@ -407,7 +407,7 @@ def _run_briefing(args) -> int:
     t0 = time.perf_counter()
     skipped = [r.name for r in RECIPES if not r.available()]
     try:
-        world = _generate_world(args.preset, args.seed, progress, observe=("cdr",))
+        world = _generate_world(args.preset, args.seed, progress, observe=("cdr", "pings"))
         figs = build_briefing(world, seed=args.seed, progress=progress)
         command = f"fewpoints briefing --preset {args.preset} --seed {args.seed} --out {out}"
         written = write_briefing(figs, out, force=args.force, command=command, progress=progress)

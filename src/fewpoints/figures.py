@@ -693,7 +693,8 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     places : DataFrame, optional
         The public map (``x_km``, ``y_km``), drawn faintly as a backdrop.
     days : int, default 7
-        Draw the first ``days`` days of the trace.
+        Days drawn: from the Monday before the first visit to the most
+        visited sensitive place (else from the trace's first day).
     ax : Axes, optional
 
     Returns
@@ -703,19 +704,26 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     trace = _need_columns(
         _get(story, "trace"), ["time", "x_km", "y_km"], "plot_device_week"
     ).sort_values("time")
-    ax = new_axes(ax, figsize=(6.3, 5.0))
-    start = trace["time"].min().normalize()
-    week = trace[trace["time"] < start + pd.Timedelta(days=days)]
-    xs, ys = week["x_km"].to_numpy(float), week["y_km"].to_numpy(float)
+    n_days = int((trace["time"].max().normalize() - trace["time"].min().normalize()).days) + 1
+    ax = new_axes(ax, figsize=(6.3, 5.4))
     home, work = _get(story, "home"), _get(story, "work")
     sens = _get(story, "sensitive")
     marks = [(d["x_km"], d["y_km"]) for d in (home, work) if d]
     top_sens = None
+    start = trace["time"].min().normalize()
     if sens is not None and len(sens):
         by_place = sens.groupby(["name", "kind", "x_km", "y_km"], as_index=False)["minutes"]
-        visits = by_place.agg(["sum", "count"]).sort_values("sum", ascending=False)
+        visits = by_place.agg(["sum", "count"]).sort_values(["count", "sum"], ascending=False)
         top_sens = visits.iloc[0]
         marks.append((top_sens["x_km"], top_sens["y_km"]))
+        # The week drawn starts on the Monday before the first visit to that place.
+        at = sens[sens["name"] == top_sens["name"]]
+        if "start" in at:
+            first = pd.Timestamp(at["start"].min()).normalize()
+            start = max(start, first - pd.Timedelta(days=first.weekday()))
+    week = trace[(trace["time"] >= start) & (trace["time"] < start + pd.Timedelta(days=days))]
+    end = start + pd.Timedelta(days=days - 1)
+    xs, ys = week["x_km"].to_numpy(float), week["y_km"].to_numpy(float)
     allx = np.concatenate([xs, [m[0] for m in marks]])
     ally = np.concatenate([ys, [m[1] for m in marks]])
     # Frame the points the buyer holds (the middle 96%, so one day trip does not shrink the map).
@@ -744,7 +752,7 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
         alpha=0.6,
         lw=0,
         zorder=3,
-        label=f"{len(week):,} records this week",
+        label=f"{len(week):,} records, {start:%a %d %b} to {end:%a %d %b}",
     )
     style = {"s": 110, "edgecolor": "white", "linewidths": 1.2, "zorder": 5}
     if home:
@@ -778,8 +786,8 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
             label=f"sensitive place: {top_sens['kind']}",
         )
         ax.annotate(
-            f"{top_sens['name']}\n{int(top_sens['count'])} visit(s), "
-            f"{top_sens['sum']:,.0f} min in all",
+            f"{top_sens['name']}\n{int(top_sens['count'])} visit(s) in "
+            f"{n_days} days, {top_sens['sum']:,.0f} min in all",
             (top_sens["x_km"], top_sens["y_km"]),
             xytext=(10, -4),
             textcoords="offset points",
