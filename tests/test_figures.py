@@ -184,8 +184,10 @@ def test_anonymity_sets_one_series_per_measure_in_granularity_order():
     table = _anonymity()
     ax = F.plot_anonymity_sets(table)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["antenna", "2 km", "district"]
-    assert ax.get_legend_handles_labels()[1] == ["top-1", "home/work"]
-    assert "home/work: 80%" in _headline(ax) and "antenna" in _headline(ax)
+    assert ax.get_legend_handles_labels()[1] == ["most visited place", "home and work"]
+    assert _headline(ax) == (
+        "Home and work: 80% singled out\nat antenna precision (median 1 phone per pair)"
+    )
     ys = sorted(
         np.concatenate([ln.get_ydata() for ln in ax.get_lines() if len(ln.get_ydata()) == 3])
     )
@@ -271,18 +273,21 @@ def test_privacy_utility_marks_dp_rows_apart():
     np.testing.assert_array_equal(dots[:, 1], PU["unicity"].iloc[:4])
     dp = _by_gid(ax, "dp").get_offsets()
     assert len(dp) == 1 and dp[0][0] == 0.05 and dp[0][1] < 0
+    assert ax.get_xlim()[0] < 0 < 0.3 < ax.get_xlim()[1]  # the raw data (error 0) is on the chart
     assert "no traces" in [t.get_text() for t in ax.get_yticklabels()]
     labels = {t.get_text() for t in ax.texts}
     assert set(PU["setting"]) <= labels
-    assert "95%" in _headline(ax) and "70%" in _headline(ax)
+    assert "Raw data: 95%" in _headline(ax) and "(noise 1 km): 70%" in _headline(ax)
     assert "mean relative error of counts" in ax.get_xlabel()
 
 
 def test_privacy_utility_labels_do_not_overlap():
-    ys = np.array([0.9, 0.9, 0.91, 0.2, -0.1])
-    out = F._spread_labels(ys, 0.05, -0.15, 1.0)
+    ys = np.array([0.98, 0.97, 0.99, 0.2, 0.0])
+    out = F._spread_labels(ys, 0.05, 0.0, 1.0)
     assert np.all(np.diff(np.sort(out)) >= 0.05 - 1e-12)
-    assert np.all(np.abs(out - ys) < 0.11)
+    assert out.max() <= 1.0 and out.min() >= 0.0
+    np.testing.assert_allclose(out[[3, 4]], [0.2, 0.0])  # labels far from the crowd stay put
+    np.testing.assert_allclose(sorted(out[:3]), [0.9, 0.95, 1.0])
 
 
 def test_house_style_is_scoped_and_saves_reproducibly(tmp_path):

@@ -446,7 +446,7 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     # A device a reader can follow: it visits a sensitive place, with a readable number of records.
     visits = sensitive_visits(pings, w.places)
     per_device = pings.groupby("device_id", observed=True).size()
-    candidates = per_device[per_device.between(60, 400)].index
+    candidates = per_device[per_device.between(150, 600)].index
     candidates = pd.Index(visits["device_id"].unique()).intersection(candidates)
     if len(candidates) == 0:
         candidates = pd.Index(visits["device_id"].unique()) if len(visits) else per_device.index

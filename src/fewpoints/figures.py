@@ -16,6 +16,7 @@ synthetic.
 from __future__ import annotations
 
 import contextlib
+import textwrap
 
 import matplotlib as mpl
 import numpy as np
@@ -175,7 +176,7 @@ def _source_line(ax) -> None:
     fig._supxlabel.set_gid("fewpoints-source")
 
 
-def _headline(ax, text, xy, xytext, *, ha="left", va="center", coords="offset points"):
+def _headline(ax, text, xy, xytext, *, ha="left", va="center", coords="offset points", arrow=True):
     """The headline number, in bold, with a thin leader to the point it describes."""
     return ax.annotate(
         text,
@@ -187,7 +188,9 @@ def _headline(ax, text, xy, xytext, *, ha="left", va="center", coords="offset po
         fontsize=10,
         fontweight="bold",
         color="#111111",
-        arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.8, "shrinkB": 4},
+        arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.8, "shrinkB": 4}
+        if arrow
+        else None,
         gid="headline",
         zorder=6,
     )
@@ -547,6 +550,16 @@ _POP_ORDER = ["measured,", "model", "lower", "shaded:", "Published:"]
 # ---------------------------------------------------------------------------
 
 
+#: How the measures of ``anonymity_table`` read on a chart.
+MEASURE_WORDS = {
+    "top-1": "most visited place",
+    "top-2": "top 2 places, in order",
+    "top-3": "top 3 places, in order",
+    "top-3 (any order)": "top 3 places, any order",
+    "home/work": "home and work",
+}
+
+
 def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
     """Share of phones that their top places (or home and work) single out, by location precision.
 
@@ -584,8 +597,10 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
             color=colour,
             capsize=0,
             elinewidth=1.2,
-            label=measure,
-            zorder=4,
+            label=MEASURE_WORDS.get(measure, measure),
+            lw=2.2 if measure == "home/work" else 1.5,
+            zorder=5 if measure == "home/work" else 4,
+            gid=f"measure-{measure}",
         )
     ax.set_xticks(range(len(grans)))
     ax.set_xticklabels(grans)
@@ -594,19 +609,28 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
     ax.set_xlabel("Location precision (finest on the left)")
     ax.set_ylabel("Phones singled out")
     key = "home/work" if "home/work" in measures else measures[0]
-    row = table[table["measure"] == key].iloc[0]
+    rows = table[(table["measure"] == key) & table["share_unique"].notna()]
+    row = rows.iloc[0]
+    text = f"{MEASURE_WORDS.get(key, key).capitalize()}: {row['share_unique']:.0%} singled out"
+    text += f"\nat {row['granularity']} precision"
+    if key == "home/work":
+        k = f"{row['median_set_size']:,.0f}"
+        text += f" (median {k} phone{'' if k == '1' else 's'} per pair)"
     _headline(
         ax,
-        f"{key}: {row['share_unique']:.0%} singled out at {row['granularity']}\n"
-        f"(median {row['median_set_size']:,.0f} phone(s) share the pair)"
-        if key == "home/work"
-        else f"{key}: {row['share_unique']:.0%} singled out at {row['granularity']}",
+        text,
         (pos[row["granularity"]] + (measures.index(key) - (m - 1) / 2) * 0.07, row["share_unique"]),
-        (0.35, 0.93),
+        (0.35, 0.95),
         coords="axes fraction",
         va="top",
     )
-    ax.legend(loc="lower left", title="What the buyer knows", title_fontsize=8.5)
+    ax.legend(
+        loc="center right",
+        bbox_to_anchor=(1.0, 0.55),
+        title="What the buyer knows",
+        title_fontsize=8.5,
+        alignment="left",
+    )
     _source_line(ax)
     return ax
 
@@ -658,7 +682,7 @@ def plot_naming(curve: pd.DataFrame, *, ax=None):
         ax,
         f"{last['share_named']:.0%} named\nfrom {int(last['n_posts'])} posts",
         (last["n_posts"], last["share_named"]),
-        (-30, -55),
+        (-40, 45),
         ha="right",
     )
     _percent_axis(ax, top=1.04)
@@ -785,14 +809,16 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
             zorder=6,
             label=f"sensitive place: {top_sens['kind']}",
         )
+        minutes = f", {top_sens['sum']:,.0f} min in all" if top_sens["sum"] >= 1 else ""
+        right = top_sens["x_km"] > cx
         ax.annotate(
-            f"{top_sens['name']}\n{int(top_sens['count'])} visit(s) in "
-            f"{n_days} days, {top_sens['sum']:,.0f} min in all",
+            f"{top_sens['name']}\n{int(top_sens['count'])} visit(s) in {n_days} days{minutes}",
             (top_sens["x_km"], top_sens["y_km"]),
-            xytext=(10, -4),
+            xytext=(-12 if right else 12, 10),
             textcoords="offset points",
             fontsize=8,
-            va="top",
+            va="bottom",
+            ha="right" if right else "left",
             color="#222222",
             bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
             zorder=7,
@@ -832,17 +858,16 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
 
 
 def _spread_labels(y: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
-    """Label positions at least ``gap`` apart, as close to ``y`` as possible (a simple sweep)."""
-    order = np.argsort(y)
-    out = np.asarray(y, float)[order].copy()
-    for i in range(1, len(out)):
+    """Label positions at least ``gap`` apart within [lo, hi], each as close to its ``y`` as it can."""
+    y = np.asarray(y, float)
+    order = np.argsort(y, kind="stable")
+    out = np.clip(y[order], lo, hi)
+    for i in range(1, len(out)):  # push up
         out[i] = max(out[i], out[i - 1] + gap)
-    overflow = out[-1] - hi if len(out) else 0.0
-    if overflow > 0:
-        out -= overflow
+    if len(out) and out[-1] > hi:  # then back down from the top
+        out[-1] = hi
         for i in range(len(out) - 2, -1, -1):
             out[i] = min(out[i], out[i + 1] - gap)
-    out = np.maximum(out, lo)
     res = np.empty_like(out)
     res[order] = out
     return res
@@ -871,14 +896,12 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None):
         ["setting", "transform", "unicity", "ci_low", "ci_high", "utility_error", "utility_metric"],
         "plot_privacy_utility",
     )
-    ax = new_axes(ax, figsize=(6.3, 4.4))
+    ax = new_axes(ax, figsize=(6.3, 4.6))
     dp = table["unicity"].isna().to_numpy()
     traces = table[~dp]
     aggregates = table[dp]
     err = table["utility_error"].to_numpy(float)
-    positive = err[np.isfinite(err) & (err > 0)]
-    log_x = len(positive) >= 2 and positive.max() / positive.min() > 30
-    band = -0.12  # where rows without traces sit
+    band = -0.14  # where releases without traces sit, below the 0% line
     raw = traces[traces["transform"] == "none"]
     ax.errorbar(
         traces["utility_error"],
@@ -890,23 +913,11 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None):
         color=OURS,
         elinewidth=1.1,
         zorder=4,
-        label="trace release: phones singled out (95% interval)",
+        label="release of traces: phones singled out (95% interval)",
         gid="traces",
     )
-    if len(raw):
-        ax.plot(
-            raw["utility_error"],
-            raw["unicity"],
-            ls="none",
-            marker="o",
-            ms=9,
-            mfc="none",
-            mec=OKABE_ITO["black"],
-            mew=1.2,
-            zorder=5,
-        )
     if len(aggregates):
-        ax.axhspan(band - 0.07, band + 0.07, color="#EAF4EE", lw=0, zorder=0)
+        ax.axhspan(band - 0.08, band + 0.08, color="#E4F2EA", lw=0, zorder=0)
         ax.scatter(
             aggregates["utility_error"],
             np.full(len(aggregates), band),
@@ -914,26 +925,25 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None):
             s=42,
             color=OKABE_ITO["green"],
             zorder=4,
-            label="DP aggregate: counts only, no traces to single out",
+            label="differentially private counts: no traces to single out",
             gid="dp",
         )
-    # Labels to the right of each point, spread vertically so none overlap.
-    ys = np.where(dp, band, table["unicity"].to_numpy(float))
-    xs = err
-    if log_x:
-        ax.set_xscale("log")
-        lo_x, hi_x = positive.min() / 1.8, positive.max() * 6
-    else:
-        span = np.nanmax(err) - min(0.0, np.nanmin(err))
-        lo_x, hi_x = min(0.0, np.nanmin(err)) - 0.03 * span, np.nanmax(err) + 0.45 * span
-    ax.set_xlim(lo_x, hi_x)
-    label_y = _spread_labels(ys, 0.055, band - 0.05, 1.03)
-    for x, y, ly, text in zip(xs, ys, label_y, table["setting"], strict=True):
-        tx = x * 1.25 if log_x else x + 0.02 * (hi_x - lo_x)
+    top = np.nanmax(err) if np.isfinite(err).any() else 1.0
+    span = max(top, 1e-9)
+    ax.set_xlim(-0.03 * span, top + 0.42 * span)
+    dx = 0.025 * span
+    # Trace labels to the right of their dots, spread vertically so none overlap.
+    ys = traces["unicity"].to_numpy(float)
+    xs = traces["utility_error"].to_numpy(float)
+    label_y = _spread_labels(ys, 0.058, 0.02, 1.02)
+    # Points close in height share one column of labels, right of the rightmost of them.
+    near = np.abs(ys[:, None] - ys[None, :]) < 0.2
+    label_x = np.where(near, xs[None, :], -np.inf).max(axis=1) + dx
+    for x, y, lx, ly, text in zip(xs, ys, label_x, label_y, traces["setting"], strict=True):
         ax.annotate(
             text,
             (x, y),
-            xytext=(tx, ly),
+            xytext=(lx, ly),
             textcoords="data",
             fontsize=7.5,
             va="center",
@@ -941,23 +951,45 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None):
             color="#222222",
             arrowprops={"arrowstyle": "-", "color": FAINT, "lw": 0.6, "shrinkA": 0, "shrinkB": 3},
         )
-    ax.set_ylim(band - 0.09, 1.06)
+    # DP labels inside their band, alternating above and below the squares.
+    for k, (x, text) in enumerate(
+        zip(aggregates["utility_error"], aggregates["setting"], strict=True)
+    ):
+        ax.annotate(
+            text,
+            (x, band),
+            xytext=(x + dx, band + (0.04 if k % 2 == 0 else -0.04)),
+            textcoords="data",
+            fontsize=7.5,
+            va="center",
+            ha="left",
+            color="#222222",
+        )
+    ax.set_ylim(band - 0.1, 1.06)
     ticks = [0, 0.25, 0.5, 0.75, 1.0]
     ax.set_yticks(ticks + ([band] if len(aggregates) else []))
     ax.set_yticklabels([f"{t:.0%}" for t in ticks] + (["no traces"] if len(aggregates) else []))
     ax.set_ylabel("Phones singled out by 4 points")
-    metric = str(table["utility_metric"].iloc[0])
-    ax.set_xlabel(f"Error of the released data: {metric}" + (" (log scale)" if log_x else ""))
+    metric = textwrap.fill(str(table["utility_metric"].iloc[0]), 96)
+    ax.set_xlabel(f"Error of the released data (0 = as useful as the raw data)\n{metric}")
+    ax.xaxis.label.set_size(8.5)
     if len(raw):
         r = raw.iloc[0]
         best = traces.loc[traces["unicity"].idxmin()]
         text = (
-            f"Raw: {r['unicity']:.0%} singled out. Best trace transform\n"
-            f"({best['setting']}): still {best['unicity']:.0%}"
+            f"Raw data: {r['unicity']:.0%} singled out.\n"
+            f"Most protective release of traces\n({best['setting']}): {best['unicity']:.0%}"
         )
         _headline(
-            ax, text, (r["utility_error"], r["unicity"]), (0.03, 0.62), coords="axes fraction"
+            ax,
+            text,
+            (0, 0),
+            (0.97, 0.62),
+            coords="axes fraction",
+            ha="right",
+            va="top",
+            arrow=False,
         )
-    ax.legend(loc="upper right", fontsize=7.5, bbox_to_anchor=(1.0, 0.55))
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.15), fontsize=7.5)
     _source_line(ax)
     return ax
