@@ -437,6 +437,15 @@ def _naming(ctx: BriefingContext) -> BriefingFigure:
     )
 
 
+_KIND_WORDS = {
+    "health": "a health service",
+    "worship": "a place of worship",
+    "legal aid": "a legal aid office",
+    "legal_aid": "a legal aid office",
+    "shelter": "a shelter",
+}
+
+
 def _device_week(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import explain, sensitive_visits
 
@@ -464,7 +473,8 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     kinds = ", ".join(sorted(set(story.sensitive["kind"]))) if len(story.sensitive) else "none"
     reveal = (
         f"Its trace also shows {len(story.sensitive)} visit(s) to sensitive places over "
-        f"{n_days} days ({kinds}), the starred one being {top[0]} ({top[1]})."
+        f"{n_days} days ({kinds}), the starred one being {top[0]}, "
+        f"{_KIND_WORDS.get(top[1], top[1])}."
         if top
         else "Its trace shows no visit to a sensitive place."
     )
@@ -495,7 +505,7 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
             f"Map of one synthetic phone's week: blue dots for its {len(story.trace):,} "
             f"location records over {n_days} days (one week shown), an orange triangle at "
             f"its inferred home, a green square at its inferred work"
-            + (f", and a red star at {top[0]}, a {top[1]}" if top else "")
+            + (f", and a red star at {top[0]}, {_KIND_WORDS.get(top[1], top[1])}" if top else "")
             + ", over a faint map of the city's places."
         ),
         headline=f"phone {story.device_id}: home, work and {len(story.sensitive)} sensitive visit(s)",
