@@ -636,9 +636,11 @@ COVER = (
     "and sell the records keyed by an advertising ID. Buyers call the data “anonymized”. "
     "US agencies have bought such data without a warrant: DHS, ICE and CBP from the broker "
     "Venntel, with CBP stating that it “doesn't include the individual user's identity”. "
-    "In Carpenter v. United States (2018), the Supreme Court held that the government "
-    "needs a warrant to obtain a person's historical cell-site location records; "
-    "purchased data has been used to sidestep that rule.",
+    "The DHS inspector general later found that these components used the data without "
+    "the privacy assessments their own rules require. Yet in Carpenter v. United States "
+    "(2018), the Supreme Court held that the government needs a warrant to obtain a "
+    "person's historical cell-site location records: buying comparable records avoids "
+    "that step.",
     "The question this briefing answers: can a location record without a name still "
     "point to one person? Each figure below tests one part of the claim on a simulated "
     "city, with the attack a buyer could run on the data it bought.",
@@ -674,6 +676,11 @@ REFERENCES = (
     "Geo-indistinguishability: differential privacy for location-based systems. CCS 2013.",
     "Song, C., Koren, T., Wang, P., Barabási, A.-L. (2010). Modelling the scaling "
     "properties of human mobility. Nature Physics 6:818-823.",
+    "Kondor, D., Hashemian, B., de Montjoye, Y.-A., Ratti, C. (2018). Towards matching "
+    "user mobility traces in large-scale datasets. IEEE Transactions on Big Data "
+    "(arXiv:1709.05772).",
+    "Culnane, C., Rubinstein, B. I. P., Teague, V. (2019). Stop the open data bus, we want "
+    "to get off. arXiv:1908.03268.",
     "Carpenter v. United States, 585 U.S. 296 (2018).",
     "US Department of Homeland Security, Office of Inspector General (2023). CBP, ICE, "
     "and Secret Service did not adhere to privacy policies or develop sufficient policies "
