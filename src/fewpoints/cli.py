@@ -624,6 +624,72 @@ def _run_anonymize(args) -> int:
 
 
 # ---------------------------------------------------------------------------
+# fewpoints briefing
+# ---------------------------------------------------------------------------
+
+
+def _add_briefing(sub) -> None:
+    from fewpoints.synth.world import PRESETS
+
+    p = sub.add_parser(
+        "briefing",
+        help="write the briefing pack: figures (PNG, SVG, PDF), captions and briefing.pdf",
+        description=(
+            "Generate a synthetic world, run each briefing analysis on it, and write every "
+            "figure as PNG (300 dpi), SVG and PDF, captions.md (captions and alt text) and "
+            "a printable briefing.pdf. The same seed gives the same figures."
+        ),
+    )
+    p.add_argument("--out", required=True, help="folder to write (refused if not empty)")
+    p.add_argument(
+        "--preset",
+        default="city",
+        help=f"world to generate: {', '.join(PRESETS)} (default: city)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the world and the analyses (default: 0)"
+    )
+    p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _run_briefing(args) -> int:
+    from pathlib import Path
+
+    from fewpoints.briefing import HEADLINES, RECIPES, build_briefing, write_briefing
+
+    out = Path(args.out)
+    # Refuse before doing any work, so a long run never ends in "folder exists".
+    if out.exists() and not out.is_dir():
+        raise FewpointsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    progress = Progress(enabled=not args.quiet)
+    t0 = time.perf_counter()
+    skipped = [r.name for r in RECIPES if not r.available()]
+    try:
+        world = _generate_world(args.preset, args.seed, progress, observe=("cdr", "pings"))
+        figs = build_briefing(world, seed=args.seed, progress=progress)
+        command = f"fewpoints briefing --preset {args.preset} --seed {args.seed} --out {out}"
+        written = write_briefing(figs, out, force=args.force, command=command, progress=progress)
+    finally:
+        progress.close()
+    print(
+        f"Briefing -- SYNTHETIC data (preset {args.preset}, seed {args.seed}): "
+        f"{len(figs)} figures, {len(written)} files in {out}/ ({time.perf_counter() - t0:.0f} s)"
+    )
+    print(f"  read first: {out / 'briefing.pdf'}   captions and alt text: {out / 'captions.md'}")
+    if skipped:
+        print(f"  not in this build yet: {', '.join(skipped)}")
+    by_name = {f.name.split("-", 1)[1]: f for f in figs}
+    shown = [by_name[n] for n in HEADLINES if n in by_name][:3]
+    print("  headline numbers (synthetic data):")
+    for f in shown:
+        print(f"    - {f.headline}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
 # fewpoints link
 # ---------------------------------------------------------------------------
 
@@ -863,6 +929,7 @@ COMMANDS = {
     "anonymize": (_add_anonymize, _run_anonymize),
     "link": (_add_link, _run_link),
     "explain": (_add_explain, _run_explain),
+    "briefing": (_add_briefing, _run_briefing),
 }
 
 
