@@ -49,7 +49,10 @@ BUDGET_S = float(os.environ.get("FEWPOINTS_NOTEBOOK_TIMEOUT", "300"))
 # JupyterLab settings for the test: every cell rendered (no windowing, so figures far down
 # the page exist in the page), no news or update pop-ups.
 SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
+        "scrollPastEnd": False,
+    },
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "checkForUpdates": False,
         "fetchNews": "false",
@@ -107,6 +110,7 @@ def lab(tmp_path_factory):
             "--LabApp.expose_app_in_browser=True",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
         ],
         env=env,
         stdout=log,
@@ -167,6 +171,14 @@ IMAGES = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output im
     .map((img) => ({ok: img.complete && img.naturalWidth > 0, w: img.naturalWidth}))"""
 
 
+SCROLLER = """() => { const p = window.jupyterapp.shell.currentWidget.content.node;
+    const s = p.querySelector('.jp-WindowedPanel-outer') || p; """
+SCROLL_TO_FIRST_FIGURE = """() => {
+    const img = document.querySelector('.jp-OutputArea-output img');
+    img.closest('.jp-Cell').scrollIntoView({block: 'start'});
+}"""
+
+
 def _server_idle(base: str, token: str, name: str) -> bool:
     sessions = _get(f"{base}/api/sessions?token={token}")
     states = [s["kernel"]["execution_state"] for s in sessions if s["path"].endswith(name)]
@@ -209,13 +221,12 @@ def test_notebook_runs_in_jupyterlab(path, lab, browser):
         images = page.evaluate(IMAGES)
         assert images and all(i["ok"] for i in images), f"{name}: figures not drawn: {images}"
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
+        page.evaluate(SCROLL_TO_FIRST_FIGURE)
+        page.wait_for_timeout(300)
         page.screenshot(path=SHOTS / f"{path.stem}-figure.png")
-        height = page.evaluate(
-            "() => { const p = window.jupyterapp.shell.currentWidget.content.node;"
-            " return (p.querySelector('.jp-WindowedPanel-outer') || p).scrollHeight; }"
-        )
-        page.set_viewport_size({"width": 1280, "height": min(int(height) + 120, 30_000)})
+        height = page.evaluate(SCROLLER + "return s.scrollHeight; }")
+        page.set_viewport_size({"width": 1280, "height": min(int(height) + 150, 30_000)})
+        page.evaluate(SCROLLER + "s.scrollTop = 0; }")
         page.wait_for_timeout(500)
         page.screenshot(path=SHOTS / f"{path.stem}.png")
         print(f"{name}: ran in {elapsed:.1f} s in the browser; {len(images)} figures")
