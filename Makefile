@@ -30,6 +30,7 @@ $(VENV)/.installed-browser: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base
 	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out demo-output/classroom --force
 	$(BIN)/fewpoints unicity demo-output/classroom --time-bin 1h --points 1-6
+	$(BIN)/fewpoints briefing --preset city --seed $(SEED) --out demo-output/briefing --force
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

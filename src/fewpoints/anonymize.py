@@ -12,9 +12,21 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from fewpoints.schema import FewpointsError, validate_traces
+from fewpoints.schema import FewpointsError, validate, validate_traces
 
-__all__ = ["WeakTransformWarning", "coarsen_space", "coarsen_time"]
+__all__ = [
+    "WeakTransformWarning",
+    "add_noise",
+    "coarsen_space",
+    "coarsen_time",
+    "geo_indistinguishable",
+    "merge_antennas",
+    "pseudonymize",
+    "sample_devices",
+    "subsample",
+    "suppress_rare",
+    "truncate",
+]
 
 
 class WeakTransformWarning(UserWarning):
@@ -95,14 +107,7 @@ def coarsen_time(traces: pd.DataFrame, *, time_bin: str | pd.Timedelta = "1h") -
        Scientific Reports 3:1376.
     """
     validate_traces(traces)
-    try:
-        step = pd.Timedelta(time_bin)
-    except (ValueError, TypeError):
-        raise FewpointsError(f"time_bin is not a duration: {time_bin!r}") from None
-    seconds = step.total_seconds()
-    if not seconds >= 1 or seconds != int(seconds):
-        raise FewpointsError(f"time_bin must be a whole number of seconds, got {time_bin!r}")
-    s = int(seconds)
+    s = _duration_seconds(time_bin, "time_bin")
     t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
     floored = t - np.mod(t, s)
     if np.array_equal(floored, t):
@@ -114,6 +119,681 @@ def coarsen_time(traces: pd.DataFrame, *, time_bin: str | pd.Timedelta = "1h") -
     out = traces.copy()
     out["time"] = floored.view("datetime64[s]")
     return out
+
+
+# ---------------------------------------------------------------------------
+# identities
+# ---------------------------------------------------------------------------
+
+
+def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -> pd.DataFrame:
+    """Replace every device ID by a fresh random one; with ``rotate``, a new one every period.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    rotate : str or None, default None
+        None: one new ID per device for the whole table. A duration such as
+        ``"1D"`` or ``"7D"``: a device gets a new ID in every period, so one
+        phone becomes several "devices". Periods start at midnight of the
+        table's first day.
+    rng : int, Generator or None
+
+    Returns
+    -------
+    DataFrame
+        The same records with ``device_id`` replaced by 12-hex-digit IDs
+        (Categorical, rows sorted by it, each device's rows in their
+        original order).
+
+    Warns
+    -----
+    WeakTransformWarning
+        Without rotation (new names change no trace), or when the period is
+        so long that no device's ID actually rotates.
+
+    Notes
+    -----
+    New IDs hide nothing an attacker uses: unicity matches points, not
+    names, so without rotation every anonymity set is exactly what it was.
+    Rotation (as advertising IDs are reset) cuts each trace into shorter
+    pieces, which is what really protects: a day of a life is less unique
+    than a month. It does not stop linking the pieces again: the same home
+    every night joins one day's ID to the next.
+
+    References
+    ----------
+    .. [1] Zang, H., Bolot, J. (2011). Anonymization of location data does not
+       work: a large-scale measurement study. MobiCom '11, 145-156.
+    """
+    validate_traces(traces)
+    rng = np.random.default_rng(rng)
+    dev, _ = _device_codes(traces)
+    if rotate is None:
+        warnings.warn(
+            "pseudonymize without rotate only renames devices; every trace stays whole, so "
+            "every anonymity set is unchanged (an attacker matches points, not names)",
+            WeakTransformWarning,
+            stacklevel=2,
+        )
+        owner, n_new = _dense_codes(dev)
+    else:
+        step = _duration_seconds(rotate, "rotate")
+        t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+        day0 = int(t.min()) - int(t.min()) % 86_400
+        period = (t - day0) // step
+        owner, n_new = _dense_codes(dev * (int(period.max()) + 1) + period)
+        if n_new == _dense_codes(dev)[1]:
+            warnings.warn(
+                f"rotate={rotate!r} is longer than any device's stretch of data: no ID "
+                "rotates, so every trace stays whole and no anonymity set changes",
+                WeakTransformWarning,
+                stacklevel=2,
+            )
+    # Codes follow the sorted new IDs; a random permutation decides who gets which.
+    new_code = rng.permutation(n_new)[owner]
+    order = np.argsort(new_code, kind="stable")
+    out = traces.iloc[order].reset_index(drop=True)
+    out["device_id"] = pd.Categorical.from_codes(
+        new_code[order], categories=pd.Index(_random_hex_ids(n_new, rng), dtype="str")
+    )
+    return out
+
+
+def _random_hex_ids(n: int, rng: np.random.Generator, width: int = 12) -> np.ndarray:
+    """``n`` distinct random IDs of ``width`` hex digits, in increasing order (vectorised)."""
+    ids = _sorted_unique(rng.integers(0, 16**width, size=n + n // 100 + 16, dtype=np.int64))
+    while ids.size < n:
+        more = rng.integers(0, 16**width, size=n, dtype=np.int64)
+        ids = _sorted_unique(np.concatenate([ids, more]))
+    if ids.size > n:
+        ids = np.delete(ids, rng.choice(ids.size, size=ids.size - n, replace=False))
+    digits = (ids[:, None] >> (4 * np.arange(width - 1, -1, -1))) & 15
+    chars = np.frombuffer(b"0123456789abcdef", dtype="S1")[digits]
+    return np.ascontiguousarray(chars).view(f"S{width}").ravel().astype(f"U{width}")
+
+
+# ---------------------------------------------------------------------------
+# space
+# ---------------------------------------------------------------------------
+
+
+def merge_antennas(
+    traces: pd.DataFrame, antennas: pd.DataFrame, *, v: float, rng=None
+) -> pd.DataFrame:
+    """Merge neighbouring antennas into clusters of about ``v`` and move each record to its cluster.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table. A record is placed at its ``antenna_id`` when it
+        has one, otherwise at the antenna nearest its coordinates (GPS pings).
+    antennas : DataFrame
+        The public antenna map (``antenna_id, x_km, y_km``).
+    v : float
+        Antennas per cluster, on average: the antennas are grouped into
+        ``round(n_antennas / v)`` compact clusters by k-means on their
+        coordinates (k-means++ start, seeded by ``rng``).
+    rng : int, Generator or None
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``x_km, y_km`` the centroid of the record's cluster.
+        ``antenna_id`` is dropped (it would give the finer location away).
+
+    Warns
+    -----
+    WeakTransformWarning
+        When ``v`` is so small that every antenna stays on its own.
+
+    Notes
+    -----
+    This is the spatial coarsening of "Unique in the Crowd": Voronoi cells
+    of neighbouring antennas merged, so that ``v`` means the same thing
+    downtown, where antennas are a few hundred metres apart, as in the
+    suburbs. A square grid does not: a 1 km cell downtown merges far more
+    antennas than one in the suburbs, so square cells overstate what
+    coarsening buys. Either way a merged cell at an hour is still rare, and
+    unicity falls only as about the 1/10 power of ``v``.
+
+    References
+    ----------
+    .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
+       (2013). Unique in the Crowd: The privacy bounds of human mobility.
+       Scientific Reports 3:1376.
+    """
+    validate_traces(traces)
+    validate(antennas, "antennas")
+    v = _positive(v, "v")
+    if v < 1:
+        raise FewpointsError(f"v must be at least 1 (antennas per cluster), got {v!r}")
+    rng = np.random.default_rng(rng)
+    ax = antennas["x_km"].to_numpy(dtype=np.float64)
+    ay = antennas["y_km"].to_numpy(dtype=np.float64)
+    k = max(1, int(round(len(ax) / v)))
+    if k >= len(ax):
+        warnings.warn(
+            f"v={v:g} groups {len(ax):,} antennas into {len(ax):,} clusters: every antenna "
+            "stays on its own and only antenna_id is dropped",
+            WeakTransformWarning,
+            stacklevel=2,
+        )
+    cluster, cx, cy = _kmeans(ax, ay, k, rng)
+    row = np.full(len(traces), -1, dtype=np.int64)
+    if "antenna_id" in traces.columns:
+        ids = pd.Index(antennas["antenna_id"].to_numpy(dtype=np.int64))
+        known = traces["antenna_id"].notna().to_numpy()
+        aid = traces["antenna_id"].to_numpy(dtype=np.float64)
+        row[known] = ids.get_indexer(aid[known].astype(np.int64))
+    need = row < 0
+    if need.any():
+        x = traces["x_km"].to_numpy(dtype=np.float64)[need]
+        y = traces["y_km"].to_numpy(dtype=np.float64)[need]
+        row[need] = _nearest(x, y, ax, ay)
+    out = traces.drop(columns=["antenna_id"], errors="ignore").copy()
+    out["x_km"] = cx[cluster[row]]
+    out["y_km"] = cy[cluster[row]]
+    return out
+
+
+def _kmeans(x: np.ndarray, y: np.ndarray, k: int, rng, n_iter: int = 100):
+    """Seeded k-means on points (x, y): (label of each point, centre x, centre y).
+
+    k-means++ start (each new centre drawn in proportion to the squared
+    distance to the nearest chosen one), then Lloyd iterations until no
+    label changes. Vectorised over points; loops only over centres at the
+    start and over iterations after.
+    """
+    n = len(x)
+    if k >= n:
+        return np.arange(n), x.copy(), y.copy()
+    pts = np.column_stack([x, y])
+    centres = np.empty((k, 2))
+    centres[0] = pts[rng.integers(n)]
+    d2 = ((pts - centres[0]) ** 2).sum(axis=1)
+    for j in range(1, k):
+        total = d2.sum()
+        i = int(rng.choice(n, p=d2 / total)) if total > 0 else int(rng.integers(n))
+        centres[j] = pts[i]
+        np.minimum(d2, ((pts - centres[j]) ** 2).sum(axis=1), out=d2)
+    label = np.full(n, -1)
+    for _ in range(n_iter):
+        new = _nearest(pts[:, 0], pts[:, 1], centres[:, 0], centres[:, 1])
+        if np.array_equal(new, label):
+            break
+        label = new
+        counts = np.bincount(label, minlength=k)
+        filled = counts > 0
+        for dim in (0, 1):
+            sums = np.bincount(label, weights=pts[:, dim], minlength=k)
+            centres[filled, dim] = sums[filled] / counts[filled]
+    # Renumber the clusters actually used, so every label has members.
+    used = np.flatnonzero(np.bincount(label, minlength=k))
+    label, _ = _dense_codes(label)
+    return label, centres[used, 0], centres[used, 1]
+
+
+def _nearest(
+    x: np.ndarray, y: np.ndarray, cx: np.ndarray, cy: np.ndarray, max_work: int = 1 << 24
+) -> np.ndarray:
+    """Index of the nearest of the centres (cx, cy) to each point (x, y), by chunks of points."""
+    out = np.empty(len(x), dtype=np.int64)
+    chunk = max(1, max_work // max(len(cx), 1))
+    for s in range(0, len(x), chunk):
+        dx = x[s : s + chunk, None] - cx[None, :]
+        dy = y[s : s + chunk, None] - cy[None, :]
+        out[s : s + chunk] = np.argmin(dx * dx + dy * dy, axis=1)
+    return out
+
+
+def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame:
+    """Move every location by independent Gaussian noise of ``sigma_m`` metres per axis.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    sigma_m : float
+        Standard deviation of the noise on each coordinate, in metres.
+    rng : int, Generator or None
+
+    Returns
+    -------
+    DataFrame
+        A copy with noisy ``x_km, y_km``; ``antenna_id`` dropped (it would
+        give the true location away); ``accuracy_m``, when present, widened
+        to the 68% radius of the recorded error plus the noise.
+
+    Warns
+    -----
+    WeakTransformWarning
+        When ``sigma_m`` is under a tenth of the data's own resolution (the
+        median ``accuracy_m`` of GPS pings, or the median spacing of the
+        antennas of antenna-located data): a point still names its place.
+
+    Notes
+    -----
+    Noise blurs each point, but every visit to the same place is blurred
+    independently: averaging a device's nightly points finds its home again
+    to within ``sigma_m`` divided by the square root of the number of
+    nights. The exact-match attack of this package finds every noisy point
+    unique (no two are equal), so noise is measured after coarsening to
+    cells, as an attacker would do.
+
+    References
+    ----------
+    .. [1] Krumm, J. (2007). Inference attacks on location tracks. Pervasive
+       Computing, LNCS 4480, 127-143.
+    """
+    validate_traces(traces)
+    sigma = _positive(sigma_m, "sigma_m")
+    rng = np.random.default_rng(rng)
+    _warn_if_below_resolution(traces, sigma, f"Gaussian noise of {sigma:g} m")
+    dx = rng.normal(0.0, sigma / 1000.0, len(traces))
+    dy = rng.normal(0.0, sigma / 1000.0, len(traces))
+    return _moved(traces, dx, dy, _GAUSS_68 * sigma)
+
+
+def geo_indistinguishable(traces: pd.DataFrame, *, epsilon_per_km: float, rng=None) -> pd.DataFrame:
+    """Planar Laplace noise (geo-indistinguishability): a uniform direction, a Gamma(2, 1/epsilon) distance.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    epsilon_per_km : float
+        Privacy parameter per kilometre: two places ``d`` km apart are
+        ``exp(epsilon_per_km * d)``-indistinguishable for one report. The
+        mean displacement is ``2 / epsilon_per_km`` km.
+    rng : int, Generator or None
+
+    Returns
+    -------
+    DataFrame
+        A copy with displaced ``x_km, y_km``; ``antenna_id`` dropped;
+        ``accuracy_m``, when present, widened by the noise's 68% radius
+        (``2.35 / epsilon_per_km`` km).
+
+    Warns
+    -----
+    WeakTransformWarning
+        When the mean displacement is under a tenth of the data's own
+        resolution.
+
+    Notes
+    -----
+    The guarantee holds for one report. A trace is many reports of the same
+    few places, and the privacy costs add up: n reports of home cost
+    ``n * epsilon``, and averaging the nightly reports finds the home again.
+    It protects a single check-in, not a month of pings.
+
+    References
+    ----------
+    .. [1] Andres, M. E., Bordenabe, N. E., Chatzikokolakis, K., Palamidessi, C.
+       (2013). Geo-indistinguishability: differential privacy for
+       location-based systems. CCS '13, 901-914.
+    """
+    validate_traces(traces)
+    eps = _positive(epsilon_per_km, "epsilon_per_km")
+    rng = np.random.default_rng(rng)
+    _warn_if_below_resolution(
+        traces,
+        2000.0 / eps,
+        f"planar Laplace noise with epsilon {eps:g}/km (mean {2000 / eps:g} m)",
+    )
+    theta = rng.uniform(0.0, 2.0 * np.pi, len(traces))
+    r = rng.gamma(2.0, 1.0 / eps, len(traces))
+    return _moved(traces, r * np.cos(theta), r * np.sin(theta), _LAPLACE_68 * 1000.0 / eps)
+
+
+#: 68% radius of a 2-D Gaussian, in units of its per-axis sigma.
+_GAUSS_68 = 1.5096
+#: 68% radius of the planar Laplace distribution, in units of 1/epsilon.
+_LAPLACE_68 = 2.3457
+
+
+def _moved(traces: pd.DataFrame, dx_km, dy_km, radius68_m: float) -> pd.DataFrame:
+    out = traces.drop(columns=["antenna_id"], errors="ignore").copy()
+    out["x_km"] = traces["x_km"].to_numpy(dtype=np.float64) + dx_km
+    out["y_km"] = traces["y_km"].to_numpy(dtype=np.float64) + dy_km
+    if "accuracy_m" in out.columns:
+        acc = traces["accuracy_m"].to_numpy(dtype=np.float64)
+        out["accuracy_m"] = np.round(np.hypot(acc, radius68_m), 1)
+    return out
+
+
+def _resolution_m(traces: pd.DataFrame) -> tuple[float, str] | None:
+    """The data's own spatial resolution in metres and what it is, or None if unknown."""
+    if "accuracy_m" in traces.columns:
+        acc = traces["accuracy_m"].dropna()
+        if len(acc):
+            return float(acc.median()), "median GPS accuracy"
+    if "antenna_id" in traces.columns:
+        xy = traces[["x_km", "y_km"]].drop_duplicates().to_numpy(dtype=np.float64)
+        if len(xy) > 20_000:
+            xy = xy[np.random.default_rng(0).choice(len(xy), 20_000, replace=False)]
+        if len(xy) >= 2:
+            gap = np.empty(len(xy))
+            chunk = max(1, (1 << 22) // len(xy))
+            for s in range(0, len(xy), chunk):
+                d2 = ((xy[s : s + chunk, None, :] - xy[None, :, :]) ** 2).sum(axis=2)
+                d2[np.arange(d2.shape[0]), np.arange(s, s + d2.shape[0])] = np.inf
+                gap[s : s + chunk] = np.sqrt(d2.min(axis=1))
+            return float(np.median(gap) * 1000.0), "median spacing of the antennas"
+    return None
+
+
+def _warn_if_below_resolution(traces: pd.DataFrame, scale_m: float, what: str) -> None:
+    res = _resolution_m(traces)
+    if res is not None and scale_m < 0.1 * res[0]:
+        warnings.warn(
+            f"{what} is far below the data's own resolution ({res[1]} {res[0]:,.0f} m): "
+            "each point still names the same place",
+            WeakTransformWarning,
+            stacklevel=3,
+        )
+
+
+# ---------------------------------------------------------------------------
+# fewer records, fewer devices, fewer days
+# ---------------------------------------------------------------------------
+
+
+def subsample(traces: pd.DataFrame, *, keep: float, rng=None) -> pd.DataFrame:
+    """Keep each record independently with probability ``keep``.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    keep : float in (0, 1]
+        Share of records released, on average.
+    rng : int, Generator or None
+
+    Returns
+    -------
+    DataFrame
+        The kept rows, in their order; devices left with no record are gone.
+
+    Warns
+    -----
+    WeakTransformWarning
+        When ``keep`` is 1 (nothing is dropped).
+
+    Notes
+    -----
+    Fewer records mean fewer points to choose from, but the points that
+    remain are as rare as before: an attacker who knows p of them still
+    singles most devices out. Sparser traces do help a little, because
+    fewer other devices are seen at the same places at the same hours.
+
+    References
+    ----------
+    .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
+       (2013). Unique in the Crowd: The privacy bounds of human mobility.
+       Scientific Reports 3:1376.
+    """
+    validate_traces(traces)
+    keep = _share(keep, "keep")
+    rng = np.random.default_rng(rng)
+    if keep == 1.0:
+        _warn_keep_all("subsample")
+    mask = rng.random(len(traces)) < keep
+    return _rows(traces, mask, "subsample")
+
+
+def sample_devices(traces: pd.DataFrame, *, keep: float, rng=None) -> pd.DataFrame:
+    """Release every record of a random ``keep`` share of the devices, and nothing of the rest.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    keep : float in (0, 1]
+        Share of devices released (``round(keep * n_devices)``, at least one).
+    rng : int, Generator or None
+
+    Returns
+    -------
+    DataFrame
+        The rows of the chosen devices, in their order.
+
+    Warns
+    -----
+    WeakTransformWarning
+        When every device is kept.
+
+    Notes
+    -----
+    A released device has fewer others to hide among, but a trace is so
+    particular that a few points single it out among thousands as among
+    millions: unicity falls only slowly with the size of the population,
+    so releasing a sample barely helps, and whoever is in it is as exposed
+    as before.
+
+    References
+    ----------
+    .. [1] Farzanehfar, A., Houssiau, F., de Montjoye, Y.-A. (2021). The risk
+       of re-identification remains high even in country-scale location
+       datasets. Patterns 2(3):100204.
+    """
+    validate_traces(traces)
+    keep = _share(keep, "keep")
+    rng = np.random.default_rng(rng)
+    dev, n_dev = _device_codes(traces)
+    present = np.flatnonzero(np.bincount(dev, minlength=n_dev))
+    m = max(1, int(round(keep * len(present))))
+    if m == len(present):
+        _warn_keep_all("sample_devices")
+    chosen = np.zeros(n_dev, dtype=bool)
+    chosen[rng.choice(present, size=m, replace=False)] = True
+    return _rows(traces, chosen[dev], "sample_devices")
+
+
+def suppress_rare(traces: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """Drop every point (place and time) that fewer than ``k`` devices share.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    k : int
+        Minimum number of distinct devices that must share a point
+        (the same ``x_km, y_km, time``) for its records to be released.
+
+    Returns
+    -------
+    DataFrame
+        The records of points shared by at least ``k`` devices.
+
+    Raises
+    ------
+    FewpointsError
+        If no point is shared by ``k`` devices (nothing would be released).
+
+    Warns
+    -----
+    WeakTransformWarning
+        When nothing is dropped (``k`` = 1, or every point already shared).
+
+    Notes
+    -----
+    k-anonymity applied point by point: every released point is shared by
+    at least k devices, yet a combination of such points is still rare, so
+    a few of them still single most devices out. Suppression also throws
+    away exactly the records that make data useful: the quiet places and
+    hours.
+
+    References
+    ----------
+    .. [1] Sweeney, L. (2002). k-anonymity: a model for protecting privacy.
+       International Journal of Uncertainty, Fuzziness and Knowledge-Based
+       Systems 10(5):557-570.
+    """
+    validate_traces(traces)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise FewpointsError(f"k must be a whole number of devices, at least 1, got {k!r}")
+    dev, n_dev = _device_codes(traces)
+    point, n_points = _point_codes(traces)
+    # Distinct devices per point: sort the (point, device) pairs, drop repeats, count.
+    pairs = _sorted_unique(point * n_dev + dev)
+    shared = np.bincount(pairs // n_dev, minlength=n_points)
+    del pairs
+    mask = shared[point] >= k
+    if mask.all():
+        warnings.warn(
+            f"every point is already shared by at least {k} devices; suppress_rare removed nothing",
+            WeakTransformWarning,
+            stacklevel=2,
+        )
+    if not mask.any():
+        raise FewpointsError(
+            f"no point is shared by {k} devices; suppress_rare(k={k}) would release nothing "
+            "(coarsen space or time first)"
+        )
+    return _rows(traces, mask, "suppress_rare")
+
+
+def truncate(traces: pd.DataFrame, *, days: int) -> pd.DataFrame:
+    """Release only the first ``days`` days, counted from midnight of the table's first day.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    days : int
+        Whole days to keep.
+
+    Returns
+    -------
+    DataFrame
+        The records before midnight of day ``days`` (day 0 is the first).
+
+    Warns
+    -----
+    WeakTransformWarning
+        When the table spans no more than ``days`` days (nothing is dropped).
+
+    Notes
+    -----
+    A shorter release holds fewer points per device and is less unique, and
+    Zang and Bolot (2011) found short collection periods among the few
+    things that help. But a single day of a person's calls already holds
+    their home and work, and a week is enough for most to stand out.
+
+    References
+    ----------
+    .. [1] Zang, H., Bolot, J. (2011). Anonymization of location data does not
+       work: a large-scale measurement study. MobiCom '11, 145-156.
+    """
+    validate_traces(traces)
+    if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
+        raise FewpointsError(f"days must be a whole number, at least 1, got {days!r}")
+    t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+    day0 = int(t.min()) - int(t.min()) % 86_400
+    mask = t < day0 + int(days) * 86_400
+    if mask.all():
+        span = (int(t.max()) - day0) // 86_400 + 1
+        warnings.warn(
+            f"the table spans {span} day(s), no more than days={days}; truncate removed nothing",
+            WeakTransformWarning,
+            stacklevel=2,
+        )
+    return _rows(traces, mask, "truncate")
+
+
+# ---------------------------------------------------------------------------
+# shared checks and helpers
+# ---------------------------------------------------------------------------
+
+
+def _rows(traces: pd.DataFrame, mask: np.ndarray, what: str) -> pd.DataFrame:
+    """The rows where ``mask`` holds, index reset, unused device categories removed."""
+    if not mask.any():
+        raise FewpointsError(f"{what} kept no record")
+    out = traces.loc[mask].reset_index(drop=True) if not mask.all() else traces.copy()
+    if isinstance(out["device_id"].dtype, pd.CategoricalDtype):
+        out["device_id"] = out["device_id"].cat.remove_unused_categories()
+    return out
+
+
+def _device_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """Integer code of each row's device (Categorical codes when it is one) and the code range."""
+    s = traces["device_id"]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
+    codes, uniques = pd.factorize(s, sort=True)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0..n-1 for non-negative int64 keys, in increasing key order, and n.
+
+    A bincount over the key range when it is small (no hashing, no sort),
+    else pandas' hash factorization.
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    top = int(keys.max()) + 1 if len(keys) else 0
+    if top <= 4 * len(keys) + 1024:
+        present = np.bincount(keys, minlength=top) > 0
+        rank = np.cumsum(present) - 1
+        return rank[keys], int(present.sum())
+    codes, uniques = pd.factorize(keys, sort=True)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """``np.unique`` for int64 keys by one sort (much faster than np.unique on large arrays)."""
+    keys = np.sort(keys)
+    if len(keys) < 2:
+        return keys
+    keep = np.empty(len(keys), dtype=bool)
+    keep[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
+
+
+def _point_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """A code for each row's point (its distinct ``(x_km, y_km, time)``) and the number of points."""
+    xc, xu = pd.factorize(traces["x_km"].to_numpy(dtype=np.float64) + 0.0)
+    yc, yu = pd.factorize(traces["y_km"].to_numpy(dtype=np.float64) + 0.0)
+    loc, _ = _dense_codes(xc.astype(np.int64) * len(yu) + yc)
+    del xc, yc
+    t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+    tc, n_t = _dense_codes(t - t.min())
+    del t
+    return _dense_codes(loc * n_t + tc)
+
+
+def _duration_seconds(value, name: str) -> int:
+    try:
+        step = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise FewpointsError(f"{name} is not a duration: {value!r}") from None
+    seconds = step.total_seconds()
+    if not seconds >= 1 or seconds != int(seconds):
+        raise FewpointsError(f"{name} must be a whole number of seconds, got {value!r}")
+    return int(seconds)
+
+
+def _share(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise FewpointsError(f"{name} must be a number, got {value!r}") from None
+    if not (0.0 < v <= 1.0):
+        raise FewpointsError(f"{name} must be a share in (0, 1], got {value!r}")
+    return v
+
+
+def _warn_keep_all(what: str) -> None:
+    warnings.warn(
+        f"{what} keeps everything at keep=1: the release is the whole table",
+        WeakTransformWarning,
+        stacklevel=3,
+    )
 
 
 def _positive(value, name: str) -> float:

@@ -230,18 +230,8 @@ class PointIndex:
         validate_traces(traces)
         dev, device_ids = _device_codes(traces["device_id"])
         n_dev = len(device_ids)
-        x = traces["x_km"].to_numpy(dtype=np.float64)
-        y = traces["y_km"].to_numpy(dtype=np.float64)
-        # Codes follow the sorted values, so the index does not depend on row
-        # order; +0.0 turns -0.0 into 0.0 so both code the same location.
-        xc, xu = pd.factorize(x + 0.0, sort=True)
-        yc, yu = pd.factorize(y + 0.0, sort=True)
-        loc_key = xc.astype(np.int64) * len(yu) + yc
-        del xc, yc
-        loc, loc_u = pd.factorize(loc_key, sort=True)
-        del loc_key
-        loc_x, loc_y = xu[loc_u // len(yu)], yu[loc_u % len(yu)]
-        n_loc = len(loc_u)
+        loc, loc_x, loc_y = location_codes(traces["x_km"], traces["y_km"])
+        n_loc = len(loc_x)
 
         t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
         t0 = int(t.min())
@@ -399,13 +389,7 @@ class PointIndex:
     def point_window(self) -> np.ndarray:
         """Window of each point: 0 other, 1 night (22:00-06:00), 2 weekday 09:00-17:00."""
         if "window" not in self._cache:
-            t = self.point_time
-            hour = (t // 3600) % 24
-            weekday = ((t // 86400) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-            window = np.zeros(len(t), dtype=np.int8)
-            window[(hour >= NIGHT_HOURS[0]) | (hour < NIGHT_HOURS[1])] = 1
-            window[(weekday < 5) & (hour >= WORK_HOURS[0]) & (hour < WORK_HOURS[1])] = 2
-            self._cache["window"] = window
+            self._cache["window"] = time_window(self.point_time)
         return self._cache["window"]
 
     def place_postings(self, kind: str = "any") -> Postings:
@@ -431,6 +415,36 @@ class PointIndex:
             else:
                 raise ValueError(f"unknown place postings {kind!r}")
         return self._cache[kind]
+
+
+def time_window(seconds: np.ndarray) -> np.ndarray:
+    """Window of each time (seconds since 1970): 0 other, 1 night (22:00-06:00), 2 weekday 09:00-17:00."""
+    t = np.asarray(seconds, dtype=np.int64)
+    hour = (t // 3600) % 24
+    weekday = ((t // 86400) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    window = np.zeros(len(t), dtype=np.int8)
+    window[(hour >= NIGHT_HOURS[0]) | (hour < NIGHT_HOURS[1])] = 1
+    window[(weekday < 5) & (hour >= WORK_HOURS[0]) & (hour < WORK_HOURS[1])] = 2
+    return window
+
+
+def location_codes(x_km, y_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer code of each distinct (x, y), numbered in order of x then y, and their coordinates.
+
+    Codes follow the sorted values, so they do not depend on row order;
+    +0.0 turns -0.0 into 0.0 so both code the same location.
+    """
+    x = np.asarray(x_km, dtype=np.float64) + 0.0
+    y = np.asarray(y_km, dtype=np.float64) + 0.0
+    xc, xu = pd.factorize(x, sort=True)
+    yc, yu = pd.factorize(y, sort=True)
+    loc_key = xc.astype(np.int64) * len(yu) + yc
+    del xc, yc
+    loc, loc_u = pd.factorize(loc_key, sort=True)
+    del loc_key
+    loc_x = np.asarray(xu[loc_u // len(yu)], dtype=np.float64)
+    loc_y = np.asarray(yu[loc_u % len(yu)], dtype=np.float64)
+    return loc.astype(np.int64), loc_x, loc_y
 
 
 def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
