@@ -180,3 +180,13 @@ def test_world_without_directory_or_posts(tmp_path, tiny_world, capsys):
     assert err == [
         "fewpoints link: error: this world has no directory and no posts: nothing to link with"
     ]
+
+
+def test_link_with_a_directory_but_no_posts(tmp_path, tiny_world, capsys):
+    import dataclasses
+
+    no_posts = dataclasses.replace(tiny_world, posts=tiny_world.posts.iloc[:0])
+    no_posts.write(tmp_path / "np")
+    assert main(["link", str(tmp_path / "np")]) == 0
+    out = capsys.readouterr().out
+    assert "From the directory" in out and "From geotagged posts" not in out

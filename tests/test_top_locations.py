@@ -144,6 +144,7 @@ def test_stay_points_cluster_gps_jitter():
     assert len(top_locations(traces, n=100, cluster_km=None)) > 10
 
 
+@pytest.mark.slow
 def test_home_found_on_a_synthetic_world(medium_world):
     """Scored against the ground truth here, in the test, never in the attack."""
     w = medium_world
@@ -179,6 +180,8 @@ def test_identical_top_two_share_a_set_of_two():
     assert res.value == pytest.approx(1 / 3)
     assert res.median_set_size == 2
     assert res.n_devices == 3
+    assert "33.3% of 3 devices are unique" in res.summary()
+    assert "median set 2" in repr(res)
     assert res.measure == "top-2"
     assert res.granularity == "as recorded"
     key = res.places[res.places["device_id"] == "cy"]

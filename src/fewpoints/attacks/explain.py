@@ -263,15 +263,9 @@ def explain(
     validate_traces(traces)
     device_id = str(device_id)
     ids = traces["device_id"]
-    mask = (
-        (ids == device_id).to_numpy()
-        if not isinstance(ids.dtype, pd.CategoricalDtype)
-        else (
-            ids.cat.codes.to_numpy() == ids.cat.categories.get_indexer([device_id])[0]
-            if device_id in ids.cat.categories
-            else np.zeros(len(ids), dtype=bool)
-        )
-    )
+    # A categorical compares with a scalar without copying its labels.
+    ids = ids if isinstance(ids.dtype, pd.CategoricalDtype) else ids.astype(str)
+    mask = (ids == device_id).to_numpy()
     if not mask.any():
         raise FewpointsError(f"device {device_id!r} is not in the traces")
     trace = traces[mask].sort_values("time", kind="stable").reset_index(drop=True)

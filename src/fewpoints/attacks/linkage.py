@@ -82,8 +82,8 @@ def _seconds(s: pd.Series) -> np.ndarray:
     return s.to_numpy().astype("datetime64[s]").view(np.int64)
 
 
-def _first_posts(posts: pd.DataFrame, n_posts: int) -> pd.DataFrame:
-    """Each name's first ``n_posts`` posts, with ``name_code`` and ``rank`` (0 = first)."""
+def _first_posts(posts: pd.DataFrame, n_posts: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each name's first ``n_posts`` posts, with ``name_code`` and ``rank`` (0 = first), and the names."""
     validate(posts, "posts")
     if len(posts) == 0:
         raise FewpointsError("the posts table is empty: there is nothing to link")
