@@ -115,6 +115,8 @@ class Sizes:
     population_targets: int = 5_000
     extrapolate_to: tuple[float, ...] = (1e6,)
     other_targets: int = 5_000
+    #: Home/work and privacy-utility run on a random sample of at most this many devices.
+    max_devices: int | None = 25_000
 
 
 def sizes_for(n_people: int) -> Sizes:
@@ -155,6 +157,16 @@ class BriefingContext:
         from fewpoints.attacks import PointIndex
 
         return PointIndex.from_traces(self.hourly)
+
+    def sample(self, traces: pd.DataFrame, stream: int) -> pd.DataFrame:
+        """``traces`` of at most ``sizes.max_devices`` devices, drawn at random (all if fewer)."""
+        from fewpoints.anonymize import sample_devices
+
+        n = traces["device_id"].nunique()
+        cap = self.sizes.max_devices
+        if cap is None or n <= cap:
+            return traces
+        return sample_devices(traces, keep=cap / n, rng=self.rng(stream))
 
     @property
     def about(self) -> str:
@@ -349,7 +361,8 @@ def _pings(ctx: BriefingContext) -> pd.DataFrame:
 def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import anonymity_table
 
-    table = anonymity_table(_pings(ctx), n=(1, 2, 3), unordered=(), places=ctx.world.places)
+    pings = ctx.sample(_pings(ctx), 40)
+    table = anonymity_table(pings, n=(1, 2, 3), unordered=(), places=ctx.world.places)
     hw = table[table["measure"] == "home/work"].dropna(subset=["share_unique"])
     top3 = table[table["measure"] == "top-3"].dropna(subset=["share_unique"])
     fine, coarse = hw.iloc[0], hw.iloc[-1]
@@ -452,18 +465,20 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     w = ctx.world
     pings = _pings(ctx)
     rng = ctx.rng(6)
-    # A device a reader can follow: it visits a sensitive place, with a readable number of records.
-    visits = sensitive_visits(pings, w.places)
+    # A device a reader can follow: a readable number of records, home and work found, and a
+    # visit to a sensitive place. Checked on a few hundred candidates, then explained once.
+    from fewpoints.attacks import home_work
+
     per_device = pings.groupby("device_id", observed=True).size()
-    candidates = per_device[per_device.between(150, 600)].index
-    candidates = pd.Index(visits["device_id"].unique()).intersection(candidates)
-    if len(candidates) == 0:
-        candidates = pd.Index(visits["device_id"].unique()) if len(visits) else per_device.index
-    story = None
-    for device in rng.permutation(np.asarray(candidates))[:25]:
-        story = explain(w, device, model="pings", rng=rng)
-        if story.home and story.work and len(story.sensitive):
-            break
+    readable = per_device[per_device.between(150, 600)].index
+    pool = readable if len(readable) else per_device.index
+    order = rng.permutation(np.asarray(pool, dtype=object))[:300]
+    sub = pings[pings["device_id"].isin(order)]
+    visited = set(sensitive_visits(sub, w.places)["device_id"].astype(str))
+    hw = home_work(sub).dropna(subset=["home_x_km", "work_x_km"])
+    located = set(hw["device_id"].astype(str))
+    chosen = next((d for d in order if str(d) in visited and str(d) in located), order[0])
+    story = explain(w, chosen, model="pings", rng=rng)
     n_days = int(w.params.days)
     top = (
         story.sensitive.groupby(["name", "kind"])["minutes"].size().sort_values().index[-1]
@@ -524,7 +539,8 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
     with warnings.catch_warnings():
         # Data already at antenna x hour: coarsening to 1 h changes nothing, as intended.
         warnings.simplefilter("ignore", WeakTransformWarning)
-        table = privacy_utility(ctx.hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
+        hourly = ctx.sample(ctx.hourly, 70)
+        table = privacy_utility(hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
     dp = table[table["unicity"].isna()]
     tr = table[table["unicity"].notna()]
     raw = tr[tr["transform"] == "none"].iloc[0]
@@ -540,7 +556,8 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
             "single out."
         ),
         caption=(
-            f"Each dot is one way of releasing the same data, placed by how many phones 4 "
+            f"Each dot is one way of releasing the same call records of "
+            f"{int(raw['n_devices']):,} phones, placed by how many phones 4 "
             f"points still single out (up) and how much the release distorts a typical use, "
             f"counting phones per 1 km square and hour (right). Raw data: "
             f"{raw['unicity']:.0%}. {weakest['setting'].capitalize()} leaves "

@@ -677,7 +677,7 @@ def plot_naming(curve: pd.DataFrame, *, ax=None):
         zorder=4,
         gid="share_named",
     )
-    last = curve.iloc[-1]
+    last = curve.loc[curve["share_named"].idxmax()]  # the best the buyer does
     _headline(
         ax,
         f"{last['share_named']:.0%} named\nfrom {int(last['n_posts'])} posts",
