@@ -225,7 +225,7 @@ def _take(column: pd.Series, order: np.ndarray):
 
 
 def _group_order(group: np.ndarray, rank_of: np.ndarray) -> np.ndarray:
-    """Row order that sorts groups by ``rank_of[group]``, keeping rows in order within a group.
+    """Row order that sorts groups by ``rank_of[group]`` (a permutation), keeping rows in order within a group.
 
     When every group's rows are contiguous and in increasing group order (a
     table sorted by device, then time), the blocks are moved whole in O(n);
@@ -236,7 +236,8 @@ def _group_order(group: np.ndarray, rank_of: np.ndarray) -> np.ndarray:
     length = np.bincount(group, minlength=len(rank_of))
     start = np.zeros(len(rank_of), dtype=np.int64)
     np.cumsum(length[:-1], out=start[1:])
-    blocks = np.argsort(rank_of)  # group now first, second, ...
+    blocks = np.empty_like(rank_of)  # the group now first, second, ...: the inverse permutation
+    blocks[rank_of] = np.arange(len(rank_of))
     length = length[blocks]
     first_new = np.zeros(len(blocks), dtype=np.int64)
     np.cumsum(length[:-1], out=first_new[1:])
