@@ -24,6 +24,7 @@ import importlib.util
 import os
 import shutil
 import textwrap
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -81,6 +82,8 @@ class BriefingFigure:
         Size of the stand-alone figure in inches.
     result : object
         The analysis result the figure draws (a table or a result object).
+    seconds : float
+        How long its analysis took (set by :func:`build_briefing`).
     """
 
     name: str
@@ -91,6 +94,7 @@ class BriefingFigure:
     draw: Callable
     figsize: tuple[float, float] = F.FIGSIZE
     result: object = None
+    seconds: float = 0.0
 
     def figure(self):
         """A new house-style matplotlib Figure with this figure drawn on it."""
@@ -647,7 +651,10 @@ def build_briefing(
         stage = f"figure {i}/{len(recipes)}: {recipe.name}"
         if progress:
             progress(stage, 0.0)
-        out.append(recipe.make(ctx))
+        t0 = time.perf_counter()
+        fig = recipe.make(ctx)
+        fig.seconds = time.perf_counter() - t0
+        out.append(fig)
         if progress:
             progress(stage, 1.0)
     return out
