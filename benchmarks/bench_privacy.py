@@ -69,7 +69,7 @@ def readme_settings(antennas: pd.DataFrame) -> list[Setting]:
                 match_km=radius,
             )
         )
-    for eps, radius in ((5.0, 1.0), (1.0, 4.0)):
+    for eps, radius in ((5.0, 1.0), (2.0, 2.0)):
         s.append(
             Setting(
                 f"geo-indistinguishability, {eps:g} per km",

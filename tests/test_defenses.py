@@ -73,6 +73,15 @@ def test_aggregate_matches_a_plain_pandas_count():
     pd.testing.assert_frame_equal(out, want, check_dtype=False)
 
 
+def test_aggregate_on_a_sparse_grid_gives_the_same_counts():
+    # Two places 2,000 km apart: the grid between them is too large to index densely.
+    traces = traces_from({"ana": ["A@08", "B@09"], "ben": ["A@08"], "cy": ["B@09"]})
+    far = traces.assign(x_km=np.where(traces["x_km"] > 1, 2000.5, 0.5))
+    out = aggregate(far)
+    assert out["x_km"].tolist() == [0.5, 2000.5] and out["devices"].tolist() == [2, 2]
+    assert out["time"].tolist() == [_hour(8), _hour(9)]
+
+
 @pytest.mark.parametrize(
     ("opt", "bad"), [("cell_km", 0), ("cell_km", "wide"), ("time_bin", "soon")]
 )

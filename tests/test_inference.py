@@ -170,6 +170,7 @@ def test_bad_parameters(kwargs, match):
         sensitive_visits(pings(nights_at("ana", 5.0, 5.0)), PLACES, **kwargs)
 
 
+@pytest.mark.slow
 def test_visits_found_on_a_synthetic_world(medium_world):
     """Nearly every GPS visit found is a real stay (ground truth used here, never by the attack)."""
     w = medium_world

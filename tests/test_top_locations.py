@@ -23,7 +23,8 @@ from fewpoints.attacks import (
     top_n_anonymity,
 )
 from fewpoints.schema import FewpointsError
-from test_unicity import START, random_traces, traces_from
+from test_unicity import START, traces_from
+from test_unicity_properties import tables
 
 SETTINGS = settings(max_examples=40, deadline=None)
 SRC = Path(fewpoints.__file__).parent
@@ -143,6 +144,7 @@ def test_stay_points_cluster_gps_jitter():
     assert len(top_locations(traces, n=100, cluster_km=None)) > 10
 
 
+@pytest.mark.slow
 def test_home_found_on_a_synthetic_world(medium_world):
     """Scored against the ground truth here, in the test, never in the attack."""
     w = medium_world
@@ -178,6 +180,8 @@ def test_identical_top_two_share_a_set_of_two():
     assert res.value == pytest.approx(1 / 3)
     assert res.median_set_size == 2
     assert res.n_devices == 3
+    assert "33.3% of 3 devices are unique" in res.summary()
+    assert "median set 2" in repr(res)
     assert res.measure == "top-2"
     assert res.granularity == "as recorded"
     key = res.places[res.places["device_id"] == "cy"]
@@ -385,15 +389,6 @@ def test_visits_reused_and_coarsened_tables_accepted(tiny_world):
 # ---------------------------------------------------------------------------
 # properties (any data, any seed)
 # ---------------------------------------------------------------------------
-
-tables = st.builds(
-    random_traces,
-    st.integers(0, 2**32 - 1),
-    n_devices=st.integers(2, 40),
-    n_places=st.integers(1, 8),
-    n_hours=st.integers(1, 30),
-    max_records=st.integers(1, 12),
-)
 
 
 def _spread_over_days(traces: pd.DataFrame, seed: int) -> pd.DataFrame:

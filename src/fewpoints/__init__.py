@@ -10,6 +10,7 @@ Everything here runs on a fully synthetic city: no real person is in any table.
 
 __version__ = "0.1.0"
 
+from fewpoints import anonymize
 from fewpoints.attacks import (
     PointIndex,
     UnicityResult,
@@ -40,6 +41,7 @@ __all__ = [
     "World",
     "__version__",
     "anonymity_table",
+    "anonymize",
     "explain",
     "home_work",
     "link_directory",

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fewpoints import anonymize
+from fewpoints.anonymize import _device_codes, _duration_seconds, _positive
 from fewpoints.attacks.index import PointIndex
 from fewpoints.attacks.unicity import _check_p, _check_targets, unicity, wilson_interval
 from fewpoints.schema import FewpointsError, validate_traces
@@ -59,27 +60,6 @@ PRIVACY_UTILITY_COLUMNS = (
 # ---------------------------------------------------------------------------
 
 
-def _positive(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise FewpointsError(f"{name} must be a number, got {value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise FewpointsError(f"{name} must be positive, got {value!r}")
-    return v
-
-
-def _bin_seconds(time_bin) -> int:
-    try:
-        step = pd.Timedelta(time_bin)
-    except (ValueError, TypeError):
-        raise FewpointsError(f"time_bin is not a duration: {time_bin!r}") from None
-    seconds = step.total_seconds()
-    if not seconds >= 1 or seconds != int(seconds):
-        raise FewpointsError(f"time_bin must be a whole number of seconds, got {time_bin!r}")
-    return int(seconds)
-
-
 def _grid_codes(traces: pd.DataFrame, cell: float, step: int):
     """Integer cell column, cell row and time bin of every record (the grid of ``coarsen_*``)."""
     ix = np.floor(traces["x_km"].to_numpy(dtype=np.float64) / cell).astype(np.int64)
@@ -89,41 +69,51 @@ def _grid_codes(traces: pd.DataFrame, cell: float, step: int):
     return ix, iy, it
 
 
-def _device_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
-    dev = traces["device_id"]
-    if isinstance(dev.dtype, pd.CategoricalDtype):
-        codes = dev.cat.codes.to_numpy().astype(np.int64)
-        return codes, len(dev.cat.categories)
-    codes, uniques = pd.factorize(dev)
-    return codes.astype(np.int64), len(uniques)
+def _cell_keys(ix, iy, it):
+    """Integer code of each record's (cell, bin); returns ``code, n_codes, decode, ordered``.
 
-
-def _cell_keys(ix, iy, it) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Codes 0..n-1 of the distinct (ix, iy, it) triples, and the triples of each code."""
+    ``decode(codes)`` gives back ``(ix, iy, it)``. When the grid spanned by the
+    data is small enough, the code is the cell's position in it (no hashing;
+    codes in time, then x, then y order: ``ordered``); otherwise the
+    distinct triples are numbered in order of first appearance.
+    """
     lo = [int(a.min()) if len(a) else 0 for a in (ix, iy, it)]
     span = [
         int(a.max()) - low + 1 if len(a) else 1 for a, low in zip((ix, iy, it), lo, strict=True)
     ]
-    if span[0] * span[1] * span[2] < 2**62:
-        key = ((it - lo[2]) * span[0] + (ix - lo[0])) * span[1] + (iy - lo[1])
-        code, uniq = pd.factorize(key)
-        uniq = np.asarray(uniq, dtype=np.int64)
-        t, rest = np.divmod(uniq, span[0] * span[1])
-        x, y = np.divmod(rest, span[1])
-        return code, x + lo[0], y + lo[1], t + lo[2]
+    size = span[0] * span[1] * span[2]
+    if size <= max(10 * len(ix), 1_000_000):
+        code = ((it - lo[2]) * span[0] + (ix - lo[0])) * span[1] + (iy - lo[1])
+
+        def decode(c):
+            t, rest = np.divmod(np.asarray(c, dtype=np.int64), span[0] * span[1])
+            x, y = np.divmod(rest, span[1])
+            return x + lo[0], y + lo[1], t + lo[2]
+
+        return code, size, decode, True
     code, uniq = pd.factorize(pd.MultiIndex.from_arrays([ix, iy, it]))
-    return code, *(uniq.get_level_values(i).to_numpy() for i in range(3))
+    levels = [uniq.get_level_values(i).to_numpy() for i in range(3)]
+
+    def decode_sparse(c):
+        return tuple(level[c] for level in levels)
+
+    return code.astype(np.int64), len(uniq), decode_sparse, False
+
+
+def _distinct(traces: pd.DataFrame, cell: float, step: int):
+    """Distinct (device, cell and bin) pairs: ``dev, code, n_codes, decode, ordered``."""
+    ix, iy, it = _grid_codes(traces, cell, step)
+    dev, n_dev = _device_codes(traces)
+    n_dev = max(n_dev, 1)
+    code, n_codes, decode, ordered = _cell_keys(ix, iy, it)
+    pair = pd.unique(code * n_dev + dev)
+    return pair % n_dev, pair // n_dev, n_codes, decode, ordered
 
 
 def _distinct_pairs(traces: pd.DataFrame, cell: float, step: int):
     """Distinct (device, cell, bin) triples as arrays ``dev, ix, iy, it``."""
-    ix, iy, it = _grid_codes(traces, cell, step)
-    dev, n_dev = _device_codes(traces)
-    n_dev = max(n_dev, 1)
-    code, cx, cy, ct = _cell_keys(ix, iy, it)
-    pair = pd.unique(code.astype(np.int64) * n_dev + dev)
-    c = pair // n_dev
-    return pair % n_dev, cx[c], cy[c], ct[c]
+    dev, code, _, decode, _ = _distinct(traces, cell, step)
+    return (dev, *decode(code))
 
 
 def _tidy(ix, iy, it, counts, cell: float, step: int, *, ordered: bool = False) -> pd.DataFrame:
@@ -185,11 +175,16 @@ def aggregate(traces: pd.DataFrame, *, cell_km: float = 1.0, time_bin="1h") -> p
     """
     validate_traces(traces)
     cell = _positive(cell_km, "cell_km")
-    step = _bin_seconds(time_bin)
-    _, ix, iy, it = _distinct_pairs(traces, cell, step)
-    code, cx, cy, ct = _cell_keys(ix, iy, it)
-    counts = np.bincount(code, minlength=len(cx)).astype(np.int64)
-    return _tidy(cx, cy, ct, counts, cell, step)
+    step = _duration_seconds(time_bin, "time_bin")
+    _, code, n_codes, decode, ordered = _distinct(traces, cell, step)
+    if ordered:
+        counts = np.bincount(code, minlength=n_codes)
+        cells = np.flatnonzero(counts)
+        counts = counts[cells]
+    else:
+        counts = np.bincount(code, minlength=n_codes)
+        cells = np.arange(n_codes)
+    return _tidy(*decode(cells), counts.astype(np.int64), cell, step, ordered=ordered)
 
 
 def _check_cap(value) -> int:
@@ -313,7 +308,7 @@ def dp_aggregate(
     rng = np.random.default_rng(rng)
     validate_traces(traces)
     cell = _positive(cell_km, "cell_km")
-    step = _bin_seconds(time_bin)
+    step = _duration_seconds(time_bin, "time_bin")
     eps = _positive(epsilon, "epsilon")
     m = _check_cap(max_cells_per_device)
     if post_process not in ("round", "none"):
@@ -539,10 +534,11 @@ def default_settings(
     -------
     list of Setting
         Raw data; coarsening to 1 km x 1 h and 2 km x 4 h; Gaussian noise
-        (sigma 200 m); geo-indistinguishability (epsilon 2 per km, about
-        1 km on average); half the records; half the devices; IDs rotated
-        daily; points shared by fewer than 5 devices suppressed; and DP
-        counts per 1 km cell and hour at each of ``epsilons``.
+        (sigma 200 m, attacked within 500 m); geo-indistinguishability
+        (epsilon 5 per km: 400 m on average, attacked within 1 km); half
+        the records; half the devices; IDs rotated daily; points shared by
+        fewer than 5 devices suppressed; and DP counts per 1 km cell and
+        hour at each of ``epsilons``.
     """
     settings = [
         Setting("raw data", "none", "as released"),
@@ -556,11 +552,11 @@ def default_settings(
             "Gaussian noise, 200 m", "add_noise", "sigma = 200 m", {"sigma_m": 200.0}, match_km=0.5
         ),
         Setting(
-            "geo-indistinguishability, 2 per km",
+            "geo-indistinguishability, 5 per km",
             "geo_indistinguishable",
-            "epsilon = 2 per km",
-            {"epsilon_per_km": 2.0},
-            match_km=2.0,
+            "epsilon = 5 per km",
+            {"epsilon_per_km": 5.0},
+            match_km=1.0,
         ),
         Setting("half the records", "subsample", "keep 50%", {"keep": 0.5}),
         Setting("half the devices", "sample_devices", "keep 50%", {"keep": 0.5}, count_scale=2.0),
@@ -677,14 +673,20 @@ def _near_unicity(raw_index, released, p, n_targets, radius, rng):
     dkey = rdev.astype(np.int64) * n_times + r_tc
     by_dev = np.argsort(dkey, kind="stable")
     dkey = dkey[by_dev]
+    ustart = np.flatnonzero(np.r_[True, dkey[1:] != dkey[:-1]]) if len(dkey) else np.zeros(0, int)
+    ukey, ucount = dkey[ustart], np.diff(np.r_[ustart, len(dkey)])
     alive = np.ones(len(pairs), dtype=bool)
     for j in range(p):
         q = t_of * p + j
-        check = alive & (q != best[t_of])
-        idx = np.flatnonzero(check)
+        idx = np.flatnonzero(alive & (q != best[t_of]))
         key = d_of[idx] * n_times + q_tc[q[idx]]
-        lo, hi = np.searchsorted(dkey, key, "left"), np.searchsorted(dkey, key, "right")
-        n = hi - lo
+        # Sorted queries keep the binary search in cache.
+        order = np.argsort(key)
+        pos = np.minimum(np.searchsorted(ukey, key[order]), max(len(ukey) - 1, 0))
+        hit = ukey[pos] == key[order] if len(ukey) else np.zeros(len(key), dtype=bool)
+        lo, n = np.empty_like(key), np.empty_like(key)
+        lo[order] = np.where(hit, ustart[pos], 0)
+        n[order] = np.where(hit, ucount[pos], 0)
         row = np.repeat(np.arange(len(idx)), n)
         first = np.zeros(len(idx), dtype=np.int64)
         np.cumsum(n[:-1], out=first[1:])
@@ -791,7 +793,7 @@ def privacy_utility(
     p = _check_p(n_points)
     n_targets = _check_targets(n_targets)
     cell = _positive(cell_km, "cell_km")
-    step = _bin_seconds(time_bin)
+    step = _duration_seconds(time_bin, "time_bin")
     settings = default_settings() if settings is None else list(settings)
     labels = [s.label for s in settings]
     if not settings:

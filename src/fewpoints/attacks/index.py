@@ -432,19 +432,24 @@ def location_codes(x_km, y_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer code of each distinct (x, y), numbered in order of x then y, and their coordinates.
 
     Codes follow the sorted values, so they do not depend on row order;
-    +0.0 turns -0.0 into 0.0 so both code the same location.
+    +0.0 turns -0.0 into 0.0 so both code the same location. Hash-based
+    (three ``pd.factorize`` passes); only the few distinct locations are
+    sorted.
     """
     x = np.asarray(x_km, dtype=np.float64) + 0.0
     y = np.asarray(y_km, dtype=np.float64) + 0.0
-    xc, xu = pd.factorize(x, sort=True)
-    yc, yu = pd.factorize(y, sort=True)
+    xc, xu = pd.factorize(x)
+    yc, yu = pd.factorize(y)
     loc_key = xc.astype(np.int64) * len(yu) + yc
     del xc, yc
-    loc, loc_u = pd.factorize(loc_key, sort=True)
+    loc, loc_u = pd.factorize(loc_key)
     del loc_key
-    loc_x = np.asarray(xu[loc_u // len(yu)], dtype=np.float64)
-    loc_y = np.asarray(yu[loc_u % len(yu)], dtype=np.float64)
-    return loc.astype(np.int64), loc_x, loc_y
+    loc_x = np.asarray(xu, dtype=np.float64)[loc_u // len(yu)]
+    loc_y = np.asarray(yu, dtype=np.float64)[loc_u % len(yu)]
+    order = np.lexsort((loc_y, loc_x))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[loc], loc_x[order], loc_y[order]
 
 
 def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:

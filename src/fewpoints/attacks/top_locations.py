@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fewpoints.anonymize import _positive
 from fewpoints.attacks.index import (
     _dedupe_sorted,
     _device_codes,
@@ -166,7 +167,7 @@ class HourlyVisits:
     def coarsen(self, unit: np.ndarray, unit_x: np.ndarray, unit_y: np.ndarray, label: str):
         """The same visits with location ``l`` replaced by ``unit[l]`` (coordinates ``unit_x, unit_y``)."""
         dev, loc, hour = _unique_triples(
-            self.dev, unit[self.loc], self.hour, self.n_devices, len(unit_x), presorted_dev=True
+            self.dev, unit[self.loc], self.hour, self.n_devices, len(unit_x)
         )
         return HourlyVisits(
             self.device_ids,
@@ -229,16 +230,10 @@ def _cluster_radius(traces: pd.DataFrame, cluster_km) -> float | None:
                 f"cluster_km must be a distance in km, None or 'auto', got {cluster_km!r}"
             )
         return DEFAULT_CLUSTER_KM if "accuracy_m" in traces.columns else None
-    try:
-        r = float(cluster_km)
-    except (TypeError, ValueError):
-        raise FewpointsError(f"cluster_km must be a distance in km, got {cluster_km!r}") from None
-    if not (np.isfinite(r) and r > 0):
-        raise FewpointsError(f"cluster_km must be positive, got {cluster_km!r}")
-    return r
+    return _positive(cluster_km, "cluster_km")
 
 
-def _unique_triples(dev, loc, hour, n_dev, n_loc, *, presorted_dev=False):
+def _unique_triples(dev, loc, hour, n_dev, n_loc):
     """Sorted distinct (device, location, hour) triples as three int64 arrays."""
     dev = np.asarray(dev, dtype=np.int64)
     loc = np.asarray(loc, dtype=np.int64)
