@@ -51,7 +51,7 @@ notebooks: $(VENV)/.installed-dev
 	$(BIN)/python notebooks/build.py
 
 lab: $(VENV)/.installed-notebooks
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Speed and memory claims (several minutes; figures go to benchmarks/README.md).
 benchmark: $(VENV)/.installed-dev

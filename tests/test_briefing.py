@@ -92,19 +92,19 @@ def test_every_figure_has_a_caption_alt_text_and_the_synthetic_caveat(figs):
 def test_caption_numbers_come_from_the_result(figs):
     by = {f.name.split("-", 1)[1]: f for f in figs}
     curve = by["how-few-points"].result.set_index("n_points")
-    assert f"single out {curve.loc[4, 'unicity']:.0%} of phones" in by["how-few-points"].title
-    assert f"Two points already single out {curve.loc[2, 'unicity']:.0%}" in (
+    assert f"single out {B._pct(curve.loc[4, 'unicity'])} of phones" in by["how-few-points"].title
+    assert f"Two points already single out {B._pct(curve.loc[2, 'unicity'])}" in (
         by["how-few-points"].caption
     )
     pop = by["population"].result
     far = pop.extrapolation.iloc[-1]
-    assert f"gives {far['model']:.0%} at" in by["population"].caption
+    assert f"gives {B._pct(far['model'])} at" in by["population"].caption
     naming = by["naming"].result
     best = naming.loc[naming["share_named"].idxmax()]
-    assert f"link {best['share_named']:.0%} of the people who post" in by["naming"].title
+    assert f"link {B._pct(best['share_named'])} of the people who post" in by["naming"].title
     pu = by["what-protects"].result
     safest = pu["unicity"].min()
-    assert f"at least {safest:.0%} of phones" in by["what-protects"].title
+    assert f"at least {B._pct(safest)} of phones" in by["what-protects"].title
     for row in pu[pu["unicity"].isna()].itertuples():
         assert (
             f"{row.utility_error:.2f} at epsilon = {row.epsilon:g}" in by["what-protects"].caption
@@ -113,10 +113,10 @@ def test_caption_numbers_come_from_the_result(figs):
     assert f"phone {story.device_id}" in by["one-week"].caption
     table = by["home-work"].result
     hw = table[(table["measure"] == "home/work") & table["share_unique"].notna()].iloc[0]
-    assert f"single out {hw['share_unique']:.0%} of phones" in by["home-work"].title
+    assert f"single out {B._pct(hw['share_unique'])} of phones" in by["home-work"].title
     sweep = by["coarsening"].result.table
     mid = sweep[(sweep["cell_km"] == 1.0) & (sweep["h"] == 2.0) & (sweep["n_points"] == 4)]
-    assert f"single out {mid['unicity'].iloc[0]:.0%} of phones with 4 points" in (
+    assert f"single out {B._pct(mid['unicity'].iloc[0])} of phones with 4 points" in (
         by["coarsening"].title
     )
 

@@ -40,6 +40,14 @@ def test_there_are_notebooks_and_each_has_a_source():
     assert {p.stem for p in PATHS} == sources
 
 
+def test_syllabus_lists_every_notebook_and_its_picture_exists():
+    readme = (NOTEBOOKS / "README.md").read_text()
+    for path in PATHS:
+        assert f"]({path.name})" in readme, f"{path.name} is missing from the syllabus"
+    for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme):
+        assert (NOTEBOOKS / picture).is_file(), f"notebooks/README.md shows a missing {picture}"
+
+
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_committed_notebook_is_its_built_source(path):
     built = build.dumps(build.build(build.SOURCES / f"{path.stem}.md"))

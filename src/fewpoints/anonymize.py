@@ -209,7 +209,7 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
     order = _group_order(owner, code_of)
     device = pd.Categorical.from_codes(
         code_of[owner[order]],
-        categories=pd.Index(_random_hex_ids(n_new, rng), dtype="str"),
+        categories=_random_hex_ids(n_new, rng),
         validate=False,
     )
     columns = {c: device if c == "device_id" else _take(traces[c], order) for c in traces.columns}
@@ -225,7 +225,7 @@ def _take(column: pd.Series, order: np.ndarray):
 
 
 def _group_order(group: np.ndarray, rank_of: np.ndarray) -> np.ndarray:
-    """Row order that sorts groups by ``rank_of[group]``, keeping rows in order within a group.
+    """Row order that sorts groups by ``rank_of[group]`` (a permutation), keeping rows in order within a group.
 
     When every group's rows are contiguous and in increasing group order (a
     table sorted by device, then time), the blocks are moved whole in O(n);
@@ -236,27 +236,31 @@ def _group_order(group: np.ndarray, rank_of: np.ndarray) -> np.ndarray:
     length = np.bincount(group, minlength=len(rank_of))
     start = np.zeros(len(rank_of), dtype=np.int64)
     np.cumsum(length[:-1], out=start[1:])
-    blocks = np.argsort(rank_of)  # group now first, second, ...
+    blocks = np.empty_like(rank_of)  # the group now first, second, ...: the inverse permutation
+    blocks[rank_of] = np.arange(len(rank_of))
     length = length[blocks]
     first_new = np.zeros(len(blocks), dtype=np.int64)
     np.cumsum(length[:-1], out=first_new[1:])
     return np.arange(len(group), dtype=np.int64) + np.repeat(start[blocks] - first_new, length)
 
 
-def _random_hex_ids(n: int, rng: np.random.Generator, width: int = 12) -> np.ndarray:
-    """``n`` distinct random IDs of ``width`` hex digits, in increasing order (vectorised)."""
-    ids = _sorted_unique(rng.integers(0, 16**width, size=n + n // 100 + 16, dtype=np.int64))
+def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
+    """``n`` distinct random 12-hex-digit IDs in increasing order, as a string Index (vectorised)."""
+    ids = _sorted_unique(rng.integers(0, 16**12, size=n + n // 100 + 16, dtype=np.int64))
     while ids.size < n:
-        more = rng.integers(0, 16**width, size=n, dtype=np.int64)
+        more = rng.integers(0, 16**12, size=n, dtype=np.int64)
         ids = _sorted_unique(np.concatenate([ids, more]))
     if ids.size > n:
         ids = np.delete(ids, rng.choice(ids.size, size=ids.size - n, replace=False))
+    # The low 6 bytes of each big-endian id, split into 12 nibbles, each a hex digit,
+    # then one newline-separated ASCII buffer split into str in C.
+    raw = ids.astype(">u8").view(np.uint8).reshape(n, 8)[:, 2:]
+    text = np.empty((n, 13), dtype=np.uint8)
     hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    shifts = 4 * np.arange(width - 1, -1, -1)
-    chars = np.empty((n, width), dtype=np.uint8)
-    for s in range(0, n, 1 << 20):  # chunks bound the (rows x digits) int64 temporary
-        chars[s : s + (1 << 20)] = hexdigits[(ids[s : s + (1 << 20), None] >> shifts) & 15]
-    return chars.view(f"S{width}").ravel().astype(f"U{width}")
+    text[:, 0:12:2] = hexdigits[raw >> 4]
+    text[:, 1:12:2] = hexdigits[raw & 15]
+    text[:, 12] = ord("\n")
+    return pd.Index(text.tobytes().decode("ascii").split("\n")[:-1], dtype="str")
 
 
 # ---------------------------------------------------------------------------

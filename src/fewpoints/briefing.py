@@ -24,6 +24,7 @@ import importlib.util
 import os
 import shutil
 import textwrap
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -81,6 +82,8 @@ class BriefingFigure:
         Size of the stand-alone figure in inches.
     result : object
         The analysis result the figure draws (a table or a result object).
+    seconds : float
+        How long its analysis took (set by :func:`build_briefing`).
     """
 
     name: str
@@ -91,6 +94,7 @@ class BriefingFigure:
     draw: Callable
     figsize: tuple[float, float] = F.FIGSIZE
     result: object = None
+    seconds: float = 0.0
 
     def figure(self):
         """A new house-style matplotlib Figure with this figure drawn on it."""
@@ -115,13 +119,19 @@ class Sizes:
     population_targets: int = 5_000
     extrapolate_to: tuple[float, ...] = (1e6,)
     other_targets: int = 5_000
+    #: Home/work and privacy-utility run on a random sample of at most this many devices.
+    max_devices: int | None = 25_000
 
 
 def sizes_for(n_people: int) -> Sizes:
-    """Analysis sizes that keep a world of ``n_people`` within the demo's time budget."""
+    """Analysis sizes that keep a world of ``n_people`` within the demo's time budget.
+
+    Each cell of the coarsening sweep re-indexes the whole table, so a large
+    world sweeps a 3 x 3 grid (up to 2 km and 4 h) instead of 4 x 4.
+    """
     if n_people <= 20_000:
         return Sizes(sweep_targets=2_000, population_targets=2_000, other_targets=2_000)
-    return Sizes()
+    return Sizes(sweep_cells=(None, 1.0, 2.0), sweep_bins=("1h", "2h", "4h"))
 
 
 @dataclass
@@ -156,6 +166,16 @@ class BriefingContext:
 
         return PointIndex.from_traces(self.hourly)
 
+    def sample(self, traces: pd.DataFrame, stream: int) -> pd.DataFrame:
+        """``traces`` of at most ``sizes.max_devices`` devices, drawn at random (all if fewer)."""
+        from fewpoints.anonymize import sample_devices
+
+        n = traces["device_id"].nunique()
+        cap = self.sizes.max_devices
+        if cap is None or n <= cap:
+            return traces
+        return sample_devices(traces, keep=cap / n, rng=self.rng(stream))
+
     @property
     def about(self) -> str:
         """The dataset in a few words, for captions."""
@@ -184,6 +204,16 @@ class Recipe:
 # ---------------------------------------------------------------------------
 
 
+def _pct(v) -> str:
+    """A share in whole percent that never rounds a near-certainty to 100% or a few to 0%."""
+    v = float(v)
+    if 0.995 <= v < 1:
+        return "over 99%"
+    if 0 < v < 0.005:
+        return "under 1%"
+    return f"{v:.0%}"
+
+
 def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import unicity_curve
 
@@ -195,14 +225,14 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
     return BriefingFigure(
         name="1-how-few-points",
         title=(
-            f"Four places and times single out {u4['unicity']:.0%} of phones in a "
+            f"Four places and times single out {_pct(u4['unicity'])} of phones in a "
             "dataset sold as anonymous."
         ),
         caption=(
-            f"Each dot is the share of phones whose p known points (antenna and hour, drawn "
+            f"Each dot is the share of phones whose known points (antenna and hour, drawn "
             f"from the phone's own record) match no other phone among {ctx.about}. "
-            f"Two points already single out {u2['unicity']:.0%}; four single out "
-            f"{u4['unicity']:.0%} (95% interval {u4['ci_low']:.0%} to {u4['ci_high']:.0%}, "
+            f"Two points already single out {_pct(u2['unicity'])}; four single out "
+            f"{_pct(u4['unicity'])} (95% interval {_pct(u4['ci_low'])} to {_pct(u4['ci_high'])}, "
             f"{n_t:,} phones sampled). "
             f"{SYNTHETIC} Published: on real call records of 1.5 million people over 15 "
             "months, de Montjoye et al. (2013) found 95% unique with 4 points (diamond)."
@@ -210,12 +240,12 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
         alt=(
             f"Line chart of the share of phones singled out against the number of points "
             f"known, from {int(curve['n_points'].min())} to {int(curve['n_points'].max())}. "
-            f"It rises steeply: {at['unicity'].iloc[0]:.0%} with one point, "
-            f"{u2['unicity']:.0%} with two, {u4['unicity']:.0%} with four, "
-            f"{at['unicity'].iloc[-1]:.0%} with {int(curve['n_points'].max())}. "
+            f"It rises steeply: {_pct(at['unicity'].iloc[0])} with one point, "
+            f"{_pct(u2['unicity'])} with two, {_pct(u4['unicity'])} with four, "
+            f"{_pct(at['unicity'].iloc[-1])} with {int(curve['n_points'].max())}. "
             "A marker at 4 points shows the published 95% for comparison."
         ),
-        headline=f"{u4['unicity']:.0%} of phones singled out by 4 points (antenna x hour)",
+        headline=f"{_pct(u4['unicity'])} of phones singled out by 4 points (antenna x hour)",
         draw=lambda ax: F.plot_unicity_curve(curve, ax=ax),
         result=curve,
     )
@@ -259,17 +289,17 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         name="2-coarsening",
         title=(
             f"Blurred to {mid_where} and {mid_slot} time slots, the data still single out "
-            f"{mid['unicity']:.0%} of phones with {p} points and {mid_more['unicity']:.0%} "
+            f"{_pct(mid['unicity'])} of phones with {p} points and {_pct(mid_more['unicity'])} "
             f"with {more}."
         ),
         caption=(
             f"The same test on the same phones after rounding locations to squares of up to "
             f"{biggest:g} km and times to slots of {span}; each dot is one setting, placed by "
             f"how much coarser it is than the recorded data. With {p} points, unicity falls "
-            f"from {finest['unicity']:.0%} as recorded to {mid['unicity']:.0%} at {mid_where} "
-            f"and {mid_slot}, and to {coarse['unicity']:.0%} only at {where} and {slot} slots, "
+            f"from {_pct(finest['unicity'])} as recorded to {_pct(mid['unicity'])} at {mid_where} "
+            f"and {mid_slot}, and to {_pct(coarse['unicity'])} only at {where} and {slot} slots, "
             f"data too coarse to tell neighbourhoods or the part of the day apart (with {more} "
-            f"points: {coarse_more['unicity']:.0%}). The grey lines are the law of de Montjoye "
+            f"points: {_pct(coarse_more['unicity'])}). The grey lines are the law of de Montjoye "
             f"et al., unicity = alpha - (v h)^beta, fitted to these points (beta = "
             f"{fit['beta']:.2f} with {p} points). {SYNTHETIC} Published: on real call "
             "records, de Montjoye et al. (2013) found that unicity decays only about as the "
@@ -279,13 +309,13 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
             f"Scatter chart of the share of phones singled out against how much coarser the "
             f"data are made (log scale), filled dots for {p} known points and open squares "
             f"for {more}, coloured by location precision, with fitted curves. With {p} points "
-            f"the share falls from {finest['unicity']:.0%} as recorded to "
-            f"{mid['unicity']:.0%} at {mid_where} and {mid_slot} slots and "
-            f"{coarse['unicity']:.0%} at the coarsest setting; with {more} points it is "
-            f"{mid_more['unicity']:.0%} and {coarse_more['unicity']:.0%}."
+            f"the share falls from {_pct(finest['unicity'])} as recorded to "
+            f"{_pct(mid['unicity'])} at {mid_where} and {mid_slot} slots and "
+            f"{_pct(coarse['unicity'])} at the coarsest setting; with {more} points it is "
+            f"{_pct(mid_more['unicity'])} and {_pct(coarse_more['unicity'])}."
         ),
         headline=(
-            f"{mid['unicity']:.0%} singled out by {p} points, {mid_more['unicity']:.0%} by "
+            f"{_pct(mid['unicity'])} singled out by {p} points, {_pct(mid_more['unicity'])} by "
             f"{more}, after blurring to {mid_where} and {mid_slot} slots"
         ),
         draw=lambda ax: F.plot_resolution(
@@ -316,24 +346,24 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
         caption=(
             f"The 4-point test in random subsets of the synthetic city's phones: from "
             f"{F._fmt_count(first['n_devices'])} to {F._fmt_count(last['n_devices'])} phones, "
-            f"unicity moves from {first['unicity']:.0%} to {last['unicity']:.0%}. "
+            f"unicity moves from {_pct(first['unicity'])} to {_pct(last['unicity'])}. "
             f"Beyond the data (shaded), a convex model fitted to these points gives "
-            f"{far['model']:.0%} at {big} phones, and the straight-line lower bound "
-            f"{far['lower_bound']:.0%}. Both are extrapolations from one synthetic city, "
+            f"{_pct(far['model'])} at {big} phones, and the straight-line lower bound "
+            f"{_pct(far['lower_bound'])}. Both are extrapolations from one synthetic city, "
             f"where extra phones would crowd the same streets: they are not measurements, "
             f"and not a prediction for a country. {SYNTHETIC} Published: Farzanehfar et al. "
             "(2021) estimated 93% unique with 4 points among 60 million people (diamond)."
         ),
         alt=(
             f"Chart of the share singled out against the number of phones on a log scale. "
-            f"Measured points fall from {first['unicity']:.0%} at "
-            f"{F._fmt_count(first['n_devices'])} phones to {last['unicity']:.0%} at "
+            f"Measured points fall from {_pct(first['unicity'])} at "
+            f"{F._fmt_count(first['n_devices'])} phones to {_pct(last['unicity'])} at "
             f"{F._fmt_count(last['n_devices'])}; a dashed model continues to "
-            f"{far['model']:.0%} at {big}, with a dotted lower bound at "
-            f"{far['lower_bound']:.0%}. A diamond far to the right marks the published 93% at "
+            f"{_pct(far['model'])} at {big}, with a dotted lower bound at "
+            f"{_pct(far['lower_bound'])}. A diamond far to the right marks the published 93% at "
             "60 million people."
         ),
-        headline=f"{far['model']:.0%} predicted at {big} phones (model; lower bound {far['lower_bound']:.0%})",
+        headline=f"{_pct(far['model'])} predicted at {big} phones (model; lower bound {_pct(far['lower_bound'])})",
         draw=lambda ax: F.plot_population(curve, ax=ax),
         result=curve,
     )
@@ -349,7 +379,8 @@ def _pings(ctx: BriefingContext) -> pd.DataFrame:
 def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import anonymity_table
 
-    table = anonymity_table(_pings(ctx), n=(1, 2, 3), unordered=(), places=ctx.world.places)
+    pings = ctx.sample(_pings(ctx), 40)
+    table = anonymity_table(pings, n=(1, 2, 3), unordered=(), places=ctx.world.places)
     hw = table[table["measure"] == "home/work"].dropna(subset=["share_unique"])
     top3 = table[table["measure"] == "top-3"].dropna(subset=["share_unique"])
     fine, coarse = hw.iloc[0], hw.iloc[-1]
@@ -359,18 +390,18 @@ def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
     return BriefingFigure(
         name="4-home-work",
         title=(
-            f"Home and work alone single out {fine['share_unique']:.0%} of phones when "
+            f"Home and work alone single out {_pct(fine['share_unique'])} of phones when "
             f"located to {fine['granularity']}."
         ),
         caption=(
             f"From app location pings, a buyer infers each phone's most visited places and "
             f"where it spends its nights (home) and weekday days (work); a phone is singled "
             f"out when no other phone has the same places at that precision ({grans}). "
-            f"The home and work pair singles out {fine['share_unique']:.0%} of "
+            f"The home and work pair singles out {_pct(fine['share_unique'])} of "
             f"{int(fine['n_devices']):,} phones at {fine['granularity']} and "
-            f"{mid['share_unique']:.0%} at {mid['granularity']}; its top 3 places single out "
-            f"{t3['share_unique']:.0%} at {t3['granularity']}. Only coarse areas "
-            f"({coarse['granularity']}: {coarse['share_unique']:.0%}) hide the pair, and a "
+            f"{_pct(mid['share_unique'])} at {mid['granularity']}; its top 3 places single out "
+            f"{_pct(t3['share_unique'])} at {t3['granularity']}. Only coarse areas "
+            f"({coarse['granularity']}: {_pct(coarse['share_unique'])}) hide the pair, and a "
             f"pair a buyer already knows narrows the crowd to a median of "
             f"{coarse['median_set_size']:,.0f} phones even there. {SYNTHETIC} Published: "
             "Golle and Partridge (2009) found a median of 1 person sharing a home/work pair at "
@@ -380,12 +411,12 @@ def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
         alt=(
             f"Chart of the share of phones singled out by their top 1, 2 or 3 places or by "
             f"home and work, at precisions {grans}. Home and work: "
-            + ", ".join(f"{r.share_unique:.0%} at {r.granularity}" for r in hw.itertuples())
+            + ", ".join(f"{_pct(r.share_unique)} at {r.granularity}" for r in hw.itertuples())
             + ". One top place alone singles out few phones; two or three single out most "
             "at fine precision."
         ),
         headline=(
-            f"{fine['share_unique']:.0%} singled out by home and work alone "
+            f"{_pct(fine['share_unique'])} singled out by home and work alone "
             f"({fine['granularity']} precision)"
         ),
         draw=lambda ax: F.plot_anonymity_sets(table, ax=ax),
@@ -405,16 +436,16 @@ def _naming(ctx: BriefingContext) -> BriefingFigure:
         name="5-naming",
         title=(
             f"From pseudonym to name: {int(best['n_posts'])} geotagged public posts link "
-            f"{best['share_named']:.0%} of the people who post to their phone's record."
+            f"{_pct(best['share_named'])} of the people who post to their phone's record."
         ),
         caption=(
             f"The buyer takes a person's public posts that carry a place and a time "
             f"(synthetic social media) and looks for the phones that were there then. When "
             f"exactly one phone fits, that pseudonymous record now has a name. With one post "
-            f"{first['share_named']:.0%} of {int(first['n_names']):,} posters are named; with "
-            f"{int(best['n_posts'])}, {best['share_named']:.0%} (95% interval "
-            f"{best['ci_low']:.0%} to {best['ci_high']:.0%}); with {int(last['n_posts'])}, "
-            f"{last['share_named']:.0%} of the {int(last['n_names']):,} who posted that often. "
+            f"{_pct(first['share_named'])} of {int(first['n_names']):,} posters are named; with "
+            f"{int(best['n_posts'])}, {_pct(best['share_named'])} (95% interval "
+            f"{_pct(best['ci_low'])} to {_pct(best['ci_high'])}); with {int(last['n_posts'])}, "
+            f"{_pct(last['share_named'])} of the {int(last['n_names']):,} who posted that often. "
             f"The others match no phone or several, because pings are sparse and posts are "
             f"not always sent where the phone reported. Names are checked against the "
             f"simulation's ground truth, which the attack never reads. {SYNTHETIC} Published: "
@@ -425,11 +456,11 @@ def _naming(ctx: BriefingContext) -> BriefingFigure:
         alt=(
             "Line chart of the share of people linked to their phone's record by name "
             "against the number of geotagged posts known: "
-            + ", ".join(f"{r.share_named:.0%} with {int(r.n_posts)}" for r in curve.itertuples())
+            + ", ".join(f"{_pct(r.share_named)} with {int(r.n_posts)}" for r in curve.itertuples())
             + "."
         ),
         headline=(
-            f"{best['share_named']:.0%} of posters named from {int(best['n_posts'])} "
+            f"{_pct(best['share_named'])} of posters named from {int(best['n_posts'])} "
             "geotagged posts"
         ),
         draw=lambda ax: F.plot_naming(curve, ax=ax),
@@ -452,18 +483,20 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     w = ctx.world
     pings = _pings(ctx)
     rng = ctx.rng(6)
-    # A device a reader can follow: it visits a sensitive place, with a readable number of records.
-    visits = sensitive_visits(pings, w.places)
+    # A device a reader can follow: a readable number of records, home and work found, and a
+    # visit to a sensitive place. Checked on a few hundred candidates, then explained once.
+    from fewpoints.attacks import home_work
+
     per_device = pings.groupby("device_id", observed=True).size()
-    candidates = per_device[per_device.between(150, 600)].index
-    candidates = pd.Index(visits["device_id"].unique()).intersection(candidates)
-    if len(candidates) == 0:
-        candidates = pd.Index(visits["device_id"].unique()) if len(visits) else per_device.index
-    story = None
-    for device in rng.permutation(np.asarray(candidates))[:25]:
-        story = explain(w, device, model="pings", rng=rng)
-        if story.home and story.work and len(story.sensitive):
-            break
+    readable = per_device[per_device.between(150, 600)].index
+    pool = readable if len(readable) else per_device.index
+    order = rng.permutation(np.asarray(pool, dtype=object))[:300]
+    sub = pings[pings["device_id"].isin(order)]
+    visited = set(sensitive_visits(sub, w.places)["device_id"].astype(str))
+    hw = home_work(sub).dropna(subset=["home_x_km", "work_x_km"])
+    located = set(hw["device_id"].astype(str))
+    chosen = next((d for d in order if str(d) in visited and str(d) in located), order[0])
+    story = explain(w, chosen, model="pings", rng=rng)
     n_days = int(w.params.days)
     top = (
         story.sensitive.groupby(["name", "kind"])["minutes"].size().sort_values().index[-1]
@@ -524,7 +557,8 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
     with warnings.catch_warnings():
         # Data already at antenna x hour: coarsening to 1 h changes nothing, as intended.
         warnings.simplefilter("ignore", WeakTransformWarning)
-        table = privacy_utility(ctx.hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
+        hourly = ctx.sample(ctx.hourly, 70)
+        table = privacy_utility(hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
     dp = table[table["unicity"].isna()]
     tr = table[table["unicity"].notna()]
     raw = tr[tr["transform"] == "none"].iloc[0]
@@ -535,17 +569,18 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
     return BriefingFigure(
         name="7-what-protects",
         title=(
-            f"Every release of traces tried leaves at least {safest['unicity']:.0%} of phones "
+            f"Every release of traces tried leaves at least {_pct(safest['unicity'])} of phones "
             "exposed; only aggregate counts with differential privacy leave nothing to "
             "single out."
         ),
         caption=(
-            f"Each dot is one way of releasing the same data, placed by how many phones 4 "
+            f"Each dot is one way of releasing the same call records of "
+            f"{int(raw['n_devices']):,} phones, placed by how many phones 4 "
             f"points still single out (up) and how much the release distorts a typical use, "
             f"counting phones per 1 km square and hour (right). Raw data: "
-            f"{raw['unicity']:.0%}. {weakest['setting'].capitalize()} leaves "
-            f"{weakest['unicity']:.0%}; the most protective trace release, "
-            f"{safest['setting']}, still {safest['unicity']:.0%}, with an error of "
+            f"{_pct(raw['unicity'])}. {weakest['setting'].capitalize()} leaves "
+            f"{_pct(weakest['unicity'])}; the most protective trace release, "
+            f"{safest['setting']}, still {_pct(safest['unicity'])}, with an error of "
             f"{safest['utility_error']:.2f}. Differentially private counts (green band) "
             f"release no traces at all, with a formal guarantee; their error is {dp_err}. "
             f"Error: {metric}. {SYNTHETIC}"
@@ -553,14 +588,14 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
         alt=(
             "Scatter chart of privacy against utility error for each release. "
             + "; ".join(
-                f"{r.setting}: {r.unicity:.0%} singled out, error {r.utility_error:.2f}"
+                f"{r.setting}: {_pct(r.unicity)} singled out, error {r.utility_error:.2f}"
                 for r in tr.itertuples()
             )
             + ". Differentially private counts, shown on a separate band, release no "
             f"traces; error {dp_err}."
         ),
         headline=(
-            f"best trace release still {safest['unicity']:.0%} singled out; DP counts: "
+            f"best trace release still {_pct(safest['unicity'])} singled out; DP counts: "
             "nothing to single out"
         ),
         draw=lambda ax: F.plot_privacy_utility(table, ax=ax),
@@ -616,7 +651,10 @@ def build_briefing(
         stage = f"figure {i}/{len(recipes)}: {recipe.name}"
         if progress:
             progress(stage, 0.0)
-        out.append(recipe.make(ctx))
+        t0 = time.perf_counter()
+        fig = recipe.make(ctx)
+        fig.seconds = time.perf_counter() - t0
+        out.append(fig)
         if progress:
             progress(stage, 1.0)
     return out

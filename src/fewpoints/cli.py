@@ -669,9 +669,12 @@ def _run_briefing(args) -> int:
     skipped = [r.name for r in RECIPES if not r.available()]
     try:
         world = _generate_world(args.preset, args.seed, progress, observe=("cdr", "pings"))
+        t_world = time.perf_counter() - t0
         figs = build_briefing(world, seed=args.seed, progress=progress)
         command = f"fewpoints briefing --preset {args.preset} --seed {args.seed} --out {out}"
+        t1 = time.perf_counter()
         written = write_briefing(figs, out, force=args.force, command=command, progress=progress)
+        t_write = time.perf_counter() - t1
     finally:
         progress.close()
     print(
@@ -681,6 +684,11 @@ def _run_briefing(args) -> int:
     print(f"  read first: {out / 'briefing.pdf'}   captions and alt text: {out / 'captions.md'}")
     if skipped:
         print(f"  not in this build yet: {', '.join(skipped)}")
+    print(
+        f"  world {t_world:.0f} s; analyses: "
+        + ", ".join(f"{f.name.split('-', 1)[1]} {f.seconds:.0f} s" for f in figs)
+        + f"; writing {t_write:.0f} s"
+    )
     by_name = {f.name.split("-", 1)[1]: f for f in figs}
     shown = [by_name[n] for n in HEADLINES if n in by_name][:3]
     print("  headline numbers (synthetic data):")

@@ -677,7 +677,7 @@ def plot_naming(curve: pd.DataFrame, *, ax=None):
         zorder=4,
         gid="share_named",
     )
-    last = curve.iloc[-1]
+    last = curve.loc[curve["share_named"].idxmax()]  # the best the buyer does
     _headline(
         ax,
         f"{last['share_named']:.0%} named\nfrom {int(last['n_posts'])} posts",
@@ -751,11 +751,11 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     allx = np.concatenate([xs, [m[0] for m in marks]])
     ally = np.concatenate([ys, [m[1] for m in marks]])
     # Frame the points the buyer holds (the middle 96%, so one day trip does not shrink the map).
-    x0, x1 = np.quantile(allx, [0.02, 0.98]) if len(allx) > 20 else (allx.min(), allx.max())
-    y0, y1 = np.quantile(ally, [0.02, 0.98]) if len(ally) > 20 else (ally.min(), ally.max())
+    x0, x1 = np.quantile(allx, [0.01, 0.99]) if len(allx) > 50 else (allx.min(), allx.max())
+    y0, y1 = np.quantile(ally, [0.01, 0.99]) if len(ally) > 50 else (ally.min(), ally.max())
     for mx, my in marks:
         x0, x1, y0, y1 = min(x0, mx), max(x1, mx), min(y0, my), max(y1, my)
-    span = max(x1 - x0, y1 - y0, 2.0) * 1.15
+    span = max(x1 - x0, y1 - y0, 2.0) * 1.3
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     ax.set_xlim(cx - span / 2, cx + span / 2)
     ax.set_ylim(cy - span / 2, cy + span / 2)
@@ -810,14 +810,14 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
             label=f"sensitive place: {top_sens['kind']}",
         )
         minutes = f", {top_sens['sum']:,.0f} min in all" if top_sens["sum"] >= 1 else ""
-        right = top_sens["x_km"] > cx
+        right, upper = top_sens["x_km"] > cx, top_sens["y_km"] > cy
         ax.annotate(
             f"{top_sens['name']}\n{int(top_sens['count'])} visit(s) in {n_days} days{minutes}",
             (top_sens["x_km"], top_sens["y_km"]),
-            xytext=(-12 if right else 12, 10),
+            xytext=(-12 if right else 12, -10 if upper else 10),
             textcoords="offset points",
             fontsize=8,
-            va="bottom",
+            va="top" if upper else "bottom",
             ha="right" if right else "left",
             color="#222222",
             bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
@@ -830,24 +830,24 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     found = [w for w, d in (("home", home), ("work", work)) if d]
     if found:
         lines.append(f"{' and '.join(found)} found from the trace alone")
-    ax.text(
-        0.02,
-        0.98,
+    # Above the map, not over it: who the buyer now knows this pseudonym to be.
+    ax.annotate(
         "\n".join(lines),
-        transform=ax.transAxes,
+        (0, 1),
+        xycoords="axes fraction",
+        xytext=(0, 6),
+        textcoords="offset points",
         ha="left",
-        va="top",
+        va="bottom",
         fontsize=9,
         fontweight="bold",
         gid="headline",
-        zorder=8,
-        bbox={"boxstyle": "round,pad=0.35", "fc": "white", "ec": "#CCCCCC", "alpha": 0.92},
     )
     ax.set_aspect("equal", adjustable="box")
     ax.grid(False)
     ax.set_xlabel("West to east (km)")
     ax.set_ylabel("South to north (km)")
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.9, frameon=True, edgecolor="none")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
     _source_line(ax)
     return ax
 
