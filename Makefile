@@ -57,6 +57,7 @@ lab: $(VENV)/.installed-notebooks
 benchmark: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_unicity.py
+	$(BIN)/python benchmarks/bench_anonymize.py
 	$(BIN)/python benchmarks/bench_privacy.py
 	for m in cdr pings; do $(BIN)/python benchmarks/bench_linkage.py --observe $$m --out benchmarks/results/linkage_city_$$m.json; done
 

@@ -743,7 +743,8 @@ def privacy_utility(
         ``utility_error`` (the mean relative error of the device counts per
         cell and bin, on cells with at least ``min_count`` true devices),
         ``utility_metric`` (that measure in words), ``n_targets`` and
-        ``n_devices`` (the population searched).
+        ``n_devices`` (targets sampled and the population searched; 0 for
+        DP rows, where nobody is searched).
 
     Notes
     -----
