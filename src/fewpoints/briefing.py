@@ -733,7 +733,7 @@ def _wrap(text: str, width: int = WRAP) -> str:
 class _Page:
     """An A4 page of text laid out top to bottom (inches from the top edge)."""
 
-    def __init__(self, pdf, metadata):
+    def __init__(self, pdf):
         from matplotlib import pyplot as plt
 
         self.pdf = pdf
@@ -774,7 +774,7 @@ def _figure_page(pdf, number: int, fig: BriefingFigure) -> None:
     """Title, the figure drawn as vectors at its own size and layout, then caption and alt text."""
     from matplotlib import pyplot as plt
 
-    page = _Page(pdf, None)
+    page = _Page(pdf)
     page.text(f"Figure {number}", size=8.5, color=F.MUTED, gap=0.05)
     page.text(fig.title, size=12.5, weight="bold", width=70, gap=0.2)
     # Lay the figure out on its own (constrained layout), then place an Axes of the
@@ -832,7 +832,7 @@ def _briefing_pdf(path: Path, figs: Sequence[BriefingFigure], command: str) -> N
         mpl.rc_context({"axes.grid": False}),
         PdfPages(path, metadata=meta) as pdf,
     ):
-        cover = _Page(pdf, meta)
+        cover = _Page(pdf)
         cover.text("fewpoints briefing · synthetic data", size=9, color=F.MUTED, gap=0.1)
         cover.text(COVER_TITLE, size=17, weight="bold", width=48, gap=0.35)
         for para in COVER:
@@ -846,7 +846,7 @@ def _briefing_pdf(path: Path, figs: Sequence[BriefingFigure], command: str) -> N
         for i, fig in enumerate(figs, 1):
             with mpl.rc_context(F.HOUSE_STYLE):
                 _figure_page(pdf, i, fig)
-        methods = _Page(pdf, meta)
+        methods = _Page(pdf)
         methods.text("Methods and limits", size=14, weight="bold", gap=0.2)
         for para in METHODS:
             methods.text(para.format(command=command), gap=0.15)
