@@ -22,7 +22,8 @@ that bound memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -50,11 +51,28 @@ class Postings:
 
     ``keys[offsets[i]:offsets[i + 1]] - i * n_devices`` are the devices of item
     ``i``, in increasing order.
+
+    Items held by many devices (at least ``dense_min`` of them) are also kept
+    as a **bitset**: one bit per device, 64 devices per ``uint64`` word,
+    built on first use. Testing whether a device holds such an item is then
+    one array lookup instead of a binary search, and the devices holding
+    several such items are counted by AND-ing their bitsets and counting the
+    set bits. The default ``dense_min`` is a 256th of the devices: a bitset
+    (``n_devices / 8`` bytes) then takes at most 4 times the memory of the
+    sorted list it repeats (8 bytes per device), and no more than that list
+    from a 64th of the devices up; below it, binary searches in ``keys`` are
+    cheaper than the bitsets' memory. Answers do not depend on
+    ``dense_min``; only speed and memory do.
     """
+
+    #: Default bitset threshold: items held by at least ``n_devices // DENSE_SHARE`` devices.
+    DENSE_SHARE = 256
 
     keys: np.ndarray
     offsets: np.ndarray
     n_devices: int
+    dense_min: int | None = None
+    _bits: tuple | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_pairs(cls, items: np.ndarray, devices: np.ndarray, n_items: int, n_devices: int):
@@ -64,10 +82,7 @@ class Postings:
         keys = items.astype(np.int64) * n_devices + devices
         keys.sort()
         keys = _dedupe_sorted(keys)
-        counts = np.bincount(keys // n_devices, minlength=n_items)
-        offsets = np.zeros(n_items + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        return cls(keys, offsets, n_devices)
+        return cls(keys, _item_offsets(keys, n_items, n_devices), n_devices)
 
     @property
     def n_items(self) -> int:
@@ -80,6 +95,59 @@ class Postings:
     def devices(self) -> np.ndarray:
         """The device of every pair (same order as ``keys``)."""
         return (self.keys % self.n_devices).astype(np.int64)
+
+    # -- bitsets for the items held by many devices ---------------------------
+
+    @property
+    def n_words(self) -> int:
+        """``uint64`` words per bitset."""
+        return (self.n_devices + 63) // 64
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bitsets: ``(slot, bits)``, built on first use.
+
+        ``slot[i]`` is the row of item ``i`` in ``bits`` (-1 when the item is
+        kept as a sorted list only); ``bits[slot[i], d // 64] >> (d % 64) & 1``
+        says whether device ``d`` holds item ``i``.
+        """
+        if self._bits is None:
+            self._bits = self._build_bits()
+        return self._bits
+
+    def _build_bits(self) -> tuple[np.ndarray, np.ndarray]:
+        n_dev, n_words = self.n_devices, self.n_words
+        threshold = (
+            max(1, n_dev // self.DENSE_SHARE) if self.dense_min is None else max(1, self.dense_min)
+        )
+        size = np.diff(self.offsets)
+        dense_items = np.flatnonzero(size >= threshold)
+        slot = np.full(self.n_items, -1, dtype=np.int64)
+        slot[dense_items] = np.arange(len(dense_items))
+        bits = np.zeros((len(dense_items), n_words), dtype=np.uint64)
+        if len(dense_items):
+            n = size[dense_items]
+            rank = np.repeat(np.arange(len(dense_items), dtype=np.int64), n)
+            pos = _ranges(self.offsets[dense_items], n)
+            devs = self.keys[pos] - dense_items[rank] * n_dev
+            # Pairs are sorted by item then device, so the word index never
+            # decreases: OR the bits of each run of equal words in one call.
+            word = rank * n_words + (devs >> 6)
+            bit = np.left_shift(np.uint64(1), (devs & 63).astype(np.uint64))
+            starts = np.flatnonzero(np.diff(word, prepend=-1))
+            bits.ravel()[word[starts]] = np.bitwise_or.reduceat(bit, starts)
+        return slot, bits
+
+    def with_dense_min(self, dense_min: int | None) -> Postings:
+        """The same postings with another bitset threshold (same answers, other speed)."""
+        return replace(self, dense_min=dense_min, _bits=None)
+
+    def _member_bits(self, members: np.ndarray) -> np.ndarray:
+        packed = np.packbits(members.astype(bool), bitorder="little")
+        out = np.zeros(self.n_words * 8, dtype=np.uint8)
+        out[: len(packed)] = packed
+        return out.view("<u8").astype(np.uint64)
+
+    # -- queries ------------------------------------------------------------
 
     def anonymity_sets(
         self,
@@ -97,11 +165,19 @@ class Postings:
         members : bool array of length n_devices, optional
             Count only these devices (a sub-population).
         max_work : int
-            Candidate devices examined per chunk (bounds memory).
+            Candidate devices (or bitset words) examined per chunk (bounds memory).
 
         Returns
         -------
         int64 array of length n_rows.
+
+        Notes
+        -----
+        Each row starts from its rarest item. When that item is a sorted
+        list, its devices are the candidates and every other item removes
+        those that lack it (a bit lookup for a bitset item, a binary search
+        in ``keys`` otherwise). When even the rarest item is a bitset, the
+        row's bitsets are AND-ed and the set bits counted.
         """
         items = np.asarray(items, dtype=np.int64)
         if items.ndim != 2:
@@ -118,43 +194,107 @@ class Postings:
         col_order = np.argsort(lengths, axis=1, kind="stable")
         items = np.take_along_axis(items, col_order, axis=1)
         n_cand = np.take_along_axis(lengths, col_order[:, :1], axis=1)[:, 0]
-        bounds = _chunk_bounds(n_cand, max_work)
+        slot, bits = self.dense()
+        slots = slot[items]
+        member_bits = None if members is None else self._member_bits(members)
+        on_bits = slots[:, 0] >= 0
+        rows_b = np.flatnonzero(on_bits)
+        step = max(1, max_work // max(self.n_words, 1))
+        for lo in range(0, len(rows_b), step):
+            sel = rows_b[lo : lo + step]
+            out[sel] = self._count_bits(slots[sel], bits, member_bits)
+        rows_l = np.flatnonzero(~on_bits)
+        bounds = _chunk_bounds(n_cand[rows_l], max_work)
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            out[lo:hi] = self._chunk(items[lo:hi], n_cand[lo:hi], members)
+            sel = rows_l[lo:hi]
+            out[sel] = self._chunk(items[sel], slots[sel], n_cand[sel], bits, members)
         return out
 
-    def _chunk(self, items: np.ndarray, n_cand: np.ndarray, members) -> np.ndarray:
+    @staticmethod
+    def _count_bits(slots: np.ndarray, bits: np.ndarray, member_bits) -> np.ndarray:
+        """Set bits of the AND of each row's bitsets (every slot of every row >= 0)."""
+        acc = bits[slots[:, 0]]
+        tmp = np.empty_like(acc)
+        for j in range(1, slots.shape[1]):
+            np.take(bits, slots[:, j], axis=0, out=tmp)
+            acc &= tmp
+        if member_bits is not None:
+            acc &= member_bits
+        return popcount_rows(acc)
+
+    def _chunk(self, items, slots, n_cand, bits, members) -> np.ndarray:
         n_rows, p = items.shape
         n_dev = self.n_devices
         total = int(n_cand.sum())
-        rows = np.repeat(np.arange(n_rows), n_cand)
         if total == 0:
             return np.zeros(n_rows, dtype=np.int64)
-        # Position of every candidate pair: the start of its row's posting
-        # list plus its rank within the row.
-        first = np.zeros(n_rows, dtype=np.int64)
-        np.cumsum(n_cand[:-1], out=first[1:])
-        start = self.offsets[items[:, 0]]
-        pos = np.arange(total, dtype=np.int64) + np.repeat(start - first, n_cand)
-        devs = self.keys[pos] - items[rows, 0] * n_dev
+        rows = np.repeat(np.arange(n_rows), n_cand)
+        devs = self.keys[_ranges(self.offsets[items[:, 0]], n_cand)] - items[rows, 0] * n_dev
         if members is not None:
             keep = members[devs]
             rows, devs = rows[keep], devs[keep]
         keys = self.keys
         last = len(keys) - 1
+        flat_bits = bits.ravel()
+        n_words = bits.shape[1]
         for j in range(1, p):
             if len(rows) == 0:
                 break
-            query = items[rows, j] * n_dev + devs
-            # Sorting the queries keeps the binary searches in cache.
-            order = np.argsort(query)
-            sq = query[order]
-            at = np.searchsorted(keys, sq)
-            hit_sorted = keys[np.minimum(at, last)] == sq
-            hit = np.empty_like(hit_sorted)
-            hit[order] = hit_sorted
+            s = slots[rows, j]
+            hit = np.empty(len(rows), dtype=bool)
+            on = s >= 0
+            if on.any():
+                # Bitset item: look the device's bit up.
+                d = devs[on]
+                word = flat_bits[s[on] * n_words + (d >> 6)]
+                hit[on] = (word >> (d & 63).astype(np.uint64)) & np.uint64(1) == 1
+            off = ~on
+            if off.any():
+                # Sorted-list item: binary search for the key; sorting the
+                # queries keeps the searches in cache.
+                query = items[rows[off], j] * n_dev + devs[off]
+                order = np.argsort(query)
+                sq = query[order]
+                at = np.searchsorted(keys, sq)
+                found = np.empty(len(sq), dtype=bool)
+                found[order] = keys[np.minimum(at, last)] == sq
+                hit[off] = found
             rows, devs = rows[hit], devs[hit]
         return np.bincount(rows, minlength=n_rows).astype(np.int64)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + n)`` for every start ``s`` and length ``n``."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    first = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=first[1:])
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
+        np.asarray(starts, dtype=np.int64) - first, lengths
+    )
+
+
+def _item_offsets(keys: np.ndarray, n_items: int, n_devices: int) -> np.ndarray:
+    """Offsets of each item's run in sorted keys ``item * n_devices + device``."""
+    bounds = np.arange(n_items + 1, dtype=np.int64) * n_devices
+    return np.searchsorted(keys, bounds).astype(np.int64)
+
+
+_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _popcount_rows_table(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a 2-d uint64 array, by a byte lookup table (numpy < 2.0)."""
+    as_bytes = np.ascontiguousarray(words).view(np.uint8).reshape(len(words), -1)
+    return _POP8[as_bytes].sum(axis=1, dtype=np.int64)
+
+
+def _popcount_rows_native(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a 2-d uint64 array (``np.bitwise_count``, numpy >= 2.0)."""
+    return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+
+
+#: Set bits per row of a 2-d uint64 array.
+popcount_rows = _popcount_rows_native if hasattr(np, "bitwise_count") else _popcount_rows_table
 
 
 def _dedupe_sorted(keys: np.ndarray) -> np.ndarray:
@@ -200,6 +340,8 @@ class PointIndex:
     dev_offsets, dev_points : ndarray
         Device -> points: the points of device ``d`` are
         ``dev_points[dev_offsets[d]:dev_offsets[d + 1]]``, increasing.
+        ``dev_points`` is sorted on first use (one call of an attack needs
+        only its targets' points, see :meth:`nth_points`).
     n_records : int
         Rows of the table the index was built from.
     """
@@ -211,8 +353,8 @@ class PointIndex:
     point_time: np.ndarray
     points: Postings
     dev_offsets: np.ndarray
-    dev_points: np.ndarray
     n_records: int
+    _dev_points: np.ndarray | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- building -----------------------------------------------------------
@@ -261,38 +403,181 @@ class PointIndex:
         starts = np.flatnonzero(new)
         point_key_u = pk[starts]
         del pk
-        n_pts = len(starts)
         pcode = np.cumsum(new, dtype=np.int64) - 1
         del new
         offsets = np.append(starts, len(devs)).astype(np.int64)
-        keys = pcode * n_dev + devs
         if uniq is not None:
             point_key_u = uniq[point_key_u]
-        point_loc = (point_key_u // n_time).astype(np.int64)
         tc = point_key_u % n_time
-        point_time = tc + t0 if times is None else times[tc]
+        return cls._assemble(
+            pcode,
+            devs,
+            offsets,
+            device_ids=device_ids,
+            loc_x=loc_x,
+            loc_y=loc_y,
+            point_loc=point_key_u // n_time,
+            point_time=tc + t0 if times is None else times[tc],
+            n_records=len(traces),
+        )
 
-        # Device -> points (the same pairs, sorted by device).
-        dkeys = devs * n_pts + pcode
-        del pcode
-        dkeys.sort()
-        dev_points = dkeys % n_pts
-        del dkeys
+    @classmethod
+    def _assemble(cls, pcode, devs, offsets, **arrays) -> PointIndex:
+        """The index from its unique (point, device) pairs sorted by point then device."""
+        n_dev = len(arrays["device_ids"])
         counts = np.bincount(devs, minlength=n_dev)
         dev_offsets = np.zeros(n_dev + 1, dtype=np.int64)
         np.cumsum(counts, out=dev_offsets[1:])
-        int_t = np.int32 if n_pts < 2**31 else np.int64
+        n_loc = len(arrays["loc_x"])
         return cls(
-            device_ids=device_ids,
-            loc_x=np.asarray(loc_x, dtype=np.float64),
-            loc_y=np.asarray(loc_y, dtype=np.float64),
-            point_loc=point_loc.astype(np.int32 if n_loc < 2**31 else np.int64),
-            point_time=np.asarray(point_time, dtype=np.int64),
-            points=Postings(keys, offsets, n_dev),
+            device_ids=arrays["device_ids"],
+            loc_x=np.asarray(arrays["loc_x"], dtype=np.float64),
+            loc_y=np.asarray(arrays["loc_y"], dtype=np.float64),
+            point_loc=arrays["point_loc"].astype(np.int32 if n_loc < 2**31 else np.int64),
+            point_time=np.asarray(arrays["point_time"], dtype=np.int64),
+            points=Postings(pcode * n_dev + devs, offsets, n_dev),
             dev_offsets=dev_offsets,
-            dev_points=dev_points.astype(int_t),
-            n_records=len(traces),
+            n_records=arrays["n_records"],
         )
+
+    @property
+    def dev_points(self) -> np.ndarray:
+        """Device -> points: every pair sorted by device then point (built on first use)."""
+        if self._dev_points is None:
+            int_t = np.int32 if self.n_points < 2**31 else np.int64
+            self._dev_points = (self._device_keys(None) % max(self.n_points, 1)).astype(int_t)
+        return self._dev_points
+
+    def _device_keys(self, devices) -> np.ndarray:
+        """Sorted ``device * n_points + point`` for the pairs of ``devices`` (None: all)."""
+        keys = self.points.keys
+        n_dev, n_pts = self.n_devices, self.n_points
+        devs = keys % n_dev
+        if devices is not None:
+            want = np.zeros(n_dev, dtype=bool)
+            want[devices] = True
+            sel = want[devs]
+            keys, devs = keys[sel], devs[sel]
+        dkeys = devs * n_pts + keys // n_dev
+        dkeys.sort()
+        return dkeys
+
+    def nth_points(self, devices: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+        """Point codes at ``ranks[i]`` among the sorted points of ``devices[i]``, shape of ``ranks``.
+
+        ``ranks`` is (n, k) with every value below that device's point count.
+        Until ``dev_points`` is built, only these devices' pairs are sorted.
+        """
+        devices = np.asarray(devices, dtype=np.int64)
+        if self._dev_points is not None:
+            return self._dev_points[self.dev_offsets[devices][:, None] + ranks].astype(np.int64)
+        dkeys = self._device_keys(devices)
+        start = np.searchsorted(dkeys, devices * self.n_points)
+        return dkeys[start[:, None] + ranks] % self.n_points
+
+    def coarsen(self, cell_km=None, time_bin=None, *, locations=None) -> PointIndex:
+        """The index of the same table made coarser, built from this index alone.
+
+        Parameters
+        ----------
+        cell_km : float, optional
+            Snap every location to the centre of a square cell of this side,
+            as :func:`fewpoints.anonymize.coarsen_space` does.
+        time_bin : str or Timedelta, optional
+            Floor every time to its bin, as
+            :func:`fewpoints.anonymize.coarsen_time` does.
+        locations : DataFrame, optional
+            Any other mapping of locations (instead of ``cell_km``): one row
+            per location of this index, in code order (as
+            :meth:`locations` returns them), whose ``x_km, y_km`` are the
+            coordinates that location becomes, for example the centroid of
+            its cluster of merged antennas.
+
+        Returns
+        -------
+        PointIndex
+            Equal, array for array, to ``PointIndex.from_traces`` of the
+            coarsened table (same device, location and point codes), so
+            every attack gives the same answer with the same seed.
+
+        Warns
+        -----
+        WeakTransformWarning
+            When ``time_bin`` changes no time (as ``coarsen_time`` does).
+
+        Notes
+        -----
+        Coarsening merges points: a coarse point is held by every device
+        that held one of the fine points it covers. The work is
+        proportional to the (point, device) pairs, which are far fewer than
+        the records, and the table is not read again.
+        """
+        from fewpoints.anonymize import WeakTransformWarning, _duration_seconds, _positive
+
+        if cell_km is not None and locations is not None:
+            raise FewpointsError("give cell_km (square cells) or locations, not both")
+        if locations is not None:
+            if not isinstance(locations, pd.DataFrame) or not {"x_km", "y_km"} <= set(
+                locations.columns
+            ):
+                raise FewpointsError("locations must be a DataFrame with x_km and y_km columns")
+            if len(locations) != self.n_locations:
+                raise FewpointsError(
+                    f"locations has {len(locations):,} rows; this index has "
+                    f"{self.n_locations:,} locations"
+                )
+            new_x = locations["x_km"].to_numpy(dtype=np.float64)
+            new_y = locations["y_km"].to_numpy(dtype=np.float64)
+            if not (np.isfinite(new_x).all() and np.isfinite(new_y).all()):
+                raise FewpointsError("locations has missing or infinite coordinates")
+        elif cell_km is not None:
+            cell = _positive(cell_km, "cell_km")
+            new_x = (np.floor(self.loc_x / cell) + 0.5) * cell
+            new_y = (np.floor(self.loc_y / cell) + 0.5) * cell
+        else:
+            new_x, new_y = self.loc_x, self.loc_y
+        loc_map, loc_x, loc_y = location_codes(new_x, new_y)
+        t = self.point_time
+        if time_bin is not None:
+            step = _duration_seconds(time_bin, "time_bin")
+            t = t - np.mod(t, step)
+            if np.array_equal(t, self.point_time):
+                warnings.warn(
+                    f"every time is already a multiple of {time_bin}; coarsening time "
+                    "changed nothing",
+                    WeakTransformWarning,
+                    stacklevel=2,
+                )
+        # Coarse point of every fine point; codes follow (location, time) order.
+        times, tcode = np.unique(t, return_inverse=True)
+        coarse, pmap = np.unique(
+            loc_map[self.point_loc] * len(times) + tcode.ravel(), return_inverse=True
+        )
+        pmap = pmap.ravel()
+        n_dev = self.n_devices
+        post = self.points
+        fine = np.repeat(np.arange(self.n_points, dtype=np.int64), np.diff(post.offsets))
+        keys = pmap[fine] * n_dev + (post.keys - fine * n_dev)
+        del fine
+        keys.sort()
+        keys = _dedupe_sorted(keys)
+        offsets = _item_offsets(keys, len(coarse), n_dev)
+        pcode = np.repeat(np.arange(len(coarse), dtype=np.int64), np.diff(offsets))
+        return PointIndex._assemble(
+            pcode,
+            keys - pcode * n_dev,
+            offsets,
+            device_ids=self.device_ids,
+            loc_x=loc_x,
+            loc_y=loc_y,
+            point_loc=coarse // len(times),
+            point_time=times[coarse % len(times)],
+            n_records=self.n_records,
+        )
+
+    def locations(self) -> pd.DataFrame:
+        """The distinct locations, in code order: ``x_km, y_km``."""
+        return pd.DataFrame({"x_km": self.loc_x, "y_km": self.loc_y})
 
     # -- sizes --------------------------------------------------------------
 
@@ -324,13 +609,10 @@ class PointIndex:
     def device_points(self, devices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The points of ``devices``: (row in ``devices``, point code), grouped by row."""
         devices = np.asarray(devices, dtype=np.int64)
-        start = self.dev_offsets[devices]
-        n = self.dev_offsets[devices + 1] - start
+        n = self.dev_offsets[devices + 1] - self.dev_offsets[devices]
         rows = np.repeat(np.arange(len(devices)), n)
-        first = np.zeros(len(devices), dtype=np.int64)
-        np.cumsum(n[:-1], out=first[1:])
-        pos = np.arange(int(n.sum()), dtype=np.int64) + np.repeat(start - first, n)
-        return rows, self.dev_points[pos].astype(np.int64)
+        ranks = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+        return rows, self.nth_points(devices[rows], ranks[:, None])[:, 0]
 
     def point_codes(self, x_km, y_km, time) -> np.ndarray:
         """Point code of each (x, y, time), or -1 where the table has no such point."""
@@ -428,30 +710,6 @@ def time_window(seconds: np.ndarray) -> np.ndarray:
     return window
 
 
-def location_codes(x_km, y_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Integer code of each distinct (x, y), numbered in order of x then y, and their coordinates.
-
-    Codes follow the sorted values, so they do not depend on row order;
-    +0.0 turns -0.0 into 0.0 so both code the same location. Hash-based
-    (three ``pd.factorize`` passes); only the few distinct locations are
-    sorted.
-    """
-    x = np.asarray(x_km, dtype=np.float64) + 0.0
-    y = np.asarray(y_km, dtype=np.float64) + 0.0
-    xc, xu = pd.factorize(x)
-    yc, yu = pd.factorize(y)
-    loc_key = xc.astype(np.int64) * len(yu) + yc
-    del xc, yc
-    loc, loc_u = pd.factorize(loc_key)
-    del loc_key
-    loc_x = np.asarray(xu, dtype=np.float64)[loc_u // len(yu)]
-    loc_y = np.asarray(yu, dtype=np.float64)[loc_u % len(yu)]
-    order = np.lexsort((loc_y, loc_x))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[loc], loc_x[order], loc_y[order]
-
-
 def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes 0..n-1 for the devices present, and their labels as str."""
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -465,6 +723,33 @@ def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return codes, labels
     codes, uniques = pd.factorize(s.astype(str), sort=True)
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def location_codes(x_km, y_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Location code of each (x, y) and the coordinates of each code, codes in (x, y) order.
+
+    Codes follow the sorted coordinates, so they do not depend on row order;
+    +0.0 turns -0.0 into 0.0 so both code the same location. x and y are
+    hashed apart; their pair is coded through a dense table when the grid of
+    distinct x by distinct y is no larger than the data (antennas, cells),
+    else hashed too (GPS fixes).
+    """
+    x = np.asarray(x_km, dtype=np.float64)
+    y = np.asarray(y_km, dtype=np.float64)
+    xc, xu = pd.factorize(x + 0.0, sort=True)
+    yc, yu = pd.factorize(y + 0.0, sort=True)
+    key = xc.astype(np.int64) * len(yu) + yc
+    del xc, yc
+    n_cells = len(xu) * len(yu)
+    if n_cells <= max(len(key), 1024):
+        seen = np.zeros(n_cells, dtype=bool)
+        seen[key] = True
+        used = np.flatnonzero(seen)
+        rank = np.cumsum(seen, dtype=np.int64) - 1
+        loc = rank[key]
+    else:
+        loc, used = pd.factorize(key, sort=True)
+    return loc.astype(np.int64, copy=False), xu[used // len(yu)], yu[used % len(yu)]
 
 
 def _compact(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

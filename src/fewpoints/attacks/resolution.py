@@ -82,18 +82,130 @@ def _hours(time_bin) -> float:
     return pd.Timedelta(time_bin).total_seconds() / 3600.0
 
 
-def _n_locations(traces: pd.DataFrame) -> int:
-    xy = traces[["x_km", "y_km"]].to_numpy(dtype=np.float64) + 0.0
-    return len(pd.MultiIndex.from_arrays([xy[:, 0], xy[:, 1]]).unique())
-
-
-def _native_hours(traces: pd.DataFrame) -> float:
-    """The table's own time resolution in hours: the largest step all its times are multiples of."""
-    t = np.unique(traces["time"].to_numpy().astype("datetime64[s]").view(np.int64))
+def _native_hours(point_time: np.ndarray) -> float:
+    """The data's own time resolution in hours: the largest step all its times are multiples of."""
+    t = np.unique(point_time)
     if len(t) < 2:
         return 1.0
     step = int(np.gcd.reduce(t - t[0]))
     return max(step, 1) / 3600.0
+
+
+def _sweep_rows(traces, levels, time_bins, ps, n_targets, knowledge, rng, via_index) -> list:
+    """One row per (space, time bin, p), drawing from ``rng`` in a fixed order.
+
+    With ``via_index`` every coarse index is made by coarsening the index of
+    the table (``PointIndex.coarsen``); otherwise by indexing the coarsened
+    table. Both give the same indexes, hence the same rows for the same seed.
+    """
+    from fewpoints.anonymize import coarsen_time
+
+    base = PointIndex.from_traces(traces)
+    native_h = _native_hours(base.point_time)
+    rows = []
+    for cell, mv, on_table, on_index in levels:
+        if via_index:
+            spaced = base if on_index is None else on_index(base)
+        else:
+            spaced = traces if on_table is None else on_table(traces)
+        finer, finer_s = spaced, None
+        for tb in time_bins:
+            if via_index:
+                # Coarsen from the previous bin when it nests in this one
+                # (fewer pairs to merge); the index is the same either way.
+                step = None if tb is None else pd.Timedelta(tb).total_seconds()
+                if tb is None:
+                    index = spaced
+                elif finer_s is not None and step % finer_s == 0:
+                    index = _coarsen_nested(finer, spaced, tb, step)
+                else:
+                    index = spaced.coarsen(time_bin=tb)
+                if step is not None:
+                    finer, finer_s = index, step
+            else:
+                coarse = spaced if tb is None else coarsen_time(spaced, time_bin=tb)
+                index = PointIndex.from_traces(coarse)
+            h = native_h if tb is None else _hours(tb)
+            for p in ps:
+                res = _unicity(index, p, n_targets, knowledge, rng)
+                rows.append(
+                    {
+                        "cell_km": cell,
+                        "merge_v": mv,
+                        "time_bin": tb,
+                        "v": base.n_locations / index.n_locations,
+                        "h": h,
+                        **_curve_row(res),
+                    }
+                )
+    return rows
+
+
+def _coarsen_nested(finer: PointIndex, spaced: PointIndex, time_bin, step) -> PointIndex:
+    """``spaced.coarsen(time_bin=...)`` made from ``finer``, a finer bin that nests in it.
+
+    Warns as coarsening ``spaced`` would: only when the bin changes no time of
+    ``spaced`` itself.
+    """
+    from fewpoints.anonymize import WeakTransformWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        index = finer.coarsen(time_bin=time_bin)
+    if (spaced.point_time % int(step) == 0).all():
+        warnings.warn(
+            f"every time is already a multiple of {time_bin}; coarsening time changed nothing",
+            WeakTransformWarning,
+            stacklevel=3,
+        )
+    return index
+
+
+def _records_at_antennas(traces: pd.DataFrame, antennas: pd.DataFrame) -> bool:
+    """True when every record has a mapped antenna_id and sits at its antenna's coordinates.
+
+    Then a location is an antenna, and merging antennas can be done on the
+    index's locations instead of on every record.
+    """
+    ax = antennas["x_km"].to_numpy(dtype=np.float64) + 0.0
+    ay = antennas["y_km"].to_numpy(dtype=np.float64) + 0.0
+    if not pd.MultiIndex.from_arrays([ax, ay]).is_unique:
+        return False
+    aid = traces["antenna_id"]
+    if aid.isna().any():
+        return False
+    ids = pd.Index(antennas["antenna_id"].to_numpy(dtype=np.int64))
+    row = ids.get_indexer(aid.to_numpy().astype(np.int64))
+    if (row < 0).any():
+        return False
+    return bool(
+        (ax[row] == traces["x_km"].to_numpy(dtype=np.float64)).all()
+        and (ay[row] == traces["y_km"].to_numpy(dtype=np.float64)).all()
+    )
+
+
+def _merge_index(index: PointIndex, *, antennas: pd.DataFrame, v: float, rng) -> PointIndex:
+    """``merge_antennas`` applied to an index whose every location is an antenna."""
+    from fewpoints.anonymize import merge_antennas
+
+    ax = antennas["x_km"].to_numpy(dtype=np.float64) + 0.0
+    ay = antennas["y_km"].to_numpy(dtype=np.float64) + 0.0
+    at = pd.MultiIndex.from_arrays([ax, ay]).get_indexer(
+        pd.MultiIndex.from_arrays([index.loc_x, index.loc_y])
+    )
+    # One record per location, at its antenna: merge_antennas draws its
+    # clusters from the antennas and rng only, so the clusters are the ones
+    # the table would get.
+    locations = pd.DataFrame(
+        {
+            "device_id": "location",
+            "time": np.zeros(index.n_locations, dtype="datetime64[s]"),
+            "x_km": index.loc_x,
+            "y_km": index.loc_y,
+            "antenna_id": antennas["antenna_id"].to_numpy(dtype=np.int64)[at],
+        }
+    )
+    return index.coarsen(locations=merge_antennas(locations, antennas, v=v, rng=rng))
 
 
 def resolution_sweep(
@@ -162,19 +274,17 @@ def resolution_sweep(
     .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
        (2013). Unique in the Crowd. Scientific Reports 3:1376.
     """
-    from fewpoints.anonymize import (
-        WeakTransformWarning,
-        coarsen_space,
-        coarsen_time,
-        merge_antennas,
-    )
+    from fewpoints.anonymize import WeakTransformWarning, coarsen_space, merge_antennas
 
     rng = np.random.default_rng(rng)
     if not isinstance(traces, pd.DataFrame):
         raise FewpointsError("resolution_sweep needs the traces table itself (it coarsens it)")
     ps = [_check_p(p) for p in n_points]
     n_targets = _check_targets(n_targets)
-    # Spatial levels: (cell_km, merge_v, how to coarsen), NaN for the unused kind.
+    # Spatial levels: (cell_km, merge_v, coarsen the table, coarsen the index),
+    # NaN for the unused kind; the index is coarsened when that gives the
+    # same coarse index as the table (always for cells; for merged antennas
+    # when every record sits at its antenna's coordinates).
     if antennas is not None:
         if cell_km is not None:
             raise FewpointsError("give cell_km (square cells) or antennas (merged), not both")
@@ -183,14 +293,19 @@ def resolution_sweep(
                 "merging antennas needs traces located at antennas (an antenna_id column); "
                 "for GPS pings use square cells (cell_km)"
             )
+        at_antenna = _records_at_antennas(traces, antennas)
         levels = [
             (
                 np.nan,
                 float(v),
                 None if v == 1 else partial(merge_antennas, antennas=antennas, v=v, rng=rng),
+                None
+                if v == 1 or not at_antenna
+                else partial(_merge_index, antennas=antennas, v=v, rng=rng),
             )
             for v in merge_v
         ]
+        via_index = at_antenna
     else:
         cells = (None, 1.0, 2.0, 4.0) if cell_km is None else cell_km
         levels = [
@@ -198,38 +313,15 @@ def resolution_sweep(
                 np.nan if c is None else float(c),
                 np.nan,
                 None if c is None else partial(coarsen_space, cell_km=c),
+                None if c is None else partial(PointIndex.coarsen, cell_km=c),
             )
             for c in cells
         ]
-    base_loc = _n_locations(traces)
-    rows = []
-    native_h = None
-    for cell, mv, coarsen in levels:
-        spaced = traces if coarsen is None else coarsen(traces)
-        for tb in time_bin:
-            with warnings.catch_warnings():
-                # The sweep measures the recorded resolution on purpose (h = the table's own step).
-                warnings.simplefilter("ignore", WeakTransformWarning)
-                coarse = spaced if tb is None else coarsen_time(spaced, time_bin=tb)
-            index = PointIndex.from_traces(coarse)
-            v = base_loc / index.n_locations
-            if tb is None:
-                native_h = _native_hours(traces) if native_h is None else native_h
-                h = native_h
-            else:
-                h = _hours(tb)
-            for p in ps:
-                res = _unicity(index, p, n_targets, knowledge, rng)
-                rows.append(
-                    {
-                        "cell_km": cell,
-                        "merge_v": mv,
-                        "time_bin": tb,
-                        "v": v,
-                        "h": h,
-                        **_curve_row(res),
-                    }
-                )
+        via_index = True
+    with warnings.catch_warnings():
+        # The sweep measures the recorded resolution on purpose (h = the table's own step).
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        rows = _sweep_rows(traces, levels, time_bin, ps, n_targets, knowledge, rng, via_index)
     table = pd.DataFrame(rows)
     fits, fitted = [], np.full(len(table), np.nan)
     for p in ps:

@@ -270,7 +270,7 @@ def _draw_knowledge(index, targets, p, knowledge, rng) -> np.ndarray:
     if knowledge == "random":
         m = index.points_per_device()[targets]
         local = _floyd_sample(m, p, rng)
-        return index.dev_points[index.dev_offsets[targets][:, None] + local].astype(np.int64)
+        return index.nth_points(targets, local)
     return _top_places(index, targets, p, home_work=knowledge == "home_work")
 
 

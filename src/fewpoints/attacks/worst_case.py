@@ -145,8 +145,7 @@ def worst_case_risk(
     m = index.points_per_device()[targets]
     sub_row, local, exhaustive = _subsets(m, p, int(max_subsets), rng)
     # Local point index -> point code through the device -> points arrays.
-    start = index.dev_offsets[targets][sub_row]
-    items = index.dev_points[start[:, None] + local].astype(np.int64)
+    items = index.nth_points(targets[sub_row], local)
     sizes = index.points.anonymity_sets(items)
     n = len(targets)
     min_size = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
