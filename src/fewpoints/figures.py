@@ -770,7 +770,13 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
             & places["y_km"].between(cy - span / 2, cy + span / 2)
         ]
         ax.scatter(
-            inside["x_km"], inside["y_km"], s=1.5, color=FAINT, lw=0, zorder=1, rasterized=False
+            inside["x_km"],
+            inside["y_km"],
+            s=1.5 if len(inside) < 2000 else 0.6,  # a dense city stays a faint backdrop
+            color=FAINT,
+            alpha=1.0 if len(inside) < 2000 else 0.5,
+            lw=0,
+            zorder=1,
         )
     ax.plot(xs, ys, color=OURS, lw=0.5, alpha=0.35, zorder=2)
     ax.scatter(
