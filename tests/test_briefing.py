@@ -8,6 +8,7 @@ import matplotlib
 import pytest
 
 import fewpoints
+import fewpoints.figures
 from fewpoints import briefing as B
 from fewpoints.cli import main
 
@@ -111,6 +112,9 @@ def test_caption_numbers_come_from_the_result(figs):
         )
     story = by["one-week"].result
     assert f"phone {story.device_id}" in by["one-week"].caption
+    if len(story.sensitive):  # the caption names the place the map stars
+        starred = fewpoints.figures.top_sensitive_place(story.sensitive)["name"]
+        assert f"the starred one being {starred}," in by["one-week"].caption
     table = by["home-work"].result
     hw = table[(table["measure"] == "home/work") & table["share_unique"].notna()].iloc[0]
     assert f"single out {B._pct(hw['share_unique'])} of phones" in by["home-work"].title

@@ -236,7 +236,7 @@ def test_device_week_draws_one_week_home_work_and_the_sensitive_place():
     assert "sensitive place: clinic" in labels
     assert any("home" in s for s in labels) and any("work" in s for s in labels)
     notes = " ".join(t.get_text() for t in ax.texts)
-    assert "Northside Clinic" in notes and "2 visit(s) in 12 days, 90 min" in notes
+    assert "Northside Clinic" in notes and "2 visits in 12 days, 90 min" in notes
     assert "d7" in _headline(ax) and "Ada Example" in _headline(ax)
     x0, x1 = ax.get_xlim()
     assert x0 < 1.0 and x1 > 4.0 and x1 < 50  # framed on the trace, not the whole map

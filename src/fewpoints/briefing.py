@@ -204,6 +204,11 @@ class Recipe:
 # ---------------------------------------------------------------------------
 
 
+def _n(k: int, noun: str) -> str:
+    """``1 visit``, ``3 visits``."""
+    return f"{k:,} {noun}{'' if k == 1 else 's'}"
+
+
 def _pct(v) -> str:
     """A share in whole percent that never rounds a near-certainty to 100% or a few to 0%."""
     v = float(v)
@@ -401,9 +406,8 @@ def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
             f"{int(fine['n_devices']):,} phones at {fine['granularity']} and "
             f"{_pct(mid['share_unique'])} at {mid['granularity']}; its top 3 places single out "
             f"{_pct(t3['share_unique'])} at {t3['granularity']}. Only coarse areas "
-            f"({coarse['granularity']}: {_pct(coarse['share_unique'])}) hide the pair, and a "
-            f"pair a buyer already knows narrows the crowd to a median of "
-            f"{coarse['median_set_size']:,.0f} phones even there. {SYNTHETIC} Published: "
+            f"({coarse['granularity']}: {_pct(coarse['share_unique'])}) hide the pair. "
+            f"{SYNTHETIC} Published: "
             "Golle and Partridge (2009) found a median of 1 person sharing a home/work pair at "
             "census-block level in the US, 21 at tract level; Zang and Bolot (2011) found the "
             "top 2 or 3 places identify most phone users at cell level."
@@ -449,7 +453,8 @@ def _naming(ctx: BriefingContext) -> BriefingFigure:
             f"The others match no phone or several, because pings are sparse and posts are "
             f"not always sent where the phone reported. Names are checked against the "
             f"simulation's ground truth, which the attack never reads. {SYNTHETIC} Published: "
-            "Kondor et al. matched 17% of phone users to transit cards after one week of data "
+            "Kondor et al. (arXiv 1709.05772) matched about 17% of phone users to transit "
+            "cards after one week of data "
             "and over 55% after four; Culnane et al. (2019) re-identified travellers from a "
             "couple of known trips."
         ),
@@ -498,21 +503,23 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     chosen = next((d for d in order if str(d) in visited and str(d) in located), order[0])
     story = explain(w, chosen, model="pings", rng=rng)
     n_days = int(w.params.days)
+    # The starred place: the one plot_device_week stars.
     top = (
-        story.sensitive.groupby(["name", "kind"])["minutes"].size().sort_values().index[-1]
+        tuple(F.top_sensitive_place(story.sensitive)[["name", "kind"]])
         if len(story.sensitive)
         else None
     )
     kinds = ", ".join(sorted(set(story.sensitive["kind"]))) if len(story.sensitive) else "none"
     reveal = (
-        f"Its trace also shows {len(story.sensitive)} visit(s) to sensitive places over "
+        f"Its trace also shows {_n(len(story.sensitive), 'visit')} to sensitive places over "
         f"{n_days} days ({kinds}), the starred one being {top[0]}, "
         f"{_KIND_WORDS.get(top[1], top[1])}."
         if top
         else "Its trace shows no visit to a sensitive place."
     )
     unique = (
-        f"{story.points_to_unique} random point(s) of its record single it out among "
+        f"{_n(story.points_to_unique, 'random point')} of its record "
+        f"single{'s' if story.points_to_unique == 1 else ''} it out among "
         f"{story.n_devices:,} phones. "
         if story.points_to_unique
         else ""
@@ -541,7 +548,9 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
             + (f", and a red star at {top[0]}, {_KIND_WORDS.get(top[1], top[1])}" if top else "")
             + ", over a faint map of the city's places."
         ),
-        headline=f"phone {story.device_id}: home, work and {len(story.sensitive)} sensitive visit(s)",
+        headline=(
+            f"phone {story.device_id}: home, work and {_n(len(story.sensitive), 'sensitive visit')}"
+        ),
         draw=lambda ax: F.plot_device_week(story, places=w.places, ax=ax),
         figsize=(6.3, 5.4),
         result=story,
@@ -578,7 +587,8 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
             f"{int(raw['n_devices']):,} phones, placed by how many phones 4 "
             f"points still single out (up) and how much the release distorts a typical use, "
             f"counting phones per 1 km square and hour (right). Raw data: "
-            f"{_pct(raw['unicity'])}. {weakest['setting'].capitalize()} leaves "
+            f"{_pct(raw['unicity'])}. Some releases barely change that: "
+            f"{weakest['setting']} leaves "
             f"{_pct(weakest['unicity'])}; the most protective trace release, "
             f"{safest['setting']}, still {_pct(safest['unicity'])}, with an error of "
             f"{safest['utility_error']:.2f}. Differentially private counts (green band) "
@@ -733,7 +743,7 @@ def _wrap(text: str, width: int = WRAP) -> str:
 class _Page:
     """An A4 page of text laid out top to bottom (inches from the top edge)."""
 
-    def __init__(self, pdf, metadata):
+    def __init__(self, pdf):
         from matplotlib import pyplot as plt
 
         self.pdf = pdf
@@ -774,7 +784,7 @@ def _figure_page(pdf, number: int, fig: BriefingFigure) -> None:
     """Title, the figure drawn as vectors at its own size and layout, then caption and alt text."""
     from matplotlib import pyplot as plt
 
-    page = _Page(pdf, None)
+    page = _Page(pdf)
     page.text(f"Figure {number}", size=8.5, color=F.MUTED, gap=0.05)
     page.text(fig.title, size=12.5, weight="bold", width=70, gap=0.2)
     # Lay the figure out on its own (constrained layout), then place an Axes of the
@@ -832,7 +842,7 @@ def _briefing_pdf(path: Path, figs: Sequence[BriefingFigure], command: str) -> N
         mpl.rc_context({"axes.grid": False}),
         PdfPages(path, metadata=meta) as pdf,
     ):
-        cover = _Page(pdf, meta)
+        cover = _Page(pdf)
         cover.text("fewpoints briefing · synthetic data", size=9, color=F.MUTED, gap=0.1)
         cover.text(COVER_TITLE, size=17, weight="bold", width=48, gap=0.35)
         for para in COVER:
@@ -846,7 +856,7 @@ def _briefing_pdf(path: Path, figs: Sequence[BriefingFigure], command: str) -> N
         for i, fig in enumerate(figs, 1):
             with mpl.rc_context(F.HOUSE_STYLE):
                 _figure_page(pdf, i, fig)
-        methods = _Page(pdf, meta)
+        methods = _Page(pdf)
         methods.text("Methods and limits", size=14, weight="bold", gap=0.2)
         for para in METHODS:
             methods.text(para.format(command=command), gap=0.15)

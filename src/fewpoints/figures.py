@@ -704,6 +704,13 @@ def _get(obj, key):
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
+def top_sensitive_place(visits: pd.DataFrame) -> pd.Series:
+    """The sensitive place a device visited most often (then longest): ``name, kind, x_km, y_km, sum, count``."""
+    by_place = visits.groupby(["name", "kind", "x_km", "y_km"], as_index=False)["minutes"]
+    table = by_place.agg(["sum", "count"])
+    return table.sort_values(["count", "sum", "name"], ascending=[False, False, True]).iloc[0]
+
+
 def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     """A map of one device's week as a buyer of the data sees it: points, home, work, a sensitive place.
 
@@ -736,9 +743,7 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     top_sens = None
     start = trace["time"].min().normalize()
     if sens is not None and len(sens):
-        by_place = sens.groupby(["name", "kind", "x_km", "y_km"], as_index=False)["minutes"]
-        visits = by_place.agg(["sum", "count"]).sort_values(["count", "sum"], ascending=False)
-        top_sens = visits.iloc[0]
+        top_sens = top_sensitive_place(sens)
         marks.append((top_sens["x_km"], top_sens["y_km"]))
         # The week drawn starts on the Monday before the first visit to that place.
         at = sens[sens["name"] == top_sens["name"]]
@@ -765,7 +770,13 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
             & places["y_km"].between(cy - span / 2, cy + span / 2)
         ]
         ax.scatter(
-            inside["x_km"], inside["y_km"], s=1.5, color=FAINT, lw=0, zorder=1, rasterized=False
+            inside["x_km"],
+            inside["y_km"],
+            s=1.5 if len(inside) < 2000 else 0.6,  # a dense city stays a faint backdrop
+            color=FAINT,
+            alpha=1.0 if len(inside) < 2000 else 0.5,
+            lw=0,
+            zorder=1,
         )
     ax.plot(xs, ys, color=OURS, lw=0.5, alpha=0.35, zorder=2)
     ax.scatter(
@@ -812,7 +823,8 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
         minutes = f", {top_sens['sum']:,.0f} min in all" if top_sens["sum"] >= 1 else ""
         right, upper = top_sens["x_km"] > cx, top_sens["y_km"] > cy
         ax.annotate(
-            f"{top_sens['name']}\n{int(top_sens['count'])} visit(s) in {n_days} days{minutes}",
+            f"{top_sens['name']}\n{int(top_sens['count'])} visit"
+            f"{'' if top_sens['count'] == 1 else 's'} in {n_days} days{minutes}",
             (top_sens["x_km"], top_sens["y_km"]),
             xytext=(-12 if right else 12, -10 if upper else 10),
             textcoords="offset points",
