@@ -231,7 +231,7 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
         name="1-how-few-points",
         title=(
             f"Four places and times single out {_pct(u4['unicity'])} of phones in a "
-            "dataset sold as anonymous."
+            'synthetic city\'s "anonymized" records.'
         ),
         caption=(
             f"Each dot is the share of phones whose known points (antenna and hour, drawn "

@@ -283,7 +283,7 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
     row = curve[curve["n_points"] == at].iloc[0]
     _headline(
         ax,
-        f"{row['unicity']:.0%} singled out\nby {at} points",
+        f"This city: {row['unicity']:.0%} singled out\nby {at} points",
         (at, row["unicity"]),
         (28, -62),
     )
