@@ -213,40 +213,51 @@ def _non_negative(value, name: str) -> float:
     return v
 
 
-def _within(x, y, usable, px, py, radius):
+def _within(x, y, usable, px, py, radius, chunk: int = 1 << 20):
     """(record, place) pairs with the record within ``radius`` of the place.
 
-    A boolean grid marks the cells near any place, so only the few records
-    in them are compared with the places (sorted by x, a window of
-    ``2 * radius``), never every record with every place.
+    Places are bucketed in square cells of side ``radius``: a record can only
+    be near the places of its own cell and the 8 around it. A boolean grid
+    of those cells first drops the records far from every place, then each
+    remaining record looks up its 9 cells (binary searches in the sorted cell
+    keys), in chunks so that memory stays bounded however dense the map.
     """
-    cell = radius
     x0, y0 = px.min() - 2 * radius, py.min() - 2 * radius
-    span = max(px.max() - x0, py.max() - y0) + 2 * radius
-    if (span / cell) ** 2 > _MAX_GRID_CELLS:
-        cell = span / np.sqrt(_MAX_GRID_CELLS)
-    n = int(np.ceil(span / cell)) + 2
-    grid = np.zeros((n, n), dtype=bool)
-    gi = np.floor((px - x0) / cell).astype(np.int64)
-    gj = np.floor((py - y0) / cell).astype(np.int64)
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            grid[np.clip(gi + di, 0, n - 1), np.clip(gj + dj, 0, n - 1)] = True
-    ri = np.floor((x - x0) / cell)
-    rj = np.floor((y - y0) / cell)
-    inside = usable & (ri >= 0) & (ri < n) & (rj >= 0) & (rj < n)
-    cand = np.flatnonzero(inside)
-    cand = cand[grid[ri[cand].astype(np.int64), rj[cand].astype(np.int64)]]
-    order = np.argsort(px, kind="stable")
-    sx = px[order]
-    lo = np.searchsorted(sx, x[cand] - radius, side="left")
-    hi = np.searchsorted(sx, x[cand] + radius, side="right")
-    k = hi - lo
-    rec = np.repeat(cand, k)
-    first = np.cumsum(k) - k
-    place = order[np.arange(int(k.sum())) - np.repeat(first - lo, k)]
-    close = np.hypot(x[rec] - px[place], y[rec] - py[place]) <= radius
-    return rec[close], place[close]
+    ni = int(np.floor((px.max() - x0) / radius)) + 3
+    nj = int(np.floor((py.max() - y0) / radius)) + 3
+    pi = np.floor((px - x0) / radius).astype(np.int64)
+    pj = np.floor((py - y0) / radius).astype(np.int64)
+    order = np.argsort(pi * nj + pj, kind="stable")
+    keys = (pi * nj + pj)[order]
+    ri = np.floor((x - x0) / radius)
+    rj = np.floor((y - y0) / radius)
+    cand = np.flatnonzero(usable & (ri >= 1) & (ri < ni - 1) & (rj >= 1) & (rj < nj - 1))
+    if ni * nj <= _MAX_GRID_CELLS:
+        near = np.zeros(ni * nj, dtype=bool)
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                near[keys + di * nj + dj] = True
+        cand = cand[near[ri[cand].astype(np.int64) * nj + rj[cand].astype(np.int64)]]
+    recs, places = [], []
+    for s in range(0, len(cand), chunk):
+        c = cand[s : s + chunk]
+        k = ri[c].astype(np.int64) * nj + rj[c].astype(np.int64)
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                q = k + di * nj + dj
+                lo = np.searchsorted(keys, q, side="left")
+                n = np.searchsorted(keys, q, side="right") - lo
+                if not n.any():
+                    continue
+                rec = np.repeat(c, n)
+                first = np.cumsum(n) - n
+                place = order[np.arange(int(n.sum())) - np.repeat(first - lo, n)]
+                close = np.hypot(x[rec] - px[place], y[rec] - py[place]) <= radius
+                recs.append(rec[close])
+                places.append(place[close])
+    if not recs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(recs), np.concatenate(places)
 
 
 def _nearest_on_map(rec, place, x, y, px, py, places, radius):

@@ -181,21 +181,23 @@ class HourlyVisits:
             self.n_records,
         )
 
-    def location_hours(self) -> _Pairs:
-        """Hours per (device, location), with the night and weekday-daytime hours."""
+    def location_hours(self, *, windows: bool = True) -> _Pairs:
+        """Hours per (device, location), and (``windows=True``) the night and weekday-daytime hours."""
         if len(self.dev) == 0:
             empty = np.zeros(0, dtype=np.int64)
             return _Pairs(empty, empty, empty, empty, empty)
         new = np.empty(len(self.dev), dtype=bool)
         new[0] = True
         new[1:] = (self.dev[1:] != self.dev[:-1]) | (self.loc[1:] != self.loc[:-1])
-        pair = np.cumsum(new) - 1
         starts = np.flatnonzero(new)
         n_pairs = len(starts)
         hours = np.diff(np.append(starts, len(self.dev)))
-        window = time_window(self.hour * 3600)
-        night = np.bincount(pair[window == 1], minlength=n_pairs)
-        day = np.bincount(pair[window == 2], minlength=n_pairs)
+        night = day = None
+        if windows:
+            pair = np.cumsum(new) - 1
+            window = time_window(self.hour * 3600)
+            night = np.bincount(pair[window == 1], minlength=n_pairs)
+            day = np.bincount(pair[window == 2], minlength=n_pairs)
         return _Pairs(self.dev[starts], self.loc[starts], hours, night, day)
 
 
@@ -206,8 +208,8 @@ class _Pairs:
     dev: np.ndarray
     loc: np.ndarray
     hours: np.ndarray
-    night: np.ndarray
-    day: np.ndarray
+    night: np.ndarray | None
+    day: np.ndarray | None
 
 
 def as_visits(traces_or_visits, *, cluster_km="auto") -> HourlyVisits:
@@ -532,7 +534,7 @@ def top_locations(
     """
     n = _check_n(n)
     visits = _at(as_visits(traces, cluster_km=cluster_km), granularity, places, None)
-    pairs = visits.location_hours()
+    pairs = visits.location_hours(windows=False)
     order, rank = _ranked(pairs, visits.n_devices)
     keep = rank < n
     sel = order[keep]
@@ -814,7 +816,7 @@ def top_n_anonymity(
     label, mapping = _granularity(granularity, visits, places, districts)
     if mapping is not None:
         visits = visits.coarsen(*mapping, label)
-    pairs = visits.location_hours()
+    pairs = visits.location_hours(windows=False)
     order, rank = _ranked(pairs, visits.n_devices)
     n_loc_dev = np.bincount(pairs.dev, minlength=visits.n_devices)
     present = n_loc_dev > 0
