@@ -183,7 +183,7 @@ def test_coarsened_index_equals_the_index_of_the_coarsened_table(seed, n_devices
         assert_same_index(twice, index.coarsen(cell_km=cell, time_bin="3h"))
 
 
-@SETTINGS
+@settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 4), time_bin=st.sampled_from(["1h", "4h"]))
 def test_unicity_on_a_coarsened_index_matches_the_table_and_brute_force(seed, p, time_bin):
     traces = _with_seconds(random_traces(seed, n_devices=50, n_places=8), seed)
@@ -301,7 +301,7 @@ def test_records_away_from_their_antenna_fall_back_to_the_table(tiny_world):
     assert not _records_at_antennas(traces.assign(antenna_id=-5), antennas)
 
 
-@SETTINGS
+@settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_devices=st.integers(1, 40))
 def test_a_targets_points_are_the_same_before_and_after_sorting_every_device(seed, n_devices):
     traces = random_traces(seed, n_devices=n_devices)

@@ -8,7 +8,17 @@ device and keeps two sorted arrays (CSR style):
   device, stored as one int64 key ``point * n_devices + device``, with the
   offset of each point's posting list. Asking "does device d have point q?"
   is a binary search for the key ``q * n_devices + d``.
-* device -> points: the same pairs sorted by device, to draw a target's points.
+* device -> points: the same pairs sorted by device, to draw a target's points
+  (sorted on first use; an attack's call sorts only its targets' pairs).
+
+Points held by many devices (a 256th of them or more, typical of coarse data,
+where one 2 km cell at a 4-hour bin is shared by thousands) are also kept as
+bitsets, one bit per device: a candidate is then tested with one lookup, and
+targets whose every known point is such a point are counted by AND-ing the
+bitsets and counting the set bits (``np.bitwise_count``, or a byte table on
+numpy < 2.0). :meth:`PointIndex.coarsen` makes the index of a coarser grid
+(cells, time bins, or any mapping of locations) from the (point, device)
+pairs alone, without reading the table again.
 
 Place-level postings (a location at any time, or within a daily time window)
 are built on demand from the same pairs, for "top places" and "home and work"
