@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fewpoints.anonymize import coarsen_space, coarsen_time
+from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, unicity
 from fewpoints.attacks import index as index_module
 from fewpoints.schema import FewpointsError
@@ -320,3 +320,15 @@ def test_a_targets_points_are_the_same_before_and_after_sorting_every_device(see
             own = traces[traces["device_id"] == index.device_ids[d]]
             codes = index.point_codes(own["x_km"], own["y_km"], own["time"])
             assert pts[rows == i].tolist() == sorted(set(codes.tolist()))
+
+
+def test_coarsening_that_merges_nothing_returns_the_same_index():
+    traces = traces_from({"ana": ["A@08", "B@09"], "bo": ["B@08"]})
+    index = PointIndex.from_traces(traces)
+    with pytest.warns(WeakTransformWarning):
+        assert index.coarsen(time_bin="1h") is index
+    assert index.coarsen(cell_km=1.0) is index  # cell centres are where the places are
+    moved = index.coarsen(cell_km=2.0)  # A and B merge into (1, 1)
+    assert moved is not index and moved.n_locations == 1
+    shifted = index.coarsen(locations=index.locations().assign(y_km=3.0))  # moved, not merged
+    assert shifted is not index and shifted.loc_y.tolist() == [3.0, 3.0]

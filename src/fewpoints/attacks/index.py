@@ -464,15 +464,23 @@ class PointIndex:
         """Sorted ``device * n_points + point`` for the pairs of ``devices`` (None: all)."""
         keys = self.points.keys
         n_dev, n_pts = self.n_devices, self.n_points
-        devs = keys % n_dev
+        devs = self.pair_devices()
         if devices is not None:
             want = np.zeros(n_dev, dtype=bool)
             want[devices] = True
             sel = want[devs]
             keys, devs = keys[sel], devs[sel]
-        dkeys = devs * n_pts + keys // n_dev
+        dkeys = devs.astype(np.int64) * n_pts + keys // n_dev
         dkeys.sort()
         return dkeys
+
+    def pair_devices(self) -> np.ndarray:
+        """The device of every (point, device) pair, in the order of ``points.keys`` (cached)."""
+        if "pair_devices" not in self._cache:
+            devs = self.points.keys % self.n_devices
+            int_t = np.int32 if self.n_devices < 2**31 else np.int64
+            self._cache["pair_devices"] = devs.astype(int_t)
+        return self._cache["pair_devices"]
 
     def nth_points(self, devices: np.ndarray, ranks: np.ndarray) -> np.ndarray:
         """Point codes at ``ranks[i]`` among the sorted points of ``devices[i]``, shape of ``ranks``.
@@ -510,7 +518,8 @@ class PointIndex:
         PointIndex
             Equal, array for array, to ``PointIndex.from_traces`` of the
             coarsened table (same device, location and point codes), so
-            every attack gives the same answer with the same seed.
+            every attack gives the same answer with the same seed. This
+            index itself when nothing merges.
 
         Warns
         -----
@@ -560,6 +569,13 @@ class PointIndex:
                     WeakTransformWarning,
                     stacklevel=2,
                 )
+        same_places = (
+            np.array_equal(loc_x, self.loc_x)
+            and np.array_equal(loc_y, self.loc_y)
+            and np.array_equal(loc_map, np.arange(self.n_locations))
+        )
+        if same_places and (t is self.point_time or np.array_equal(t, self.point_time)):
+            return self  # nothing merges: this very index is the coarse one
         # Coarse point of every fine point; codes follow (location, time) order.
         times, tcode = np.unique(t, return_inverse=True)
         coarse, pmap = np.unique(
@@ -571,7 +587,7 @@ class PointIndex:
         fine = np.repeat(np.arange(self.n_points, dtype=np.int64), np.diff(post.offsets))
         keys = pmap[fine] * n_dev + (post.keys - fine * n_dev)
         del fine
-        keys.sort()
+        keys.sort(kind="stable")  # runs of sorted devices: a merge beats a quicksort
         keys = _dedupe_sorted(keys)
         offsets = _item_offsets(keys, len(coarse), n_dev)
         pcode = np.repeat(np.arange(len(coarse), dtype=np.int64), np.diff(offsets))
@@ -700,7 +716,7 @@ class PointIndex:
         between 09:00 and 17:00".
         """
         if kind not in self._cache:
-            devs = self.points.devices()
+            devs = self.pair_devices()
             pcode = self.points.keys // self.n_devices
             loc = self.point_loc[pcode].astype(np.int64)
             if kind == "any":
