@@ -41,6 +41,7 @@ lab: $(VENV)/.installed-notebooks
 benchmark: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_unicity.py
+	$(BIN)/python benchmarks/bench_resolution.py
 
 # Regenerate the shipped classroom dataset (the command the data card gives).
 data: $(VENV)/.installed-base
