@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED   ?= 2013
 
-.PHONY: demo test lint lab benchmark data clean
+.PHONY: demo test test-browser notebooks lint lab benchmark data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ $(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
 	touch $@
 
+$(VENV)/.installed-browser: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	touch $@
+
 demo: $(VENV)/.installed-base
 	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out demo-output/classroom --force
 	$(BIN)/fewpoints unicity demo-output/classroom --time-bin 1h --points 1-6
+	$(BIN)/fewpoints briefing --preset city --seed $(SEED) --out demo-output/briefing --force
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -33,6 +38,17 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The notebooks in JupyterLab, driven by headless Chromium (Debian's package; installed
+# with apt-get when missing and run as root). Screenshots go to build/screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: $(VENV)/.installed-browser
+	@test -x $(CHROMIUM) || CHROMIUM=$(CHROMIUM) .ci/install-chromium
+	FEWPOINTS_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -m browser
+
+# Rebuild notebooks/*.ipynb from their sources in notebooks/source/ (outputs stay empty).
+notebooks: $(VENV)/.installed-dev
+	$(BIN)/python notebooks/build.py
 
 lab: $(VENV)/.installed-notebooks
 	$(BIN)/jupyter lab notebooks/
@@ -42,10 +58,11 @@ benchmark: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_unicity.py
 	$(BIN)/python benchmarks/bench_resolution.py
+	$(BIN)/python benchmarks/bench_privacy.py
 
 # Regenerate the shipped classroom dataset (the command the data card gives).
 data: $(VENV)/.installed-base
 	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out synthetic_data/classroom --force
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) demo-output build .pytest_cache .ruff_cache .hypothesis

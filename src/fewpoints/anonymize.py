@@ -1,8 +1,21 @@
 """Transforms a data broker might call "anonymization": ``traces`` in, new ``traces`` out.
 
-Every function returns a new table with the same columns and never changes
-its input. The attacks accept raw and transformed tables alike, so the effect
-of a transform is measured by running the same attack on its output.
+Every function returns a new table with the same columns (less any column
+that would give a finer value away, such as ``antenna_id`` after moving a
+point) and never changes its input. The attacks accept raw and transformed
+tables alike, so the effect of a transform is measured by running the same
+attack on its output.
+
+- identities: :func:`pseudonymize` (new IDs, optionally rotated every period)
+- space: :func:`coarsen_space` (square cells), :func:`merge_antennas`
+  (neighbouring antennas merged), :func:`add_noise` (Gaussian),
+  :func:`geo_indistinguishable` (planar Laplace)
+- time: :func:`coarsen_time`, :func:`truncate`
+- less data: :func:`subsample` (records), :func:`sample_devices` (devices),
+  :func:`suppress_rare` (points fewer than k devices share)
+
+A setting too weak to change anything raises :class:`WeakTransformWarning`
+with the reason.
 """
 
 from __future__ import annotations
@@ -192,13 +205,42 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
                 stacklevel=2,
             )
     # Codes follow the sorted new IDs; a random permutation decides who gets which.
-    new_code = rng.permutation(n_new)[owner]
-    order = np.argsort(new_code, kind="stable")
-    out = traces.iloc[order].reset_index(drop=True)
-    out["device_id"] = pd.Categorical.from_codes(
-        new_code[order], categories=pd.Index(_random_hex_ids(n_new, rng), dtype="str")
+    code_of = rng.permutation(n_new)
+    order = _group_order(owner, code_of)
+    device = pd.Categorical.from_codes(
+        code_of[owner[order]],
+        categories=pd.Index(_random_hex_ids(n_new, rng), dtype="str"),
+        validate=False,
     )
-    return out
+    columns = {c: device if c == "device_id" else _take(traces[c], order) for c in traces.columns}
+    return pd.DataFrame(columns, copy=False)
+
+
+def _take(column: pd.Series, order: np.ndarray):
+    """``column`` reordered: plain numpy indexing when it is a numpy column (much faster at 100M rows)."""
+    values = column.array
+    if isinstance(values, pd.arrays.NumpyExtensionArray) or isinstance(column.dtype, np.dtype):
+        return column.to_numpy()[order]
+    return values.take(order)
+
+
+def _group_order(group: np.ndarray, rank_of: np.ndarray) -> np.ndarray:
+    """Row order that sorts groups by ``rank_of[group]``, keeping rows in order within a group.
+
+    When every group's rows are contiguous and in increasing group order (a
+    table sorted by device, then time), the blocks are moved whole in O(n);
+    otherwise a stable argsort.
+    """
+    if len(group) > 1 and not (np.diff(group) >= 0).all():
+        return np.argsort(rank_of[group], kind="stable")
+    length = np.bincount(group, minlength=len(rank_of))
+    start = np.zeros(len(rank_of), dtype=np.int64)
+    np.cumsum(length[:-1], out=start[1:])
+    blocks = np.argsort(rank_of)  # group now first, second, ...
+    length = length[blocks]
+    first_new = np.zeros(len(blocks), dtype=np.int64)
+    np.cumsum(length[:-1], out=first_new[1:])
+    return np.arange(len(group), dtype=np.int64) + np.repeat(start[blocks] - first_new, length)
 
 
 def _random_hex_ids(n: int, rng: np.random.Generator, width: int = 12) -> np.ndarray:
@@ -209,9 +251,12 @@ def _random_hex_ids(n: int, rng: np.random.Generator, width: int = 12) -> np.nda
         ids = _sorted_unique(np.concatenate([ids, more]))
     if ids.size > n:
         ids = np.delete(ids, rng.choice(ids.size, size=ids.size - n, replace=False))
-    digits = (ids[:, None] >> (4 * np.arange(width - 1, -1, -1))) & 15
-    chars = np.frombuffer(b"0123456789abcdef", dtype="S1")[digits]
-    return np.ascontiguousarray(chars).view(f"S{width}").ravel().astype(f"U{width}")
+    hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    shifts = 4 * np.arange(width - 1, -1, -1)
+    chars = np.empty((n, width), dtype=np.uint8)
+    for s in range(0, n, 1 << 20):  # chunks bound the (rows x digits) int64 temporary
+        chars[s : s + (1 << 20)] = hexdigits[(ids[s : s + (1 << 20), None] >> shifts) & 15]
+    return chars.view(f"S{width}").ravel().astype(f"U{width}")
 
 
 # ---------------------------------------------------------------------------
@@ -470,8 +515,16 @@ def _resolution_m(traces: pd.DataFrame) -> tuple[float, str] | None:
         acc = traces["accuracy_m"].dropna()
         if len(acc):
             return float(acc.median()), "median GPS accuracy"
-    if "antenna_id" in traces.columns:
-        xy = traces[["x_km", "y_km"]].drop_duplicates().to_numpy(dtype=np.float64)
+    if "antenna_id" in traces.columns and traces["antenna_id"].notna().any():
+        # One row per antenna (any of its rows): O(n), no hashing of 100M coordinates.
+        aid = traces["antenna_id"].to_numpy(dtype=np.float64)
+        ok = np.isfinite(aid)
+        codes, n_ant = _dense_codes(aid[ok].astype(np.int64) - int(np.nanmin(aid)))
+        row = np.empty(n_ant, dtype=np.int64)
+        row[codes] = np.flatnonzero(ok)
+        xy = np.column_stack(
+            [traces["x_km"].to_numpy()[row], traces["y_km"].to_numpy()[row]]
+        ).astype(np.float64)
         if len(xy) > 20_000:
             xy = xy[np.random.default_rng(0).choice(len(xy), 20_000, replace=False)]
         if len(xy) >= 2:

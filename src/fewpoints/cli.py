@@ -363,12 +363,573 @@ def _run_unicity(args) -> int:
 
 
 # ---------------------------------------------------------------------------
+# fewpoints anonymize
+# ---------------------------------------------------------------------------
+
+#: The steps of ``fewpoints anonymize``, in the order they are applied.
+ANONYMIZE_ORDER = (
+    "merge-antennas",
+    "noise",
+    "geo-ind",
+    "coarsen-space",
+    "coarsen-time",
+    "subsample",
+    "rotate",
+    "suppress-rare",
+)
+
+
+def _length_km(text: str, option: str, default_unit: str) -> float:
+    """``1km``, ``500m`` or a bare number in ``default_unit`` -> kilometres (positive)."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(km|m)?\s*", str(text))
+    try:
+        value = float(m.group(1)) if m else float("nan")
+    except ValueError:
+        value = float("nan")
+    if m is None or not np.isfinite(value):
+        raise FewpointsError(f"--{option}: expected a length like 500m or 1km, got {text!r}")
+    if value <= 0:
+        raise FewpointsError(f"--{option}: must be positive, got {text!r}")
+    unit = m.group(2) or default_unit
+    return value if unit == "km" else value / 1000.0
+
+
+def _add_anonymize(sub) -> None:
+    from fewpoints.synth.world import OBSERVATION_MODELS
+
+    p = sub.add_parser(
+        "anonymize",
+        help="apply common anonymizations to traces and show how little unicity moves",
+        description=(
+            "Apply the chosen transforms to the traces of a world folder (or a traces "
+            "file), write the result in the same format, and print the share of devices "
+            "that 4 known points single out before and after. Steps run in this fixed "
+            "order: " + ", ".join(ANONYMIZE_ORDER) + ". A world folder in gives a world "
+            "folder out with the transformed traces and the public tables (places, "
+            "antennas, directory, posts), never the ground truth."
+        ),
+    )
+    p.add_argument(
+        "source", metavar="IN", help="world folder or traces file (CSV, CSV.gz, Parquet)"
+    )
+    p.add_argument("--out", required=True, help="output folder (world in) or file (file in)")
+    p.add_argument("--merge-antennas", metavar="V", help="merge about V neighbouring antennas")
+    p.add_argument(
+        "--noise", metavar="SIGMA", help="Gaussian noise per axis, e.g. 100m (default unit m)"
+    )
+    p.add_argument("--geo-ind", metavar="EPS", help="planar Laplace noise, epsilon per km")
+    p.add_argument(
+        "--coarsen-space", metavar="SIZE", help="square cells, e.g. 1km (default unit km)"
+    )
+    p.add_argument("--coarsen-time", metavar="BIN", help="time bins, e.g. 4h, 1D")
+    p.add_argument("--subsample", metavar="SHARE", help="keep this share of records, in (0, 1]")
+    p.add_argument("--rotate", metavar="PERIOD", help="new random device IDs every period, e.g. 1D")
+    p.add_argument("--suppress-rare", metavar="K", help="drop points fewer than K devices share")
+    p.add_argument(
+        "--model",
+        choices=OBSERVATION_MODELS,
+        help="with a world folder: transform only these traces (default: every model)",
+    )
+    p.add_argument(
+        "--targets",
+        type=_positive_int,
+        default=10_000,
+        help="devices sampled to measure unicity before and after (default: 10000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for every random step (default: 0)")
+    p.add_argument("--force", action="store_true", help="replace the output if it exists")
+
+
+def _anonymize_steps(args) -> list[tuple[str, object, str]]:
+    """Check every option before any work: (step, callable traces -> traces, description)."""
+    from functools import partial
+
+    from fewpoints import anonymize as A
+
+    def number(text, option, *, kind=float):
+        try:
+            return kind(text)
+        except ValueError:
+            raise FewpointsError(f"--{option}: expected a number, got {text!r}") from None
+
+    rng = np.random.default_rng(args.seed)
+    steps = {}
+    if args.merge_antennas is not None:
+        v = number(args.merge_antennas, "merge-antennas")
+        if not (np.isfinite(v) and v >= 1):
+            raise FewpointsError(
+                f"--merge-antennas: must be at least 1, got {args.merge_antennas!r}"
+            )
+        steps["merge-antennas"] = (v, f"about {v:g} neighbouring antennas merged")
+    if args.noise is not None:
+        km = _length_km(args.noise, "noise", "m")
+        steps["noise"] = (km * 1000.0, f"Gaussian noise of {km * 1000:g} m per axis")
+    if args.geo_ind is not None:
+        eps = number(args.geo_ind, "geo-ind")
+        if not (np.isfinite(eps) and eps > 0):
+            raise FewpointsError(f"--geo-ind: epsilon must be positive, got {args.geo_ind!r}")
+        steps["geo-ind"] = (eps, f"planar Laplace noise, epsilon {eps:g} per km")
+    if args.coarsen_space is not None:
+        km = _length_km(args.coarsen_space, "coarsen-space", "km")
+        steps["coarsen-space"] = (km, f"locations snapped to {km:g} km cells")
+    if args.coarsen_time is not None:
+        A._duration_seconds(args.coarsen_time, "--coarsen-time")
+        steps["coarsen-time"] = (args.coarsen_time, f"times floored to {args.coarsen_time} bins")
+    if args.subsample is not None:
+        keep = A._share(number(args.subsample, "subsample"), "--subsample")
+        steps["subsample"] = (keep, f"{keep:.0%} of records kept at random")
+    if args.rotate is not None:
+        A._duration_seconds(args.rotate, "--rotate")
+        steps["rotate"] = (args.rotate, f"device IDs replaced, a new one every {args.rotate}")
+    if args.suppress_rare is not None:
+        k = number(args.suppress_rare, "suppress-rare", kind=int)
+        if k < 1:
+            raise FewpointsError(f"--suppress-rare: must be at least 1, got {args.suppress_rare!r}")
+        steps["suppress-rare"] = (k, f"points shared by fewer than {k} devices dropped")
+    if not steps:
+        raise FewpointsError(
+            "no anonymization chosen; give at least one of --" + ", --".join(ANONYMIZE_ORDER)
+        )
+    make = {
+        "merge-antennas": lambda v, antennas: partial(
+            A.merge_antennas, antennas=antennas, v=v, rng=rng
+        ),
+        "noise": lambda s, _: partial(A.add_noise, sigma_m=s, rng=rng),
+        "geo-ind": lambda e, _: partial(A.geo_indistinguishable, epsilon_per_km=e, rng=rng),
+        "coarsen-space": lambda c, _: partial(A.coarsen_space, cell_km=c),
+        "coarsen-time": lambda b, _: partial(A.coarsen_time, time_bin=b),
+        "subsample": lambda k, _: partial(A.subsample, keep=k, rng=rng),
+        "rotate": lambda r, _: partial(A.pseudonymize, rotate=r, rng=rng),
+        "suppress-rare": lambda k, _: partial(A.suppress_rare, k=k),
+    }
+    return [(name, make[name], *steps[name]) for name in ANONYMIZE_ORDER if name in steps]
+
+
+def _unicity_line(traces, n_targets: int, seed: int) -> str:
+    from fewpoints.attacks import unicity
+
+    try:
+        r = unicity(traces, 4, n_targets=n_targets, rng=seed)
+    except FewpointsError:
+        return "no device has 4 distinct points left"
+    n_dev = traces["device_id"].nunique()
+    return (
+        f"{r.value:6.1%}  (95% CI {r.ci_low:.1%} to {r.ci_high:.1%}; {r.n_targets:,} targets, "
+        f"{n_dev:,} devices, {len(traces):,} records)"
+    )
+
+
+def _run_anonymize(args) -> int:
+    import os
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    from fewpoints.anonymize import WeakTransformWarning
+    from fewpoints.schema import read_traces, read_world_tables, write_world_tables
+
+    steps = _anonymize_steps(args)
+    src, out = Path(args.source), Path(args.out)
+    if not src.exists():
+        raise FewpointsError(f"{src}: no such file or folder")
+    if out.resolve() == src.resolve():
+        raise FewpointsError("--out must differ from the input")
+    if src.is_dir():
+        if out.exists() and not out.is_dir():
+            raise FewpointsError(f"{out} exists and is not a folder")
+        if out.is_dir() and any(out.iterdir()) and not args.force:
+            raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+        tables, meta = read_world_tables(src)
+        models = [n for n in tables if n.startswith("traces_")]
+        if args.model is not None:
+            if f"traces_{args.model}" not in tables:
+                raise FewpointsError(f"this world has no {args.model} traces")
+            models = [f"traces_{args.model}"]
+        antennas = tables.get("antennas")
+        synthetic = bool(meta.get("synthetic"))
+        what = f"world {src}"
+    else:
+        if args.model is not None:
+            raise FewpointsError("--model applies to a world folder, not to a file")
+        if out.exists() and (out.is_dir() or not args.force):
+            raise FewpointsError(f"{out} exists; use --force to replace it")
+        tables, models, antennas, synthetic = {"traces": read_traces(src)}, ["traces"], None, False
+        what = f"file {src}"
+    names = {step[0] for step in steps}
+    if "merge-antennas" in names and antennas is None:
+        raise FewpointsError("--merge-antennas needs the antenna map: give a world folder")
+
+    released = {}
+    for name in models:
+        traces = tables[name]
+        for step, make, value, _ in steps:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", WeakTransformWarning)
+                try:
+                    traces = make(value, antennas)(traces)
+                except FewpointsError as exc:
+                    raise FewpointsError(f"{name}, --{step}: {exc}") from None
+            for w in caught:
+                print(f"fewpoints anonymize: warning: --{step}: {w.message}", file=sys.stderr)
+        released[name] = traces
+
+    # Write everything to a temporary path beside the output, then rename: never partial output.
+    if src.is_dir():
+        public = {n: tables[n] for n in ("places", "antennas", "directory", "posts") if n in tables}
+        new_tables = {**public, **released}
+        meta = dict(meta)
+        meta["tables"] = {n: len(df) for n, df in new_tables.items()}
+        meta["anonymized"] = {
+            "from": str(src),
+            "steps": [desc for *_, desc in steps],
+            "order": list(ANONYMIZE_ORDER),
+            "seed": args.seed,
+            "ground_truth_removed": ["people", "stays"],
+        }
+        write_world_tables(new_tables, meta, out, force=args.force)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        suffix = "".join(src.suffixes[-2:]) if src.name.endswith(".csv.gz") else src.suffix
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=suffix, dir=out.parent)
+        os.close(fd)
+        try:
+            df = released["traces"].assign(device_id=released["traces"]["device_id"].astype(str))
+            if suffix == ".parquet":
+                df.to_parquet(tmp, index=False)
+            else:
+                df.to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S")
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    label = "SYNTHETIC data (no real person is in it)" if synthetic else "your data"
+    print(f"Anonymize -- {label}: {what} -> {out}")
+    print("  steps, in order:")
+    for *_, desc in steps:
+        print(f"    {desc}")
+    print()
+    print("  unique from 4 known points (place and time, drawn from each released trace):")
+    for name in models:
+        before = _unicity_line(tables[name], args.targets, args.seed)
+        after = _unicity_line(released[name], args.targets, args.seed)
+        tag = "" if name == "traces" else f"{name.removeprefix('traces_')}: "
+        print(f"    {tag}before {before}")
+        print(f"    {tag}after  {after}")
+    if "rotate" in names:
+        print("  after rotation each piece of a trace (one ID) counts as a device")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# fewpoints briefing
+# ---------------------------------------------------------------------------
+
+
+def _add_briefing(sub) -> None:
+    from fewpoints.synth.world import PRESETS
+
+    p = sub.add_parser(
+        "briefing",
+        help="write the briefing pack: figures (PNG, SVG, PDF), captions and briefing.pdf",
+        description=(
+            "Generate a synthetic world, run each briefing analysis on it, and write every "
+            "figure as PNG (300 dpi), SVG and PDF, captions.md (captions and alt text) and "
+            "a printable briefing.pdf. The same seed gives the same figures."
+        ),
+    )
+    p.add_argument("--out", required=True, help="folder to write (refused if not empty)")
+    p.add_argument(
+        "--preset",
+        default="city",
+        help=f"world to generate: {', '.join(PRESETS)} (default: city)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the world and the analyses (default: 0)"
+    )
+    p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _run_briefing(args) -> int:
+    from pathlib import Path
+
+    from fewpoints.briefing import HEADLINES, RECIPES, build_briefing, write_briefing
+
+    out = Path(args.out)
+    # Refuse before doing any work, so a long run never ends in "folder exists".
+    if out.exists() and not out.is_dir():
+        raise FewpointsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    progress = Progress(enabled=not args.quiet)
+    t0 = time.perf_counter()
+    skipped = [r.name for r in RECIPES if not r.available()]
+    try:
+        world = _generate_world(args.preset, args.seed, progress, observe=("cdr", "pings"))
+        figs = build_briefing(world, seed=args.seed, progress=progress)
+        command = f"fewpoints briefing --preset {args.preset} --seed {args.seed} --out {out}"
+        written = write_briefing(figs, out, force=args.force, command=command, progress=progress)
+    finally:
+        progress.close()
+    print(
+        f"Briefing -- SYNTHETIC data (preset {args.preset}, seed {args.seed}): "
+        f"{len(figs)} figures, {len(written)} files in {out}/ ({time.perf_counter() - t0:.0f} s)"
+    )
+    print(f"  read first: {out / 'briefing.pdf'}   captions and alt text: {out / 'captions.md'}")
+    if skipped:
+        print(f"  not in this build yet: {', '.join(skipped)}")
+    by_name = {f.name.split("-", 1)[1]: f for f in figs}
+    shown = [by_name[n] for n in HEADLINES if n in by_name][:3]
+    print("  headline numbers (synthetic data):")
+    for f in shown:
+        print(f"    - {f.headline}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# fewpoints link
+# ---------------------------------------------------------------------------
+
+
+def _load_world(source: str, *, seed: int, what: str):
+    """A world from a folder written by 'fewpoints generate', or a preset generated now."""
+    from pathlib import Path
+
+    from fewpoints.synth.world import PRESETS, read_world
+
+    path = Path(source)
+    if path.is_dir():
+        world = read_world(path)
+        p = world.params
+        return world, f"world {path} (preset {p.preset}, seed {p.seed})"
+    if source in PRESETS:
+        progress = Progress()
+        try:
+            world = _generate_world(source, seed, progress)
+        finally:
+            progress.close()
+        return world, f"preset {source}, seed {seed}"
+    if path.exists():
+        raise FewpointsError(
+            f"{source} is a file; {what} needs a world folder (traces, places, directory, posts)"
+        )
+    raise FewpointsError(
+        f"{source}: no such world folder or preset (presets: {', '.join(PRESETS)})"
+    )
+
+
+def _world_traces(world, model: str | None):
+    if model is None:
+        model = next(iter(world.observations))
+    if model not in world.observations:
+        raise FewpointsError(
+            f"this world has no {model} traces; it has {', '.join(world.observations)}"
+        )
+    return world.observations[model], model
+
+
+def _add_link(sub) -> None:
+    from fewpoints.synth.world import OBSERVATION_MODELS
+
+    p = sub.add_parser(
+        "link",
+        help="name pseudonymous devices with a public directory and geotagged posts",
+        description=(
+            "Link the devices of a synthetic world to names: by matching each device's "
+            "inferred home to the public directory, and by finding the devices that were "
+            "near a person's first geotagged posts. Scored against the world's ground truth, "
+            "which the attacks never read. WORLD is a folder written by 'fewpoints generate' "
+            "or a preset to generate now."
+        ),
+    )
+    p.add_argument("world", metavar="WORLD", help="world folder or preset")
+    p.add_argument(
+        "--posts",
+        type=_positive_int,
+        default=3,
+        help="posts known per person: each name's first N (default: 3)",
+    )
+    p.add_argument(
+        "--observe",
+        choices=OBSERVATION_MODELS,
+        help="which traces of the world to attack (default: the world's first)",
+    )
+    p.add_argument(
+        "--max-km",
+        type=_positive_float,
+        help="how far a record may be from a post (default: 2 for cdr, via the serving antenna; 0.05 for pings)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=_positive_float,
+        help="how long before or after a post a record may be (default: 240)",
+    )
+    p.add_argument("--examples", type=int, default=5, help="example rows shown (default: 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed when generating a preset (default: 0)")
+
+
+def _run_link(args) -> int:
+    from fewpoints.attacks.linkage import (
+        POST_TOLERANCES,
+        link_directory,
+        link_posts,
+        linkage_score,
+        naming_curve,
+    )
+
+    world, what = _load_world(args.world, seed=args.seed, what="link")
+    if len(world.directory) == 0 and len(world.posts) == 0:
+        raise FewpointsError("this world has no directory and no posts: nothing to link with")
+    traces, model = _world_traces(world, args.observe)
+    kind = "cdr" if "antenna_id" in traces.columns else "pings"
+    km = args.max_km if args.max_km is not None else POST_TOLERANCES[kind][0]
+    minutes = args.max_minutes if args.max_minutes is not None else POST_TOLERANCES[kind][1]
+    progress = Progress()
+    try:
+        progress("linking the directory", 0.0)
+        book = (
+            link_directory(traces, world.directory, world.places, posts=world.posts)
+            if len(world.directory)
+            else None
+        )
+        progress("linking the directory", 1.0)
+        progress("linking the posts", 0.0)
+        posts = curve = None
+        if len(world.posts):
+            posts = link_posts(
+                traces, world.posts, max_km=km, max_minutes=minutes, n_posts=args.posts
+            )
+            ns = sorted({1, 2, 3, 5, args.posts})
+            curve = naming_curve(
+                traces, world.posts, world.people, n_posts=ns, max_km=km, max_minutes=minutes
+            )
+        progress("linking the posts", 1.0)
+    finally:
+        progress.close()
+
+    n_people = len(world.people)
+    truth = set(
+        zip(world.people["name"].astype(str), world.people["device_id"].astype(str), strict=True)
+    )
+
+    def check(name, device) -> str:
+        return "right" if (str(name), str(device)) in truth else "wrong"
+
+    print(f"Linkage -- SYNTHETIC data (no real person is in it): {what}, {model} traces")
+    print(
+        f"  {traces['device_id'].nunique():,} devices; public data: {len(world.directory):,} "
+        f"directory entries, {len(world.posts):,} posts by {world.posts['name'].nunique():,} people"
+    )
+    print("  scored against the world's ground truth (people), which the attacks never read")
+    if book is not None:
+        sc = linkage_score(book, world.people)
+        print()
+        print(
+            "From the directory (inferred home -> listed adults at that address; posts break ties):"
+        )
+        print(
+            f"  best guess right for {sc['n_correct']:,} of {sc['n_guesses']:,} devices "
+            f"(precision {sc['precision']:.1%}); {sc['share_named']:.1%} of all {n_people:,} "
+            f"people correctly named"
+        )
+        best = book[book["rank"] == 1].head(args.examples)
+        if len(best):
+            print("  examples (best guess per device):")
+            for _, r in best.iterrows():
+                print(
+                    f"    {r['device_id']:<14} -> {r['name']:<22} score {r['score']:.2f}"
+                    f"  ({r['address_adults']} listed at the address, {r['posts_matched']} posts "
+                    f"matched; {check(r['name'], r['device_id'])})"
+                )
+    if curve is not None:
+        via = "its serving antenna" if kind == "cdr" else "distance"
+        print()
+        print(
+            f"From geotagged posts (a device matches a post when it has a record within "
+            f"{km:g} km by {via} and {minutes:g} minutes):"
+        )
+        print(f"  {'posts':>5}  {'people':>7}  {'named':>6}  {'95% CI':<15}  {'median set':>10}")
+        for _, r in curve.iterrows():
+            ci = f"{r['ci_low']:.1%} to {r['ci_high']:.1%}"
+            print(
+                f"  {int(r['n_posts']):>5}  {int(r['n_names']):>7,}  {r['share_named']:>6.1%}  "
+                f"{ci:<15}  {r['median_set_size']:>10,.0f}"
+            )
+        print(
+            "  named: share of the people with at least that many posts whose posts match "
+            "exactly one device, their own"
+        )
+        sc = linkage_score(posts, world.people)
+        print(
+            f"  with {args.posts} posts: {sc['n_guesses']:,} people match a single device, "
+            f"rightly for {sc['n_correct']:,} (precision {sc['precision']:.1%})"
+        )
+        one = posts[posts["anonymity_set_size"] == 1].head(args.examples)
+        if len(one):
+            print(f"  examples (first {args.posts} posts match a single device):")
+            for _, r in one.iterrows():
+                device = r["device_ids"][0]
+                print(
+                    f"    {r['name']:<22} -> {device}  ({r['n_posts']} posts; "
+                    f"{check(r['name'], device)})"
+                )
+    print()
+    print("  right / wrong: checked against the ground truth, which only this report reads")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# fewpoints explain
+# ---------------------------------------------------------------------------
+
+
+def _add_explain(sub) -> None:
+    from fewpoints.synth.world import OBSERVATION_MODELS
+
+    p = sub.add_parser(
+        "explain",
+        help="one device's story: how few points single it out, its home, its name, its visits",
+        description=(
+            "Tell what a synthetic world's released and public data reveal about one device: "
+            "how few of its points single it out, where it sleeps and works, the name the "
+            "public directory suggests, and its visits to sensitive places."
+        ),
+    )
+    p.add_argument("world", metavar="WORLD", help="world folder or preset")
+    p.add_argument("device_id", metavar="DEVICE_ID", help="the pseudonymous device id")
+    p.add_argument(
+        "--observe",
+        choices=OBSERVATION_MODELS,
+        help="which traces of the world (default: the world's first)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for the random draws (default: 0)")
+
+
+def _run_explain(args) -> int:
+    from fewpoints.attacks.explain import explain
+
+    world, what = _load_world(args.world, seed=args.seed, what="explain")
+    _, model = _world_traces(world, args.observe)
+    story = explain(world, args.device_id, model=model, rng=args.seed)
+    print(f"{what}, {model} traces")
+    print(story)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
 
 COMMANDS = {
     "generate": (_add_generate, _run_generate),
     "unicity": (_add_unicity, _run_unicity),
+    "anonymize": (_add_anonymize, _run_anonymize),
+    "link": (_add_link, _run_link),
+    "explain": (_add_explain, _run_explain),
+    "briefing": (_add_briefing, _run_briefing),
 }
 
 

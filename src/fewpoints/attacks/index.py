@@ -382,9 +382,7 @@ class PointIndex:
         validate_traces(traces)
         dev, device_ids = _device_codes(traces["device_id"])
         n_dev = len(device_ids)
-        loc, loc_x, loc_y = _location_codes(
-            traces["x_km"].to_numpy(dtype=np.float64), traces["y_km"].to_numpy(dtype=np.float64)
-        )
+        loc, loc_x, loc_y = location_codes(traces["x_km"], traces["y_km"])
         n_loc = len(loc_x)
 
         t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
@@ -557,7 +555,7 @@ class PointIndex:
             new_y = (np.floor(self.loc_y / cell) + 0.5) * cell
         else:
             new_x, new_y = self.loc_x, self.loc_y
-        loc_map, loc_x, loc_y = _location_codes(new_x, new_y)
+        loc_map, loc_x, loc_y = location_codes(new_x, new_y)
         t = self.point_time
         if time_bin is not None:
             step = _duration_seconds(time_bin, "time_bin")
@@ -699,13 +697,7 @@ class PointIndex:
     def point_window(self) -> np.ndarray:
         """Window of each point: 0 other, 1 night (22:00-06:00), 2 weekday 09:00-17:00."""
         if "window" not in self._cache:
-            t = self.point_time
-            hour = (t // 3600) % 24
-            weekday = ((t // 86400) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-            window = np.zeros(len(t), dtype=np.int8)
-            window[(hour >= NIGHT_HOURS[0]) | (hour < NIGHT_HOURS[1])] = 1
-            window[(weekday < 5) & (hour >= WORK_HOURS[0]) & (hour < WORK_HOURS[1])] = 2
-            self._cache["window"] = window
+            self._cache["window"] = time_window(self.point_time)
         return self._cache["window"]
 
     def place_postings(self, kind: str = "any") -> Postings:
@@ -733,6 +725,17 @@ class PointIndex:
         return self._cache[kind]
 
 
+def time_window(seconds: np.ndarray) -> np.ndarray:
+    """Window of each time (seconds since 1970): 0 other, 1 night (22:00-06:00), 2 weekday 09:00-17:00."""
+    t = np.asarray(seconds, dtype=np.int64)
+    hour = (t // 3600) % 24
+    weekday = ((t // 86400) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    window = np.zeros(len(t), dtype=np.int8)
+    window[(hour >= NIGHT_HOURS[0]) | (hour < NIGHT_HOURS[1])] = 1
+    window[(weekday < 5) & (hour >= WORK_HOURS[0]) & (hour < WORK_HOURS[1])] = 2
+    return window
+
+
 def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes 0..n-1 for the devices present, and their labels as str."""
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -748,7 +751,7 @@ def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _location_codes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def location_codes(x_km, y_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Location code of each (x, y) and the coordinates of each code, codes in (x, y) order.
 
     Codes follow the sorted coordinates, so they do not depend on row order;
@@ -757,6 +760,8 @@ def _location_codes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     distinct x by distinct y is no larger than the data (antennas, cells),
     else hashed too (GPS fixes).
     """
+    x = np.asarray(x_km, dtype=np.float64)
+    y = np.asarray(y_km, dtype=np.float64)
     xc, xu = pd.factorize(x + 0.0, sort=True)
     yc, yu = pd.factorize(y + 0.0, sort=True)
     key = xc.astype(np.int64) * len(yu) + yc

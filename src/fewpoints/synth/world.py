@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fewpoints.schema import FewpointsError, read_world_tables, validate, write_world_tables
+from fewpoints.schema import (
+    COLUMNS,
+    FewpointsError,
+    read_world_tables,
+    validate,
+    write_world_tables,
+)
 
 __all__ = [
     "OBSERVATION_MODELS",
@@ -495,6 +501,10 @@ def read_world(path: str | os.PathLike) -> World:
         for name, df in tables.items()
         if name.startswith("traces_")
     }
+    # A released (anonymized) world carries no ground truth: empty people and stays.
+    for name in ("people", "stays"):
+        if name not in tables:
+            tables[name] = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[name]})
     return World(
         places=tables["places"],
         antennas=tables["antennas"],

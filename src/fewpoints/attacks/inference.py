@@ -1,0 +1,320 @@
+"""Inference: what a trace reveals about the person behind it (visits to sensitive places).
+
+Once a pseudonymous trace is linked to a name, every place it visits is
+known about that person. The public map marks some places as sensitive
+(``places.sensitive``: health, worship, legal aid, shelters); this module
+finds the devices that stayed at one and when, from the released ``traces``
+and the public ``places`` (and ``antennas``) only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fewpoints.attacks.index import _device_codes, location_codes
+from fewpoints.attacks.top_locations import HourlyVisits, _home_work_codes
+from fewpoints.schema import FewpointsError, validate, validate_traces
+
+__all__ = ["VISIT_COLUMNS", "sensitive_visits"]
+
+#: Columns of :func:`sensitive_visits`.
+VISIT_COLUMNS = [
+    "device_id",
+    "place_id",
+    "name",
+    "kind",
+    "x_km",
+    "y_km",
+    "start",
+    "end",
+    "minutes",
+    "n_records",
+]
+#: Largest grid the GPS proximity search marks (cells); coarser cells beyond it.
+_MAX_GRID_CELLS = 20_000_000
+
+
+def sensitive_visits(
+    traces: pd.DataFrame,
+    places: pd.DataFrame,
+    *,
+    min_minutes: float = 0.0,
+    radius_km: float = 0.05,
+    max_gap_minutes: float = 120.0,
+    antennas: pd.DataFrame | None = None,
+    exclude_home_work: bool = True,
+) -> pd.DataFrame:
+    """Which devices stayed at sensitive places (health, worship, legal aid, shelter), and when.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table, raw or transformed.
+    places : DataFrame
+        The public map; its ``sensitive`` rows are searched.
+    min_minutes : float, default 0
+        Shortest stay reported: a stay spans from its first to its last
+        record, so 0 reports single records too (most visits in sparse data).
+    radius_km : float, default 0.05
+        GPS traces (with an ``accuracy_m`` column): a fix is at a place when
+        within this distance of it; fixes whose ``accuracy_m`` is coarser
+        than the radius are ignored (they cannot place the phone that
+        precisely).
+    max_gap_minutes : float, default 120
+        Two records near the same place further apart than this are two
+        stays, even with no record elsewhere in between.
+    antennas : DataFrame, optional
+        Call detail records (no ``accuracy_m``): the public antenna map. A
+        record is "at" a place when it was served by the antenna nearest the
+        place. Without it, the nearest location recorded in ``traces`` stands
+        in for the nearest antenna.
+    exclude_home_work : bool, default True
+        Leave out places at the device's own inferred home or work location
+        (:func:`~fewpoints.attacks.top_locations.home_work`): a neighbour of
+        a clinic is not its patient. The price: a sparse trace whose only
+        weekday-daytime place is the clinic has it inferred as work, and
+        that visit is left out too.
+
+    Returns
+    -------
+    DataFrame
+        One row per stay: ``device_id, place_id, name, kind, x_km, y_km``
+        (the place), ``start``, ``end`` (first and last record of the stay),
+        ``minutes`` (end - start), ``n_records``; sorted by device, then
+        start, then place.
+
+    Raises
+    ------
+    FewpointsError
+        On a malformed table or a negative or non-numeric parameter.
+
+    Notes
+    -----
+    A **stay** is a run of consecutive records of one device (in time
+    order, with no record elsewhere in between and no gap longer than
+    ``max_gap_minutes``) all at the same sensitive place. With GPS pings
+    this is strong evidence: a fix within 50 m, often several. With call
+    detail records it is weak evidence: the record says only which antenna
+    served the call, and everyone near that antenna (shoppers, passers-by,
+    neighbours) shows up as a "visit" to every sensitive place it is the
+    nearest antenna of; read those rows as leads, not facts. Either way,
+    joined with a name, this table is what a data broker's file reveals
+    about a person: the clinic, the place of worship, the legal-aid office,
+    the shelter.
+
+    References
+    ----------
+    .. [1] Krumm, J. (2007). Inference attacks on location tracks.
+       Pervasive Computing, LNCS 4480, 127-143.
+    """
+    validate_traces(traces)
+    validate(places, "places")
+    min_minutes = _non_negative(min_minutes, "min_minutes")
+    max_gap = _non_negative(max_gap_minutes, "max_gap_minutes") * 60.0
+    radius = _non_negative(radius_km, "radius_km")
+    if radius <= 0:
+        raise FewpointsError(f"radius_km must be positive, got {radius_km!r}")
+    sens = places[places["sensitive"].astype(bool)].reset_index(drop=True)
+    if len(traces) == 0 or len(sens) == 0:
+        return _empty()
+
+    dev, device_ids = _device_codes(traces["device_id"])
+    x = traces["x_km"].to_numpy(dtype=np.float64)
+    y = traces["y_km"].to_numpy(dtype=np.float64)
+    t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+    px = sens["x_km"].to_numpy(dtype=np.float64)
+    py = sens["y_km"].to_numpy(dtype=np.float64)
+    gps = "accuracy_m" in traces.columns
+
+    if gps:
+        usable = traces["accuracy_m"].to_numpy(dtype=np.float64) <= radius * 1000.0
+        rec, place = _within(x, y, usable, px, py, radius)
+        rec, place = _nearest_on_map(rec, place, x, y, px, py, places, radius)
+    else:
+        if antennas is not None:
+            validate(antennas, "antennas")
+        rec, place = _served_by_nearest(x, y, px, py, antennas)
+    if len(rec) == 0:
+        return _empty()
+
+    if exclude_home_work:
+        at_own = _at_home_or_work(traces, dev, rec, place, px, py, radius, gps)
+        rec, place = rec[~at_own], place[~at_own]
+        if len(rec) == 0:
+            return _empty()
+
+    # Position of every record in its device's time-ordered trace.
+    order = np.lexsort((t, dev))
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    pos = position[rec]
+    # Runs of consecutive positions at the same place.
+    o = np.lexsort((pos, place, dev[rec]))
+    rec, place, pos = rec[o], place[o], pos[o]
+    d, tt = dev[rec], t[rec]
+    new = np.ones(len(rec), dtype=bool)
+    new[1:] = (
+        (d[1:] != d[:-1])
+        | (place[1:] != place[:-1])
+        | (pos[1:] != pos[:-1] + 1)
+        | (tt[1:] - tt[:-1] > max_gap)
+    )
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(rec)) - 1
+    start_t, end_t = tt[starts], tt[ends]
+    minutes = (end_t - start_t) / 60.0
+    keep = minutes >= min_minutes
+    starts, ends, start_t, end_t, minutes = (
+        a[keep] for a in (starts, ends, start_t, end_t, minutes)
+    )
+    pl = place[starts]
+    out = pd.DataFrame(
+        {
+            "device_id": device_ids[d[starts]],
+            "place_id": sens["place_id"].to_numpy()[pl],
+            "name": sens["name"].to_numpy()[pl],
+            "kind": sens["kind"].to_numpy()[pl],
+            "x_km": px[pl],
+            "y_km": py[pl],
+            "start": start_t.view("datetime64[s]"),
+            "end": end_t.view("datetime64[s]"),
+            "minutes": minutes,
+            "n_records": (ends - starts + 1).astype(np.int64),
+        }
+    )
+    return out.sort_values(["device_id", "start", "place_id"], kind="stable").reset_index(drop=True)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "device_id": pd.Series(dtype=object),
+            "place_id": pd.Series(dtype=np.int64),
+            "name": pd.Series(dtype=object),
+            "kind": pd.Series(dtype=object),
+            "x_km": pd.Series(dtype=np.float64),
+            "y_km": pd.Series(dtype=np.float64),
+            "start": pd.Series(dtype="datetime64[s]"),
+            "end": pd.Series(dtype="datetime64[s]"),
+            "minutes": pd.Series(dtype=np.float64),
+            "n_records": pd.Series(dtype=np.int64),
+        }
+    )
+
+
+def _non_negative(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise FewpointsError(f"{name} must be a number, got {value!r}") from None
+    if not (np.isfinite(v) and v >= 0):
+        raise FewpointsError(f"{name} must be zero or positive, got {value!r}")
+    return v
+
+
+def _within(x, y, usable, px, py, radius):
+    """(record, place) pairs with the record within ``radius`` of the place.
+
+    A boolean grid marks the cells near any place, so only the few records
+    in them are compared with the places (sorted by x, a window of
+    ``2 * radius``), never every record with every place.
+    """
+    cell = radius
+    x0, y0 = px.min() - 2 * radius, py.min() - 2 * radius
+    span = max(px.max() - x0, py.max() - y0) + 2 * radius
+    if (span / cell) ** 2 > _MAX_GRID_CELLS:
+        cell = span / np.sqrt(_MAX_GRID_CELLS)
+    n = int(np.ceil(span / cell)) + 2
+    grid = np.zeros((n, n), dtype=bool)
+    gi = np.floor((px - x0) / cell).astype(np.int64)
+    gj = np.floor((py - y0) / cell).astype(np.int64)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            grid[np.clip(gi + di, 0, n - 1), np.clip(gj + dj, 0, n - 1)] = True
+    ri = np.floor((x - x0) / cell)
+    rj = np.floor((y - y0) / cell)
+    inside = usable & (ri >= 0) & (ri < n) & (rj >= 0) & (rj < n)
+    cand = np.flatnonzero(inside)
+    cand = cand[grid[ri[cand].astype(np.int64), rj[cand].astype(np.int64)]]
+    order = np.argsort(px, kind="stable")
+    sx = px[order]
+    lo = np.searchsorted(sx, x[cand] - radius, side="left")
+    hi = np.searchsorted(sx, x[cand] + radius, side="right")
+    k = hi - lo
+    rec = np.repeat(cand, k)
+    first = np.cumsum(k) - k
+    place = order[np.arange(int(k.sum())) - np.repeat(first - lo, k)]
+    close = np.hypot(x[rec] - px[place], y[rec] - py[place]) <= radius
+    return rec[close], place[close]
+
+
+def _nearest_on_map(rec, place, x, y, px, py, places, radius):
+    """Keep the pairs whose sensitive place is the nearest place of any kind on the public map."""
+    if len(rec) == 0:
+        return rec, place
+    ax = places["x_km"].to_numpy(dtype=np.float64)
+    ay = places["y_km"].to_numpy(dtype=np.float64)
+    cand = np.unique(rec)
+    r2, p2 = _within(x[cand], y[cand], np.ones(len(cand), dtype=bool), ax, ay, radius)
+    best = np.full(len(cand), np.inf)
+    np.minimum.at(best, r2, np.hypot(x[cand][r2] - ax[p2], y[cand][r2] - ay[p2]))
+    d = np.hypot(x[rec] - px[place], y[rec] - py[place])
+    keep = d <= best[np.searchsorted(cand, rec)]
+    return rec[keep], place[keep]
+
+
+def _nearest(px, py, qx, qy, chunk: int = 2048) -> np.ndarray:
+    """Index of the nearest (qx, qy) to each (px, py) (chunked brute force; few places)."""
+    out = np.empty(len(px), dtype=np.int64)
+    for s in range(0, len(px), chunk):
+        d2 = (px[s : s + chunk, None] - qx[None, :]) ** 2 + (
+            py[s : s + chunk, None] - qy[None, :]
+        ) ** 2
+        out[s : s + chunk] = np.argmin(d2, axis=1)
+    return out
+
+
+def _served_by_nearest(x, y, px, py, antennas):
+    """(record, place) pairs with the record at the antenna nearest the place."""
+    loc, lx, ly = location_codes(x, y)
+    if antennas is not None and len(antennas):
+        ax = antennas["x_km"].to_numpy(dtype=np.float64)
+        ay = antennas["y_km"].to_numpy(dtype=np.float64)
+        a = _nearest(px, py, ax, ay)
+        lookup = pd.MultiIndex.from_arrays([lx + 0.0, ly + 0.0])
+        place_loc = lookup.get_indexer(pd.MultiIndex.from_arrays([ax[a] + 0.0, ay[a] + 0.0]))
+    else:
+        place_loc = _nearest(px, py, lx, ly)
+    has = place_loc >= 0
+    places_idx = np.flatnonzero(has)
+    order = np.argsort(place_loc[has], kind="stable")
+    sorted_loc = place_loc[has][order]
+    lo = np.searchsorted(sorted_loc, loc, side="left")
+    hi = np.searchsorted(sorted_loc, loc, side="right")
+    k = hi - lo
+    rec = np.repeat(np.arange(len(loc)), k)
+    first = np.cumsum(k) - k
+    place = places_idx[order[np.arange(int(k.sum())) - np.repeat(first - lo, k)]]
+    return rec, place
+
+
+def _at_home_or_work(traces, dev, rec, place, px, py, radius, gps) -> np.ndarray:
+    """For each (record, place) pair: is the place at the device's own inferred home or work?"""
+    visits = HourlyVisits.from_traces(traces)
+    home, _, work, _ = _home_work_codes(visits)
+    # visits.device_ids and dev come from the same coding of traces["device_id"].
+    own = np.zeros(len(rec), dtype=bool)
+    d = dev[rec]
+    for loc in (home, work):
+        code = loc[d]
+        has = code >= 0
+        lx = np.where(has, visits.loc_x[np.maximum(code, 0)], np.nan)
+        ly = np.where(has, visits.loc_y[np.maximum(code, 0)], np.nan)
+        if gps:
+            own |= has & (np.hypot(lx - px[place], ly - py[place]) <= 2 * radius)
+        else:
+            x = traces["x_km"].to_numpy(dtype=np.float64)[rec]
+            y = traces["y_km"].to_numpy(dtype=np.float64)[rec]
+            own |= has & (lx == x) & (ly == y)
+    return own

@@ -1,0 +1,874 @@
+"""The briefing pack: each figure as a recipe (world -> analysis -> plot) with its caption and alt text.
+
+:data:`RECIPES` lists the briefing's figures in reading order. A recipe runs
+its analysis on a :class:`BriefingContext` (one synthetic world plus the
+sizes of the analyses) and returns a :class:`BriefingFigure`: the finding in
+one sentence (the title), a caption of a few plain sentences, alt text, and
+a ``draw(ax)`` that plots the computed result with :mod:`fewpoints.figures`.
+Every number in a caption is read from the computed result, never typed in.
+
+:func:`build_briefing` runs the recipes; :func:`write_briefing` writes each
+figure as PNG (300 dpi), SVG (text as text) and PDF (fonts embedded),
+``captions.md``, and one printable ``briefing.pdf``, into a temporary folder
+renamed into place at the end, so a folder is never half-written.
+
+>>> from fewpoints import make_world
+>>> from fewpoints.briefing import build_briefing, write_briefing
+>>> figures = build_briefing(make_world("tiny", seed=0), seed=0)   # doctest: +SKIP
+>>> write_briefing(figures, "briefing-out")                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+
+from fewpoints import figures as F
+from fewpoints.schema import FewpointsError
+
+__all__ = [
+    "RECIPES",
+    "BriefingContext",
+    "BriefingFigure",
+    "Recipe",
+    "Sizes",
+    "build_briefing",
+    "sizes_for",
+    "write_briefing",
+]
+
+SYNTHETIC = (
+    "All data are synthetic: a simulated city whose people and phones do not exist; "
+    "the numbers show what the method does, not a measurement of any real population."
+)
+
+
+# ---------------------------------------------------------------------------
+# what a recipe returns, and what it runs on
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class BriefingFigure:
+    """One figure of the briefing: its finding, caption, alt text, and how to draw it.
+
+    Attributes
+    ----------
+    name : str
+        File stem, e.g. ``"1-how-few-points"``.
+    title : str
+        The finding in one sentence.
+    caption : str
+        Two or three plain sentences, the synthetic-data caveat, and the
+        published comparison where one exists.
+    alt : str
+        Alt text: what the chart shows, with its numbers, for a reader who cannot see it.
+    headline : str
+        One short line with the headline number (for a terminal).
+    draw : callable
+        ``draw(ax) -> Axes``: plots the computed result on ``ax``.
+    figsize : (float, float)
+        Size of the stand-alone figure in inches.
+    result : object
+        The analysis result the figure draws (a table or a result object).
+    """
+
+    name: str
+    title: str
+    caption: str
+    alt: str
+    headline: str
+    draw: Callable
+    figsize: tuple[float, float] = F.FIGSIZE
+    result: object = None
+
+    def figure(self):
+        """A new house-style matplotlib Figure with this figure drawn on it."""
+        from matplotlib import pyplot as plt
+
+        with F.house_style():
+            fig = plt.figure(figsize=self.figsize, layout="constrained")
+            self.draw(fig.add_subplot())
+        return fig
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each analysis does (more targets: narrower intervals, longer runs)."""
+
+    n_targets: int = 10_000
+    curve_points: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10)
+    sweep_targets: int = 3_000
+    sweep_cells: tuple[float | None, ...] = (None, 1.0, 2.0, 4.0)
+    sweep_bins: tuple[str, ...] = ("1h", "2h", "4h", "8h")
+    sweep_points: tuple[int, ...] = (4, 8)
+    population_targets: int = 5_000
+    extrapolate_to: tuple[float, ...] = (1e6,)
+    other_targets: int = 5_000
+
+
+def sizes_for(n_people: int) -> Sizes:
+    """Analysis sizes that keep a world of ``n_people`` within the demo's time budget."""
+    if n_people <= 20_000:
+        return Sizes(sweep_targets=2_000, population_targets=2_000, other_targets=2_000)
+    return Sizes()
+
+
+@dataclass
+class BriefingContext:
+    """A world and what the recipes share: its hourly antenna traces and their index, built once."""
+
+    world: object
+    sizes: Sizes = field(default_factory=Sizes)
+    seed: int = 0
+
+    def rng(self, stream: int) -> np.random.Generator:
+        """An independent random stream per recipe: adding a recipe changes no other figure."""
+        return np.random.default_rng([self.seed, stream])
+
+    @property
+    def cdr(self) -> pd.DataFrame:
+        obs = self.world.observations
+        if "cdr" not in obs:
+            raise FewpointsError("the briefing needs a world with cdr traces (call records)")
+        return obs["cdr"]
+
+    @cached_property
+    def hourly(self) -> pd.DataFrame:
+        """Call records at antenna x hour, as in "Unique in the Crowd"."""
+        from fewpoints.anonymize import coarsen_time
+
+        return coarsen_time(self.cdr, time_bin="1h")
+
+    @cached_property
+    def hourly_index(self):
+        from fewpoints.attacks import PointIndex
+
+        return PointIndex.from_traces(self.hourly)
+
+    @property
+    def about(self) -> str:
+        """The dataset in a few words, for captions."""
+        p = self.world.params
+        return (
+            f"{self.hourly_index.n_devices:,} phones over {p.days} days "
+            f"(call records located at the serving antenna, times rounded to the hour)"
+        )
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A briefing figure's recipe: ``make(ctx) -> BriefingFigure``; ``needs``: modules it imports."""
+
+    name: str
+    make: Callable[[BriefingContext], BriefingFigure]
+    needs: tuple[str, ...] = ()
+
+    def available(self) -> bool:
+        """True when every module the recipe needs is installed in this build."""
+        return all(importlib.util.find_spec(m) is not None for m in self.needs)
+
+
+# ---------------------------------------------------------------------------
+# recipes: world -> analysis -> plot, with captions written from the result
+# ---------------------------------------------------------------------------
+
+
+def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import unicity_curve
+
+    s = ctx.sizes
+    curve = unicity_curve(ctx.hourly_index, s.curve_points, n_targets=s.n_targets, rng=ctx.rng(1))
+    at = curve.set_index("n_points")
+    u4, u2 = at.loc[4], at.loc[2]
+    n_t = int(at["n_targets"].max())
+    return BriefingFigure(
+        name="1-how-few-points",
+        title=(
+            f"Four places and times single out {u4['unicity']:.0%} of phones in a "
+            "dataset sold as anonymous."
+        ),
+        caption=(
+            f"Each dot is the share of phones whose p known points (antenna and hour, drawn "
+            f"from the phone's own record) match no other phone among {ctx.about}. "
+            f"Two points already single out {u2['unicity']:.0%}; four single out "
+            f"{u4['unicity']:.0%} (95% interval {u4['ci_low']:.0%} to {u4['ci_high']:.0%}, "
+            f"{n_t:,} phones sampled). "
+            f"{SYNTHETIC} Published: on real call records of 1.5 million people over 15 "
+            "months, de Montjoye et al. (2013) found 95% unique with 4 points (diamond)."
+        ),
+        alt=(
+            f"Line chart of the share of phones singled out against the number of points "
+            f"known, from {int(curve['n_points'].min())} to {int(curve['n_points'].max())}. "
+            f"It rises steeply: {at['unicity'].iloc[0]:.0%} with one point, "
+            f"{u2['unicity']:.0%} with two, {u4['unicity']:.0%} with four, "
+            f"{at['unicity'].iloc[-1]:.0%} with {int(curve['n_points'].max())}. "
+            "A marker at 4 points shows the published 95% for comparison."
+        ),
+        headline=f"{u4['unicity']:.0%} of phones singled out by 4 points (antenna x hour)",
+        draw=lambda ax: F.plot_unicity_curve(curve, ax=ax),
+        result=curve,
+    )
+
+
+def _coarsening(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import resolution_sweep
+
+    s = ctx.sizes
+    sweep = resolution_sweep(
+        ctx.cdr,
+        cell_km=s.sweep_cells,
+        time_bin=s.sweep_bins,
+        n_points=s.sweep_points,
+        n_targets=s.sweep_targets,
+        rng=ctx.rng(2),
+    )
+    t = sweep.table
+    p, more = s.sweep_points[0], s.sweep_points[-1]
+
+    def at(cell, h, n):
+        same = (t["cell_km"].fillna(0) == np.nan_to_num(cell)) & (t["h"] == h)
+        return t[same & (t["n_points"] == n)].iloc[0]
+
+    t4 = t[t["n_points"] == p]
+    vh = t4["v"] * t4["h"]
+    finest, coarse = t4.loc[vh.idxmin()], t4.loc[vh.idxmax()]
+    # A moderate blur a seller might choose: the second location and time precisions tried.
+    cells = sorted({c for c in t["cell_km"].dropna()})
+    hours = sorted(t["h"].unique())
+    mid_cell, mid_h = (cells[0] if cells else np.nan), hours[min(1, len(hours) - 1)]
+    mid, mid_more = at(mid_cell, mid_h, p), at(mid_cell, mid_h, more)
+    coarse_more = at(coarse["cell_km"], coarse["h"], more)
+    fit = sweep.fit.set_index("n_points").loc[p]
+    label = lambda c: F._space_label(c).replace("as recorded (antenna)", "antennas")  # noqa: E731
+    where, slot = label(coarse["cell_km"]), F._hours_label(coarse["h"])
+    mid_where, mid_slot = label(mid_cell), F._hours_label(mid_h)
+    biggest = max(cells) if cells else 0
+    span = f"{F._hours_label(t['h'].min())} to {F._hours_label(t['h'].max())}"
+    return BriefingFigure(
+        name="2-coarsening",
+        title=(
+            f"Blurred to {mid_where} and {mid_slot} time slots, the data still single out "
+            f"{mid['unicity']:.0%} of phones with {p} points and {mid_more['unicity']:.0%} "
+            f"with {more}."
+        ),
+        caption=(
+            f"The same test on the same phones after rounding locations to squares of up to "
+            f"{biggest:g} km and times to slots of {span}; each dot is one setting, placed by "
+            f"how much coarser it is than the recorded data. With {p} points, unicity falls "
+            f"from {finest['unicity']:.0%} as recorded to {mid['unicity']:.0%} at {mid_where} "
+            f"and {mid_slot}, and to {coarse['unicity']:.0%} only at {where} and {slot} slots, "
+            f"data too coarse to tell neighbourhoods or the part of the day apart (with {more} "
+            f"points: {coarse_more['unicity']:.0%}). The grey lines are the law of de Montjoye "
+            f"et al., unicity = alpha - (v h)^beta, fitted to these points (beta = "
+            f"{fit['beta']:.2f} with {p} points). {SYNTHETIC} Published: on real call "
+            "records, de Montjoye et al. (2013) found that unicity decays only about as the "
+            "1/10 power of resolution."
+        ),
+        alt=(
+            f"Scatter chart of the share of phones singled out against how much coarser the "
+            f"data are made (log scale), filled dots for {p} known points and open squares "
+            f"for {more}, coloured by location precision, with fitted curves. With {p} points "
+            f"the share falls from {finest['unicity']:.0%} as recorded to "
+            f"{mid['unicity']:.0%} at {mid_where} and {mid_slot} slots and "
+            f"{coarse['unicity']:.0%} at the coarsest setting; with {more} points it is "
+            f"{mid_more['unicity']:.0%} and {coarse_more['unicity']:.0%}."
+        ),
+        headline=(
+            f"{mid['unicity']:.0%} singled out by {p} points, {mid_more['unicity']:.0%} by "
+            f"{more}, after blurring to {mid_where} and {mid_slot} slots"
+        ),
+        draw=lambda ax: F.plot_resolution(
+            sweep, n_points=s.sweep_points, mark=(mid_cell, mid_h), ax=ax
+        ),
+        result=sweep,
+    )
+
+
+def _population(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import population_curve
+
+    s = ctx.sizes
+    curve = population_curve(
+        ctx.hourly_index,
+        n_points=4,
+        n_targets=s.population_targets,
+        extrapolate_to=s.extrapolate_to,
+        rng=ctx.rng(3),
+    )
+    t = curve.table
+    first, last = t.iloc[0], t.iloc[-1]
+    far = curve.extrapolation.iloc[-1]
+    big = F._fmt_count(far["n_devices"])
+    return BriefingFigure(
+        name="3-population",
+        title=("A bigger crowd does not hide you: unicity falls only slowly as the dataset grows."),
+        caption=(
+            f"The 4-point test in random subsets of the synthetic city's phones: from "
+            f"{F._fmt_count(first['n_devices'])} to {F._fmt_count(last['n_devices'])} phones, "
+            f"unicity moves from {first['unicity']:.0%} to {last['unicity']:.0%}. "
+            f"Beyond the data (shaded), a convex model fitted to these points gives "
+            f"{far['model']:.0%} at {big} phones, and the straight-line lower bound "
+            f"{far['lower_bound']:.0%}. Both are extrapolations from one synthetic city, "
+            f"where extra phones would crowd the same streets: they are not measurements, "
+            f"and not a prediction for a country. {SYNTHETIC} Published: Farzanehfar et al. "
+            "(2021) estimated 93% unique with 4 points among 60 million people (diamond)."
+        ),
+        alt=(
+            f"Chart of the share singled out against the number of phones on a log scale. "
+            f"Measured points fall from {first['unicity']:.0%} at "
+            f"{F._fmt_count(first['n_devices'])} phones to {last['unicity']:.0%} at "
+            f"{F._fmt_count(last['n_devices'])}; a dashed model continues to "
+            f"{far['model']:.0%} at {big}, with a dotted lower bound at "
+            f"{far['lower_bound']:.0%}. A diamond far to the right marks the published 93% at "
+            "60 million people."
+        ),
+        headline=f"{far['model']:.0%} predicted at {big} phones (model; lower bound {far['lower_bound']:.0%})",
+        draw=lambda ax: F.plot_population(curve, ax=ax),
+        result=curve,
+    )
+
+
+def _pings(ctx: BriefingContext) -> pd.DataFrame:
+    obs = ctx.world.observations
+    if "pings" not in obs:
+        raise FewpointsError("the briefing needs a world with pings traces (app locations)")
+    return obs["pings"]
+
+
+def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import anonymity_table
+
+    table = anonymity_table(_pings(ctx), n=(1, 2, 3), unordered=(), places=ctx.world.places)
+    hw = table[table["measure"] == "home/work"].dropna(subset=["share_unique"])
+    top3 = table[table["measure"] == "top-3"].dropna(subset=["share_unique"])
+    fine, coarse = hw.iloc[0], hw.iloc[-1]
+    mid = hw.iloc[min(1, len(hw) - 1)]
+    t3 = top3.iloc[0]
+    grans = ", ".join(dict.fromkeys(table["granularity"]))
+    return BriefingFigure(
+        name="4-home-work",
+        title=(
+            f"Home and work alone single out {fine['share_unique']:.0%} of phones when "
+            f"located to {fine['granularity']}."
+        ),
+        caption=(
+            f"From app location pings, a buyer infers each phone's most visited places and "
+            f"where it spends its nights (home) and weekday days (work); a phone is singled "
+            f"out when no other phone has the same places at that precision ({grans}). "
+            f"The home and work pair singles out {fine['share_unique']:.0%} of "
+            f"{int(fine['n_devices']):,} phones at {fine['granularity']} and "
+            f"{mid['share_unique']:.0%} at {mid['granularity']}; its top 3 places single out "
+            f"{t3['share_unique']:.0%} at {t3['granularity']}. Only coarse areas "
+            f"({coarse['granularity']}: {coarse['share_unique']:.0%}) hide the pair, and a "
+            f"pair a buyer already knows narrows the crowd to a median of "
+            f"{coarse['median_set_size']:,.0f} phones even there. {SYNTHETIC} Published: "
+            "Golle and Partridge (2009) found a median of 1 person sharing a home/work pair at "
+            "census-block level in the US, 21 at tract level; Zang and Bolot (2011) found the "
+            "top 2 or 3 places identify most phone users at cell level."
+        ),
+        alt=(
+            f"Chart of the share of phones singled out by their top 1, 2 or 3 places or by "
+            f"home and work, at precisions {grans}. Home and work: "
+            + ", ".join(f"{r.share_unique:.0%} at {r.granularity}" for r in hw.itertuples())
+            + ". One top place alone singles out few phones; two or three single out most "
+            "at fine precision."
+        ),
+        headline=(
+            f"{fine['share_unique']:.0%} singled out by home and work alone "
+            f"({fine['granularity']} precision)"
+        ),
+        draw=lambda ax: F.plot_anonymity_sets(table, ax=ax),
+        result=table,
+    )
+
+
+def _naming(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import naming_curve
+
+    w = ctx.world
+    # people is the ground truth: it only scores the attack, which never reads it.
+    curve = naming_curve(_pings(ctx), w.posts, w.people, n_posts=(1, 2, 3, 5))
+    best = curve.loc[curve["share_named"].idxmax()]
+    last, first = curve.iloc[-1], curve.iloc[0]
+    return BriefingFigure(
+        name="5-naming",
+        title=(
+            f"From pseudonym to name: {int(best['n_posts'])} geotagged public posts link "
+            f"{best['share_named']:.0%} of the people who post to their phone's record."
+        ),
+        caption=(
+            f"The buyer takes a person's public posts that carry a place and a time "
+            f"(synthetic social media) and looks for the phones that were there then. When "
+            f"exactly one phone fits, that pseudonymous record now has a name. With one post "
+            f"{first['share_named']:.0%} of {int(first['n_names']):,} posters are named; with "
+            f"{int(best['n_posts'])}, {best['share_named']:.0%} (95% interval "
+            f"{best['ci_low']:.0%} to {best['ci_high']:.0%}); with {int(last['n_posts'])}, "
+            f"{last['share_named']:.0%} of the {int(last['n_names']):,} who posted that often. "
+            f"The others match no phone or several, because pings are sparse and posts are "
+            f"not always sent where the phone reported. Names are checked against the "
+            f"simulation's ground truth, which the attack never reads. {SYNTHETIC} Published: "
+            "Kondor et al. matched 17% of phone users to transit cards after one week of data "
+            "and over 55% after four; Culnane et al. (2019) re-identified travellers from a "
+            "couple of known trips."
+        ),
+        alt=(
+            "Line chart of the share of people linked to their phone's record by name "
+            "against the number of geotagged posts known: "
+            + ", ".join(f"{r.share_named:.0%} with {int(r.n_posts)}" for r in curve.itertuples())
+            + "."
+        ),
+        headline=(
+            f"{best['share_named']:.0%} of posters named from {int(best['n_posts'])} "
+            "geotagged posts"
+        ),
+        draw=lambda ax: F.plot_naming(curve, ax=ax),
+        result=curve,
+    )
+
+
+_KIND_WORDS = {
+    "health": "a health service",
+    "worship": "a place of worship",
+    "legal aid": "a legal aid office",
+    "legal_aid": "a legal aid office",
+    "shelter": "a shelter",
+}
+
+
+def _device_week(ctx: BriefingContext) -> BriefingFigure:
+    from fewpoints.attacks import explain, sensitive_visits
+
+    w = ctx.world
+    pings = _pings(ctx)
+    rng = ctx.rng(6)
+    # A device a reader can follow: it visits a sensitive place, with a readable number of records.
+    visits = sensitive_visits(pings, w.places)
+    per_device = pings.groupby("device_id", observed=True).size()
+    candidates = per_device[per_device.between(150, 600)].index
+    candidates = pd.Index(visits["device_id"].unique()).intersection(candidates)
+    if len(candidates) == 0:
+        candidates = pd.Index(visits["device_id"].unique()) if len(visits) else per_device.index
+    story = None
+    for device in rng.permutation(np.asarray(candidates))[:25]:
+        story = explain(w, device, model="pings", rng=rng)
+        if story.home and story.work and len(story.sensitive):
+            break
+    n_days = int(w.params.days)
+    top = (
+        story.sensitive.groupby(["name", "kind"])["minutes"].size().sort_values().index[-1]
+        if len(story.sensitive)
+        else None
+    )
+    kinds = ", ".join(sorted(set(story.sensitive["kind"]))) if len(story.sensitive) else "none"
+    reveal = (
+        f"Its trace also shows {len(story.sensitive)} visit(s) to sensitive places over "
+        f"{n_days} days ({kinds}), the starred one being {top[0]}, "
+        f"{_KIND_WORDS.get(top[1], top[1])}."
+        if top
+        else "Its trace shows no visit to a sensitive place."
+    )
+    unique = (
+        f"{story.points_to_unique} random point(s) of its record single it out among "
+        f"{story.n_devices:,} phones. "
+        if story.points_to_unique
+        else ""
+    )
+    named = (
+        f"A public directory lists {story.name} (a synthetic name) at the inferred home. "
+        if story.name
+        else ""
+    )
+    return BriefingFigure(
+        name="6-one-week",
+        title=(
+            "One week of one pseudonymous phone, as a buyer sees it: where it sleeps, where it "
+            "works, and where it goes."
+        ),
+        caption=(
+            f"The dots are the app location pings of phone {story.device_id} during one "
+            f"week. The nights give its home, the weekday daytimes its work, from the "
+            f"record alone. {unique}{named}{reveal} Each of these is an inference a buyer can "
+            f"draw, not a fact about a person. {SYNTHETIC}"
+        ),
+        alt=(
+            f"Map of one synthetic phone's week: blue dots for its {len(story.trace):,} "
+            f"location records over {n_days} days (one week shown), an orange triangle at "
+            f"its inferred home, a green square at its inferred work"
+            + (f", and a red star at {top[0]}, {_KIND_WORDS.get(top[1], top[1])}" if top else "")
+            + ", over a faint map of the city's places."
+        ),
+        headline=f"phone {story.device_id}: home, work and {len(story.sensitive)} sensitive visit(s)",
+        draw=lambda ax: F.plot_device_week(story, places=w.places, ax=ax),
+        figsize=(6.3, 5.4),
+        result=story,
+    )
+
+
+def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
+    import warnings
+
+    from fewpoints.anonymize import WeakTransformWarning
+    from fewpoints.defenses import privacy_utility
+
+    with warnings.catch_warnings():
+        # Data already at antenna x hour: coarsening to 1 h changes nothing, as intended.
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        table = privacy_utility(ctx.hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
+    dp = table[table["unicity"].isna()]
+    tr = table[table["unicity"].notna()]
+    raw = tr[tr["transform"] == "none"].iloc[0]
+    safest = tr.loc[tr["unicity"].idxmin()]
+    weakest = tr.drop(raw.name).loc[lambda d: d["unicity"].idxmax()]
+    dp_err = ", ".join(f"{r.utility_error:.2f} at epsilon = {r.epsilon:g}" for r in dp.itertuples())
+    metric = str(table["utility_metric"].iloc[0])
+    return BriefingFigure(
+        name="7-what-protects",
+        title=(
+            f"Every release of traces tried leaves at least {safest['unicity']:.0%} of phones "
+            "exposed; only aggregate counts with differential privacy leave nothing to "
+            "single out."
+        ),
+        caption=(
+            f"Each dot is one way of releasing the same data, placed by how many phones 4 "
+            f"points still single out (up) and how much the release distorts a typical use, "
+            f"counting phones per 1 km square and hour (right). Raw data: "
+            f"{raw['unicity']:.0%}. {weakest['setting'].capitalize()} leaves "
+            f"{weakest['unicity']:.0%}; the most protective trace release, "
+            f"{safest['setting']}, still {safest['unicity']:.0%}, with an error of "
+            f"{safest['utility_error']:.2f}. Differentially private counts (green band) "
+            f"release no traces at all, with a formal guarantee; their error is {dp_err}. "
+            f"Error: {metric}. {SYNTHETIC}"
+        ),
+        alt=(
+            "Scatter chart of privacy against utility error for each release. "
+            + "; ".join(
+                f"{r.setting}: {r.unicity:.0%} singled out, error {r.utility_error:.2f}"
+                for r in tr.itertuples()
+            )
+            + ". Differentially private counts, shown on a separate band, release no "
+            f"traces; error {dp_err}."
+        ),
+        headline=(
+            f"best trace release still {safest['unicity']:.0%} singled out; DP counts: "
+            "nothing to single out"
+        ),
+        draw=lambda ax: F.plot_privacy_utility(table, ax=ax),
+        figsize=(6.3, 4.6),
+        result=table,
+    )
+
+
+#: The briefing's figures in reading order.
+RECIPES: tuple[Recipe, ...] = (
+    Recipe("how-few-points", _how_few_points),
+    Recipe("coarsening", _coarsening),
+    Recipe("population", _population),
+    Recipe("home-work", _anonymity_sets, needs=("fewpoints.attacks.top_locations",)),
+    Recipe("naming", _naming, needs=("fewpoints.attacks.linkage",)),
+    Recipe("one-week", _device_week, needs=("fewpoints.attacks.explain",)),
+    Recipe("what-protects", _privacy_utility, needs=("fewpoints.defenses",)),
+)
+
+#: Figures whose headline ``make demo`` prints, in order of preference (first three available).
+HEADLINES = ("how-few-points", "naming", "what-protects", "coarsening", "population")
+
+
+def build_briefing(
+    world,
+    *,
+    seed: int = 0,
+    sizes: Sizes | None = None,
+    recipes: Sequence[Recipe] | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> list[BriefingFigure]:
+    """Run each available recipe on ``world``; return the figures in reading order.
+
+    Parameters
+    ----------
+    world : World
+        A synthetic world with ``cdr`` traces.
+    seed : int, default 0
+        Seed of every analysis (each recipe draws from its own stream).
+    sizes : Sizes, optional
+        Analysis sizes (default: :func:`sizes_for` the world's people).
+    recipes : sequence of Recipe, optional
+        Default :data:`RECIPES`; recipes whose modules are missing are skipped.
+    progress : callable, optional
+        ``progress(stage, fraction)``.
+    """
+    if sizes is None:
+        sizes = sizes_for(len(world.people))
+    ctx = BriefingContext(world, sizes=sizes, seed=seed)
+    recipes = [r for r in (RECIPES if recipes is None else recipes) if r.available()]
+    out = []
+    for i, recipe in enumerate(recipes, 1):
+        stage = f"figure {i}/{len(recipes)}: {recipe.name}"
+        if progress:
+            progress(stage, 0.0)
+        out.append(recipe.make(ctx))
+        if progress:
+            progress(stage, 1.0)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# writing: figures, captions.md, briefing.pdf
+# ---------------------------------------------------------------------------
+
+A4 = (8.27, 11.69)
+MARGIN = 1.0  # inches
+WRAP = 92  # characters per line of 9.5 pt text across A4 text width
+
+COVER_TITLE = "Few points: why “anonymized” phone location data is not anonymous"
+COVER = (
+    "Data brokers buy the locations that apps on our phones report, strip the names, "
+    "and sell the records keyed by an advertising ID. Buyers call the data “anonymized”. "
+    "US agencies have bought such data without a warrant: DHS, ICE and CBP from the broker "
+    "Venntel, with CBP stating that it “doesn't include the individual user's identity”. "
+    "The DHS inspector general later found that these components used the data without "
+    "the privacy assessments their own rules require. Yet in Carpenter v. United States "
+    "(2018), the Supreme Court held that the government needs a warrant to obtain a "
+    "person's historical cell-site location records: buying comparable records avoids "
+    "that step.",
+    "The question this briefing answers: can a location record without a name still "
+    "point to one person? Each figure below tests one part of the claim on a simulated "
+    "city, with the attack a buyer could run on the data it bought.",
+)
+METHODS = (
+    "Data. fewpoints simulates a city: homes, workplaces, shops, clinics, places of worship "
+    "and legal aid; people with households, commutes and leisure habits that follow "
+    "published patterns of human mobility (exploration and preferential return, heavy-tailed "
+    "travel); and the records their phones leave (call records at the serving antenna, "
+    "and app location pings). No real person is in any table.",
+    "Unicity. For a sample of phones, p points (a place and a time slot) are drawn at "
+    "random from each phone's own record; a phone is singled out when no other phone's "
+    "record contains all p. The share singled out is reported with a 95% Wilson interval "
+    "over the sampled phones. This is the test of de Montjoye et al. (2013).",
+    "Limits. The numbers describe one synthetic city of the chosen size and depend on "
+    "how often phones report and how people move in the simulation; a real dataset can "
+    "be more or less identifying. Extrapolations to larger populations are models, not "
+    "measurements. The attacks here are simple; a determined buyer with more auxiliary "
+    "data does at least as well.",
+    "Reproduce. {command}. The same seed gives the same figures, byte for byte (PNG and SVG).",
+)
+REFERENCES = (
+    "de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D. (2013). Unique in "
+    "the Crowd: the privacy bounds of human mobility. Scientific Reports 3:1376.",
+    "Farzanehfar, A., Houssiau, F., de Montjoye, Y.-A. (2021). The risk of "
+    "re-identification remains high even in country-scale location datasets. "
+    "Patterns 2(3):100204.",
+    "Golle, P., Partridge, K. (2009). On the anonymity of home/work location pairs. "
+    "Pervasive Computing, LNCS 5538.",
+    "Zang, H., Bolot, J. (2011). Anonymization of location data does not work: a "
+    "large-scale measurement study. MobiCom 2011.",
+    "Andrés, M. E., Bordenabe, N. E., Chatzikokolakis, K., Palamidessi, C. (2013). "
+    "Geo-indistinguishability: differential privacy for location-based systems. CCS 2013.",
+    "Song, C., Koren, T., Wang, P., Barabási, A.-L. (2010). Modelling the scaling "
+    "properties of human mobility. Nature Physics 6:818-823.",
+    "Kondor, D., Hashemian, B., de Montjoye, Y.-A., Ratti, C. (2018). Towards matching "
+    "user mobility traces in large-scale datasets. IEEE Transactions on Big Data "
+    "(arXiv:1709.05772).",
+    "Culnane, C., Rubinstein, B. I. P., Teague, V. (2019). Stop the open data bus, we want "
+    "to get off. arXiv:1908.03268.",
+    "Carpenter v. United States, 585 U.S. 296 (2018).",
+    "US Department of Homeland Security, Office of Inspector General (2023). CBP, ICE, "
+    "and Secret Service did not adhere to privacy policies or develop sufficient policies "
+    "before procuring and using commercial telemetry data. OIG-23-61.",
+)
+
+
+def _wrap(text: str, width: int = WRAP) -> str:
+    return "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
+
+
+class _Page:
+    """An A4 page of text laid out top to bottom (inches from the top edge)."""
+
+    def __init__(self, pdf, metadata):
+        from matplotlib import pyplot as plt
+
+        self.pdf = pdf
+        self.fig = plt.figure(figsize=A4)
+        self.y = MARGIN
+
+    def text(self, text, *, size=9.5, weight="normal", width=WRAP, gap=0.18, color="#111111"):
+        wrapped = _wrap(text, width)
+        n = wrapped.count("\n") + 1
+        self.fig.text(
+            MARGIN / A4[0],
+            1 - self.y / A4[1],
+            wrapped,
+            fontsize=size,
+            fontweight=weight,
+            va="top",
+            ha="left",
+            color=color,
+            linespacing=1.35,
+        )
+        self.y += n * size * 1.35 / 72 + gap
+        return self
+
+    def close(self):
+        from matplotlib import pyplot as plt
+
+        for t in list(self.fig.texts):
+            if t.get_gid() == "fewpoints-source":
+                t.remove()
+        self.fig.text(
+            1 - MARGIN / A4[0], 0.4 / A4[1], F.SOURCE_LINE, ha="right", fontsize=7, color=F.MUTED
+        )
+        self.pdf.savefig(self.fig)
+        plt.close(self.fig)
+
+
+def _figure_page(pdf, number: int, fig: BriefingFigure) -> None:
+    """Title, the figure drawn as vectors at its own size and layout, then caption and alt text."""
+    from matplotlib import pyplot as plt
+
+    page = _Page(pdf, None)
+    page.text(f"Figure {number}", size=8.5, color=F.MUTED, gap=0.05)
+    page.text(fig.title, size=12.5, weight="bold", width=70, gap=0.2)
+    # Lay the figure out on its own (constrained layout), then place an Axes of the
+    # same size at the same spot on the page, so the page shows exactly the figure.
+    w, h = fig.figsize
+    alone = fig.figure()
+    alone.canvas.draw()
+    box = alone.axes[0].get_position()
+    plt.close(alone)
+    top = page.y
+    ax = page.fig.add_axes(
+        [
+            (MARGIN + box.x0 * w) / A4[0],
+            1 - (top + (1 - box.y0) * h) / A4[1],
+            box.width * w / A4[0],
+            box.height * h / A4[1],
+        ]
+    )
+    fig.draw(ax)
+    page.y += h + 0.3
+    page.text(fig.caption)
+    page.text(f"Alt text: {fig.alt}", size=8, color="#444444")
+    page.close()
+
+
+def _captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
+    lines = [
+        "# fewpoints briefing: captions and alt text",
+        "",
+        f"Made with `{command}`. {SYNTHETIC}",
+        "",
+    ]
+    for i, fig in enumerate(figs, 1):
+        lines += [
+            f"## Figure {i}. {fig.title}",
+            "",
+            f"![{fig.alt}]({fig.name}.png)",
+            "",
+            fig.caption,
+            "",
+            f"**Alt text.** {fig.alt}",
+            "",
+            f"Files: `{fig.name}.png` (300 dpi), `{fig.name}.svg`, `{fig.name}.pdf`.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _briefing_pdf(path: Path, figs: Sequence[BriefingFigure], command: str) -> None:
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    meta = dict(F.SAVE_METADATA["pdf"], Title="fewpoints briefing (synthetic data)")
+    with (
+        F.house_style(),
+        mpl.rc_context({"axes.grid": False}),
+        PdfPages(path, metadata=meta) as pdf,
+    ):
+        cover = _Page(pdf, meta)
+        cover.text("fewpoints briefing · synthetic data", size=9, color=F.MUTED, gap=0.1)
+        cover.text(COVER_TITLE, size=17, weight="bold", width=48, gap=0.35)
+        for para in COVER:
+            cover.text(para, size=10.5, width=84, gap=0.2)
+        cover.text("What the figures show", size=11.5, weight="bold", gap=0.1)
+        for i, fig in enumerate(figs, 1):
+            cover.text(f"{i}. {fig.title}", size=10, width=86, gap=0.08)
+        cover.y += 0.2
+        cover.text(SYNTHETIC, size=9.5, color="#444444")
+        cover.close()
+        for i, fig in enumerate(figs, 1):
+            with mpl.rc_context(F.HOUSE_STYLE):
+                _figure_page(pdf, i, fig)
+        methods = _Page(pdf, meta)
+        methods.text("Methods and limits", size=14, weight="bold", gap=0.2)
+        for para in METHODS:
+            methods.text(para.format(command=command), gap=0.15)
+        methods.y += 0.2
+        methods.text("References", size=14, weight="bold", gap=0.2)
+        for ref in REFERENCES:
+            methods.text(ref, size=9, gap=0.1)
+        methods.close()
+
+
+def write_briefing(
+    figs: Sequence[BriefingFigure],
+    out,
+    *,
+    force: bool = False,
+    command: str = "fewpoints briefing",
+    progress: Callable[[str, float], None] | None = None,
+) -> list[Path]:
+    """Write the briefing pack to folder ``out``; return the files written.
+
+    Each figure as ``NAME.png`` (300 dpi), ``NAME.svg`` (text as text) and
+    ``NAME.pdf`` (TrueType fonts embedded), then ``captions.md`` and
+    ``briefing.pdf`` (cover, one page per figure with its caption, methods
+    and limits, references). Everything is written to a temporary folder
+    beside ``out`` and renamed into place at the end; an existing non-empty
+    ``out`` is refused unless ``force``.
+    """
+    from matplotlib import pyplot as plt
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FewpointsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    if not figs:
+        raise FewpointsError("no figures to write")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for i, fig in enumerate(figs):
+            if progress:
+                progress("writing figures", i / len(figs))
+            mfig = fig.figure()
+            F.save_figure(mfig, tmp / fig.name)
+            plt.close(mfig)
+        if progress:
+            progress("writing figures", 1.0)
+            progress("writing briefing.pdf", 0.0)
+        (tmp / "captions.md").write_text(_captions_md(figs, command), encoding="utf-8")
+        _briefing_pdf(tmp / "briefing.pdf", figs, command)
+        if progress:
+            progress("writing briefing.pdf", 1.0)
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(out.iterdir())

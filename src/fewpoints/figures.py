@@ -1,0 +1,995 @@
+"""Figures: one house style and a ``plot_*`` function per finding.
+
+Every ``plot_*(result, *, ax=None) -> Axes`` only draws a result computed
+elsewhere (an attack's table or result object); none of them runs an
+analysis. They share one style, :data:`HOUSE_STYLE`: the Okabe-Ito palette
+(safe for colour-blind readers), type sized for a figure printed at A4 text
+width, no chart junk, plain-language axis labels with units, the headline
+number written on the chart, and a small source line saying the data are
+synthetic.
+
+>>> from fewpoints.figures import house_style, plot_unicity_curve
+>>> with house_style():                                    # doctest: +SKIP
+...     ax = plot_unicity_curve(curve)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import textwrap
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator
+
+from fewpoints.schema import FewpointsError
+
+__all__ = [
+    "FIGSIZE",
+    "HOUSE_STYLE",
+    "OKABE_ITO",
+    "SAVE_METADATA",
+    "SOURCE_LINE",
+    "house_style",
+    "new_axes",
+    "plot_anonymity_sets",
+    "plot_device_week",
+    "plot_naming",
+    "plot_population",
+    "plot_privacy_utility",
+    "plot_resolution",
+    "plot_unicity_curve",
+    "save_figure",
+    "use_house_style",
+]
+
+#: The Okabe-Ito palette (Okabe & Ito 2008), distinguishable with any colour vision.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+#: Order in which series take colours (yellow last: weak on white paper).
+CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky_blue")]
+OURS = OKABE_ITO["blue"]
+PUBLISHED = OKABE_ITO["black"]
+MUTED = "#6B6B6B"
+FAINT = "#BDBDBD"
+
+#: A4 text width is about 16 cm (6.3 in); figures are drawn at that size so 9-10 pt type stays 9-10 pt.
+FIGSIZE = (6.3, 3.9)
+SOURCE_LINE = "Synthetic data - fewpoints"
+
+#: The single style definition every figure uses (matplotlib rcParams).
+HOUSE_STYLE = {
+    "figure.figsize": FIGSIZE,
+    "figure.dpi": 100,
+    "figure.facecolor": "white",
+    "savefig.dpi": 300,
+    "savefig.facecolor": "white",
+    "font.family": "DejaVu Sans",  # shipped with matplotlib: the same glyphs on every machine
+    "font.size": 9.5,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 9.5,
+    "axes.labelcolor": "#222222",
+    "axes.edgecolor": "#444444",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "axes.axisbelow": True,
+    "axes.prop_cycle": mpl.cycler(color=CYCLE),
+    "grid.color": "#E3E3E3",
+    "grid.linewidth": 0.7,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "xtick.color": "#444444",
+    "ytick.color": "#444444",
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+    "lines.markersize": 5,
+    # Files: text stays text in SVG, fonts are embedded as TrueType in PDF,
+    # and SVG element ids are derived from a fixed salt (same figure, same bytes).
+    "svg.fonttype": "none",
+    "svg.hashsalt": "fewpoints",
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+}
+
+#: Metadata written into saved files: no timestamps, no software version, so one seed gives one file.
+SAVE_METADATA = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+}
+
+
+def use_house_style() -> None:
+    """Apply :data:`HOUSE_STYLE` to matplotlib globally (for a notebook session)."""
+    mpl.rcParams.update(HOUSE_STYLE)
+
+
+@contextlib.contextmanager
+def house_style():
+    """Context manager: :data:`HOUSE_STYLE` inside the block, the previous style after."""
+    with mpl.rc_context(HOUSE_STYLE):
+        yield
+
+
+def new_axes(ax=None, *, figsize=None):
+    """``ax`` if given, else one Axes on a new house-style figure (constrained layout)."""
+    if ax is not None:
+        return ax
+    with mpl.rc_context(HOUSE_STYLE):
+        fig = plt.figure(figsize=figsize or FIGSIZE, layout="constrained")
+        return fig.add_subplot()
+
+
+def save_figure(fig, stem, formats=("png", "svg", "pdf")) -> list:
+    """Save ``fig`` as ``stem.png`` (300 dpi), ``stem.svg`` (text as text), ``stem.pdf`` (fonts embedded).
+
+    The files carry no timestamp or software version, so the same figure
+    always gives the same PNG and SVG bytes.
+    """
+    from pathlib import Path
+
+    stem = Path(stem)
+    written = []
+    with mpl.rc_context(HOUSE_STYLE):
+        for fmt in formats:
+            path = stem.with_suffix(f".{fmt}")
+            fig.savefig(path, format=fmt, metadata=SAVE_METADATA[fmt])
+            written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------------------
+# small drawing helpers shared by the plots
+# ---------------------------------------------------------------------------
+
+
+def _percent_axis(ax, axis="y", *, top=1.0) -> None:
+    fmt = FuncFormatter(lambda v, _: f"{v:.0%}")
+    if axis == "y":
+        ax.set_ylim(0, top)
+        ax.yaxis.set_major_formatter(fmt)
+    else:
+        ax.set_xlim(0, top)
+        ax.xaxis.set_major_formatter(fmt)
+
+
+def _source_line(ax) -> None:
+    """The small "Synthetic data - fewpoints" line at the figure's bottom right (once per figure)."""
+    fig = ax.figure
+    if any(t.get_gid() == "fewpoints-source" for t in fig.texts):
+        return
+    fig.supxlabel(SOURCE_LINE, x=0.995, ha="right", fontsize=7, color=MUTED)
+    fig._supxlabel.set_gid("fewpoints-source")
+
+
+def _headline(ax, text, xy, xytext, *, ha="left", va="center", coords="offset points", arrow=True):
+    """The headline number, in bold, with a thin leader to the point it describes."""
+    return ax.annotate(
+        text,
+        xy=xy,
+        xytext=xytext,
+        textcoords=coords,
+        ha=ha,
+        va=va,
+        fontsize=10,
+        fontweight="bold",
+        color="#111111",
+        arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.8, "shrinkB": 4}
+        if arrow
+        else None,
+        gid="headline",
+        zorder=6,
+    )
+
+
+def _need_columns(table, columns, what) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise FewpointsError(f"{what} needs a DataFrame, got {type(table).__name__}")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise FewpointsError(f"{what}: the table lacks column(s) {', '.join(missing)}")
+    if table.empty:
+        raise FewpointsError(f"{what}: the table is empty")
+    return table
+
+
+def _fmt_count(n: float) -> str:
+    n = float(n)
+    if n >= 1e6:
+        v = n / 1e6
+        return f"{v:.0f} million" if v >= 10 or v == int(v) else f"{v:.1f} million"
+    return f"{n:,.0f}"
+
+
+def _yerr(table, value="unicity"):
+    v = table[value].to_numpy(float)
+    return np.vstack([v - table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float) - v])
+
+
+# ---------------------------------------------------------------------------
+# 1. how many points it takes
+# ---------------------------------------------------------------------------
+
+#: de Montjoye et al. 2013 (firm): 4 random spatio-temporal points make 95% of 1.5M people unique.
+PUBLISHED_UNICITY = {"n_points": 4, "unicity": 0.95, "source": "de Montjoye et al. 2013"}
+#: Farzanehfar et al. 2021 (firm): 93% unique with 4 points at 60M people.
+PUBLISHED_POPULATION = {
+    "n_devices": 60e6,
+    "n_points": 4,
+    "unicity": 0.93,
+    "source": "Farzanehfar et al. 2021",
+}
+
+
+def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
+    """Share of phones singled out against the number of points known, with its 95% band.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        From :func:`fewpoints.attacks.unicity_curve`: ``n_points``, ``unicity``,
+        ``ci_low``, ``ci_high``.
+    published : bool, default True
+        Mark the published result (95% at 4 points, de Montjoye et al. 2013),
+        labelled as published, not ours.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    curve = _need_columns(
+        curve, ["n_points", "unicity", "ci_low", "ci_high"], "plot_unicity_curve"
+    ).sort_values("n_points")
+    ax = new_axes(ax)
+    p = curve["n_points"].to_numpy()
+    u = curve["unicity"].to_numpy(float)
+    ax.fill_between(
+        p, curve["ci_low"], curve["ci_high"], color=OURS, alpha=0.22, lw=0, label="95% interval"
+    )
+    ax.plot(p, u, "o-", color=OURS, label="Synthetic city (this run)", zorder=4, gid="unicity")
+    if published:
+        pub = PUBLISHED_UNICITY
+        ax.plot(
+            pub["n_points"],
+            pub["unicity"],
+            ls="none",
+            marker="D",
+            ms=7,
+            mfc="white",
+            mec=PUBLISHED,
+            mew=1.6,
+            zorder=5,
+            label=f"Published: {pub['unicity']:.0%} at {pub['n_points']} points\n"
+            f"({pub['source']}, real phone data)",
+            gid="published",
+        )
+    # Headline: the value at 4 points (the published comparison), else the middle of the curve.
+    at = 4 if 4 in set(p.tolist()) else int(p[len(p) // 2])
+    row = curve[curve["n_points"] == at].iloc[0]
+    _headline(
+        ax,
+        f"{row['unicity']:.0%} singled out\nby {at} points",
+        (at, row["unicity"]),
+        (28, -62),
+    )
+    _percent_axis(ax, top=1.04)
+    ax.set_xlim(p.min() - 0.4, p.max() + 0.4)
+    ax.set_xticks(p)
+    ax.set_xlabel("Points known about a phone (place and time)")
+    ax.set_ylabel("Phones singled out")
+    ax.legend(loc="lower right")
+    _source_line(ax)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# 2. coarsening barely helps
+# ---------------------------------------------------------------------------
+
+
+def _space_label(cell) -> str:
+    return "as recorded (antenna)" if cell is None or pd.isna(cell) else f"{cell:g} km squares"
+
+
+def _hours_label(h: float) -> str:
+    if h >= 24 and h % 24 == 0:
+        return f"{h / 24:g} day" + ("s" if h > 24 else "")
+    if h < 1:
+        return f"{h * 60:g} min"
+    return f"{h:g} h"
+
+
+def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
+    """Unicity against how much coarser the data are made, with the fitted law of de Montjoye et al.
+
+    Parameters
+    ----------
+    sweep : ResolutionSweep
+        From :func:`fewpoints.attacks.resolution_sweep` (its ``table`` and ``fit``).
+    n_points : int or sequence of int, default 4
+        Which numbers of known points to draw: the first as filled dots,
+        the others as open squares (an attacker who knows more points).
+    mark : (float or None, float), optional
+        ``(cell_km, hours)`` of the setting whose numbers are written on the
+        chart (None for the recorded locations); default the coarsest.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        One dot per measured setting (95% interval) at its coarsening factor
+        ``v * h`` (original locations merged per coarse location, times hours
+        per time slot), coloured by location precision, and the fitted law
+        ``unicity = alpha - (v*h)**beta`` as one line per number of points.
+    """
+    table = _need_columns(
+        getattr(sweep, "table", None),
+        ["cell_km", "v", "h", "n_points", "unicity", "ci_low", "ci_high"],
+        "plot_resolution",
+    )
+    ps = [int(n_points)] if np.ndim(n_points) == 0 else [int(p) for p in n_points]
+    have = sorted(table["n_points"].unique())
+    for p in ps:
+        if p not in have:
+            raise FewpointsError(
+                f"plot_resolution: no rows for {p} points (the sweep has "
+                f"{', '.join(str(v) for v in have)})"
+            )
+    t = table[table["n_points"].isin(ps)].assign(vh=lambda d: d["v"] * d["h"])
+    ax = new_axes(ax)
+    key = t["cell_km"].fillna(0.0)
+    cells = sorted(key.unique())
+    fit = getattr(sweep, "fit", None)
+    grid = np.geomspace(t["vh"].min(), t["vh"].max(), 100)
+    from matplotlib.lines import Line2D
+
+    handles, labels = [], []
+    for j, p in enumerate(ps):
+        filled = j == 0
+        for i, cell in enumerate(cells):
+            g = t[(key == cell) & (t["n_points"] == p)]
+            colour = CYCLE[i % len(CYCLE)]
+            ax.errorbar(
+                g["vh"],
+                g["unicity"],
+                yerr=_yerr(g),
+                ls="none",
+                marker="o" if filled else "s",
+                mfc=colour if filled else "white",
+                mew=1.3,
+                ms=5.5 if filled else 5,
+                color=colour,
+                elinewidth=1.0,
+                zorder=4,
+                gid=f"measured-{p}",
+            )
+            if filled:
+                handles.append(Line2D([], [], ls="none", marker="o", color=colour))
+                labels.append(_space_label(g["cell_km"].iloc[0]))
+        row = fit[fit["n_points"] == p] if fit is not None and len(fit) else []
+        style = "--" if filled else ":"
+        law = ""
+        if len(row):
+            alpha, beta = float(row["alpha"].iloc[0]), float(row["beta"].iloc[0])
+            ax.plot(
+                grid,
+                np.clip(alpha - grid**beta, 0, None),
+                ls=style,
+                lw=1.3,
+                color=MUTED,
+                zorder=3,
+                gid=f"fitted-{p}",
+            )
+            law = f"; fitted law {alpha:.2f} - (v h)^{beta:.2f}"
+        handles.append(
+            Line2D([], [], color=MUTED, ls=style, lw=1.3, marker="o" if filled else "s",
+                   mfc=MUTED if filled else "white", mec=MUTED)
+        )  # fmt: skip
+        labels.append(f"{p} points known{law}")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{v:g}"))
+    _percent_axis(ax, top=1.04)
+    ax.set_xlabel("How much coarser than the recorded data (locations merged × hours per slot)")
+    ax.set_ylabel("Phones singled out" if len(ps) > 1 else f"Phones singled out by {ps[0]} points")
+    # Headline: the marked setting (default the coarsest, largest v*h), for each number of points.
+    first = t[t["n_points"] == ps[0]]
+    if mark is None:
+        row = first.loc[first["vh"].idxmax()]
+        cell, h, what = row["cell_km"], row["h"], "Coarsest"
+    else:
+        cell, h, what = mark[0], float(mark[1]), "Blurred to"
+    at = t[(key == (0.0 if cell is None or pd.isna(cell) else cell)) & (t["h"] == h)]
+    if at.empty:
+        raise FewpointsError(f"plot_resolution: no setting with cell_km={cell}, {h:g} h to mark")
+    at = at.set_index("n_points")
+    where = _space_label(cell).replace("as recorded (antenna)", "antennas")
+    values = ", ".join(f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps)
+    _headline(
+        ax,
+        f"{what} {where}, {_hours_label(h)} slots:\n{values}",
+        (at.loc[ps[0], "vh"], at.loc[ps[0], "unicity"]),
+        (0.97, 0.93),
+        coords="axes fraction",
+        ha="right",
+        va="top",
+    )
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.legend(handles, labels, loc="lower left", fontsize=8)
+    _source_line(ax)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# 3. bigger crowds do not hide you
+# ---------------------------------------------------------------------------
+
+
+def plot_population(curve, *, published: bool = True, ax=None):
+    """Unicity against the number of phones in the dataset, with the extrapolation and its caveat.
+
+    Parameters
+    ----------
+    curve : PopulationCurve
+        From :func:`fewpoints.attacks.population_curve` (``table``, ``fit``,
+        ``extrapolation``, ``predict``, ``lower_bound``).
+    published : bool, default True
+        Mark 93% at 60 million people with 4 points (Farzanehfar et al. 2021),
+        labelled as published.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    table = _need_columns(
+        getattr(curve, "table", None),
+        ["n_devices", "unicity", "ci_low", "ci_high"],
+        "plot_population",
+    ).sort_values("n_devices")
+    ex = getattr(curve, "extrapolation", pd.DataFrame())
+    ax = new_axes(ax)
+    n = table["n_devices"].to_numpy(float)
+    n_max = float(ex["n_devices"].max()) if len(ex) else n.max()
+    grid = np.geomspace(n.min(), max(n_max, n.max()), 200)
+    beyond = grid >= n.max()
+    if len(ex):
+        ax.axvspan(
+            n.max(),
+            n_max * 1.6,
+            color="#EFEFEF",
+            lw=0,
+            zorder=0,
+            label="shaded: extrapolated, a model beyond the data, not a measurement",
+            gid="extrapolated",
+        )
+    model = curve.predict(grid)
+    ax.plot(grid[~beyond], model[~beyond], color=OURS, lw=1.2, alpha=0.8, zorder=3)
+    ax.plot(
+        grid[beyond], model[beyond], color=OURS, lw=1.2, ls=(0, (4, 2)), zorder=3, label="model"
+    )
+    lb = curve.lower_bound(grid[beyond])
+    ax.plot(
+        grid[beyond], lb, color=MUTED, lw=1.2, ls=":", zorder=3, label="lower bound (straight line)"
+    )
+    ax.errorbar(
+        n,
+        table["unicity"],
+        yerr=_yerr(table),
+        ls="none",
+        marker="o",
+        color=OURS,
+        capsize=0,
+        elinewidth=1.2,
+        zorder=5,
+        label="measured, synthetic city (95% interval)",
+        gid="measured",
+    )
+    p = int(table["n_points"].iloc[0]) if "n_points" in table else None
+    x_max = n_max * 1.6
+    if published and p == PUBLISHED_POPULATION["n_points"]:
+        pub = PUBLISHED_POPULATION
+        x_max = max(x_max, pub["n_devices"] * 2.5)
+        ax.plot(
+            pub["n_devices"],
+            pub["unicity"],
+            ls="none",
+            marker="D",
+            ms=7,
+            mfc="white",
+            mec=PUBLISHED,
+            mew=1.6,
+            zorder=6,
+            label=f"Published: {pub['unicity']:.0%} at {_fmt_count(pub['n_devices'])} people "
+            f"({pub['source']}, real data)",
+            gid="published",
+        )
+    ax.set_xscale("log")
+    ax.set_xlim(n.min() / 1.6, x_max)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt_count(v).replace(" million", "M")))
+    _percent_axis(ax, top=1.04)
+    ax.set_xlabel("Phones in the dataset (log scale)")
+    pts = f"{p} points" if p else "the known points"
+    ax.set_ylabel(f"Phones singled out by {pts}")
+    last = table.iloc[-1]
+    _headline(
+        ax,
+        f"{last['unicity']:.0%} singled out\namong {_fmt_count(last['n_devices'])} phones",
+        (last["n_devices"], last["unicity"]),
+        (-20, -48),
+        ha="right",
+    )
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: _POP_ORDER.index(labels[i].split(" ")[0]))
+    ax.legend(
+        [handles[i] for i in order], [labels[i] for i in order], loc="lower left", fontsize=7.5
+    )
+    _source_line(ax)
+    return ax
+
+
+_POP_ORDER = ["measured,", "model", "lower", "shaded:", "Published:"]
+
+
+# ---------------------------------------------------------------------------
+# 4. home and work are a fingerprint
+# ---------------------------------------------------------------------------
+
+
+#: How the measures of ``anonymity_table`` read on a chart.
+MEASURE_WORDS = {
+    "top-1": "most visited place",
+    "top-2": "top 2 places, in order",
+    "top-3": "top 3 places, in order",
+    "top-3 (any order)": "top 3 places, any order",
+    "home/work": "home and work",
+}
+
+
+def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
+    """Share of phones that their top places (or home and work) single out, by location precision.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From ``fewpoints.attacks.anonymity_table``: ``measure``, ``granularity``,
+        ``share_unique``, ``ci_low``, ``ci_high``, ``median_set_size``; rows in
+        order from the finest granularity to the coarsest.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    table = _need_columns(
+        table,
+        ["measure", "granularity", "share_unique", "ci_low", "ci_high", "median_set_size"],
+        "plot_anonymity_sets",
+    )
+    ax = new_axes(ax)
+    grans = list(dict.fromkeys(table["granularity"]))
+    measures = list(dict.fromkeys(table["measure"]))
+    pos = {g: i for i, g in enumerate(grans)}
+    m = len(measures)
+    for i, measure in enumerate(measures):
+        g = table[table["measure"] == measure]
+        x = g["granularity"].map(pos).to_numpy(float) + (i - (m - 1) / 2) * 0.07
+        colour = CYCLE[i % len(CYCLE)]
+        ax.errorbar(
+            x,
+            g["share_unique"],
+            yerr=_yerr(g, "share_unique"),
+            marker="o",
+            color=colour,
+            capsize=0,
+            elinewidth=1.2,
+            label=MEASURE_WORDS.get(measure, measure),
+            lw=2.2 if measure == "home/work" else 1.5,
+            zorder=5 if measure == "home/work" else 4,
+            gid=f"measure-{measure}",
+        )
+    ax.set_xticks(range(len(grans)))
+    ax.set_xticklabels(grans)
+    ax.set_xlim(-0.4, len(grans) - 0.6)
+    _percent_axis(ax, top=1.04)
+    ax.set_xlabel("Location precision (finest on the left)")
+    ax.set_ylabel("Phones singled out")
+    key = "home/work" if "home/work" in measures else measures[0]
+    rows = table[(table["measure"] == key) & table["share_unique"].notna()]
+    row = rows.iloc[0]
+    text = f"{MEASURE_WORDS.get(key, key).capitalize()}: {row['share_unique']:.0%} singled out"
+    text += f"\nat {row['granularity']} precision"
+    if key == "home/work":
+        k = f"{row['median_set_size']:,.0f}"
+        text += f" (median {k} phone{'' if k == '1' else 's'} per pair)"
+    _headline(
+        ax,
+        text,
+        (pos[row["granularity"]] + (measures.index(key) - (m - 1) / 2) * 0.07, row["share_unique"]),
+        (0.35, 0.95),
+        coords="axes fraction",
+        va="top",
+    )
+    ax.legend(
+        loc="center right",
+        bbox_to_anchor=(1.0, 0.55),
+        title="What the buyer knows",
+        title_fontsize=8.5,
+        alignment="left",
+    )
+    _source_line(ax)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# 5. from pseudonym to name
+# ---------------------------------------------------------------------------
+
+
+def plot_naming(curve: pd.DataFrame, *, ax=None):
+    """Share of posters whose phone is named, against the number of their geotagged posts known.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        From ``fewpoints.attacks.naming_curve``: ``n_posts``, ``share_named``,
+        ``ci_low``, ``ci_high`` (and ``median_set_size``, ``n_names``).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    curve = _need_columns(
+        curve, ["n_posts", "share_named", "ci_low", "ci_high"], "plot_naming"
+    ).sort_values("n_posts")
+    ax = new_axes(ax)
+    k = curve["n_posts"].to_numpy()
+    ax.fill_between(
+        k,
+        curve["ci_low"],
+        curve["ci_high"],
+        color=OKABE_ITO["vermillion"],
+        alpha=0.2,
+        lw=0,
+        label="95% interval",
+    )
+    ax.plot(
+        k,
+        curve["share_named"],
+        "o-",
+        color=OKABE_ITO["vermillion"],
+        label="Synthetic city (this run)",
+        zorder=4,
+        gid="share_named",
+    )
+    last = curve.iloc[-1]
+    _headline(
+        ax,
+        f"{last['share_named']:.0%} named\nfrom {int(last['n_posts'])} posts",
+        (last["n_posts"], last["share_named"]),
+        (-40, 45),
+        ha="right",
+    )
+    _percent_axis(ax, top=1.04)
+    ax.set_xticks(k)
+    ax.set_xlim(k.min() - 0.4, k.max() + 0.4)
+    ax.set_xlabel("Geotagged public posts known about a person")
+    ax.set_ylabel("Phones linked to the person's name")
+    ax.legend(loc="lower right")
+    _source_line(ax)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# 6. one synthetic person's week
+# ---------------------------------------------------------------------------
+
+
+def _get(obj, key):
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def plot_device_week(story, *, places=None, days: int = 7, ax=None):
+    """A map of one device's week as a buyer of the data sees it: points, home, work, a sensitive place.
+
+    Parameters
+    ----------
+    story : DeviceStory
+        From ``fewpoints.attacks.explain``: ``device_id``, ``trace``
+        (``time``, ``x_km``, ``y_km``), ``home`` and ``work`` (dicts with
+        ``x_km``, ``y_km`` or None), ``sensitive`` (visits with ``name``,
+        ``kind``, ``x_km``, ``y_km``, ``minutes``), ``name`` (or None).
+    places : DataFrame, optional
+        The public map (``x_km``, ``y_km``), drawn faintly as a backdrop.
+    days : int, default 7
+        Days drawn: from the Monday before the first visit to the most
+        visited sensitive place (else from the trace's first day).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    trace = _need_columns(
+        _get(story, "trace"), ["time", "x_km", "y_km"], "plot_device_week"
+    ).sort_values("time")
+    n_days = int((trace["time"].max().normalize() - trace["time"].min().normalize()).days) + 1
+    ax = new_axes(ax, figsize=(6.3, 5.4))
+    home, work = _get(story, "home"), _get(story, "work")
+    sens = _get(story, "sensitive")
+    marks = [(d["x_km"], d["y_km"]) for d in (home, work) if d]
+    top_sens = None
+    start = trace["time"].min().normalize()
+    if sens is not None and len(sens):
+        by_place = sens.groupby(["name", "kind", "x_km", "y_km"], as_index=False)["minutes"]
+        visits = by_place.agg(["sum", "count"]).sort_values(["count", "sum"], ascending=False)
+        top_sens = visits.iloc[0]
+        marks.append((top_sens["x_km"], top_sens["y_km"]))
+        # The week drawn starts on the Monday before the first visit to that place.
+        at = sens[sens["name"] == top_sens["name"]]
+        if "start" in at:
+            first = pd.Timestamp(at["start"].min()).normalize()
+            start = max(start, first - pd.Timedelta(days=first.weekday()))
+    week = trace[(trace["time"] >= start) & (trace["time"] < start + pd.Timedelta(days=days))]
+    end = start + pd.Timedelta(days=days - 1)
+    xs, ys = week["x_km"].to_numpy(float), week["y_km"].to_numpy(float)
+    allx = np.concatenate([xs, [m[0] for m in marks]])
+    ally = np.concatenate([ys, [m[1] for m in marks]])
+    # Frame the points the buyer holds (the middle 96%, so one day trip does not shrink the map).
+    x0, x1 = np.quantile(allx, [0.02, 0.98]) if len(allx) > 20 else (allx.min(), allx.max())
+    y0, y1 = np.quantile(ally, [0.02, 0.98]) if len(ally) > 20 else (ally.min(), ally.max())
+    for mx, my in marks:
+        x0, x1, y0, y1 = min(x0, mx), max(x1, mx), min(y0, my), max(y1, my)
+    span = max(x1 - x0, y1 - y0, 2.0) * 1.15
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    ax.set_xlim(cx - span / 2, cx + span / 2)
+    ax.set_ylim(cy - span / 2, cy + span / 2)
+    if places is not None and len(places):
+        inside = places[
+            places["x_km"].between(cx - span / 2, cx + span / 2)
+            & places["y_km"].between(cy - span / 2, cy + span / 2)
+        ]
+        ax.scatter(
+            inside["x_km"], inside["y_km"], s=1.5, color=FAINT, lw=0, zorder=1, rasterized=False
+        )
+    ax.plot(xs, ys, color=OURS, lw=0.5, alpha=0.35, zorder=2)
+    ax.scatter(
+        xs,
+        ys,
+        s=14,
+        color=OURS,
+        alpha=0.6,
+        lw=0,
+        zorder=3,
+        label=f"{len(week):,} records, {start:%a %d %b} to {end:%a %d %b}",
+    )
+    style = {"s": 110, "edgecolor": "white", "linewidths": 1.2, "zorder": 5}
+    if home:
+        ax.scatter(
+            home["x_km"],
+            home["y_km"],
+            marker="^",
+            color=OKABE_ITO["orange"],
+            label="inferred home (where it sleeps)",
+            **style,
+        )
+    if work:
+        ax.scatter(
+            work["x_km"],
+            work["y_km"],
+            marker="s",
+            color=OKABE_ITO["green"],
+            label="inferred work (weekday daytime)",
+            **style,
+        )
+    if top_sens is not None:
+        ax.scatter(
+            top_sens["x_km"],
+            top_sens["y_km"],
+            marker="*",
+            s=260,
+            color=OKABE_ITO["vermillion"],
+            edgecolor="white",
+            linewidths=1.0,
+            zorder=6,
+            label=f"sensitive place: {top_sens['kind']}",
+        )
+        minutes = f", {top_sens['sum']:,.0f} min in all" if top_sens["sum"] >= 1 else ""
+        right = top_sens["x_km"] > cx
+        ax.annotate(
+            f"{top_sens['name']}\n{int(top_sens['count'])} visit(s) in {n_days} days{minutes}",
+            (top_sens["x_km"], top_sens["y_km"]),
+            xytext=(-12 if right else 12, 10),
+            textcoords="offset points",
+            fontsize=8,
+            va="bottom",
+            ha="right" if right else "left",
+            color="#222222",
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
+            zorder=7,
+        )
+    name = _get(story, "name")
+    lines = [f"Advertising ID {_get(story, 'device_id')}"]
+    if name:
+        lines.append(f"linked to: {name} (synthetic)")
+    found = [w for w, d in (("home", home), ("work", work)) if d]
+    if found:
+        lines.append(f"{' and '.join(found)} found from the trace alone")
+    ax.text(
+        0.02,
+        0.98,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=9,
+        fontweight="bold",
+        gid="headline",
+        zorder=8,
+        bbox={"boxstyle": "round,pad=0.35", "fc": "white", "ec": "#CCCCCC", "alpha": 0.92},
+    )
+    ax.set_aspect("equal", adjustable="box")
+    ax.grid(False)
+    ax.set_xlabel("West to east (km)")
+    ax.set_ylabel("South to north (km)")
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9, frameon=True, edgecolor="none")
+    _source_line(ax)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# 7. what does protect
+# ---------------------------------------------------------------------------
+
+
+def _spread_labels(y: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
+    """Label positions at least ``gap`` apart within [lo, hi], each as close to its ``y`` as it can."""
+    y = np.asarray(y, float)
+    order = np.argsort(y, kind="stable")
+    out = np.clip(y[order], lo, hi)
+    for i in range(1, len(out)):  # push up
+        out[i] = max(out[i], out[i - 1] + gap)
+    if len(out) and out[-1] > hi:  # then back down from the top
+        out[-1] = hi
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    res = np.empty_like(out)
+    res[order] = out
+    return res
+
+
+def plot_privacy_utility(table: pd.DataFrame, *, ax=None):
+    """Privacy (phones still singled out) against utility (error of the released data), per setting.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From ``fewpoints.privacy_utility``: ``setting``, ``transform``,
+        ``unicity``, ``ci_low``, ``ci_high`` (NaN for DP aggregates, which
+        release no traces), ``utility_error``, ``utility_metric``.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        Trace releases as dots at their unicity; differentially private
+        aggregates (no traces released, so nothing to single out) as
+        squares on a separate band below the axis.
+    """
+    table = _need_columns(
+        table,
+        ["setting", "transform", "unicity", "ci_low", "ci_high", "utility_error", "utility_metric"],
+        "plot_privacy_utility",
+    )
+    ax = new_axes(ax, figsize=(6.3, 4.6))
+    dp = table["unicity"].isna().to_numpy()
+    traces = table[~dp]
+    aggregates = table[dp]
+    err = table["utility_error"].to_numpy(float)
+    band = -0.14  # where releases without traces sit, below the 0% line
+    raw = traces[traces["transform"] == "none"]
+    ax.errorbar(
+        traces["utility_error"],
+        traces["unicity"],
+        yerr=_yerr(traces),
+        ls="none",
+        marker="o",
+        ms=6,
+        color=OURS,
+        elinewidth=1.1,
+        zorder=4,
+        label="release of traces: phones singled out (95% interval)",
+        gid="traces",
+    )
+    if len(aggregates):
+        ax.axhspan(band - 0.08, band + 0.08, color="#E4F2EA", lw=0, zorder=0)
+        ax.scatter(
+            aggregates["utility_error"],
+            np.full(len(aggregates), band),
+            marker="s",
+            s=42,
+            color=OKABE_ITO["green"],
+            zorder=4,
+            label="differentially private counts: no traces to single out",
+            gid="dp",
+        )
+    top = np.nanmax(err) if np.isfinite(err).any() else 1.0
+    span = max(top, 1e-9)
+    ax.set_xlim(-0.03 * span, top + 0.42 * span)
+    dx = 0.025 * span
+    # Trace labels to the right of their dots, spread vertically so none overlap.
+    ys = traces["unicity"].to_numpy(float)
+    xs = traces["utility_error"].to_numpy(float)
+    label_y = _spread_labels(ys, 0.058, 0.02, 1.02)
+    # Points close in height share one column of labels, right of the rightmost of them.
+    near = np.abs(ys[:, None] - ys[None, :]) < 0.2
+    label_x = np.where(near, xs[None, :], -np.inf).max(axis=1) + dx
+    for x, y, lx, ly, text in zip(xs, ys, label_x, label_y, traces["setting"], strict=True):
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(lx, ly),
+            textcoords="data",
+            fontsize=7.5,
+            va="center",
+            ha="left",
+            color="#222222",
+            arrowprops={"arrowstyle": "-", "color": FAINT, "lw": 0.6, "shrinkA": 0, "shrinkB": 3},
+        )
+    # DP labels inside their band, alternating above and below the squares.
+    for k, (x, text) in enumerate(
+        zip(aggregates["utility_error"], aggregates["setting"], strict=True)
+    ):
+        ax.annotate(
+            text,
+            (x, band),
+            xytext=(x + dx, band + (0.04 if k % 2 == 0 else -0.04)),
+            textcoords="data",
+            fontsize=7.5,
+            va="center",
+            ha="left",
+            color="#222222",
+        )
+    ax.set_ylim(band - 0.1, 1.06)
+    ticks = [0, 0.25, 0.5, 0.75, 1.0]
+    ax.set_yticks(ticks + ([band] if len(aggregates) else []))
+    ax.set_yticklabels([f"{t:.0%}" for t in ticks] + (["no traces"] if len(aggregates) else []))
+    ax.set_ylabel("Phones singled out by 4 points")
+    metric = textwrap.fill(str(table["utility_metric"].iloc[0]), 96)
+    ax.set_xlabel(f"Error of the released data (0 = as useful as the raw data)\n{metric}")
+    ax.xaxis.label.set_size(8.5)
+    if len(raw):
+        r = raw.iloc[0]
+        best = traces.loc[traces["unicity"].idxmin()]
+        text = (
+            f"Raw data: {r['unicity']:.0%} singled out.\n"
+            f"Most protective release of traces\n({best['setting']}): {best['unicity']:.0%}"
+        )
+        _headline(
+            ax,
+            text,
+            (0, 0),
+            (0.97, 0.62),
+            coords="axes fraction",
+            ha="right",
+            va="top",
+            arrow=False,
+        )
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.15), fontsize=7.5)
+    _source_line(ax)
+    return ax
