@@ -58,7 +58,9 @@ benchmark: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_unicity.py
 	$(BIN)/python benchmarks/bench_anonymize.py
+	$(BIN)/python benchmarks/bench_resolution.py
 	$(BIN)/python benchmarks/bench_privacy.py
+	$(BIN)/python benchmarks/bench_top_locations.py
 	for m in cdr pings; do $(BIN)/python benchmarks/bench_linkage.py --observe $$m --out benchmarks/results/linkage_city_$$m.json; done
 
 # Regenerate the shipped classroom dataset (the command the data card gives).

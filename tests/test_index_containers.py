@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fewpoints.anonymize import coarsen_space, coarsen_time
+from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, unicity
 from fewpoints.attacks import index as index_module
 from fewpoints.schema import FewpointsError
@@ -183,7 +183,7 @@ def test_coarsened_index_equals_the_index_of_the_coarsened_table(seed, n_devices
         assert_same_index(twice, index.coarsen(cell_km=cell, time_bin="3h"))
 
 
-@SETTINGS
+@settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 4), time_bin=st.sampled_from(["1h", "4h"]))
 def test_unicity_on_a_coarsened_index_matches_the_table_and_brute_force(seed, p, time_bin):
     traces = _with_seconds(random_traces(seed, n_devices=50, n_places=8), seed)
@@ -301,7 +301,7 @@ def test_records_away_from_their_antenna_fall_back_to_the_table(tiny_world):
     assert not _records_at_antennas(traces.assign(antenna_id=-5), antennas)
 
 
-@SETTINGS
+@settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_devices=st.integers(1, 40))
 def test_a_targets_points_are_the_same_before_and_after_sorting_every_device(seed, n_devices):
     traces = random_traces(seed, n_devices=n_devices)
@@ -320,3 +320,15 @@ def test_a_targets_points_are_the_same_before_and_after_sorting_every_device(see
             own = traces[traces["device_id"] == index.device_ids[d]]
             codes = index.point_codes(own["x_km"], own["y_km"], own["time"])
             assert pts[rows == i].tolist() == sorted(set(codes.tolist()))
+
+
+def test_coarsening_that_merges_nothing_returns_the_same_index():
+    traces = traces_from({"ana": ["A@08", "B@09"], "bo": ["B@08"]})
+    index = PointIndex.from_traces(traces)
+    with pytest.warns(WeakTransformWarning):
+        assert index.coarsen(time_bin="1h") is index
+    assert index.coarsen(cell_km=1.0) is index  # cell centres are where the places are
+    moved = index.coarsen(cell_km=2.0)  # A and B merge into (1, 1)
+    assert moved is not index and moved.n_locations == 1
+    shifted = index.coarsen(locations=index.locations().assign(y_km=3.0))  # moved, not merged
+    assert shifted is not index and shifted.loc_y.tolist() == [3.0, 3.0]

@@ -8,7 +8,17 @@ device and keeps two sorted arrays (CSR style):
   device, stored as one int64 key ``point * n_devices + device``, with the
   offset of each point's posting list. Asking "does device d have point q?"
   is a binary search for the key ``q * n_devices + d``.
-* device -> points: the same pairs sorted by device, to draw a target's points.
+* device -> points: the same pairs sorted by device, to draw a target's points
+  (sorted on first use; an attack's call sorts only its targets' pairs).
+
+Points held by many devices (a 256th of them or more, typical of coarse data,
+where one 2 km cell at a 4-hour bin is shared by thousands) are also kept as
+bitsets, one bit per device: a candidate is then tested with one lookup, and
+targets whose every known point is such a point are counted by AND-ing the
+bitsets and counting the set bits (``np.bitwise_count``, or a byte table on
+numpy < 2.0). :meth:`PointIndex.coarsen` makes the index of a coarser grid
+(cells, time bins, or any mapping of locations) from the (point, device)
+pairs alone, without reading the table again.
 
 Place-level postings (a location at any time, or within a daily time window)
 are built on demand from the same pairs, for "top places" and "home and work"
@@ -452,15 +462,23 @@ class PointIndex:
         """Sorted ``device * n_points + point`` for the pairs of ``devices`` (None: all)."""
         keys = self.points.keys
         n_dev, n_pts = self.n_devices, self.n_points
-        devs = keys % n_dev
+        devs = self.pair_devices()
         if devices is not None:
             want = np.zeros(n_dev, dtype=bool)
             want[devices] = True
             sel = want[devs]
             keys, devs = keys[sel], devs[sel]
-        dkeys = devs * n_pts + keys // n_dev
+        dkeys = devs.astype(np.int64) * n_pts + keys // n_dev
         dkeys.sort()
         return dkeys
+
+    def pair_devices(self) -> np.ndarray:
+        """The device of every (point, device) pair, in the order of ``points.keys`` (cached)."""
+        if "pair_devices" not in self._cache:
+            devs = self.points.keys % self.n_devices
+            int_t = np.int32 if self.n_devices < 2**31 else np.int64
+            self._cache["pair_devices"] = devs.astype(int_t)
+        return self._cache["pair_devices"]
 
     def nth_points(self, devices: np.ndarray, ranks: np.ndarray) -> np.ndarray:
         """Point codes at ``ranks[i]`` among the sorted points of ``devices[i]``, shape of ``ranks``.
@@ -498,7 +516,8 @@ class PointIndex:
         PointIndex
             Equal, array for array, to ``PointIndex.from_traces`` of the
             coarsened table (same device, location and point codes), so
-            every attack gives the same answer with the same seed.
+            every attack gives the same answer with the same seed. This
+            index itself when nothing merges.
 
         Warns
         -----
@@ -548,6 +567,13 @@ class PointIndex:
                     WeakTransformWarning,
                     stacklevel=2,
                 )
+        same_places = (
+            np.array_equal(loc_x, self.loc_x)
+            and np.array_equal(loc_y, self.loc_y)
+            and np.array_equal(loc_map, np.arange(self.n_locations))
+        )
+        if same_places and (t is self.point_time or np.array_equal(t, self.point_time)):
+            return self  # nothing merges: this very index is the coarse one
         # Coarse point of every fine point; codes follow (location, time) order.
         times, tcode = np.unique(t, return_inverse=True)
         coarse, pmap = np.unique(
@@ -559,7 +585,7 @@ class PointIndex:
         fine = np.repeat(np.arange(self.n_points, dtype=np.int64), np.diff(post.offsets))
         keys = pmap[fine] * n_dev + (post.keys - fine * n_dev)
         del fine
-        keys.sort()
+        keys.sort(kind="stable")  # runs of sorted devices: a merge beats a quicksort
         keys = _dedupe_sorted(keys)
         offsets = _item_offsets(keys, len(coarse), n_dev)
         pcode = np.repeat(np.arange(len(coarse), dtype=np.int64), np.diff(offsets))
@@ -682,7 +708,7 @@ class PointIndex:
         between 09:00 and 17:00".
         """
         if kind not in self._cache:
-            devs = self.points.devices()
+            devs = self.pair_devices()
             pcode = self.points.keys // self.n_devices
             loc = self.point_loc[pcode].astype(np.int64)
             if kind == "any":

@@ -261,7 +261,10 @@ def resolution_sweep(
     the number of distinct recorded locations divided by the number of
     distinct coarse locations (1 when space is not coarsened), and ``h`` is
     the bin length in hours (the table's own time step when not binned).
-    The fit is a least-squares grid search (no SciPy).
+    The fit is a least-squares grid search (no SciPy). The table is indexed
+    once; every coarse index is made from that index
+    (:meth:`~fewpoints.attacks.index.PointIndex.coarsen`), which gives the
+    same results as indexing each coarsened table, in a fraction of the time.
 
     How space is coarsened matters. Merged antennas give every cluster about
     the same number of antennas, as in the paper. A square cell of 1 km
