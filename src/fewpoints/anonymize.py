@@ -733,11 +733,15 @@ def suppress_rare(traces: pd.DataFrame, *, k: int) -> pd.DataFrame:
         raise FewpointsError(f"k must be a whole number of devices, at least 1, got {k!r}")
     dev, n_dev = _device_codes(traces)
     point, n_points = _point_codes(traces)
-    # Distinct devices per point: sort the (point, device) pairs, drop repeats, count.
-    pairs = _sorted_unique(point * n_dev + dev)
-    shared = np.bincount(pairs // n_dev, minlength=n_points)
+    # Distinct devices per point: sort the (device, point) pairs, drop repeats, count.
+    # Points are coded time first, so a table in device then time order gives
+    # nearly sorted pairs, which a stable (run-merging) sort handles in about O(n).
+    in_order = len(dev) < 2 or bool((dev[1:] >= dev[:-1]).all())
+    pairs = _sorted_unique(dev * n_points + point, kind="stable" if in_order else None)
+    del dev
+    shared = np.bincount(pairs % n_points, minlength=n_points)
     del pairs
-    mask = shared[point] >= k
+    mask = (shared >= k)[point]  # a boolean table per point: a cache-friendly gather
     if mask.all():
         warnings.warn(
             f"every point is already shared by at least {k} devices; suppress_rare removed nothing",
@@ -809,10 +813,35 @@ def _rows(traces: pd.DataFrame, mask: np.ndarray, what: str) -> pd.DataFrame:
     """The rows where ``mask`` holds, index reset, unused device categories removed."""
     if not mask.any():
         raise FewpointsError(f"{what} kept no record")
-    out = traces.loc[mask].reset_index(drop=True) if not mask.all() else traces.copy()
-    if isinstance(out["device_id"].dtype, pd.CategoricalDtype):
-        out["device_id"] = out["device_id"].cat.remove_unused_categories()
-    return out
+    if mask.all():
+        return traces.copy()
+    # Column by column with numpy boolean indexing (pandas' .loc + reset_index +
+    # remove_unused_categories took seconds per 10M rows).
+    columns = {}
+    for name in traces.columns:
+        col = traces[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            columns[name] = _kept_categorical(col.array, mask)
+        elif isinstance(col.dtype, np.dtype):
+            columns[name] = col.to_numpy()[mask]
+        else:
+            columns[name] = col.array[mask]
+    return pd.DataFrame(columns, copy=False)
+
+
+def _kept_categorical(values: pd.Categorical, mask: np.ndarray) -> pd.Categorical:
+    """``values[mask]`` with the categories no kept row uses removed (their order kept)."""
+    codes = values.codes[mask]
+    cats = values.categories
+    if len(codes) and codes.min() < 0:  # missing values: leave it to pandas
+        return values[mask].remove_unused_categories()
+    used = np.bincount(codes, minlength=len(cats)) > 0
+    if not used.all():
+        codes = (np.cumsum(used) - 1).astype(codes.dtype)[codes]
+        cats = cats[used]
+    return pd.Categorical.from_codes(
+        codes, dtype=pd.CategoricalDtype(cats, ordered=values.ordered), validate=False
+    )
 
 
 def _device_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
@@ -840,9 +869,9 @@ def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+def _sorted_unique(keys: np.ndarray, kind: str | None = None) -> np.ndarray:
     """``np.unique`` for int64 keys by one sort (much faster than np.unique on large arrays)."""
-    keys = np.sort(keys)
+    keys = np.sort(keys, kind=kind)
     if len(keys) < 2:
         return keys
     keep = np.empty(len(keys), dtype=bool)
@@ -852,15 +881,45 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
 
 
 def _point_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
-    """A code for each row's point (its distinct ``(x_km, y_km, time)``) and the number of points."""
-    xc, xu = pd.factorize(traces["x_km"].to_numpy(dtype=np.float64) + 0.0)
-    yc, yu = pd.factorize(traces["y_km"].to_numpy(dtype=np.float64) + 0.0)
-    loc, _ = _dense_codes(xc.astype(np.int64) * len(yu) + yc)
-    del xc, yc
+    """A code for each row's point (its distinct ``(x_km, y_km, time)``) and the number of points.
+
+    Codes are time-major (all places of the first time, then the next), so
+    rows in time order have nondecreasing codes up to the places of one time.
+    When every row has an ``antenna_id`` and each antenna one position (antenna
+    data), places are coded through the antennas: a scatter and a gather of the
+    rows instead of hashing 100M coordinates.
+    """
+    loc = None
+    ant = _antenna_xy(traces)
+    if ant is not None:
+        codes, ax, ay, _ = ant
+        x = traces["x_km"].to_numpy(dtype=np.float64)
+        y = traces["y_km"].to_numpy(dtype=np.float64)
+        if np.array_equal(ax[codes], x) and np.array_equal(ay[codes], y):
+            ant_loc, _ = _dense_codes(_xy_codes(ax, ay))
+            loc = ant_loc[codes]
+        del codes, x, y
+    if loc is None:
+        loc, _ = _dense_codes(
+            _xy_codes(
+                traces["x_km"].to_numpy(dtype=np.float64), traces["y_km"].to_numpy(dtype=np.float64)
+            )
+        )
+    n_loc = int(loc.max()) + 1
     t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
     tc, n_t = _dense_codes(t - t.min())
     del t
-    return _dense_codes(loc * n_t + tc)
+    point = tc * n_loc + loc
+    if n_t * n_loc <= 4 * len(point) + 1024:  # dense enough already (antennas x hours)
+        return point, n_t * n_loc
+    return _dense_codes(point)
+
+
+def _xy_codes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """An int64 key per (x, y) pair, equal exactly when both coordinates are (-0.0 counts as 0.0)."""
+    xc, xu = pd.factorize(x + 0.0)
+    yc, _ = pd.factorize(y + 0.0)
+    return xc.astype(np.int64) * (int(yc.max()) + 1 if len(yc) else 1) + yc
 
 
 def _duration_seconds(value, name: str) -> int:
