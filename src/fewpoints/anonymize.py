@@ -182,7 +182,7 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
     """
     validate_traces(traces)
     rng = np.random.default_rng(rng)
-    dev, _ = _device_codes(traces)
+    dev, n_dev = _device_codes(traces)
     if rotate is None:
         warnings.warn(
             "pseudonymize without rotate only renames devices; every trace stays whole, so "
@@ -195,9 +195,13 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
         step = _duration_seconds(rotate, "rotate")
         t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
         day0 = int(t.min()) - int(t.min()) % 86_400
-        period = (t - day0) // step
-        owner, n_new = _dense_codes(dev * (int(period.max()) + 1) + period)
-        if n_new == _dense_codes(dev)[1]:
+        period = t - day0
+        del t
+        period //= step
+        period += dev * (int(period.max()) + 1)
+        owner, n_new = _dense_codes(period)
+        del period
+        if n_new == np.count_nonzero(np.bincount(dev, minlength=n_dev)):
             warnings.warn(
                 f"rotate={rotate!r} is longer than any device's stretch of data: no ID "
                 "rotates, so every trace stays whole and no anonymity set changes",
@@ -206,13 +210,33 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
             )
     # Codes follow the sorted new IDs; a random permutation decides who gets which.
     code_of = rng.permutation(n_new)
-    order = _group_order(owner, code_of)
-    device = pd.Categorical.from_codes(
-        code_of[owner[order]],
-        categories=_random_hex_ids(n_new, rng),
-        validate=False,
-    )
-    columns = {c: device if c == "device_id" else _take(traces[c], order) for c in traces.columns}
+    del dev
+    categories = _random_hex_ids(n_new, rng)
+    dest, length = _group_destination(owner, code_of)
+    if dest is None:  # rows not grouped by owner: a stable argsort
+        order = np.argsort(code_of[owner], kind="stable")
+        codes = code_of[owner[order]]
+    else:  # the new codes in row order are just runs of 0, 1, 2, ...
+        codes = np.repeat(np.arange(n_new, dtype=np.int64), length)
+        order = None
+    del owner
+    device = pd.Categorical.from_codes(codes, categories=categories, validate=False)
+    columns = {}
+    for c in traces.columns:
+        if c == "device_id":
+            columns[c] = device
+            continue
+        col = traces[c]
+        if dest is not None and isinstance(col.dtype, np.dtype):
+            values = col.to_numpy()
+            moved = np.empty_like(values)
+            moved[dest] = values  # a scatter reads the rows in order: fewer cache misses
+            columns[c] = moved
+        else:
+            if order is None:
+                order = np.empty(len(dest), dtype=np.int64)
+                order[dest] = np.arange(len(dest))
+            columns[c] = _take(col, order)
     return pd.DataFrame(columns, copy=False)
 
 
@@ -224,24 +248,28 @@ def _take(column: pd.Series, order: np.ndarray):
     return values.take(order)
 
 
-def _group_order(group: np.ndarray, rank_of: np.ndarray) -> np.ndarray:
-    """Row order that sorts groups by ``rank_of[group]`` (a permutation), keeping rows in order within a group.
+def _group_destination(group: np.ndarray, rank_of: np.ndarray):
+    """Where each row goes when groups are sorted by ``rank_of[group]`` (a permutation), rows kept in order within a group.
 
-    When every group's rows are contiguous and in increasing group order (a
-    table sorted by device, then time), the blocks are moved whole in O(n);
-    otherwise a stable argsort.
+    Returns ``(destination of each row, rows of each group in new order)``, or
+    ``(None, None)`` unless every group's rows are contiguous and in increasing
+    group order (a table sorted by device, then time): then the blocks move
+    whole in O(n), with no sort.
     """
-    if len(group) > 1 and not (np.diff(group) >= 0).all():
-        return np.argsort(rank_of[group], kind="stable")
+    if len(group) > 1 and not (group[1:] >= group[:-1]).all():
+        return None, None
     length = np.bincount(group, minlength=len(rank_of))
     start = np.zeros(len(rank_of), dtype=np.int64)
     np.cumsum(length[:-1], out=start[1:])
-    blocks = np.empty_like(rank_of)  # the group now first, second, ...: the inverse permutation
-    blocks[rank_of] = np.arange(len(rank_of))
-    length = length[blocks]
-    first_new = np.zeros(len(blocks), dtype=np.int64)
-    np.cumsum(length[:-1], out=first_new[1:])
-    return np.arange(len(group), dtype=np.int64) + np.repeat(start[blocks] - first_new, length)
+    new_length = np.empty_like(length)
+    new_length[rank_of] = length
+    new_start = np.zeros(len(rank_of), dtype=np.int64)
+    np.cumsum(new_length[:-1], out=new_start[1:])
+    shift = new_start[rank_of]
+    shift -= start
+    dest = shift[group]
+    dest += np.arange(len(group), dtype=np.int64)
+    return dest, new_length
 
 
 def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
