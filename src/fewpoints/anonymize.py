@@ -272,6 +272,10 @@ def _group_destination(group: np.ndarray, rank_of: np.ndarray):
     return dest, new_length
 
 
+#: The two hex digits of each byte value, as one 2-byte ASCII code each.
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
+
+
 def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
     """``n`` distinct random 12-hex-digit IDs in increasing order, as a string Index (vectorised)."""
     ids = _sorted_unique(rng.integers(0, 16**12, size=n + n // 100 + 16, dtype=np.int64))
@@ -280,13 +284,12 @@ def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
         ids = _sorted_unique(np.concatenate([ids, more]))
     if ids.size > n:
         ids = np.delete(ids, rng.choice(ids.size, size=ids.size - n, replace=False))
-    # The low 6 bytes of each big-endian id, split into 12 nibbles, each a hex digit,
-    # then one newline-separated ASCII buffer split into str in C.
+    # The low 6 bytes of each big-endian id, each byte looked up as its two hex
+    # digits, then one newline-separated ASCII buffer split into str in C.
     raw = ids.astype(">u8").view(np.uint8).reshape(n, 8)[:, 2:]
     text = np.empty((n, 13), dtype=np.uint8)
-    hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    text[:, 0:12:2] = hexdigits[raw >> 4]
-    text[:, 1:12:2] = hexdigits[raw & 15]
+    text[:, :12] = _HEX_PAIRS[raw].view(np.uint8).reshape(n, 12)
+    del raw
     text[:, 12] = ord("\n")
     return pd.Index(text.tobytes().decode("ascii").split("\n")[:-1], dtype="str")
 
