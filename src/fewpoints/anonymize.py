@@ -217,10 +217,10 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
         order = np.argsort(code_of[owner], kind="stable")
         codes = code_of[owner[order]]
     else:  # the new codes in row order are just runs of 0, 1, 2, ...
-        codes = np.repeat(np.arange(n_new, dtype=np.int64), length)
+        codes = np.repeat(np.arange(n_new, dtype=_code_dtype(n_new)), length)
         order = None
     del owner
-    device = pd.Categorical.from_codes(codes, categories=categories, validate=False)
+    device = _categorical(codes, categories)
     columns = {}
     for c in traces.columns:
         if c == "device_id":
@@ -870,8 +870,34 @@ def _kept_categorical(values: pd.Categorical, mask: np.ndarray) -> pd.Categorica
     if not used.all():
         codes = (np.cumsum(used) - 1).astype(codes.dtype)[codes]
         cats = cats[used]
+    return _categorical(codes, cats, ordered=values.ordered)
+
+
+def _code_dtype(n: int) -> type:
+    """The integer type pandas keeps the codes of ``n`` categories in."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _categorical(
+    codes: np.ndarray, categories: pd.Index, *, ordered: bool = False
+) -> pd.Categorical:
+    """A Categorical from valid codes and categories known to be distinct.
+
+    pandas checks new categories for uniqueness by hashing them: seconds for
+    the 20M Python strings of rotated IDs. Ours are distinct by construction,
+    so the check is skipped where pandas offers its fast path (and made
+    otherwise).
+    """
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if fast is not None:
+        dtype = fast(categories, ordered)
+    else:  # pragma: no cover - older or newer pandas without the fast path
+        dtype = pd.CategoricalDtype(categories, ordered=ordered)
     return pd.Categorical.from_codes(
-        codes, dtype=pd.CategoricalDtype(cats, ordered=values.ordered), validate=False
+        codes.astype(_code_dtype(len(categories)), copy=False), dtype=dtype, validate=False
     )
 
 
