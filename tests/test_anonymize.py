@@ -428,3 +428,26 @@ def test_suppress_rare_leaves_no_point_shared_by_fewer_than_k(raw, k):
     assert len(out) == int(
         raw.join(raw_shared.rename("n"), on=["x_km", "y_km", "time"])["n"].ge(k).sum()
     )
+
+
+@given(raw=tables, k=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+def test_suppress_rare_through_antennas_keeps_the_same_records(raw, k, seed):
+    # Antenna data is coded through antenna_id; ids that disagree with the
+    # coordinates (two antennas at one place, one id at two places) must not
+    # change which records are kept.
+    located, _ = _on_antennas(raw)
+    rng = np.random.default_rng(seed)
+    relabelled = located.assign(antenna_id=rng.integers(0, 3, len(located)).astype(np.int32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        try:
+            expected = _records(suppress_rare(located.drop(columns="antenna_id"), k=k))
+        except FewpointsError:
+            for table in (located, relabelled):
+                with pytest.raises(FewpointsError, match="release nothing"):
+                    suppress_rare(table, k=k)
+            return
+        for table in (located, relabelled):
+            out = suppress_rare(table, k=k)
+            _check_schema(out)
+            assert _records(out) == expected

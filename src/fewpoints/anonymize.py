@@ -182,7 +182,7 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
     """
     validate_traces(traces)
     rng = np.random.default_rng(rng)
-    dev, _ = _device_codes(traces)
+    dev, n_dev = _device_codes(traces)
     if rotate is None:
         warnings.warn(
             "pseudonymize without rotate only renames devices; every trace stays whole, so "
@@ -195,9 +195,13 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
         step = _duration_seconds(rotate, "rotate")
         t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
         day0 = int(t.min()) - int(t.min()) % 86_400
-        period = (t - day0) // step
-        owner, n_new = _dense_codes(dev * (int(period.max()) + 1) + period)
-        if n_new == _dense_codes(dev)[1]:
+        period = t - day0
+        del t
+        period //= step
+        period += dev * (int(period.max()) + 1)
+        owner, n_new = _dense_codes(period)
+        del period
+        if n_new == np.count_nonzero(np.bincount(dev, minlength=n_dev)):
             warnings.warn(
                 f"rotate={rotate!r} is longer than any device's stretch of data: no ID "
                 "rotates, so every trace stays whole and no anonymity set changes",
@@ -206,13 +210,33 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
             )
     # Codes follow the sorted new IDs; a random permutation decides who gets which.
     code_of = rng.permutation(n_new)
-    order = _group_order(owner, code_of)
-    device = pd.Categorical.from_codes(
-        code_of[owner[order]],
-        categories=_random_hex_ids(n_new, rng),
-        validate=False,
-    )
-    columns = {c: device if c == "device_id" else _take(traces[c], order) for c in traces.columns}
+    del dev
+    categories = _random_hex_ids(n_new, rng)
+    dest, length = _group_destination(owner, code_of)
+    if dest is None:  # rows not grouped by owner: a stable argsort
+        order = np.argsort(code_of[owner], kind="stable")
+        codes = code_of[owner[order]]
+    else:  # the new codes in row order are just runs of 0, 1, 2, ...
+        codes = np.repeat(np.arange(n_new, dtype=_code_dtype(n_new)), length)
+        order = None
+    del owner
+    device = _categorical(codes, categories)
+    columns = {}
+    for c in traces.columns:
+        if c == "device_id":
+            columns[c] = device
+            continue
+        col = traces[c]
+        if dest is not None and isinstance(col.dtype, np.dtype):
+            values = col.to_numpy()
+            moved = np.empty_like(values)
+            moved[dest] = values  # a scatter reads the rows in order: fewer cache misses
+            columns[c] = moved
+        else:
+            if order is None:
+                order = np.empty(len(dest), dtype=np.int64)
+                order[dest] = np.arange(len(dest))
+            columns[c] = _take(col, order)
     return pd.DataFrame(columns, copy=False)
 
 
@@ -224,24 +248,32 @@ def _take(column: pd.Series, order: np.ndarray):
     return values.take(order)
 
 
-def _group_order(group: np.ndarray, rank_of: np.ndarray) -> np.ndarray:
-    """Row order that sorts groups by ``rank_of[group]`` (a permutation), keeping rows in order within a group.
+def _group_destination(group: np.ndarray, rank_of: np.ndarray):
+    """Where each row goes when groups are sorted by ``rank_of[group]`` (a permutation), rows kept in order within a group.
 
-    When every group's rows are contiguous and in increasing group order (a
-    table sorted by device, then time), the blocks are moved whole in O(n);
-    otherwise a stable argsort.
+    Returns ``(destination of each row, rows of each group in new order)``, or
+    ``(None, None)`` unless every group's rows are contiguous and in increasing
+    group order (a table sorted by device, then time): then the blocks move
+    whole in O(n), with no sort.
     """
-    if len(group) > 1 and not (np.diff(group) >= 0).all():
-        return np.argsort(rank_of[group], kind="stable")
+    if len(group) > 1 and not (group[1:] >= group[:-1]).all():
+        return None, None
     length = np.bincount(group, minlength=len(rank_of))
     start = np.zeros(len(rank_of), dtype=np.int64)
     np.cumsum(length[:-1], out=start[1:])
-    blocks = np.empty_like(rank_of)  # the group now first, second, ...: the inverse permutation
-    blocks[rank_of] = np.arange(len(rank_of))
-    length = length[blocks]
-    first_new = np.zeros(len(blocks), dtype=np.int64)
-    np.cumsum(length[:-1], out=first_new[1:])
-    return np.arange(len(group), dtype=np.int64) + np.repeat(start[blocks] - first_new, length)
+    new_length = np.empty_like(length)
+    new_length[rank_of] = length
+    new_start = np.zeros(len(rank_of), dtype=np.int64)
+    np.cumsum(new_length[:-1], out=new_start[1:])
+    shift = new_start[rank_of]
+    shift -= start
+    dest = shift[group]
+    dest += np.arange(len(group), dtype=np.int64)
+    return dest, new_length
+
+
+#: The two hex digits of each byte value, as one 2-byte ASCII code each.
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
 
 
 def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
@@ -252,13 +284,12 @@ def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
         ids = _sorted_unique(np.concatenate([ids, more]))
     if ids.size > n:
         ids = np.delete(ids, rng.choice(ids.size, size=ids.size - n, replace=False))
-    # The low 6 bytes of each big-endian id, split into 12 nibbles, each a hex digit,
-    # then one newline-separated ASCII buffer split into str in C.
+    # The low 6 bytes of each big-endian id, each byte looked up as its two hex
+    # digits, then one newline-separated ASCII buffer split into str in C.
     raw = ids.astype(">u8").view(np.uint8).reshape(n, 8)[:, 2:]
     text = np.empty((n, 13), dtype=np.uint8)
-    hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    text[:, 0:12:2] = hexdigits[raw >> 4]
-    text[:, 1:12:2] = hexdigits[raw & 15]
+    text[:, :12] = _HEX_PAIRS[raw].view(np.uint8).reshape(n, 12)
+    del raw
     text[:, 12] = ord("\n")
     return pd.Index(text.tobytes().decode("ascii").split("\n")[:-1], dtype="str")
 
@@ -440,8 +471,11 @@ def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame
     sigma = _positive(sigma_m, "sigma_m")
     rng = np.random.default_rng(rng)
     _warn_if_below_resolution(traces, sigma, f"Gaussian noise of {sigma:g} m")
-    dx = rng.normal(0.0, sigma / 1000.0, len(traces))
-    dy = rng.normal(0.0, sigma / 1000.0, len(traces))
+    # float32 draws: half the memory traffic, and 0.1 m of noise is still exact to a micrometre.
+    dx = rng.standard_normal(len(traces), dtype=np.float32)
+    dx *= np.float32(sigma / 1000.0)
+    dy = rng.standard_normal(len(traces), dtype=np.float32)
+    dy *= np.float32(sigma / 1000.0)
     return _moved(traces, dx, dy, _GAUSS_68 * sigma)
 
 
@@ -492,8 +526,12 @@ def geo_indistinguishable(traces: pd.DataFrame, *, epsilon_per_km: float, rng=No
         2000.0 / eps,
         f"planar Laplace noise with epsilon {eps:g}/km (mean {2000 / eps:g} m)",
     )
-    theta = rng.uniform(0.0, 2.0 * np.pi, len(traces))
-    r = rng.gamma(2.0, 1.0 / eps, len(traces))
+    # float32 draws and trigonometry (a 1 km displacement is exact to well under
+    # a millimetre; float64 sin/cos of 100M angles alone took most of the time).
+    theta = rng.random(len(traces), dtype=np.float32)
+    theta *= np.float32(2.0 * np.pi)
+    r = rng.standard_gamma(2.0, len(traces), dtype=np.float32)
+    r /= np.float32(eps)
     return _moved(traces, r * np.cos(theta), r * np.sin(theta), _LAPLACE_68 * 1000.0 / eps)
 
 
@@ -504,9 +542,12 @@ _LAPLACE_68 = 2.3457
 
 
 def _moved(traces: pd.DataFrame, dx_km, dy_km, radius68_m: float) -> pd.DataFrame:
-    out = traces.drop(columns=["antenna_id"], errors="ignore").copy()
-    out["x_km"] = traces["x_km"].to_numpy(dtype=np.float64) + dx_km
-    out["y_km"] = traces["y_km"].to_numpy(dtype=np.float64) + dy_km
+    # No deep copy: the unchanged columns are shared (copy-on-write) and the moved
+    # ones are new arrays, so the input is never written to.
+    out = traces.drop(columns=["antenna_id"], errors="ignore")
+    out["x_km"] = np.add(traces["x_km"].to_numpy(dtype=np.float64), dx_km, dtype=np.float64)
+    del dx_km
+    out["y_km"] = np.add(traces["y_km"].to_numpy(dtype=np.float64), dy_km, dtype=np.float64)
     if "accuracy_m" in out.columns:
         acc = traces["accuracy_m"].to_numpy(dtype=np.float64)
         out["accuracy_m"] = np.round(np.hypot(acc, radius68_m), 1)
@@ -519,27 +560,56 @@ def _resolution_m(traces: pd.DataFrame) -> tuple[float, str] | None:
         acc = traces["accuracy_m"].dropna()
         if len(acc):
             return float(acc.median()), "median GPS accuracy"
-    if "antenna_id" in traces.columns and traces["antenna_id"].notna().any():
-        # One row per antenna (any of its rows): O(n), no hashing of 100M coordinates.
-        aid = traces["antenna_id"].to_numpy(dtype=np.float64)
-        ok = np.isfinite(aid)
-        codes, n_ant = _dense_codes(aid[ok].astype(np.int64) - int(np.nanmin(aid)))
-        row = np.empty(n_ant, dtype=np.int64)
-        row[codes] = np.flatnonzero(ok)
-        xy = np.column_stack(
-            [traces["x_km"].to_numpy()[row], traces["y_km"].to_numpy()[row]]
-        ).astype(np.float64)
-        if len(xy) > 20_000:
-            xy = xy[np.random.default_rng(0).choice(len(xy), 20_000, replace=False)]
-        if len(xy) >= 2:
-            gap = np.empty(len(xy))
-            chunk = max(1, (1 << 22) // len(xy))
-            for s in range(0, len(xy), chunk):
-                d2 = ((xy[s : s + chunk, None, :] - xy[None, :, :]) ** 2).sum(axis=2)
+    ant = _antenna_xy(traces, partial=True)
+    if ant is not None:
+        ax, ay = ant[1], ant[2]
+        if len(ax) > 20_000:
+            pick = np.random.default_rng(0).choice(len(ax), 20_000, replace=False)
+            ax, ay = ax[pick], ay[pick]
+        if len(ax) >= 2:
+            gap = np.empty(len(ax))
+            chunk = max(1, (1 << 22) // len(ax))
+            for s in range(0, len(ax), chunk):
+                dx = ax[s : s + chunk, None] - ax[None, :]
+                d2 = ay[s : s + chunk, None] - ay[None, :]
+                d2 *= d2
+                d2 += dx * dx
                 d2[np.arange(d2.shape[0]), np.arange(s, s + d2.shape[0])] = np.inf
                 gap[s : s + chunk] = np.sqrt(d2.min(axis=1))
             return float(np.median(gap) * 1000.0), "median spacing of the antennas"
     return None
+
+
+def _antenna_xy(traces: pd.DataFrame, *, partial: bool = False):
+    """(antenna code of each row, x and y of each antenna seen, rows used), or None.
+
+    With ``partial`` the rows without an antenna id are left out (``rows`` is
+    their mask, else None); without it, a table with any such row gives None.
+    Per-antenna coordinates by one scatter of the rows (O(n), no hashing of the
+    coordinates); codes are dense, in increasing ``antenna_id`` order.
+    """
+    if "antenna_id" not in traces.columns or not len(traces):
+        return None
+    col = traces["antenna_id"]
+    missing = col.isna().to_numpy()
+    rows = None
+    x = traces["x_km"].to_numpy(dtype=np.float64)
+    y = traces["y_km"].to_numpy(dtype=np.float64)
+    if missing.any():
+        if not partial or missing.all():
+            return None
+        rows = ~missing
+        aid = col.to_numpy(dtype=np.float64)[rows].astype(np.int64)
+        x, y = x[rows], y[rows]
+    else:
+        aid = col.to_numpy(dtype=np.int64)
+    codes, n = _dense_codes(aid - aid.min())
+    del aid
+    ax = np.empty(n)
+    ay = np.empty(n)
+    ax[codes] = x
+    ay[codes] = y
+    return codes, ax, ay, rows
 
 
 def _warn_if_below_resolution(traces: pd.DataFrame, scale_m: float, what: str) -> None:
@@ -694,11 +764,15 @@ def suppress_rare(traces: pd.DataFrame, *, k: int) -> pd.DataFrame:
         raise FewpointsError(f"k must be a whole number of devices, at least 1, got {k!r}")
     dev, n_dev = _device_codes(traces)
     point, n_points = _point_codes(traces)
-    # Distinct devices per point: sort the (point, device) pairs, drop repeats, count.
-    pairs = _sorted_unique(point * n_dev + dev)
-    shared = np.bincount(pairs // n_dev, minlength=n_points)
+    # Distinct devices per point: sort the (device, point) pairs, drop repeats, count.
+    # Points are coded time first, so a table in device then time order gives
+    # nearly sorted pairs, which a stable (run-merging) sort handles in about O(n).
+    in_order = len(dev) < 2 or bool((dev[1:] >= dev[:-1]).all())
+    pairs = _sorted_unique(dev * n_points + point, kind="stable" if in_order else None)
+    del dev
+    shared = np.bincount(pairs % n_points, minlength=n_points)
     del pairs
-    mask = shared[point] >= k
+    mask = (shared >= k)[point]  # a boolean table per point: a cache-friendly gather
     if mask.all():
         warnings.warn(
             f"every point is already shared by at least {k} devices; suppress_rare removed nothing",
@@ -770,10 +844,61 @@ def _rows(traces: pd.DataFrame, mask: np.ndarray, what: str) -> pd.DataFrame:
     """The rows where ``mask`` holds, index reset, unused device categories removed."""
     if not mask.any():
         raise FewpointsError(f"{what} kept no record")
-    out = traces.loc[mask].reset_index(drop=True) if not mask.all() else traces.copy()
-    if isinstance(out["device_id"].dtype, pd.CategoricalDtype):
-        out["device_id"] = out["device_id"].cat.remove_unused_categories()
-    return out
+    if mask.all():
+        return traces.copy()
+    # Column by column with numpy boolean indexing (pandas' .loc + reset_index +
+    # remove_unused_categories took seconds per 10M rows).
+    columns = {}
+    for name in traces.columns:
+        col = traces[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            columns[name] = _kept_categorical(col.array, mask)
+        elif isinstance(col.dtype, np.dtype):
+            columns[name] = col.to_numpy()[mask]
+        else:
+            columns[name] = col.array[mask]
+    return pd.DataFrame(columns, copy=False)
+
+
+def _kept_categorical(values: pd.Categorical, mask: np.ndarray) -> pd.Categorical:
+    """``values[mask]`` with the categories no kept row uses removed (their order kept)."""
+    codes = values.codes[mask]
+    cats = values.categories
+    if len(codes) and codes.min() < 0:  # missing values: leave it to pandas
+        return values[mask].remove_unused_categories()
+    used = np.bincount(codes, minlength=len(cats)) > 0
+    if not used.all():
+        codes = (np.cumsum(used) - 1).astype(codes.dtype)[codes]
+        cats = cats[used]
+    return _categorical(codes, cats, ordered=values.ordered)
+
+
+def _code_dtype(n: int) -> type:
+    """The integer type pandas keeps the codes of ``n`` categories in."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _categorical(
+    codes: np.ndarray, categories: pd.Index, *, ordered: bool = False
+) -> pd.Categorical:
+    """A Categorical from valid codes and categories known to be distinct.
+
+    pandas checks new categories for uniqueness by hashing them: seconds for
+    the 20M Python strings of rotated IDs. Ours are distinct by construction,
+    so the check is skipped where pandas offers its fast path (and made
+    otherwise).
+    """
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if fast is not None:
+        dtype = fast(categories, ordered)
+    else:  # pragma: no cover - older or newer pandas without the fast path
+        dtype = pd.CategoricalDtype(categories, ordered=ordered)
+    return pd.Categorical.from_codes(
+        codes.astype(_code_dtype(len(categories)), copy=False), dtype=dtype, validate=False
+    )
 
 
 def _device_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
@@ -801,9 +926,9 @@ def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+def _sorted_unique(keys: np.ndarray, kind: str | None = None) -> np.ndarray:
     """``np.unique`` for int64 keys by one sort (much faster than np.unique on large arrays)."""
-    keys = np.sort(keys)
+    keys = np.sort(keys, kind=kind)
     if len(keys) < 2:
         return keys
     keep = np.empty(len(keys), dtype=bool)
@@ -813,15 +938,45 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
 
 
 def _point_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
-    """A code for each row's point (its distinct ``(x_km, y_km, time)``) and the number of points."""
-    xc, xu = pd.factorize(traces["x_km"].to_numpy(dtype=np.float64) + 0.0)
-    yc, yu = pd.factorize(traces["y_km"].to_numpy(dtype=np.float64) + 0.0)
-    loc, _ = _dense_codes(xc.astype(np.int64) * len(yu) + yc)
-    del xc, yc
+    """A code for each row's point (its distinct ``(x_km, y_km, time)``) and the number of points.
+
+    Codes are time-major (all places of the first time, then the next), so
+    rows in time order have nondecreasing codes up to the places of one time.
+    When every row has an ``antenna_id`` and each antenna one position (antenna
+    data), places are coded through the antennas: a scatter and a gather of the
+    rows instead of hashing 100M coordinates.
+    """
+    loc = None
+    ant = _antenna_xy(traces)
+    if ant is not None:
+        codes, ax, ay, _ = ant
+        x = traces["x_km"].to_numpy(dtype=np.float64)
+        y = traces["y_km"].to_numpy(dtype=np.float64)
+        if np.array_equal(ax[codes], x) and np.array_equal(ay[codes], y):
+            ant_loc, _ = _dense_codes(_xy_codes(ax, ay))
+            loc = ant_loc[codes]
+        del codes, x, y
+    if loc is None:
+        loc, _ = _dense_codes(
+            _xy_codes(
+                traces["x_km"].to_numpy(dtype=np.float64), traces["y_km"].to_numpy(dtype=np.float64)
+            )
+        )
+    n_loc = int(loc.max()) + 1
     t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
     tc, n_t = _dense_codes(t - t.min())
     del t
-    return _dense_codes(loc * n_t + tc)
+    point = tc * n_loc + loc
+    if n_t * n_loc <= 4 * len(point) + 1024:  # dense enough already (antennas x hours)
+        return point, n_t * n_loc
+    return _dense_codes(point)
+
+
+def _xy_codes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """An int64 key per (x, y) pair, equal exactly when both coordinates are (-0.0 counts as 0.0)."""
+    xc, xu = pd.factorize(x + 0.0)
+    yc, _ = pd.factorize(y + 0.0)
+    return xc.astype(np.int64) * (int(yc.max()) + 1 if len(yc) else 1) + yc
 
 
 def _duration_seconds(value, name: str) -> int:
