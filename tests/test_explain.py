@@ -190,3 +190,12 @@ def test_link_with_a_directory_but_no_posts(tmp_path, tiny_world, capsys):
     assert main(["link", str(tmp_path / "np")]) == 0
     out = capsys.readouterr().out
     assert "From the directory" in out and "From geotagged posts" not in out
+
+
+def test_call_record_visits_are_called_leads_gps_visits_are_not():
+    gps = str(explain(TABLES, "ann-phone", rng=0))
+    assert "Kind Clinic" in gps and "lead rather than proof" not in gps
+    # The same trace without accuracy_m reads as call records at the nearest location.
+    cdr = {**TABLES, "traces": _traces().drop(columns="accuracy_m")}
+    story = explain(cdr, "ann-phone", rng=0)
+    assert len(story.sensitive) and "lead rather than proof" in str(story)

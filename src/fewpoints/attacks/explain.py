@@ -133,6 +133,11 @@ class DeviceStory:
                 lines.append(f"  {v['name']} ({v['kind']}), {when}, {how}")
             if len(self.sensitive) > 5:
                 lines.append(f"  ... and {len(self.sensitive) - 5} more")
+            if "accuracy_m" not in self.trace.columns:
+                lines.append(
+                    "  (call records: each is a record at the antenna nearest the place, "
+                    "a lead rather than proof of a visit)"
+                )
         else:
             lines.append("Its trace shows no visit to a sensitive place.")
         lines.append("Each of these is an inference from the data, not a fact about a person.")
