@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fewpoints.anonymize import _nearest
 from fewpoints.attacks.index import _device_codes, location_codes
 from fewpoints.attacks.top_locations import HourlyVisits, _home_work_codes
 from fewpoints.schema import FewpointsError, validate, validate_traces
@@ -273,17 +274,6 @@ def _nearest_on_map(rec, place, x, y, px, py, places, radius):
     d = np.hypot(x[rec] - px[place], y[rec] - py[place])
     keep = d <= best[np.searchsorted(cand, rec)]
     return rec[keep], place[keep]
-
-
-def _nearest(px, py, qx, qy, chunk: int = 2048) -> np.ndarray:
-    """Index of the nearest (qx, qy) to each (px, py) (chunked brute force; few places)."""
-    out = np.empty(len(px), dtype=np.int64)
-    for s in range(0, len(px), chunk):
-        d2 = (px[s : s + chunk, None] - qx[None, :]) ** 2 + (
-            py[s : s + chunk, None] - qy[None, :]
-        ) ** 2
-        out[s : s + chunk] = np.argmin(d2, axis=1)
-    return out
 
 
 def _served_by_nearest(x, y, px, py, antennas):
