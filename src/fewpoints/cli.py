@@ -260,6 +260,31 @@ def _add_unicity(sub) -> None:
         default=0,
         help="seed for sampling targets and points, and for generating a preset (default: 0)",
     )
+    scale = p.add_argument_group(
+        "data larger than memory",
+        "Read a Parquet file, folder or world (fewpoints generate --parquet --chunk-people N) "
+        "with Dask, partition by partition; the same seed gives the same targets, points and "
+        "answers as the in-memory engine. Needs the 'scale' extra: pip install 'fewpoints[scale]'.",
+    )
+    scale.add_argument(
+        "--engine",
+        choices=("memory", "dask"),
+        default="memory",
+        help="memory: load and index the table (default); dask: stream it from Parquet",
+    )
+    scale.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)",
+    )
+    scale.add_argument(
+        "--workers", type=_positive_int, help="local cluster workers, one thread each (default: 2)"
+    )
+    scale.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory per local worker, e.g. 3GB (default: an equal share of the machine)",
+    )
 
 
 def _load_traces(source: str, *, model: str | None, seed: int):
@@ -304,6 +329,12 @@ def _run_unicity(args) -> int:
     from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
     from fewpoints.attacks import PointIndex, unicity, worst_case_risk
 
+    if args.engine == "dask":
+        return _run_unicity_dask(args)
+    for option in ("scheduler", "workers", "memory_limit"):
+        if getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise FewpointsError(f"{flag} applies to --engine dask")
     traces, what, synthetic = _load_traces(args.source, model=args.model, seed=args.seed)
     steps = []
     if args.cell_km is not None:
@@ -328,18 +359,91 @@ def _run_unicity(args) -> int:
             worst_case_risk(index, p, n_targets=min(args.targets, 1000), rng=rng)
             for p in args.points
         ]
+    _print_unicity(
+        results,
+        worst,
+        what=what,
+        synthetic=synthetic,
+        knowledge=args.knowledge,
+        scope=(
+            f"{index.n_records:,} records, {index.n_devices:,} devices, {index.n_points:,} distinct "
+            f"points at {index.n_locations:,} locations; "
+            + ("; ".join(steps) if steps else "resolution as recorded")
+        ),
+    )
+    return EXIT_OK
+
+
+def _run_unicity_dask(args) -> int:
+    from pathlib import Path
+
+    from fewpoints.attacks.dask_engine import (
+        coarsen_dask,
+        connect,
+        dask_unicity,
+        read_traces_dask,
+    )
+
+    if args.knowledge != "random":
+        raise FewpointsError("--engine dask measures random points only (--knowledge random)")
+    if args.worst_case:
+        raise FewpointsError("--worst-case needs the table in memory (--engine memory)")
+    if not Path(args.source).exists():
+        raise FewpointsError(
+            f"{args.source}: no such file or folder; --engine dask reads Parquet "
+            "(make one with 'fewpoints generate --parquet --chunk-people N')"
+        )
+    ddf = read_traces_dask(args.source, model=args.model)
+    ddf = coarsen_dask(ddf, cell_km=args.cell_km, time_bin=args.time_bin)
+    steps = []
+    if args.cell_km is not None:
+        steps.append(f"locations snapped to {args.cell_km:g} km cells")
+    if args.time_bin is not None:
+        steps.append(f"times floored to {args.time_bin} bins")
+    world = Path(args.source) / "world.json"
+    synthetic = world.is_file() and '"synthetic": true' in world.read_text()
+    progress = Progress()
+    try:
+        with connect(
+            scheduler=args.scheduler, workers=args.workers, memory_limit=args.memory_limit
+        ) as client:
+            where = (
+                args.scheduler
+                or f"a local cluster of {len(client.scheduler_info()['workers'])} workers"
+            )
+            results, counts = dask_unicity(
+                ddf,
+                args.points,
+                n_targets=args.targets,
+                knowledge="random",
+                rng=np.random.default_rng(args.seed),
+                progress=progress,
+            )
+    finally:
+        progress.close()
+    _print_unicity(
+        results,
+        None,
+        what=f"{args.source} ({ddf.npartitions:,} partitions, Dask on {where})",
+        synthetic=synthetic,
+        knowledge="random",
+        scope=(
+            f"{counts.n_records:,} records, {counts.n_devices:,} devices; "
+            + ("; ".join(steps) if steps else "resolution as recorded")
+        ),
+    )
+    return EXIT_OK
+
+
+def _print_unicity(results, worst, *, what, synthetic, knowledge, scope) -> None:
     label = "SYNTHETIC data (no real person is in it)" if synthetic else "your data"
     knows = {
         "random": "random points (place and time) of the target's own trace",
         "top": "the target's most frequent places, at any time",
         "home_work": "the target's night-time place, then weekday 09:00-17:00 place",
-    }[args.knowledge]
+    }[knowledge]
     print(f"Unicity -- {label}: {what}")
-    print(
-        f"  {index.n_records:,} records, {index.n_devices:,} devices, {index.n_points:,} distinct "
-        f"points at {index.n_locations:,} locations; "
-        + ("; ".join(steps) if steps else "resolution as recorded")
-    )
+    print(f"  {scope}")
     print(f"  the attacker knows p {knows}")
     print()
     head = f"  {'points':>6}  {'unique':>7}  {'95% CI':<17}  {'targets':>8}  {'median set':>10}"
@@ -359,7 +463,6 @@ def _run_unicity(args) -> int:
             "  worst case: share of targets that their most identifying p points single out"
             " (what an informed attacker, not a random one, achieves)"
         )
-    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------

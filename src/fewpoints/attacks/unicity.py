@@ -24,6 +24,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from fewpoints.attacks.dask_engine import is_dask_frame
 from fewpoints.attacks.index import WINDOW_LABELS, PointIndex, as_index
 from fewpoints.schema import FewpointsError
 
@@ -356,10 +357,13 @@ def unicity(
 
     Parameters
     ----------
-    traces : DataFrame or PointIndex
+    traces : DataFrame, PointIndex or dask DataFrame
         A ``traces`` table (``device_id, time, x_km, y_km``), raw or coarsened,
         or an index built from one with ``PointIndex.from_traces`` (faster
-        when called repeatedly).
+        when called repeatedly), or a ``dask.dataframe`` of one too large for
+        memory (``fewpoints[scale]``; :mod:`fewpoints.attacks.dask_engine`),
+        which gives the same targets, points and anonymity sets for the
+        same ``rng`` (``knowledge="random"`` only).
     n_points : int, default 4
         Points the attacker knows about each target (p).
     n_targets : int, default 10_000
@@ -414,6 +418,10 @@ def unicity(
         raise FewpointsError(
             f"unknown knowledge {knowledge!r}; choose one of {', '.join(KNOWLEDGE)}"
         )
+    if is_dask_frame(traces):
+        from fewpoints.attacks.dask_engine import dask_unicity
+
+        return dask_unicity(traces, [p], n_targets=n_targets, knowledge=knowledge, rng=rng)[0][0]
     return _unicity(as_index(traces), p, n_targets, knowledge, rng)
 
 
@@ -429,8 +437,9 @@ def unicity_curve(
 
     Parameters
     ----------
-    traces : DataFrame or PointIndex
-        As in :func:`unicity`; a table is indexed once for all p.
+    traces : DataFrame, PointIndex or dask DataFrame
+        As in :func:`unicity`; a table is indexed once for all p, and a Dask
+        table is read three times for all p together.
     n_points : iterable of int, default 1 to 10
     n_targets : int, default 10_000
         Targets per p (drawn afresh for each p).
@@ -455,6 +464,13 @@ def unicity_curve(
        Scientific Reports 3:1376.
     """
     rng = np.random.default_rng(rng)
+    if is_dask_frame(traces):
+        from fewpoints.attacks.dask_engine import dask_unicity
+
+        ps = [_check_p(p) for p in n_points]
+        n_targets = _check_targets(n_targets)
+        results, _ = dask_unicity(traces, ps, n_targets=n_targets, knowledge=knowledge, rng=rng)
+        return pd.DataFrame([_curve_row(r) for r in results])
     index = as_index(traces)
     rows = []
     for p in n_points:

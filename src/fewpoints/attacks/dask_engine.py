@@ -1,0 +1,593 @@
+"""The unicity test on data larger than memory: a Dask engine, exact against the in-memory one.
+
+:func:`~fewpoints.attacks.unicity.unicity` and
+:func:`~fewpoints.attacks.unicity.unicity_curve` hand a ``dask.dataframe``
+to this module (install the ``scale`` extra: ``pip install 'fewpoints[scale]'``).
+Nothing is ever gathered in one place but one small row per device and the
+targets' known points. Three passes over the partitions:
+
+1. **count**: in every partition, each device's number of distinct points
+   (place and time). The client sorts the devices by ID, exactly as the
+   in-memory index codes them, and draws the targets and the ranks of their
+   known points with the same generator calls in the same order, so the
+   same seed gives the same targets and the same points.
+2. **fetch**: every partition returns the known points of the targets it
+   holds: the k-th of a device's distinct points in (x, y, time) order, which
+   is the order of the in-memory index's point codes.
+3. **match**: the known points (a few tens of thousands of rows) are
+   broadcast to every partition (a broadcast join); each partition counts,
+   per target, its devices whose records hold all of the target's points,
+   and the client adds the counts up.
+
+Passes 1 to 3 need every device's records in one partition (true of the
+Parquet worlds written by ``fewpoints generate --parquet --chunk-people``).
+Pass 1 checks it: when a device ID appears in two partitions, the table is
+first shuffled on ``device_id`` (slower, done by Dask out of core).
+
+The work runs on whatever scheduler is active: a ``distributed.Client`` if
+one exists (a local cluster or a remote scheduler), else Dask's default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fewpoints.attacks.index import _dedupe_sorted, location_codes
+from fewpoints.schema import FewpointsError
+
+__all__ = [
+    "coarsen_dask",
+    "connect",
+    "dask_unicity",
+    "is_dask_frame",
+    "read_traces_dask",
+    "require_dask",
+]
+
+_COLUMNS = ["device_id", "time", "x_km", "y_km"]
+
+#: How to install the engine, repeated in every message about it.
+INSTALL_HINT = "pip install 'fewpoints[scale]'"
+
+
+def is_dask_frame(obj) -> bool:
+    """True for a ``dask.dataframe.DataFrame`` (without importing Dask when it is absent)."""
+    module = type(obj).__module__ or ""
+    return module.split(".")[0] in ("dask", "dask_expr") and hasattr(obj, "npartitions")
+
+
+def require_dask():
+    """Import and return ``dask``, or fail with one line saying how to install it."""
+    try:
+        import dask
+        import dask.dataframe
+    except ImportError:
+        raise FewpointsError(
+            f"the Dask engine needs the optional 'scale' extra ({INSTALL_HINT})"
+        ) from None
+    return dask
+
+
+# ---------------------------------------------------------------------------
+# per-partition work (pure pandas/numpy; runs on the workers)
+# ---------------------------------------------------------------------------
+
+
+def _columns(df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """device_id (str), x, y (float64, -0.0 as 0.0) and time (int64 seconds) of a partition."""
+    missing = [c for c in _COLUMNS if c not in df.columns]
+    if missing:
+        raise FewpointsError(
+            f"traces miss column(s) {', '.join(missing)}; "
+            f"a traces table needs {', '.join(_COLUMNS)}"
+        )
+    dev = df["device_id"]
+    if dev.isna().any():
+        raise FewpointsError("traces: device_id has missing values")
+    x = df["x_km"].to_numpy(dtype=np.float64, na_value=np.nan) + 0.0
+    y = df["y_km"].to_numpy(dtype=np.float64, na_value=np.nan) + 0.0
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise FewpointsError("traces: x_km/y_km have missing or infinite values")
+    time = df["time"]
+    if not pd.api.types.is_datetime64_any_dtype(time):
+        try:
+            time = pd.to_datetime(time)
+        except (ValueError, TypeError):
+            raise FewpointsError("traces: time has values that are not dates and times") from None
+    if time.isna().any():
+        raise FewpointsError("traces: time has missing values")
+    t = time.to_numpy().astype("datetime64[s]").view(np.int64)
+    return dev, x, y, t
+
+
+def _factorize_devices(dev: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n-1 of the devices present and their IDs as str, in sorted ID order."""
+    if isinstance(dev.dtype, pd.CategoricalDtype):
+        codes = dev.cat.codes.to_numpy().astype(np.int64)
+        labels = np.asarray(dev.cat.categories.astype(str), dtype=object)
+        present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
+        order = present[np.argsort(labels[present], kind="stable")]
+        remap = np.full(len(labels), -1, dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        return remap[codes], labels[order]
+    codes, ids = pd.factorize(dev.astype(str), sort=True)
+    return codes.astype(np.int64), np.asarray(ids, dtype=object)
+
+
+def _device_points(df: pd.DataFrame):
+    """A partition's distinct (device, point) pairs, sorted by device then (x, y, time).
+
+    Returns the partition's device IDs (sorted, as the in-memory index sorts
+    them) and, for every pair, its device row, x, y and time. Points are in
+    the order of the in-memory index's point codes: x, then y, then time.
+    """
+    dev, x, y, t = _columns(df)
+    dcode, dev_ids = _factorize_devices(dev)
+    loc, loc_x, loc_y = location_codes(x, y)
+    tcode, times = pd.factorize(t, sort=True)
+    n_loc, n_time = len(loc_x), len(times)
+    n_points = n_loc * n_time
+    point = loc * n_time + tcode
+    if len(dev_ids) * n_points < 2**62:
+        key = dcode * n_points + point
+        key.sort()
+        key = _dedupe_sorted(key)
+        d, pt = key // max(n_points, 1), key % max(n_points, 1)
+    else:  # very many distinct values: sort the pairs without one packed key
+        pairs = np.unique(np.stack([dcode, point]), axis=1)
+        d, pt = pairs[0], pairs[1]
+    return (
+        dev_ids,
+        d,
+        loc_x[pt // n_time],
+        loc_y[pt // n_time],
+        np.asarray(times, dtype=np.int64)[pt % n_time],
+    )
+
+
+def _count_partition(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Pass 1: each device's number of distinct points, and the partition's record count."""
+    if len(df) == 0:
+        return pd.DataFrame({"device_id": pd.Series([], dtype=object), "n_points": []}), 0
+    ids, d, *_ = _device_points(df)
+    return pd.DataFrame({"device_id": ids, "n_points": np.bincount(d, minlength=len(ids))}), len(df)
+
+
+def _fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
+    """Pass 2: the ``rank``-th point of each wanted ``device_id`` held by this partition."""
+    empty = pd.DataFrame(
+        {"request": np.array([], dtype=np.int64), "x": [], "y": [], "t": np.array([], np.int64)}
+    )
+    if len(df) == 0:
+        return empty
+    sub = df.loc[df["device_id"].isin(want["device_id"].unique()), _COLUMNS]
+    if len(sub) == 0:
+        return empty
+    ids, d, x, y, t = _device_points(sub)
+    row = pd.Index(ids).get_indexer(want["device_id"])
+    here = row >= 0
+    start = np.searchsorted(d, np.arange(len(ids)))
+    pos = start[row[here]] + want["rank"].to_numpy()[here]
+    return pd.DataFrame(
+        {"request": want["request"].to_numpy()[here], "x": x[pos], "y": y[pos], "t": t[pos]}
+    )
+
+
+def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
+    """Pass 3: per target, the devices of this partition holding all its known points.
+
+    ``known`` has the distinct known points (``x``, ``y``, ``t``, one row per
+    point id), for each point id the targets that know it (CSR:
+    ``offsets``, ``targets``), and each target's number of points ``need``.
+    """
+    need = known["need"]
+    counts = np.zeros(len(need), dtype=np.int64)
+    if len(df) == 0:
+        return counts
+    dev, x, y, t = _columns(df)
+    # The broadcast join: keep the records at a known point (times first: one int64 lookup).
+    maybe = np.isin(t, known["t"])
+    if not maybe.any():
+        return counts
+    rec = pd.DataFrame({"x": x[maybe], "y": y[maybe], "t": t[maybe], "d": dev[maybe].astype(str)})
+    points = pd.DataFrame({"x": known["x"], "y": known["y"], "t": known["t"]})
+    points["pid"] = np.arange(len(points), dtype=np.int64)
+    hit = rec.merge(points, on=["x", "y", "t"], how="inner")
+    if len(hit) == 0:
+        return counts
+    dcode, dev_ids = pd.factorize(hit["d"])
+    n_dev = len(dev_ids)
+    pair = hit["pid"].to_numpy() * n_dev + dcode
+    pair.sort()
+    pair = _dedupe_sorted(pair)
+    pid, d = pair // n_dev, pair % n_dev
+    # Every (device, point) pair counts once for each target that knows the point.
+    offsets, targets = known["offsets"], known["targets"]
+    n = offsets[pid + 1] - offsets[pid]
+    first = np.repeat(offsets[pid], n)
+    within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+    g = targets[first + within]
+    # Pairs are distinct, so a device holds all of target g's points when it
+    # appears need[g] times with g.
+    tkey = g * n_dev + np.repeat(d, n)
+    tkey.sort()
+    new = np.empty(len(tkey), dtype=bool)
+    new[0] = True
+    np.not_equal(tkey[1:], tkey[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    held = np.diff(np.append(starts, len(tkey)))
+    g = tkey[starts] // n_dev
+    full = held == need[g]
+    return np.bincount(g[full], minlength=len(need)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# the client side: three passes
+# ---------------------------------------------------------------------------
+
+
+def _compute(tasks: list, stage: str, progress) -> list:
+    """Compute delayed tasks on the active scheduler, reporting progress per finished task."""
+    dask = require_dask()
+    report = progress or (lambda stage, fraction: None)
+    report(stage, 0.0)
+    client = None
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is None:
+        out = list(dask.compute(*tasks))
+        report(stage, 1.0)
+        return out
+    from distributed import as_completed
+
+    futures = client.compute(tasks)
+    done = 0
+    for _ in as_completed(futures):
+        done += 1
+        report(stage, done / len(futures))
+    return client.gather(futures)
+
+
+def _select(ddf):
+    missing = [c for c in _COLUMNS if c not in ddf.columns]
+    if missing:
+        raise FewpointsError(
+            f"traces miss column(s) {', '.join(missing)}; a traces table needs {', '.join(_COLUMNS)}"
+        )
+    return ddf[_COLUMNS]
+
+
+class _Counts:
+    """Pass 1's result, shaped like the part of a PointIndex that target sampling reads."""
+
+    def __init__(self, device_ids: np.ndarray, n_points: np.ndarray, n_records: int):
+        self.device_ids = device_ids
+        self._n_points = n_points
+        self.n_records = n_records
+
+    @property
+    def n_devices(self) -> int:
+        return len(self.device_ids)
+
+    def points_per_device(self) -> np.ndarray:
+        return self._n_points
+
+
+def _count(ddf, progress) -> tuple[object, _Counts]:
+    """Pass 1, shuffling on device_id first when a device spans partitions."""
+    dask = require_dask()
+    for attempt in (0, 1):
+        parts = ddf.to_delayed()
+        out = _compute(
+            [dask.delayed(_count_partition)(p) for p in parts],
+            "counting points per device",
+            progress,
+        )
+        frames = [f for f, _ in out]
+        n_records = int(sum(n for _, n in out))
+        table = pd.concat(frames, ignore_index=True) if frames else None
+        if table is None or len(table) == 0:
+            raise FewpointsError("the traces table is empty")
+        ids = pd.Series(table["device_id"].to_numpy(dtype=object), dtype=str)
+        order = np.argsort(ids.to_numpy(dtype=object), kind="stable")
+        sorted_ids = ids.to_numpy(dtype=object)[order]
+        repeated = (sorted_ids[1:] == sorted_ids[:-1]).any()
+        if not repeated:
+            n_points = table["n_points"].to_numpy(dtype=np.int64)[order]
+            return ddf, _Counts(sorted_ids, n_points, n_records)
+        if attempt == 1:  # pragma: no cover - a shuffle on device_id cannot leave repeats
+            raise FewpointsError("a device still spans two partitions after shuffling")
+        # Some device spans two partitions: gather each device's records in one partition.
+        ddf = ddf.shuffle(on="device_id")
+    raise AssertionError("unreachable")
+
+
+def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None) -> list:
+    """``unicity`` for each p in ``ps`` on a Dask DataFrame, with one pass 1, 2 and 3 for all.
+
+    The random draws are those of the in-memory engine called for each p in
+    turn with the same generator, so the results are identical.
+    """
+    from fewpoints.attacks.unicity import (
+        UnicityResult,
+        _floyd_sample,
+        _sample_targets,
+        wilson_interval,
+    )
+
+    dask = require_dask()
+    if knowledge != "random":
+        raise FewpointsError(
+            f"the Dask engine measures knowledge='random' only (asked {knowledge!r}); "
+            "load the table into memory for top places or home and work"
+        )
+    ddf = _select(ddf)
+    ddf, counts = _count(ddf, progress)
+
+    # Draw every p's targets and point ranks, in the in-memory engine's order.
+    draws = []
+    for p in ps:
+        targets, n_eligible = _sample_targets(counts, p, n_targets, "random", rng)
+        local = _floyd_sample(counts.points_per_device()[targets], p, rng)
+        draws.append((p, targets, local, n_eligible))
+
+    # Pass 2: fetch the known points (one request per target point, over all p).
+    req_dev, req_rank = [], []
+    for _, targets, local, _ in draws:
+        req_dev.append(np.repeat(counts.device_ids[targets], local.shape[1]))
+        req_rank.append(local.ravel())
+    want = pd.DataFrame(
+        {
+            "device_id": pd.Series(np.concatenate(req_dev), dtype=str),
+            "rank": np.concatenate(req_rank),
+        }
+    )
+    want["request"] = np.arange(len(want), dtype=np.int64)
+    want_d = dask.delayed(want, pure=True)
+    got = _compute(
+        [dask.delayed(_fetch_partition)(part, want_d) for part in ddf.to_delayed()],
+        "fetching the known points",
+        progress,
+    )
+    got = pd.concat(got, ignore_index=True).sort_values("request")
+    if len(got) != len(want) or not np.array_equal(got["request"].to_numpy(), want["request"]):
+        raise FewpointsError(
+            "the traces changed while they were read (a target's points are missing)"
+        )
+    x, y, t = got["x"].to_numpy(), got["y"].to_numpy(), got["t"].to_numpy()
+
+    # Pass 3: the broadcast join. Target g (over all p) knows requests owners == g.
+    owner = np.concatenate([np.repeat(np.arange(len(tg)), lc.shape[1]) for _, tg, lc, _ in draws])
+    base = np.cumsum([0] + [len(tg) for _, tg, _, _ in draws])
+    owner = owner + np.repeat(base[:-1], [len(tg) * lc.shape[1] for _, tg, lc, _ in draws])
+    pts = pd.DataFrame({"x": x, "y": y, "t": t})
+    pid, uniq = pd.factorize(pd.MultiIndex.from_frame(pts))
+    order = np.argsort(pid, kind="stable")
+    offsets = np.zeros(len(uniq) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pid, minlength=len(uniq)), out=offsets[1:])
+    known = {
+        "x": uniq.get_level_values(0).to_numpy(dtype=np.float64),
+        "y": uniq.get_level_values(1).to_numpy(dtype=np.float64),
+        "t": uniq.get_level_values(2).to_numpy(dtype=np.int64),
+        "offsets": offsets,
+        "targets": owner[order].astype(np.int64),
+        "need": np.concatenate([np.full(len(tg), p, dtype=np.int64) for p, tg, _, _ in draws]),
+    }
+    known_d = dask.delayed(known, pure=True)
+    sizes = _compute(
+        [dask.delayed(_match_partition)(part, known_d) for part in ddf.to_delayed()],
+        "matching known points",
+        progress,
+    )
+    sizes = np.sum(sizes, axis=0) if sizes else np.zeros(len(known["need"]), dtype=np.int64)
+
+    results = []
+    at = 0
+    for (p, targets, _, n_eligible), lo_g, hi_g in zip(draws, base[:-1], base[1:], strict=True):
+        n = len(targets)
+        s = sizes[lo_g:hi_g]
+        k = int((s == 1).sum())
+        lo, hi = wilson_interval(k, n)
+        sl = slice(at, at + n * p)
+        at += n * p
+        results.append(
+            UnicityResult(
+                value=k / n,
+                ci_low=lo,
+                ci_high=hi,
+                n_points=p,
+                n_targets=n,
+                targets=pd.DataFrame(
+                    {"device_id": counts.device_ids[targets], "anonymity_set_size": s}
+                ),
+                points=pd.DataFrame(
+                    {
+                        "device_id": np.repeat(counts.device_ids[targets], p),
+                        "x_km": x[sl],
+                        "y_km": y[sl],
+                        "time": t[sl].astype("datetime64[s]"),
+                    }
+                ),
+                knowledge="random",
+                n_devices=counts.n_devices,
+                n_eligible=n_eligible,
+            )
+        )
+    return results, counts
+
+
+def _coarsen_partition(df: pd.DataFrame, cell_km, time_bin) -> pd.DataFrame:
+    from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
+
+    if len(df) == 0:
+        return df
+    with warnings.catch_warnings():
+        # A partition that a bin leaves unchanged says nothing about the table.
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        if cell_km is not None:
+            df = coarsen_space(df, cell_km=cell_km)
+        if time_bin is not None:
+            df = coarsen_time(df, time_bin=time_bin)
+    return df
+
+
+def coarsen_dask(ddf, *, cell_km: float | None = None, time_bin: str | None = None):
+    """``anonymize.coarsen_space`` and ``coarsen_time`` applied partition by partition (lazily).
+
+    Both act record by record (a cell or a bin depends only on the record),
+    so coarsening each partition is coarsening the table.
+    """
+    require_dask()
+    if time_bin is not None:
+        try:
+            if pd.Timedelta(time_bin) <= pd.Timedelta(0):
+                raise ValueError
+        except (ValueError, TypeError):
+            raise FewpointsError(f"time bin is not a positive duration: {time_bin!r}") from None
+    if cell_km is not None and not (np.isfinite(cell_km) and cell_km > 0):
+        raise FewpointsError(f"cell size must be a positive number of km, got {cell_km!r}")
+    return ddf.map_partitions(_coarsen_partition, cell_km, time_bin, meta=ddf._meta)
+
+
+# ---------------------------------------------------------------------------
+# reading Parquet and connecting to a cluster
+# ---------------------------------------------------------------------------
+
+
+def read_traces_dask(path: str | os.PathLike, *, model: str | None = None):
+    """A lazy ``dask.dataframe`` of the traces in a Parquet file, folder or world folder.
+
+    Parameters
+    ----------
+    path : str or path
+        A ``.parquet`` file, a folder of Parquet files (a partitioned
+        dataset), or a world folder written with ``fewpoints generate
+        --parquet`` (its ``traces_<model>`` folder or file is read).
+    model : str, optional
+        Which traces of a world folder (``"cdr"``, ``"pings"``); default: the
+        world's first.
+
+    Raises
+    ------
+    FewpointsError
+        If the path holds no Parquet traces, or the extra is missing.
+    """
+    require_dask()
+    import dask.dataframe as dd
+
+    path = Path(path)
+    if not path.exists():
+        raise FewpointsError(f"{path}: no such file or folder")
+    target = path
+    if (path / "world.json").is_file():
+        try:
+            meta = json.loads((path / "world.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise FewpointsError(f"{path / 'world.json'}: unreadable ({exc})") from None
+        observe = list(meta.get("params", {}).get("observe", [])) or ["cdr"]
+        model = model or observe[0]
+        candidates = [path / f"traces_{model}", path / f"traces_{model}.parquet"]
+        target = next((c for c in candidates if c.exists()), None)
+        if target is None:
+            csv = path / f"traces_{model}.csv.gz"
+            if csv.exists():
+                raise FewpointsError(
+                    f"{path}: the Dask engine reads Parquet, and this world is gzip CSV; "
+                    "write it with 'fewpoints generate --parquet' (or use --engine memory)"
+                )
+            raise FewpointsError(f"{path}: this world has no {model} traces")
+    elif model is not None:
+        raise FewpointsError("--model applies to a world folder, not to a Parquet file or dataset")
+    if target.is_dir():
+        if not any(target.rglob("*.parquet")):
+            raise FewpointsError(f"{target}: a folder without Parquet files")
+    elif target.suffix != ".parquet":
+        raise FewpointsError(
+            f"{target}: the Dask engine reads Parquet (a .parquet file or a folder of them)"
+        )
+    try:
+        ddf = dd.read_parquet(str(target))
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise FewpointsError(f"{target}: not a readable Parquet dataset ({exc})") from None
+    if {"lat", "lon"} <= set(ddf.columns) and not {"x_km", "y_km"} <= set(ddf.columns):
+        raise FewpointsError(
+            f"{target}: the Dask engine needs x_km/y_km; convert lat/lon first (fewpoints.schema.read_traces)"
+        )
+    return _select(ddf)
+
+
+@contextlib.contextmanager
+def connect(*, scheduler: str | None = None, workers: int | None = None, memory_limit=None):
+    """A Dask client for the duration of a ``with`` block: a scheduler's address, or a local cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``). Default: start
+        a local cluster of processes on this machine.
+    workers : int, optional
+        Local workers (one thread each; default 2).
+    memory_limit : str or int, optional
+        Memory per local worker (``"3GB"``); Dask spills to disk and pauses
+        a worker that nears it. Default: an equal share of the machine.
+
+    Raises
+    ------
+    FewpointsError
+        If the extra is missing, the scheduler cannot be reached, or an
+        option is impossible.
+    """
+    require_dask()
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise FewpointsError(
+            f"the Dask engine's cluster needs 'distributed' ({INSTALL_HINT})"
+        ) from None
+    if scheduler is not None and (workers is not None or memory_limit is not None):
+        raise FewpointsError(
+            "--workers and --memory-limit start a local cluster; a remote scheduler has its own"
+        )
+    if memory_limit is not None:
+        from dask.utils import parse_bytes
+
+        try:
+            limit = parse_bytes(memory_limit)
+        except (ValueError, TypeError):
+            raise FewpointsError(
+                f"memory limit is not a size: {memory_limit!r} (e.g. 3GB)"
+            ) from None
+        if limit <= 0:
+            raise FewpointsError(f"memory limit must be positive, got {memory_limit!r}")
+    quiet = logging.ERROR
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise FewpointsError(
+                f"cannot reach the Dask scheduler at {scheduler} ({exc})"
+            ) from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=workers or 2,
+        threads_per_worker=1,
+        memory_limit=memory_limit if memory_limit is not None else "auto",
+        dashboard_address=None,
+        silence_logs=quiet,
+    )
+    with cluster, Client(cluster) as client:
+        yield client

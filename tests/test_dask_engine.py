@@ -1,0 +1,278 @@
+"""The Dask engine gives the in-memory engine's answers exactly: same targets, points and sets."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
+from fewpoints.attacks import unicity, unicity_curve
+from fewpoints.attacks.dask_engine import (
+    coarsen_dask,
+    connect,
+    is_dask_frame,
+    read_traces_dask,
+)
+from fewpoints.cli import main
+from fewpoints.schema import FewpointsError
+
+dask = pytest.importorskip("dask")
+dd = pytest.importorskip("dask.dataframe")
+
+T0 = pd.Timestamp("2026-03-02 08:00")
+
+
+def table(rows) -> pd.DataFrame:
+    """rows: (device, x, y, hour)."""
+    dev, x, y, h = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "device_id": list(dev),
+            "time": T0 + pd.to_timedelta(list(h), unit="h"),
+            "x_km": np.asarray(x, dtype=float),
+            "y_km": np.asarray(y, dtype=float),
+        }
+    )
+
+
+def by_device(df: pd.DataFrame, n: int):
+    """A Dask frame whose n partitions each hold whole devices."""
+    ids = np.sort(df["device_id"].unique())
+    groups = np.array_split(ids, n)
+    parts = [df[df["device_id"].isin(g)] for g in groups if len(g)]
+    return dd.from_delayed([dask.delayed(p) for p in parts], meta=df.iloc[:0])
+
+
+def split_rows(df: pd.DataFrame, n: int):
+    """A Dask frame cut by row position: a device may span partitions."""
+    return dd.from_pandas(df, npartitions=n, sort=False)
+
+
+def same(a, b) -> None:
+    pd.testing.assert_frame_equal(
+        a.targets.reset_index(drop=True), b.targets.reset_index(drop=True), check_dtype=False
+    )
+    pd.testing.assert_frame_equal(
+        a.points.reset_index(drop=True), b.points.reset_index(drop=True), check_dtype=False
+    )
+    assert (a.value, a.n_devices, a.n_eligible) == (b.value, b.n_devices, b.n_eligible)
+
+
+@pytest.fixture(autouse=True)
+def synchronous():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+# Devices a and b share the points (0,0,h0) and (1,1,h1); c shares (0,0,h0) only.
+TINY = table(
+    [
+        ("a", 0, 0, 0),
+        ("a", 1, 1, 1),
+        ("a", 1, 1, 1),  # a repeated record is one point
+        ("b", 0, 0, 0),
+        ("b", 1, 1, 1),
+        ("b", 2, 2, 2),
+        ("c", 0, 0, 0),
+        ("c", 3, 3, 3),
+    ]
+)
+
+
+@pytest.mark.parametrize("make", [by_device, split_rows])
+def test_tiny_table_exact_sets(make):
+    ddf = make(TINY, 2)
+    assert is_dask_frame(ddf) and not is_dask_frame(TINY)
+    res = unicity(ddf, 2, n_targets=10, rng=0)
+    # Every device is a target (all have 2 points); a's two points are b's too.
+    sizes = dict(zip(res.targets["device_id"], res.targets["anonymity_set_size"], strict=True))
+    assert sizes["a"] == 2
+    # b's and c's sets depend on which 2 of their points were drawn: check by hand.
+    for dev, pts in res.points.groupby("device_id"):
+        keys = set(zip(pts["x_km"], pts["y_km"], pts["time"], strict=True))
+        holders = [
+            d
+            for d, g in TINY.groupby("device_id")
+            if keys <= set(zip(g["x_km"], g["y_km"], g["time"], strict=True))
+        ]
+        assert sizes[dev] == len(holders)
+    same(unicity(TINY, 2, n_targets=10, rng=0), res)
+
+
+def test_one_point_sets_on_tiny_table():
+    res = unicity(by_device(TINY, 3), 1, n_targets=10, rng=5)
+    for _, row in res.points.iterrows():
+        want = TINY[
+            (TINY["x_km"] == row["x_km"])
+            & (TINY["y_km"] == row["y_km"])
+            & (TINY["time"] == row["time"])
+        ]["device_id"].nunique()
+        got = res.targets.set_index("device_id").loc[row["device_id"], "anonymity_set_size"]
+        assert got == want
+
+
+rows = st.lists(
+    st.tuples(
+        st.sampled_from(["d0", "d1", "d2", "d3", "d4", "d5", "d6", "x7"]),
+        st.integers(0, 3),
+        st.integers(0, 2),
+        st.integers(0, 5),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=rows,
+    n_parts=st.integers(1, 4),
+    whole_devices=st.booleans(),
+    p=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_same_answers_as_in_memory(rows, n_parts, whole_devices, p, seed):
+    df = table(rows)
+    df = df.sample(frac=1.0, random_state=seed % 1000).reset_index(drop=True)
+    ddf = by_device(df, n_parts) if whole_devices else split_rows(df, n_parts)
+    try:
+        want = unicity(df, p, n_targets=5, rng=seed)
+    except FewpointsError as exc:
+        with pytest.raises(FewpointsError, match="no device has"):
+            unicity(ddf, p, n_targets=5, rng=seed)
+        assert "no device has" in str(exc)
+        return
+    same(want, unicity(ddf, p, n_targets=5, rng=seed))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=rows, seed=st.integers(0, 2**32 - 1), cell=st.sampled_from([1.5, 2.0, 5.0]))
+def test_same_answers_coarsened(rows, seed, cell):
+    df = table(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        coarse = coarsen_time(coarsen_space(df, cell_km=cell), time_bin="2h")
+    ddf = coarsen_dask(by_device(df, 2), cell_km=cell, time_bin="2h")
+    same(unicity(coarse, 1, n_targets=6, rng=seed), unicity(ddf, 1, n_targets=6, rng=seed))
+
+
+def test_curve_matches_in_memory_on_a_world(tiny_world):
+    traces = tiny_world.traces
+    ddf = split_rows(traces, 3)
+    a = unicity_curve(traces, [1, 2, 4], n_targets=50, rng=11)
+    b = unicity_curve(ddf, [1, 2, 4], n_targets=50, rng=11)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_other_knowledge_refused():
+    with pytest.raises(FewpointsError, match="knowledge='random' only"):
+        unicity(by_device(TINY, 2), 1, knowledge="top")
+
+
+def test_bad_values_name_the_problem():
+    bad = TINY.copy()
+    bad.loc[3, "x_km"] = np.nan
+    with pytest.raises(FewpointsError, match="x_km/y_km have missing"):
+        unicity(by_device(bad, 2), 1, rng=0)
+    with pytest.raises(FewpointsError, match="miss column"):
+        unicity(by_device(TINY.drop(columns="time"), 2), 1, rng=0)
+
+
+def test_missing_extra_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(FewpointsError, match=r"fewpoints\[scale\]"):
+        read_traces_dask(".")
+
+
+# ---------------------------------------------------------------------------
+# Parquet, a real local cluster and the command line
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def parquet_world(tmp_path, tiny_world):
+    """The tiny world's call records as a folder of Parquet parts, whole devices per part."""
+    pytest.importorskip("pyarrow")
+    traces = tiny_world.traces.copy()
+    traces["device_id"] = traces["device_id"].astype(str)
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    ids = np.sort(traces["device_id"].unique())
+    for k, group in enumerate(np.array_split(ids, 3)):
+        traces[traces["device_id"].isin(group)].to_parquet(folder / f"part-{k}.parquet")
+    csv = tmp_path / "traces.csv.gz"
+    traces.to_csv(csv, index=False)
+    return folder, csv
+
+
+def _table_lines(out: str) -> list[str]:
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("points"))
+    return [line for line in lines[start:] if line.strip()]
+
+
+@pytest.mark.slow
+def test_cli_on_a_local_cluster_matches_memory(parquet_world, capsys):
+    folder, csv = parquet_world
+    args = ["--points", "1-3", "--targets", "60", "--seed", "4"]
+    assert main(["unicity", str(csv), *args]) == 0
+    memory = capsys.readouterr().out
+    assert main(["unicity", str(folder), *args, "--engine", "dask", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "3 partitions" in out and "local cluster of 2 workers" in out
+    assert _table_lines(out) == _table_lines(memory)
+
+
+@pytest.mark.slow
+def test_connect_runs_on_a_local_cluster(parquet_world):
+    folder, csv = parquet_world
+    want = unicity(pd.read_csv(csv, parse_dates=["time"]), 2, n_targets=40, rng=1)
+    with dask.config.set(scheduler=None), connect(workers=2, memory_limit="1GB") as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        got = unicity(read_traces_dask(folder), 2, n_targets=40, rng=1)
+    same(want, got)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--knowledge", "top"], "random points only"),
+        (["--worst-case"], "needs the table in memory"),
+        (["--memory-limit", "lots"], "not a size"),
+        (["--scheduler", "tcp://127.0.0.1:9", "--workers", "2"], "a remote scheduler has its own"),
+    ],
+)
+def test_cli_dask_errors(parquet_world, capsys, extra, message):
+    folder, _ = parquet_world
+    assert main(["unicity", str(folder), "--engine", "dask", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_cli_dask_needs_parquet(parquet_world, capsys):
+    _, csv = parquet_world
+    assert main(["unicity", str(csv), "--engine", "dask"]) == 2
+    assert "reads Parquet" in capsys.readouterr().err
+
+
+def test_cli_dask_options_need_the_engine(parquet_world, capsys):
+    _, csv = parquet_world
+    assert main(["unicity", str(csv), "--workers", "2"]) == 2
+    assert "--workers applies to --engine dask" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_unreachable_scheduler(parquet_world, capsys):
+    folder, _ = parquet_world
+    assert (
+        main(["unicity", str(folder), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+    assert len(err.strip().splitlines()) == 1
