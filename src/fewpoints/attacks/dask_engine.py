@@ -122,42 +122,40 @@ def _factorize_devices(dev: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(ids, dtype=object)
 
 
-def _device_points(df: pd.DataFrame):
+def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
     """A partition's distinct (device, point) pairs, sorted by device then (x, y, time).
 
     Returns the partition's device IDs (sorted, as the in-memory index sorts
-    them) and, for every pair, its device row, x, y and time. Points are in
-    the order of the in-memory index's point codes: x, then y, then time.
+    them) and, for every pair, its device row and (with ``coordinates``)
+    its x, y and time. Points are in the order of the in-memory index's
+    point codes: x, then y, then time.
     """
     dev, x, y, t = _columns(df)
     dcode, dev_ids = _factorize_devices(dev)
     loc, loc_x, loc_y = location_codes(x, y)
     tcode, times = pd.factorize(t, sort=True)
-    n_loc, n_time = len(loc_x), len(times)
-    n_points = n_loc * n_time
+    n_time = len(times)
+    n_points = len(loc_x) * n_time
     point = loc * n_time + tcode
     if len(dev_ids) * n_points < 2**62:
         key = dcode * n_points + point
         key.sort()
         key = _dedupe_sorted(key)
-        d, pt = key // max(n_points, 1), key % max(n_points, 1)
+        d, pt = key // n_points, key % n_points
     else:  # very many distinct values: sort the pairs without one packed key
         pairs = np.unique(np.stack([dcode, point]), axis=1)
         d, pt = pairs[0], pairs[1]
-    return (
-        dev_ids,
-        d,
-        loc_x[pt // n_time],
-        loc_y[pt // n_time],
-        np.asarray(times, dtype=np.int64)[pt % n_time],
-    )
+    if not coordinates:
+        return dev_ids, d
+    loc = pt // n_time
+    return dev_ids, d, loc_x[loc], loc_y[loc], np.asarray(times, dtype=np.int64)[pt % n_time]
 
 
 def _count_partition(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Pass 1: each device's number of distinct points, and the partition's record count."""
     if len(df) == 0:
         return pd.DataFrame({"device_id": pd.Series([], dtype=object), "n_points": []}), 0
-    ids, d, *_ = _device_points(df)
+    ids, d = _device_points(df, coordinates=False)
     return pd.DataFrame({"device_id": ids, "n_points": np.bincount(d, minlength=len(ids))}), len(df)
 
 
@@ -189,23 +187,34 @@ def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
     ``offsets``, ``targets``), and each target's number of points ``need``.
     """
     need = known["need"]
-    counts = np.zeros(len(need), dtype=np.int64)
     if len(df) == 0:
-        return counts
+        return np.zeros(len(need), dtype=np.int64)
     dev, x, y, t = _columns(df)
-    # The broadcast join: keep the records at a known point (times first: one int64 lookup).
-    maybe = np.isin(t, known["t"])
-    if not maybe.any():
-        return counts
-    rec = pd.DataFrame({"x": x[maybe], "y": y[maybe], "t": t[maybe], "d": dev[maybe].astype(str)})
-    points = pd.DataFrame({"x": known["x"], "y": known["y"], "t": known["t"]})
-    points["pid"] = np.arange(len(points), dtype=np.int64)
-    hit = rec.merge(points, on=["x", "y", "t"], how="inner")
-    if len(hit) == 0:
-        return counts
-    dcode, dev_ids = pd.factorize(hit["d"])
+    # The broadcast join: each coordinate is looked up among the known
+    # points' values (a hash lookup), then the (x, y, t) triple among the
+    # known triples (a binary search on one packed key).
+    xs, ys, ts = (pd.Index(np.unique(known[c])) for c in ("x", "y", "t"))
+    xi, yi, ti = xs.get_indexer(x), ys.get_indexer(y), ts.get_indexer(t)
+    rows = np.flatnonzero((xi >= 0) & (yi >= 0) & (ti >= 0))
+    ny, nt = len(ys), len(ts)
+    key = (xi[rows].astype(np.int64) * ny + yi[rows]) * nt + ti[rows]
+    kkey = (xs.get_indexer(known["x"]).astype(np.int64) * ny + ys.get_indexer(known["y"])) * nt
+    kkey += ts.get_indexer(known["t"])
+    korder = np.argsort(kkey)
+    pos = np.searchsorted(kkey[korder], key).clip(max=len(kkey) - 1)
+    ok = kkey[korder][pos] == key
+    rows, pid = rows[ok], korder[pos[ok]]
+    return _count_holders(dev.iloc[rows], pid, known)
+
+
+def _count_holders(dev: pd.Series, pid: np.ndarray, known: dict) -> np.ndarray:
+    """Per target, the devices (of ``dev``, one per matched record) holding all its points."""
+    need = known["need"]
+    if len(pid) == 0:
+        return np.zeros(len(need), dtype=np.int64)
+    dcode, dev_ids = pd.factorize(dev)
     n_dev = len(dev_ids)
-    pair = hit["pid"].to_numpy() * n_dev + dcode
+    pair = pid.astype(np.int64) * n_dev + dcode
     pair.sort()
     pair = _dedupe_sorted(pair)
     pid, d = pair // n_dev, pair % n_dev

@@ -1,0 +1,180 @@
+"""Time the Dask engine on a Parquet world, and the memory of its whole process tree.
+
+Usage:
+    python benchmarks/bench_dask.py /work/data/crowd-parquet --compare-memory
+    python benchmarks/bench_dask.py /work/data/region10m --workers 2 --memory-limit 3GB
+
+The attack runs in a child process (``unicity`` on ``read_traces_dask(PATH)``
+inside a local cluster of ``--workers`` processes limited to
+``--memory-limit`` each); the parent samples the resident memory of the
+child and all its descendants (the cluster's workers and nanny processes)
+every 0.2 s and reports the peak of their sum. With ``--compare-memory`` the
+same attack runs in memory in a second child (``pandas.read_parquet``, then
+the index) and the two results are compared target by target: they must be
+identical. Results go to benchmarks/results/dask-<name>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+CHILD = r"""
+import hashlib, json, sys, time
+import numpy as np, pandas as pd
+mode, path, p, n_targets, seed, workers, limit = sys.argv[1:8]
+p, n_targets, seed = int(p), int(n_targets), int(seed)
+from fewpoints.attacks import unicity
+stages = {}
+def progress(stage, fraction, _t0=[time.perf_counter()], _last=[None]):
+    now = time.perf_counter()
+    if stage != _last[0]:
+        _last[0] = stage
+        stages[stage] = now
+t0 = time.perf_counter()
+if mode == "dask":
+    from fewpoints.attacks.dask_engine import connect, dask_unicity, read_traces_dask
+    with connect(workers=int(workers), memory_limit=limit):
+        ddf = read_traces_dask(path)
+        parts = ddf.npartitions
+        (res,), counts = dask_unicity(ddf, [p], n_targets=n_targets, knowledge="random",
+                                      rng=np.random.default_rng(seed), progress=progress)
+    n_records = counts.n_records
+else:
+    from pathlib import Path
+    folder = Path(path)
+    files = sorted(folder.glob("traces_cdr/*.parquet")) or sorted(folder.glob("*.parquet"))
+    traces = pd.concat([pd.read_parquet(f, columns=["device_id", "time", "x_km", "y_km"])
+                        for f in files], ignore_index=True)
+    parts = len(files)
+    stages["read"] = t0
+    stages["index and attack"] = time.perf_counter()
+    res = unicity(traces, p, n_targets=n_targets, rng=seed)
+    n_records = len(traces)
+end = time.perf_counter()
+names = list(stages)
+times = {k: (stages[names[i + 1]] if i + 1 < len(names) else end) - stages[k]
+         for i, k in enumerate(names)}
+digest = hashlib.sha256()
+digest.update(res.targets.to_csv(index=False).encode())
+pts = res.points[["device_id", "x_km", "y_km", "time"]]
+digest.update(pts.to_csv(index=False).encode())
+print(json.dumps({"mode": mode, "seconds": end - t0, "stages": times, "partitions": parts,
+                  "unicity": res.value, "ci": [res.ci_low, res.ci_high],
+                  "n_targets": res.n_targets, "n_devices": res.n_devices,
+                  "n_records": int(n_records), "digest": digest.hexdigest()}))
+"""
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every descendant (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * page
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def run(mode: str, args) -> dict:
+    cmd = [sys.executable, "-c", CHILD, mode, str(args.path), str(args.points)]
+    cmd += [str(args.targets), str(args.seed), str(args.workers), args.memory_limit]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            done.wait(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    out, err = proc.communicate()
+    done.set()
+    thread.join()
+    if proc.returncode != 0:
+        sys.exit(f"{mode} child failed:\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_tree_bytes"] = peak[0]
+    return result
+
+
+def _du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="a Parquet world folder or dataset")
+    parser.add_argument("--points", type=int, default=4)
+    parser.add_argument("--targets", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument(
+        "--compare-memory", action="store_true", help="also run in memory and compare"
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    runs = [run("dask", args)]
+    if args.compare_memory:
+        runs.append(run("memory", args))
+    for r in runs:
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items())
+        print(
+            f"{r['mode']:>6}: {r['seconds']:7.1f} s, peak tree memory "
+            f"{r['peak_tree_bytes'] / 1e9:5.2f} GB, {r['partitions']} partitions, "
+            f"{r['n_records']:,} records, {r['n_devices']:,} devices; unicity "
+            f"{r['unicity']:.1%} ({stages})"
+        )
+    if args.compare_memory:
+        same = runs[0]["digest"] == runs[1]["digest"]
+        print(f"identical targets, points and anonymity sets: {same}")
+    disk = _du(args.path)
+    print(f"dataset on disk: {disk / 1e9:.2f} GB")
+    out = args.out or Path(__file__).parent / "results" / f"dask-{args.path.name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "command": "python benchmarks/bench_dask.py " + " ".join(argv or sys.argv[1:]),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "disk_bytes": disk,
+                "workers": args.workers,
+                "memory_limit": args.memory_limit,
+                "runs": runs,
+                "identical": runs[0]["digest"] == runs[1]["digest"] if len(runs) > 1 else None,
+                "when": time.strftime("%Y-%m-%d %H:%M"),
+            },
+            indent=2,
+        )
+    )
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
