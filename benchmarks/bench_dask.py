@@ -41,11 +41,13 @@ def progress(stage, fraction, _t0=[time.perf_counter()], _last=[None]):
 t0 = time.perf_counter()
 if mode == "dask":
     from fewpoints.attacks.dask_engine import connect, dask_unicity, read_traces_dask
+    progress("starting the local cluster", 0.0)
     with connect(workers=int(workers), memory_limit=limit):
         ddf = read_traces_dask(path)
         parts = ddf.npartitions
         (res,), counts = dask_unicity(ddf, [p], n_targets=n_targets, knowledge="random",
                                       rng=np.random.default_rng(seed), progress=progress)
+        progress("closing the cluster", 0.0)
     n_records = counts.n_records
 else:
     from pathlib import Path

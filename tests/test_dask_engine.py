@@ -170,6 +170,11 @@ def test_curve_matches_in_memory_on_a_world(tiny_world):
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
 
 
+def test_numeric_device_ids_are_text_as_in_memory():
+    df = TINY.assign(device_id=TINY["device_id"].map({"a": 10, "b": 2, "c": 3}))
+    same(unicity(df, 1, n_targets=3, rng=2), unicity(by_device(df, 2), 1, n_targets=3, rng=2))
+
+
 def test_other_knowledge_refused():
     with pytest.raises(FewpointsError, match="knowledge='random' only"):
         unicity(by_device(TINY, 2), 1, knowledge="top")

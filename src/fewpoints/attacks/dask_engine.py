@@ -154,9 +154,14 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
 def _count_partition(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Pass 1: each device's number of distinct points, and the partition's record count."""
     if len(df) == 0:
-        return pd.DataFrame({"device_id": pd.Series([], dtype=object), "n_points": []}), 0
+        return pd.DataFrame({"device_id": pd.array([], dtype="string[pyarrow]"), "n_points": []}), 0
     ids, d = _device_points(df, coordinates=False)
-    return pd.DataFrame({"device_id": ids, "n_points": np.bincount(d, minlength=len(ids))}), len(df)
+    return pd.DataFrame(
+        {
+            "device_id": pd.array(ids, dtype="string[pyarrow]"),
+            "n_points": np.bincount(d, minlength=len(ids)),
+        }
+    ), len(df)
 
 
 def _fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +171,10 @@ def _fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
     )
     if len(df) == 0:
         return empty
-    sub = df.loc[df["device_id"].isin(want["device_id"].unique()), _COLUMNS]
+    dev = df["device_id"]
+    if not (pd.api.types.is_string_dtype(dev) or isinstance(dev.dtype, pd.CategoricalDtype)):
+        dev = dev.astype(str)  # IDs are compared as text, as the in-memory index does
+    sub = df.loc[dev.isin(want["device_id"].unique()).to_numpy(), _COLUMNS]
     if len(sub) == 0:
         return empty
     ids, d, x, y, t = _device_points(sub)
@@ -281,14 +289,18 @@ def _select(ddf):
 class _Counts:
     """Pass 1's result, shaped like the part of a PointIndex that target sampling reads."""
 
-    def __init__(self, device_ids: np.ndarray, n_points: np.ndarray, n_records: int):
-        self.device_ids = device_ids
+    def __init__(self, device_ids, n_points: np.ndarray, n_records: int):
+        self._ids = device_ids  # sorted, Arrow-backed: no Python object per device
         self._n_points = n_points
         self.n_records = n_records
 
     @property
     def n_devices(self) -> int:
-        return len(self.device_ids)
+        return len(self._ids)
+
+    def ids(self, codes: np.ndarray) -> np.ndarray:
+        """The device IDs of ``codes``, as str objects."""
+        return np.asarray(self._ids.take(np.asarray(codes, dtype=np.int64)), dtype=object)
 
     def points_per_device(self) -> np.ndarray:
         return self._n_points
@@ -309,10 +321,12 @@ def _count(ddf, progress) -> tuple[object, _Counts]:
         table = pd.concat(frames, ignore_index=True) if frames else None
         if table is None or len(table) == 0:
             raise FewpointsError("the traces table is empty")
-        ids = pd.Series(table["device_id"].to_numpy(dtype=object), dtype=str)
-        order = np.argsort(ids.to_numpy(dtype=object), kind="stable")
-        sorted_ids = ids.to_numpy(dtype=object)[order]
-        repeated = (sorted_ids[1:] == sorted_ids[:-1]).any()
+        # Sorted as the in-memory index sorts them (code point order; Arrow
+        # sorts UTF-8 bytes, the same order, without a Python string per device).
+        ids = table["device_id"].astype("string[pyarrow]").array
+        order = np.asarray(ids.argsort(kind="stable"))
+        sorted_ids = ids.take(order)
+        repeated = len(sorted_ids) > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any())
         if not repeated:
             n_points = table["n_points"].to_numpy(dtype=np.int64)[order]
             return ddf, _Counts(sorted_ids, n_points, n_records)
@@ -355,7 +369,7 @@ def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None)
     # Pass 2: fetch the known points (one request per target point, over all p).
     req_dev, req_rank = [], []
     for _, targets, local, _ in draws:
-        req_dev.append(np.repeat(counts.device_ids[targets], local.shape[1]))
+        req_dev.append(np.repeat(counts.ids(targets), local.shape[1]))
         req_rank.append(local.ravel())
     want = pd.DataFrame(
         {
@@ -418,12 +432,10 @@ def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None)
                 ci_high=hi,
                 n_points=p,
                 n_targets=n,
-                targets=pd.DataFrame(
-                    {"device_id": counts.device_ids[targets], "anonymity_set_size": s}
-                ),
+                targets=pd.DataFrame({"device_id": counts.ids(targets), "anonymity_set_size": s}),
                 points=pd.DataFrame(
                     {
-                        "device_id": np.repeat(counts.device_ids[targets], p),
+                        "device_id": np.repeat(counts.ids(targets), p),
                         "x_km": x[sl],
                         "y_km": y[sl],
                         "time": t[sl].astype("datetime64[s]"),
@@ -557,6 +569,12 @@ def connect(*, scheduler: str | None = None, workers: int | None = None, memory_
     FewpointsError
         If the extra is missing, the scheduler cannot be reached, or an
         option is impossible.
+
+    Notes
+    -----
+    The local cluster's workers are new processes that import the calling
+    script again: in a script (not a notebook), open it under
+    ``if __name__ == "__main__":``, as for any ``multiprocessing`` program.
     """
     require_dask()
     try:
