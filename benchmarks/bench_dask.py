@@ -156,7 +156,9 @@ def main(argv=None) -> int:
         same = runs[0]["digest"] == runs[1]["digest"]
         print(f"identical targets, points and anonymity sets: {same}")
     disk = _du(args.path)
-    print(f"dataset on disk: {disk / 1e9:.2f} GB")
+    traces = args.path / "traces_cdr"
+    traces_disk = _du(traces) if traces.is_dir() else disk
+    print(f"on disk: {disk / 1e9:.2f} GB in all, traces {traces_disk / 1e9:.2f} GB")
     out = args.out or Path(__file__).parent / "results" / f"dask-{args.path.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
@@ -165,6 +167,7 @@ def main(argv=None) -> int:
                 "command": "python benchmarks/bench_dask.py " + " ".join(argv or sys.argv[1:]),
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "disk_bytes": disk,
+                "traces_disk_bytes": traces_disk,
                 "workers": args.workers,
                 "memory_limit": args.memory_limit,
                 "runs": runs,

@@ -127,7 +127,7 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
 
     Returns the partition's device IDs (sorted, as the in-memory index sorts
     them) and, for every pair, its device row and (with ``coordinates``)
-    its x, y and time. Points are in the order of the in-memory index's
+    its x, y and time (without, the records per device instead). Points are in the order of the in-memory index's
     point codes: x, then y, then time.
     """
     dev, x, y, t = _columns(df)
@@ -146,29 +146,47 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
         pairs = np.unique(np.stack([dcode, point]), axis=1)
         d, pt = pairs[0], pairs[1]
     if not coordinates:
-        return dev_ids, d
+        return dev_ids, d, np.bincount(dcode, minlength=len(dev_ids))
     loc = pt // n_time
     return dev_ids, d, loc_x[loc], loc_y[loc], np.asarray(times, dtype=np.int64)[pt % n_time]
 
 
-def _count_partition(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Pass 1: each device's number of distinct points, and the partition's record count."""
+_COUNT_META = pd.DataFrame(
+    {
+        "device_id": pd.Series([], dtype="string[pyarrow]"),
+        "n_points": pd.Series([], dtype=np.int64),
+        "n_records": pd.Series([], dtype=np.int64),
+    }
+)
+
+
+def _count_partition(df: pd.DataFrame) -> pd.DataFrame:
+    """Pass 1: each device's number of distinct points, and of records."""
     if len(df) == 0:
-        return pd.DataFrame({"device_id": pd.array([], dtype="string[pyarrow]"), "n_points": []}), 0
-    ids, d = _device_points(df, coordinates=False)
+        return _COUNT_META.copy()
+    ids, d, records = _device_points(df, coordinates=False)
     return pd.DataFrame(
         {
             "device_id": pd.array(ids, dtype="string[pyarrow]"),
-            "n_points": np.bincount(d, minlength=len(ids)),
+            "n_points": np.bincount(d, minlength=len(ids)).astype(np.int64),
+            "n_records": records.astype(np.int64),
         }
-    ), len(df)
+    )
+
+
+_FETCH_META = pd.DataFrame(
+    {
+        "request": np.array([], dtype=np.int64),
+        "x": np.array([], dtype=np.float64),
+        "y": np.array([], dtype=np.float64),
+        "t": np.array([], dtype=np.int64),
+    }
+)
 
 
 def _fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
     """Pass 2: the ``rank``-th point of each wanted ``device_id`` held by this partition."""
-    empty = pd.DataFrame(
-        {"request": np.array([], dtype=np.int64), "x": [], "y": [], "t": np.array([], np.int64)}
-    )
+    empty = _FETCH_META.copy()
     if len(df) == 0:
         return empty
     dev = df["device_id"]
@@ -185,6 +203,18 @@ def _fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"request": want["request"].to_numpy()[here], "x": x[pos], "y": y[pos], "t": t[pos]}
     )
+
+
+_MATCH_META = pd.DataFrame(
+    {"target": np.array([], dtype=np.int64), "holders": np.array([], dtype=np.int64)}
+)
+
+
+def _match_frame(df: pd.DataFrame, known: dict) -> pd.DataFrame:
+    """Pass 3 as a small frame: the targets with holders in this partition, and how many."""
+    counts = _match_partition(df, known)
+    hit = np.flatnonzero(counts)
+    return pd.DataFrame({"target": hit.astype(np.int64), "holders": counts[hit]})
 
 
 def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
@@ -251,6 +281,16 @@ def _count_holders(dev: pd.Series, pid: np.ndarray, known: dict) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+def _per_partition(ddf, func, *args, meta) -> list:
+    """One delayed ``func(partition, *args)`` per partition, fused with the partition's read.
+
+    ``map_partitions`` lets Dask fuse reading a partition and working on it
+    into one task, so a partition never travels between workers; small
+    arguments (delayed) are sent once to every worker: the broadcast.
+    """
+    return list(ddf.map_partitions(func, *args, meta=meta, align_dataframes=False).to_delayed())
+
+
 def _compute(tasks: list, stage: str, progress) -> list:
     """Compute delayed tasks on the active scheduler, reporting progress per finished task."""
     dask = require_dask()
@@ -308,19 +348,16 @@ class _Counts:
 
 def _count(ddf, progress) -> tuple[object, _Counts]:
     """Pass 1, shuffling on device_id first when a device spans partitions."""
-    dask = require_dask()
     for attempt in (0, 1):
-        parts = ddf.to_delayed()
-        out = _compute(
-            [dask.delayed(_count_partition)(p) for p in parts],
+        frames = _compute(
+            _per_partition(ddf, _count_partition, meta=_COUNT_META),
             "counting points per device",
             progress,
         )
-        frames = [f for f, _ in out]
-        n_records = int(sum(n for _, n in out))
-        table = pd.concat(frames, ignore_index=True) if frames else None
-        if table is None or len(table) == 0:
+        table = pd.concat(frames, ignore_index=True) if frames else _COUNT_META
+        if len(table) == 0:
             raise FewpointsError("the traces table is empty")
+        n_records = int(table["n_records"].sum())
         # Sorted as the in-memory index sorts them (code point order; Arrow
         # sorts UTF-8 bytes, the same order, without a Python string per device).
         ids = table["device_id"].astype("string[pyarrow]").array
@@ -380,7 +417,7 @@ def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None)
     want["request"] = np.arange(len(want), dtype=np.int64)
     want_d = dask.delayed(want, pure=True)
     got = _compute(
-        [dask.delayed(_fetch_partition)(part, want_d) for part in ddf.to_delayed()],
+        _per_partition(ddf, _fetch_partition, want_d, meta=_FETCH_META),
         "fetching the known points",
         progress,
     )
@@ -409,12 +446,15 @@ def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None)
         "need": np.concatenate([np.full(len(tg), p, dtype=np.int64) for p, tg, _, _ in draws]),
     }
     known_d = dask.delayed(known, pure=True)
-    sizes = _compute(
-        [dask.delayed(_match_partition)(part, known_d) for part in ddf.to_delayed()],
+    hits = _compute(
+        _per_partition(ddf, _match_frame, known_d, meta=_MATCH_META),
         "matching known points",
         progress,
     )
-    sizes = np.sum(sizes, axis=0) if sizes else np.zeros(len(known["need"]), dtype=np.int64)
+    hits = pd.concat(hits, ignore_index=True) if hits else _MATCH_META
+    sizes = np.bincount(
+        hits["target"].to_numpy(), weights=hits["holders"].to_numpy(), minlength=len(known["need"])
+    ).astype(np.int64)
 
     results = []
     at = 0
