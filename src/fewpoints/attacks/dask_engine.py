@@ -351,7 +351,7 @@ def _count(ddf, progress) -> tuple[object, _Counts]:
     for attempt in (0, 1):
         frames = _compute(
             _per_partition(ddf, _count_partition, meta=_COUNT_META),
-            "counting points per device",
+            "pass 1/3: points per device",
             progress,
         )
         table = pd.concat(frames, ignore_index=True) if frames else _COUNT_META
@@ -374,12 +374,35 @@ def _count(ddf, progress) -> tuple[object, _Counts]:
     raise AssertionError("unreachable")
 
 
-def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None) -> list:
-    """``unicity`` for each p in ``ps`` on a Dask DataFrame, with one pass 1, 2 and 3 for all.
+def dask_unicity(
+    ddf, ps, *, n_targets: int, knowledge: str = "random", rng=None, progress=None
+) -> tuple[list, _Counts]:
+    """``unicity`` for each p in ``ps`` on a Dask DataFrame: three passes over the data for all p.
 
-    The random draws are those of the in-memory engine called for each p in
-    turn with the same generator, so the results are identical.
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        A traces table (``device_id, time, x_km, y_km``), e.g. from
+        :func:`read_traces_dask`.
+    ps : sequence of int
+        Numbers of known points.
+    n_targets : int
+        Targets per p.
+    knowledge : {"random"}
+        Only random points are measured by this engine.
+    rng : int, Generator or None
+    progress : callable, optional
+        ``progress(stage, fraction)`` as partitions finish.
+
+    Returns
+    -------
+    results : list of UnicityResult
+        One per p, identical to ``unicity(table, p, ..., rng=rng)`` called
+        for each p in turn with the same generator on the table in memory.
+    summary
+        ``n_records`` and ``n_devices`` of the table.
     """
+    rng = np.random.default_rng(rng)
     from fewpoints.attacks.unicity import (
         UnicityResult,
         _floyd_sample,
@@ -418,7 +441,7 @@ def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None)
     want_d = dask.delayed(want, pure=True)
     got = _compute(
         _per_partition(ddf, _fetch_partition, want_d, meta=_FETCH_META),
-        "fetching the known points",
+        "pass 2/3: known points",
         progress,
     )
     got = pd.concat(got, ignore_index=True).sort_values("request")
@@ -448,7 +471,7 @@ def dask_unicity(ddf, ps, *, n_targets: int, knowledge: str, rng, progress=None)
     known_d = dask.delayed(known, pure=True)
     hits = _compute(
         _per_partition(ddf, _match_frame, known_d, meta=_MATCH_META),
-        "matching known points",
+        "pass 3/3: matching",
         progress,
     )
     hits = pd.concat(hits, ignore_index=True) if hits else _MATCH_META
