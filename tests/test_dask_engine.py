@@ -216,6 +216,40 @@ def parquet_world(tmp_path, tiny_world):
     return folder, csv
 
 
+def test_world_row_groups_regrouped(tmp_path, tiny_world):
+    """A chunked world's row groups (whole devices each) become partitions of bounded size."""
+    pytest.importorskip("pyarrow")
+    import json
+
+    traces = tiny_world.traces.copy()
+    traces["device_id"] = traces["device_id"].astype(str)
+    traces = traces.sort_values(["device_id", "time"], ignore_index=True)
+    world = tmp_path / "w"
+    (world / "traces_cdr").mkdir(parents=True)
+    meta = {"params": {"observe": ["cdr"]}, "chunked": {"whole_devices": True}}
+    (world / "world.json").write_text(json.dumps(meta))
+    ids = traces["device_id"].unique()
+    for k, half in enumerate(np.array_split(ids, 2)):
+        part = traces[traces["device_id"].isin(half)]
+        # Row groups cut at device boundaries, as the chunked writer does.
+        cuts = np.flatnonzero(part["device_id"].ne(part["device_id"].shift()).to_numpy())[::10]
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with pq.ParquetWriter(
+            world / "traces_cdr" / f"part-{k}.parquet",
+            pa.Schema.from_pandas(part, preserve_index=False),
+        ) as w:
+            for a, b in zip(cuts, [*cuts[1:], len(part)], strict=True):
+                w.write_table(pa.Table.from_pandas(part.iloc[a:b], preserve_index=False))
+    ddf = read_traces_dask(world, rows_per_partition=len(traces) // 7)
+    assert ddf.npartitions > 2
+    seen = [set(part.compute()["device_id"].astype(str)) for part in ddf.to_delayed()]
+    assert sum(map(len, seen)) == len(set().union(*seen)) == len(ids)  # whole devices each
+    assert read_traces_dask(world).npartitions == 2
+    same(unicity(traces, 2, n_targets=80, rng=3), unicity(ddf, 2, n_targets=80, rng=3))
+
+
 def _table_lines(out: str) -> list[str]:
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("points"))

@@ -127,12 +127,17 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
 
     Returns the partition's device IDs (sorted, as the in-memory index sorts
     them) and, for every pair, its device row and (with ``coordinates``)
-    its x, y and time (without, the records per device instead). Points are in the order of the in-memory index's
-    point codes: x, then y, then time.
+    its x, y and time; without ``coordinates``, the records per device
+    instead. Points are in the order of the in-memory index's point codes:
+    x, then y, then time. Intermediate arrays are freed or reused as soon as
+    possible: this is a worker's peak memory.
     """
     dev, x, y, t = _columns(df)
     dcode, dev_ids = _factorize_devices(dev)
+    records = None if coordinates else np.bincount(dcode, minlength=len(dev_ids))
+    del dev
     loc, loc_x, loc_y = location_codes(x, y)
+    del x, y
     t0 = int(t.min())
     span = int(t.max()) - t0 + 1
     if len(dev_ids) * len(loc_x) * span < 2**62:  # times as offsets: no hashing, same order
@@ -141,9 +146,15 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
         tcode, times = pd.factorize(t, sort=True)
         n_time = len(times)
     n_points = len(loc_x) * n_time
-    point = loc * n_time + tcode
+    point = loc
+    point *= n_time
+    point += tcode
+    del loc, tcode, t
     if len(dev_ids) * n_points < 2**62:
-        key = dcode * n_points + point
+        key = dcode
+        key *= n_points
+        key += point
+        del point
         key.sort()
         key = _dedupe_sorted(key)
         d, pt = key // n_points, key % n_points
@@ -151,7 +162,7 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
         pairs = np.unique(np.stack([dcode, point]), axis=1)
         d, pt = pairs[0], pairs[1]
     if not coordinates:
-        return dev_ids, d, np.bincount(dcode, minlength=len(dev_ids))
+        return dev_ids, d, records
     loc, tc = pt // n_time, pt % n_time
     time = tc + t0 if times is None else np.asarray(times, dtype=np.int64)[tc]
     return dev_ids, d, loc_x[loc], loc_y[loc], time
@@ -556,7 +567,16 @@ def coarsen_dask(ddf, *, cell_km: float | None = None, time_bin: str | None = No
 # ---------------------------------------------------------------------------
 
 
-def read_traces_dask(path: str | os.PathLike, *, model: str | None = None):
+#: Rows per partition when a world's row groups can be regrouped (whole devices in each).
+ROWS_PER_PARTITION = 8_000_000
+
+
+def read_traces_dask(
+    path: str | os.PathLike,
+    *,
+    model: str | None = None,
+    rows_per_partition: int = ROWS_PER_PARTITION,
+):
     """A lazy ``dask.dataframe`` of the traces in a Parquet file, folder or world folder.
 
     Parameters
@@ -568,6 +588,12 @@ def read_traces_dask(path: str | os.PathLike, *, model: str | None = None):
     model : str, optional
         Which traces of a world folder (``"cdr"``, ``"pings"``); default: the
         world's first.
+    rows_per_partition : int, default 8,000,000
+        For a world written with ``--chunk-people`` (whose row groups each
+        hold whole devices), row groups are gathered into partitions of
+        about this many rows, which bounds a worker's memory (about 150
+        bytes per row at the peak of a pass). Other datasets are read one
+        file per partition.
 
     Raises
     ------
@@ -580,13 +606,14 @@ def read_traces_dask(path: str | os.PathLike, *, model: str | None = None):
     path = Path(path)
     if not path.exists():
         raise FewpointsError(f"{path}: no such file or folder")
-    target = path
+    target, whole = path, False
     if (path / "world.json").is_file():
         try:
             meta = json.loads((path / "world.json").read_text())
         except (OSError, ValueError) as exc:
             raise FewpointsError(f"{path / 'world.json'}: unreadable ({exc})") from None
         observe = list(meta.get("params", {}).get("observe", [])) or ["cdr"]
+        whole = bool(meta.get("chunked", {}).get("whole_devices", False))
         model = model or observe[0]
         candidates = [path / f"traces_{model}", path / f"traces_{model}.parquet"]
         target = next((c for c in candidates if c.exists()), None)
@@ -628,12 +655,37 @@ def read_traces_dask(path: str | os.PathLike, *, model: str | None = None):
             f"{files[0]}: misses column(s) {', '.join(missing)}; "
             f"a traces table needs {', '.join(_COLUMNS)}"
         )
-    meta = _read_part(files[0], _COLUMNS, n_rows=0)
-    return dd.from_map(_read_part, files, columns=_COLUMNS, meta=meta, label="read-traces")
+    pieces = _pieces(files, rows_per_partition) if whole else [(f, None) for f in files]
+    meta = _read_part((files[0], None), _COLUMNS, empty=True)
+    return dd.from_map(_read_part, pieces, columns=_COLUMNS, meta=meta, label="read-traces")
 
 
-def _read_part(path, columns, n_rows=None) -> pd.DataFrame:
-    """One Parquet file as a partition, ``device_id`` read as a dictionary (categorical).
+def _pieces(files, rows_per_partition: int) -> list:
+    """Runs of consecutive row groups of about ``rows_per_partition`` rows, file by file.
+
+    Used only for worlds whose every row group holds whole devices (as
+    ``generate --chunk-people`` writes them), so a partition still does.
+    """
+    import pyarrow.parquet as pq
+
+    pieces = []
+    for f in files:
+        meta = pq.ParquetFile(f).metadata
+        run, rows = [], 0
+        for i in range(meta.num_row_groups):
+            n = meta.row_group(i).num_rows
+            if run and rows + n > rows_per_partition:
+                pieces.append((f, run))
+                run, rows = [], 0
+            run.append(i)
+            rows += n
+        if run:
+            pieces.append((f, run))
+    return pieces
+
+
+def _read_part(piece, columns, empty: bool = False) -> pd.DataFrame:
+    """One Parquet file, or some of its row groups, as a partition; ``device_id`` as categorical.
 
     Decoding a dictionary-encoded ID column as a dictionary is several times
     faster than building one string per record, and the engine works on the
@@ -641,13 +693,17 @@ def _read_part(path, columns, n_rows=None) -> pd.DataFrame:
     """
     import pyarrow.parquet as pq
 
+    path, row_groups = piece
     try:
-        if n_rows == 0:
-            table = pq.read_schema(path).empty_table().select(columns)
-            df = table.to_pandas()
+        if empty:
+            df = pq.read_schema(path).empty_table().select(columns).to_pandas()
             df["device_id"] = df["device_id"].astype("category")
             return df
-        table = pq.read_table(path, columns=columns, read_dictionary=["device_id"])
+        f = pq.ParquetFile(path, read_dictionary=["device_id"])
+        if row_groups is None:
+            table = f.read(columns=columns)
+        else:
+            table = f.read_row_groups(row_groups, columns=columns)
     except (OSError, ValueError) as exc:
         raise FewpointsError(f"{path}: not a readable Parquet file ({exc})") from None
     return table.to_pandas()
