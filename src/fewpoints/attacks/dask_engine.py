@@ -671,16 +671,15 @@ def _pieces(files, rows_per_partition: int) -> list:
     pieces = []
     for f in files:
         meta = pq.ParquetFile(f).metadata
-        run, rows = [], 0
-        for i in range(meta.num_row_groups):
-            n = meta.row_group(i).num_rows
-            if run and rows + n > rows_per_partition:
-                pieces.append((f, run))
-                run, rows = [], 0
-            run.append(i)
-            rows += n
-        if run:
-            pieces.append((f, run))
+        sizes = np.array([meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        if len(sizes) == 0:
+            continue
+        # Cut where the running row count crosses each multiple of an even share.
+        n_pieces = max(1, -(-int(sizes.sum()) // rows_per_partition))
+        share = sizes.sum() / n_pieces
+        piece = np.minimum((np.cumsum(sizes) - sizes / 2) // share, n_pieces - 1).astype(int)
+        for k in np.unique(piece):
+            pieces.append((f, np.flatnonzero(piece == k).tolist()))
     return pieces
 
 
