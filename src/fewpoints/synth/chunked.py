@@ -46,9 +46,11 @@ from fewpoints.synth.world import (
     STREAMS,
     ProgressFn,
     WorldParams,
+    _city,
     _populate,
     available_memory,
     estimate_memory,
+    resolve_params,
     summarize,
     world_metadata,
 )
@@ -58,7 +60,13 @@ __all__ = ["ChunkedWorld", "estimate_chunked", "write_world_chunked"]
 #: Tables written as one Parquet file per chunk (plus ``traces_<model>``).
 PER_CHUNK = ("people", "stays", "directory", "posts")
 #: Bytes on disk per row of each table, measured on the crowd world (zstd Parquet), with a margin.
-DISK_BYTES_PER_ROW = {"traces": 5.0, "stays": 12.0, "people": 40.0, "directory": 30.0, "posts": 25.0}
+DISK_BYTES_PER_ROW = {
+    "traces": 5.0,
+    "stays": 12.0,
+    "people": 40.0,
+    "directory": 30.0,
+    "posts": 25.0,
+}
 #: Bytes of memory per person of the whole population: the city, and the shared per-person arrays.
 CITY_BYTES_PER_PERSON = 200
 
@@ -131,7 +139,7 @@ def _free_disk(out: Path) -> int | None:
 
 
 def write_world_chunked(
-    params: WorldParams,
+    params: WorldParams | str,
     out: str | os.PathLike,
     *,
     chunk_people: int,
@@ -143,9 +151,10 @@ def write_world_chunked(
 
     Parameters
     ----------
-    params : WorldParams
-        The whole world (as from :func:`resolve_params`); ``params.n_people``
-        is the total, and the city is built for all of them.
+    params : WorldParams or str
+        The whole world (as from :func:`resolve_params`, or a preset name
+        with seed 0); ``params.n_people`` is the total, and the city is built
+        for all of them.
     out : str or Path
         Folder to write; refused if it exists and is not empty, unless ``force``.
     chunk_people : int
@@ -180,8 +189,10 @@ def write_world_chunked(
     world is statistically the same world as one generated at once, not the
     same draws: its tables differ from ``make_world`` with the same seed.
     """
-    from fewpoints.synth import city, population
+    from fewpoints.synth import population
 
+    if not isinstance(params, WorldParams):
+        params = resolve_params(params)
     if isinstance(chunk_people, bool) or not isinstance(chunk_people, (int, np.integer)):
         raise FewpointsError(f"chunk_people must be a whole number, got {chunk_people!r}")
     if chunk_people <= 0:
@@ -205,12 +216,7 @@ def write_world_chunked(
         )
 
     report = progress or (lambda stage, fraction: None)
-    streams = dict(
-        zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True)
-    )
-    report("building the city", 0.0)
-    town = city.make_city(params, rng=np.random.default_rng(streams["city"]))
-    report("building the city", 1.0)
+    streams, town = _city(params, report)
     cohorts = population.make_cohorts(
         params,
         town,

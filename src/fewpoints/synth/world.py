@@ -446,18 +446,10 @@ def make_world(
     observation models do, and mobility and observations are drawn day by
     day, so a shorter world is exactly the first days of a longer one.
     """
-    from fewpoints.synth import city
-
     if params is None:
         params = resolve_params(preset, seed=seed, **overrides)
     report = progress or (lambda stage, fraction: None)
-    streams = dict(
-        zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True)
-    )
-
-    report("building the city", 0.0)
-    town = city.make_city(params, rng=np.random.default_rng(streams["city"]))
-    report("building the city", 1.0)
+    streams, town = _city(params, report)
     people, stays, observations, directory, posts = _populate(params, town, streams, report)
     world = World(
         places=town.places,
@@ -474,6 +466,19 @@ def make_world(
         if not (name.startswith("traces") and df.empty):
             validate(df, "traces" if name.startswith("traces") else name)
     return world
+
+
+def _city(params: WorldParams, report: ProgressFn):
+    """The world's random streams (one per stage, see :data:`STREAMS`) and its city."""
+    from fewpoints.synth import city
+
+    streams = dict(
+        zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True)
+    )
+    report("building the city", 0.0)
+    town = city.make_city(params, rng=np.random.default_rng(streams["city"]))
+    report("building the city", 1.0)
+    return streams, town
 
 
 def _populate(
