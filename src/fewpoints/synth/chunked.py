@@ -269,9 +269,11 @@ def write_world_chunked(
                 )
                 part_rows[name].append(len(df))
                 if traces:
-                    counts = df.groupby("device_id", observed=True).size().to_numpy()
+                    codes = df["device_id"].cat.codes.to_numpy()
+                    counts = np.bincount(codes, minlength=len(df["device_id"].cat.categories))
+                    counts = counts[counts > 0].astype(np.int32)
                     part_devices[name].append(int(counts.size))
-                    per_device[name.removeprefix("traces_")].append(counts.astype(np.int32))
+                    per_device[name.removeprefix("traces_")].append(counts)
                 del df
                 chunk_report("writing files", (i + 1) / len(names))
 
