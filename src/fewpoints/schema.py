@@ -491,7 +491,7 @@ def require_pyarrow(what: str) -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError as exc:
-        raise FewpointsError(f"{what} needs pyarrow (pip install 'fewpoints[scale]')") from exc
+        raise FewpointsError(f"{what} needs pyarrow (pip install 'fewpoints[parquet]')") from exc
 
 
 # ---------------------------------------------------------------------------
