@@ -98,7 +98,10 @@ def _add_generate(sub) -> None:
         description=(
             "Generate a fully synthetic city, its people, their movements and the "
             "phone records a data broker would hold, and write every table as "
-            "gzip-compressed CSV (readable in a spreadsheet) plus world.json."
+            "gzip-compressed CSV (readable in a spreadsheet) plus world.json. "
+            "With --parquet --chunk-people N, a world larger than memory is made "
+            "N people at a time and written as a partitioned Parquet dataset "
+            "(one file per chunk in traces_cdr/, people/, ...), for the Dask engine."
         ),
     )
     p.add_argument(
@@ -121,22 +124,39 @@ def _add_generate(sub) -> None:
         "--observe",
         help=f"observation model(s), comma-separated: {', '.join(OBSERVATION_MODELS)} (default: the preset's)",
     )
+    p.add_argument(
+        "--cdr-time-bin",
+        metavar="BIN",
+        help="release call-record times floored to this bin, e.g. 1h (as in 'Unique in the Crowd')",
+    )
     p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
     p.add_argument(
         "--parquet", action="store_true", help="also write Parquet files (needs pyarrow)"
+    )
+    p.add_argument(
+        "--chunk-people",
+        type=_positive_int,
+        metavar="N",
+        help="with --parquet: generate N people at a time and write Parquet only, one file "
+        "per chunk, so the world may be larger than memory",
+    )
+    p.add_argument(
+        "--no-stays",
+        action="store_true",
+        help="with --chunk-people: leave out the ground-truth stays (the largest table)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _run_generate(args) -> int:
-    from pathlib import Path
+    from fewpoints.schema import check_output_folder
 
-    out = Path(args.out)
+    if args.chunk_people is not None and not args.parquet:
+        raise FewpointsError("--chunk-people writes a partitioned Parquet dataset; add --parquet")
+    if args.no_stays and args.chunk_people is None:
+        raise FewpointsError("--no-stays applies to a world written in chunks (--chunk-people)")
     # Refuse before doing any work, so a long run never ends in "folder exists".
-    if out.exists() and not out.is_dir():
-        raise FewpointsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    out = check_output_folder(args.out, force=args.force)
     overrides = {}
     if args.days is not None:
         overrides["days"] = args.days
@@ -144,6 +164,10 @@ def _run_generate(args) -> int:
         overrides["n_people"] = args.people
     if args.observe is not None:
         overrides["observe"] = tuple(m.strip() for m in args.observe.split(",") if m.strip())
+    if args.cdr_time_bin is not None:
+        overrides["cdr_time_bin"] = args.cdr_time_bin
+    if args.chunk_people is not None:
+        return _generate_chunked(args, out, overrides)
     progress = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()
     try:
@@ -157,6 +181,42 @@ def _run_generate(args) -> int:
     print(f"\nwrote {len(written)} files to {out}/ in {elapsed:.1f} s:")
     for f in written:
         print(f"  {f.name:<24} {_human_bytes(f.stat().st_size):>10}")
+    return EXIT_OK
+
+
+def _generate_chunked(args, out, overrides) -> int:
+    """``generate --parquet --chunk-people N``: a partitioned Parquet world, one chunk at a time."""
+    from fewpoints.synth.chunked import write_world_chunked
+    from fewpoints.synth.world import resolve_params
+
+    params = resolve_params(args.preset, seed=args.seed, **overrides)
+    progress = Progress(enabled=not args.quiet)
+    t0 = time.perf_counter()
+    try:
+        world = write_world_chunked(
+            params,
+            out,
+            chunk_people=args.chunk_people,
+            stays=not args.no_stays,
+            force=args.force,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - t0
+    chunks = world.metadata["chunked"]["n_chunks"]
+    print(world.summary)
+    print(
+        f"\nwrote {chunks:,} chunks of up to {args.chunk_people:,} people to {out}/ in {elapsed:.1f} s:"
+    )
+    for f in sorted(out.iterdir()):
+        files = sorted(f.glob("*.parquet")) if f.is_dir() else [f]
+        size = sum(g.stat().st_size for g in files)
+        what = f"{f.name}/" if f.is_dir() else f.name
+        print(
+            f"  {what:<24} {_human_bytes(size):>10}"
+            + (f"  ({len(files):,} parts)" if f.is_dir() else "")
+        )
     return EXIT_OK
 
 

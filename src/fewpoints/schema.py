@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +29,14 @@ __all__ = [
     "TIME_UNIT",
     "FewpointsError",
     "InputError",
+    "atomic_folder",
+    "read_parts",
     "read_table",
     "read_traces",
     "read_world_tables",
     "validate",
     "validate_traces",
+    "write_part",
     "write_world_tables",
 ]
 
@@ -256,7 +261,8 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
     Parameters
     ----------
     path : str or Path
-        The file to read.
+        The file to read, or a folder of Parquet parts (``part-*.parquet``,
+        as in a world written in chunks), read whole if it fits in memory.
 
     Returns
     -------
@@ -274,8 +280,11 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
+        if any(path.glob(PART_GLOB)):
+            return read_parts(path, "traces")
         raise InputError(
-            f"{path}: is a folder; give a traces file (or a world folder to read_world)"
+            f"{path}: is a folder; give a traces file, a folder of Parquet parts "
+            "(a chunked world's traces_cdr/), or a world folder to read_world"
         )
     df = _read_frame(path)
     df.columns = [str(c).strip() for c in df.columns]
@@ -414,30 +423,21 @@ def write_world_tables(
     list of Path
         The files written, in the order written.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FewpointsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
     if parquet:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as exc:
-            raise FewpointsError(
-                "writing Parquet needs pyarrow (pip install 'fewpoints[parquet]')"
-            ) from exc
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        written = []
-        total_rows = max(sum(len(df) for df in tables.values()), 1)
-        done = [0]
+        require_pyarrow("writing Parquet")
+    # A flat world of CSV files is not a chunked one, whatever the tables came from.
+    meta = {k: v for k, v in meta.items() if k not in ("chunked", "format")}
+    total_rows = max(sum(len(df) for df in tables.values()), 1)
+    done = [0]
 
-        def on_rows(n: int) -> None:
-            done[0] += n
-            if progress is not None:
-                progress("writing files", done[0] / total_rows)
+    def on_rows(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress("writing files", done[0] / total_rows)
 
+    out = Path(out)
+    written = []
+    with atomic_folder(out, force=force) as tmp:
         for name, df in tables.items():
             _write_csv_gz(df, tmp / f"{name}.csv.gz", on_rows)
             written.append(out / f"{name}.csv.gz")
@@ -446,6 +446,32 @@ def write_world_tables(
                 written.append(out / f"{name}.parquet")
         (tmp / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         written.append(out / "world.json")
+    return written
+
+
+def check_output_folder(out: str | os.PathLike, *, force: bool = False) -> Path:
+    """Refuse, before any work, an output that is a file, or a non-empty folder without ``force``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FewpointsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    return out
+
+
+@contextmanager
+def atomic_folder(out: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+    """Write a folder all at once: yield a temporary sibling that replaces ``out`` on success.
+
+    On any error, and on Ctrl-C, the temporary folder is removed and ``out``
+    is left as it was, so nobody ever sees a half-written output. An existing
+    non-empty ``out`` is refused unless ``force``.
+    """
+    out = check_output_folder(out, force=force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield tmp
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():
@@ -458,7 +484,165 @@ def write_world_tables(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return written
+
+
+def require_pyarrow(what: str) -> None:
+    """Raise a one-line FewpointsError if pyarrow is not installed."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        raise FewpointsError(f"{what} needs pyarrow (pip install 'fewpoints[parquet]')") from exc
+
+
+# ---------------------------------------------------------------------------
+# Partitioned tables: one Parquet file per chunk (worlds larger than memory)
+# ---------------------------------------------------------------------------
+
+#: File names of the parts of a partitioned table, in order.
+PART_NAME = "part-{:05d}.parquet"
+PART_GLOB = "part-*.parquet"
+#: Rows per Parquet row group, rounded up to the end of a device.
+ROW_GROUP_ROWS = 1_000_000
+#: Bytes a row of each table takes once read into pandas (to refuse what would not fit).
+_ROW_BYTES = {"traces": 45, "stays": 24, "people": 200, "directory": 150, "posts": 120}
+
+
+def write_part(df: pd.DataFrame, path: str | os.PathLike, *, whole: str | None = None) -> None:
+    """Write one table, or one part of a partitioned table, as a Parquet file.
+
+    ``device_id`` is written as plain strings (not a per-file dictionary), and
+    no pandas metadata is stored, so any reader (pandas, Dask, Spark, DuckDB)
+    sees the same columns in every part. Times are stored in milliseconds,
+    Parquet's coarsest unit. With ``whole="device_id"`` the rows must be
+    sorted by that column and no value is split between two row groups, so a
+    reader that splits the file by row group still holds whole devices.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {}
+    for name in df.columns:
+        col = df[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            arr = pa.DictionaryArray.from_arrays(
+                pa.array(col.cat.codes.to_numpy(), type=pa.int32()),
+                pa.array(col.cat.categories.to_numpy(dtype=object), type=pa.string()),
+            ).dictionary_decode()
+        elif pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
+            arr = pa.array(col.to_numpy(dtype=object), type=pa.string())
+        else:
+            arr = pa.Array.from_pandas(col)
+        columns[name] = arr
+    table = pa.table(columns)
+    del columns
+    cuts = [0, len(df)]
+    if whole is not None and len(df) > ROW_GROUP_ROWS:
+        values = df[whole]
+        codes = values.cat.codes.to_numpy() if hasattr(values, "cat") else pd.factorize(values)[0]
+        starts = np.flatnonzero(np.diff(codes, prepend=codes[0] - 1))
+        at = np.searchsorted(starts, np.arange(ROW_GROUP_ROWS, len(df), ROW_GROUP_ROWS))
+        cuts = np.unique(np.concatenate([[0], starts[at[at < starts.size]], [len(df)]])).tolist()
+    with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            writer.write_table(table.slice(a, b - a), row_group_size=max(b - a, 1))
+        if len(df) == 0:
+            writer.write_table(table)
+
+
+def _parts(folder: Path) -> list[Path]:
+    files = sorted(folder.glob(PART_GLOB))
+    if not files:
+        raise InputError(f"{folder}: no Parquet parts ({PART_GLOB}) in this folder")
+    return files
+
+
+def _parquet_rows(files: list[Path]) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def check_fits(rows: dict[str, int], where: str) -> None:
+    """Refuse to read tables of ``rows`` (kind -> rows) that would not fit in the free memory."""
+    from fewpoints.synth.world import available_memory
+
+    need = sum(_ROW_BYTES.get(kind, 100) * n for kind, n in rows.items())
+    have = available_memory()
+    if have is not None and need > have:
+        records = rows.get("traces", 0)
+        raise InputError(
+            f"{where}: reading it whole needs about {need / 1e9:.1f} GB of memory "
+            f"({records:,} trace records) but only {have / 1e9:.1f} GB is free; "
+            "use the Dask engine (fewpoints unicity PATH --engine dask, or "
+            "dask.dataframe.read_parquet on its traces folder)"
+        )
+
+
+def read_parts(folder: str | os.PathLike, kind: str, *, check_memory: bool = True) -> pd.DataFrame:
+    """Read a partitioned table (a folder of ``part-*.parquet``) into one DataFrame.
+
+    A ``traces`` table comes back as one table of the usual form: ``device_id``
+    categorical, rows sorted by device then time, ``time`` in seconds.
+
+    Raises
+    ------
+    InputError
+        If there are no parts, or if the table would not fit in the free
+        memory (the message names the Dask engine, which reads it in parts).
+    """
+    import pyarrow.parquet as pq
+
+    require_pyarrow("reading Parquet")
+    folder = Path(folder)
+    files = _parts(folder)
+    if check_memory:
+        check_fits({kind: _parquet_rows(files)}, str(folder))
+    traces = kind == "traces"
+    frames = []
+    for f in files:
+        try:
+            table = pq.read_table(f, read_dictionary=["device_id"] if traces else None)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{f}: not a readable Parquet file ({exc})") from exc
+        frames.append(table.to_pandas())
+    if traces:
+        df = _concat_traces(frames)
+    else:
+        df = pd.concat(frames, ignore_index=True)
+    del frames
+    for col in _TIME_COLUMNS.get(kind, []):
+        if col in df.columns:
+            df[col] = df[col].astype(TIME_UNIT)
+    for col, dtype in _DTYPES.get(kind, {}).items():
+        if col in df.columns and col != "device_id" and df[col].dtype != dtype:
+            df[col] = df[col].astype(dtype)
+    if kind == "directory":
+        df = df.sort_values(["name", "address"], kind="stable", ignore_index=True)
+    elif kind == "posts":
+        df = df.sort_values("time", kind="stable", ignore_index=True)
+    if traces and len(df) == 0:
+        raise InputError(f"{folder}: the traces table is empty")
+    return validate(df, kind, source=str(folder))
+
+
+def _concat_traces(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One traces table from parts: device codes remapped to the sorted union of devices, rows sorted."""
+    cats = [np.asarray(f["device_id"].cat.categories, dtype=object) for f in frames]
+    devices = np.unique(np.concatenate(cats)) if cats else np.empty(0, dtype=object)
+    codes = np.concatenate(
+        [
+            np.searchsorted(devices, c)[f["device_id"].cat.codes.to_numpy()].astype(np.int32)
+            for f, c in zip(frames, cats, strict=True)
+        ]
+    )
+    rest = pd.concat([f.drop(columns="device_id") for f in frames], ignore_index=True)
+    order = np.lexsort((rest["time"].to_numpy(), codes))
+    device = pd.Categorical.from_codes(
+        codes[order], categories=pd.Index(devices, dtype="str"), validate=False
+    )
+    rest = rest.take(order).reset_index(drop=True)
+    rest.insert(0, "device_id", device)
+    return rest
 
 
 def read_world_tables(path: str | os.PathLike) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -469,6 +653,21 @@ def read_world_tables(path: str | os.PathLike) -> tuple[dict[str, pd.DataFrame],
         raise InputError(f"{path}: not a fewpoints world folder (no world.json)")
     meta = json.loads(meta_file.read_text())
     tables = {}
+    if meta.get("chunked"):
+        rows = {}
+        for name, n in meta.get("tables", {}).items():
+            kind = _table_kind(name)
+            rows[kind] = rows.get(kind, 0) + int(n)
+        check_fits(rows, f"{path} (a world written in chunks)")
+        for name in meta.get("tables", {}):
+            single = path / f"{name}.parquet"
+            if single.is_file():
+                tables[name] = read_table(single, name)
+            elif (path / name).is_dir():
+                tables[name] = read_parts(path / name, _table_kind(name), check_memory=False)
+            else:
+                raise InputError(f"{path}: world.json lists {name} but {name}/ is missing")
+        return tables, meta
     for name in meta.get("tables", {}):
         f = path / f"{name}.csv.gz"
         if not f.is_file():

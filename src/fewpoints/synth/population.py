@@ -41,29 +41,116 @@ class People:
         return self.home.size
 
 
+@dataclass(frozen=True)
+class Cohort:
+    """One slice of a population too large to generate at once (see :mod:`fewpoints.synth.chunked`).
+
+    The draws the whole population must share are made once, by
+    :func:`make_cohorts`, and handed to every cohort: the homes are split
+    between cohorts (so a household never spans two), firm sizes and the name
+    vocabulary are common, and device ids come from one keyed permutation of
+    the person ids, so they can never collide across cohorts.
+    """
+
+    first_person: int  # person_id of the cohort's first person
+    size: int  # people in the cohort
+    homes: np.ndarray  # place indices of the homes the cohort lives in
+    jobs: np.ndarray  # size of every workplace (its pull in the gravity model)
+    given: np.ndarray  # given-name vocabulary
+    family: np.ndarray  # family-name vocabulary
+    device_key: np.ndarray  # round keys of the device-id permutation
+
+    def device_ids(self) -> np.ndarray:
+        """The cohort's device ids (12 hexadecimal digits), unique across the whole population."""
+        person = np.arange(self.first_person, self.first_person + self.size, dtype=np.uint64)
+        return _hex12(pseudonyms(person, self.device_key))
+
+
+#: Bits of a device id (12 hexadecimal digits) and the rounds of the permutation that makes them.
+_ID_BITS, _ID_ROUNDS = 48, 4
+
+
+def pseudonyms(values: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Map integers below 2**48 to random-looking integers below 2**48, one to one.
+
+    A four-round Feistel network on two 24-bit halves: whatever the round
+    function, each round can be undone, so distinct inputs always give distinct
+    outputs. This is how device ids are made for a population generated in
+    chunks: no chunk needs to know the others' ids.
+    """
+    half = _ID_BITS // 2
+    mask = np.uint64((1 << half) - 1)
+    v = np.asarray(values, dtype=np.uint64)
+    left, right = v >> np.uint64(half), v & mask
+    for k in np.asarray(key, dtype=np.uint64):
+        # Round function: a multiplicative hash of the right half and the round key.
+        h = ((right ^ k) * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF)
+        h ^= h >> np.uint64(15)
+        h = (h * np.uint64(0x85EBCA77)) & np.uint64(0xFFFFFFFF)
+        h ^= h >> np.uint64(13)
+        left, right = right, left ^ (h & mask)
+    return (left << np.uint64(half)) | right
+
+
+def _hex12(ids: np.ndarray) -> np.ndarray:
+    return np.char.zfill(np.char.mod("%x", ids), 12).astype(object)
+
+
+def firm_sizes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Jobs at each of ``n`` workplaces: heavy-tailed, as firm sizes are."""
+    return rng.lognormal(0.0, 1.1, n)
+
+
+def make_cohorts(
+    params, city: City, *, chunk_people: int, rng: np.random.Generator
+) -> list[Cohort]:
+    """Split ``params.n_people`` people into cohorts of ``chunk_people`` (the last one smaller).
+
+    The homes are shuffled once and dealt out in proportion to each cohort's
+    size, so every cohort is a random sample of the city and every home still
+    gets at least one resident.
+    """
+    n = params.n_people
+    homes = rng.permutation(city.of_kind("home")).astype(np.int32)
+    jobs = firm_sizes(city.of_kind("work").size, rng)
+    given, family = names.make_vocabulary(rng)
+    key = rng.integers(0, 2**24, size=_ID_ROUNDS, dtype=np.uint64)
+    starts = np.arange(0, n, chunk_people, dtype=np.int64)
+    stops = np.minimum(starts + chunk_people, n)
+    cut = homes.size * np.append(starts, n) // n
+    return [
+        Cohort(int(a), int(b - a), homes[cut[i] : cut[i + 1]], jobs, given, family, key)
+        for i, (a, b) in enumerate(zip(starts, stops, strict=True))
+    ]
+
+
 def _device_ids(n: int, rng: np.random.Generator) -> np.ndarray:
     """Unique pseudonymous advertising-style ids: 12 hexadecimal digits."""
     ids = np.unique(rng.integers(0, 16**12, size=int(n * 1.01) + 16, dtype=np.int64))
     while ids.size < n:
         ids = np.unique(np.concatenate([ids, rng.integers(0, 16**12, size=n, dtype=np.int64)]))
-    ids = rng.permutation(ids)[:n]
-    return np.char.zfill(np.char.mod("%x", ids), 12).astype(object)
+    return _hex12(rng.permutation(ids)[:n])
 
 
-def make_people(params, city: City, *, rng: np.random.Generator) -> People:
-    """Draw ``params.n_people`` people living in ``city``.
+def make_people(
+    params, city: City, *, rng: np.random.Generator, cohort: Cohort | None = None
+) -> People:
+    """Draw ``params.n_people`` people living in ``city`` (or the people of one ``cohort``).
 
     Every home gets at least one resident; the rest are spread over homes at
     random, so households have one to several members who share a family name
     most of the time. Workers pick a workplace and students a school with a
     gravity model (jobs or pupils x distance^-beta); habits (departure time,
     hours, appetite for outings) and phone use are personal and heavy-tailed.
+    A ``cohort`` (from :func:`make_cohorts`) lives in its own share of the
+    homes and takes the population's shared draws from the cohort.
     """
-    n = params.n_people
-    homes = city.of_kind("home")
-    first = homes[: min(n, homes.size)]
-    rest = rng.choice(homes, size=n - first.size) if n > first.size else np.empty(0, np.int32)
-    home = rng.permutation(np.concatenate([first, rest])).astype(np.int32)
+    n = params.n_people if cohort is None else cohort.size
+    homes = city.of_kind("home") if cohort is None else cohort.homes
+    first = np.arange(min(n, homes.size))
+    rest = rng.choice(homes.size, size=n - first.size) if n > first.size else first[:0]
+    slot = rng.permutation(np.concatenate([first, rest]))
+    home = homes[slot].astype(np.int32)
 
     u = rng.random(n)
     role = np.where(
@@ -72,7 +159,7 @@ def make_people(params, city: City, *, rng: np.random.Generator) -> People:
     home_cell = city.place_cell[home]
     work = np.full(n, -1, dtype=np.int32)
     workplaces = city.of_kind("work")
-    jobs = rng.lognormal(0.0, 1.1, workplaces.size)  # firm sizes are heavy-tailed
+    jobs = firm_sizes(workplaces.size, rng) if cohort is None else cohort.jobs
     to_work = Gravity(city.grid, city.place_cell, workplaces, jobs, beta=1.3, d0_km=1.5)
     w = role == 0
     work[w] = to_work.sample(home_cell[w], rng)
@@ -109,19 +196,24 @@ def make_people(params, city: City, *, rng: np.random.Generator) -> People:
         n, INITIAL_FAVOURITES
     )
 
-    given, family = names.make_vocabulary(rng)
-    household_family = names.draw_names(family, city.places.shape[0], rng, exponent=0.6)
+    if cohort is None:
+        given, family = names.make_vocabulary(rng)
+        household_family = names.draw_names(family, city.places.shape[0], rng, exponent=0.6)[home]
+    else:
+        given, family = cohort.given, cohort.family
+        household_family = names.draw_names(family, homes.size, rng, exponent=0.6)[slot]
     own_family = names.draw_names(family, n, rng, exponent=0.6)
-    fam = np.where(rng.random(n) < 0.8, household_family[home], own_family)
+    fam = np.where(rng.random(n) < 0.8, household_family, own_family)
     full_name = names.draw_names(given, n, rng, exponent=1.0) + " " + fam
 
-    device_id = _device_ids(n, rng)
+    device_id = _device_ids(n, rng) if cohort is None else cohort.device_ids()
     device_rank = np.empty(n, dtype=np.int32)
     device_rank[np.argsort(device_id.astype(str), kind="stable")] = np.arange(n, dtype=np.int32)
 
     table = pd.DataFrame(
         {
-            "person_id": np.arange(n, dtype=np.int64),
+            "person_id": np.arange(n, dtype=np.int64)
+            + (0 if cohort is None else cohort.first_person),
             "name": pd.array(full_name, dtype="str"),
             "home_place_id": home.astype(np.int64),
             "work_place_id": pd.arrays.IntegerArray(

@@ -271,25 +271,7 @@ class World:
         return out
 
     def metadata(self) -> dict:
-        from fewpoints import __version__
-
-        p = self.params
-        observe = ",".join(p.observe)
-        cmd = f"fewpoints generate --preset {p.preset} --seed {p.seed} --observe {observe}"
-        if p.preset in PRESETS:
-            base = PRESETS[p.preset]
-            if p.days != base.days:
-                cmd += f" --days {p.days}"
-            if p.n_people != base.n_people:
-                cmd += f" --people {p.n_people}"
-        return {
-            "generator": "fewpoints",
-            "generator_version": __version__,
-            "synthetic": True,
-            "command": cmd,
-            "params": p.to_dict(),
-            "tables": {name: len(df) for name, df in self.tables().items()},
-        }
+        return world_metadata(self.params, {name: len(df) for name, df in self.tables().items()})
 
     def write(
         self,
@@ -306,24 +288,67 @@ class World:
 
     def summary(self) -> str:
         """A few lines describing the world, for a terminal or a notebook."""
-        p = self.params
-        lines = [
-            f"fewpoints synthetic world (preset {p.preset}, seed {p.seed}) -- no real person is in it",
-            f"  city      {len(self.places):,} places ({int(self.places['sensitive'].sum()):,} sensitive), "
-            f"{len(self.antennas):,} antennas, {_extent_km(self.places)}",
-            f"  people    {len(self.people):,} over {p.days} days from {p.start}; {len(self.stays):,} stays (ground truth)",
-        ]
-        for model, df in self.observations.items():
-            per = df.groupby("device_id", observed=True).size()
-            per_month = per * (30.0 / p.days)
-            lines.append(
-                f"  {model:<9} {len(df):,} records; per device per month: median {per_month.median():,.0f}, "
-                f"mean {per_month.mean():,.0f}, 99th pct {per_month.quantile(0.99):,.0f}"
-            )
+        per_device = {
+            model: df.groupby("device_id", observed=True).size().to_numpy()
+            for model, df in self.observations.items()
+        }
+        counts = {name: len(df) for name, df in self.tables().items()}
+        return summarize(self.params, self.places, len(self.antennas), counts, per_device)
+
+
+def world_metadata(params: WorldParams, rows: dict[str, int], *, command: str = "") -> dict:
+    """The contents of ``world.json``: who made the world, how to make it again, its table sizes."""
+    from fewpoints import __version__
+
+    p = params
+    observe = ",".join(p.observe)
+    cmd = f"fewpoints generate --preset {p.preset} --seed {p.seed} --observe {observe}"
+    if p.preset in PRESETS:
+        base = PRESETS[p.preset]
+        if p.days != base.days:
+            cmd += f" --days {p.days}"
+        if p.n_people != base.n_people:
+            cmd += f" --people {p.n_people}"
+        if p.cdr_time_bin != base.cdr_time_bin and p.cdr_time_bin is not None:
+            cmd += f" --cdr-time-bin {p.cdr_time_bin}"
+    return {
+        "generator": "fewpoints",
+        "generator_version": __version__,
+        "synthetic": True,
+        "command": cmd + command,
+        "params": p.to_dict(),
+        "tables": dict(rows),
+    }
+
+
+def summarize(
+    params: WorldParams,
+    places: pd.DataFrame,
+    n_antennas: int,
+    rows: dict[str, int],
+    per_device: dict[str, np.ndarray],
+) -> str:
+    """The lines of :meth:`World.summary`, from table sizes and records per device of each model."""
+    p = params
+    lines = [
+        f"fewpoints synthetic world (preset {p.preset}, seed {p.seed}) -- no real person is in it",
+        f"  city      {len(places):,} places ({int(places['sensitive'].sum()):,} sensitive), "
+        f"{n_antennas:,} antennas, {_extent_km(places)}",
+        f"  people    {rows.get('people', 0):,} over {p.days} days from {p.start}; "
+        + (f"{rows['stays']:,} stays (ground truth)" if "stays" in rows else "stays not written"),
+    ]
+    for model, per in per_device.items():
+        per_month = pd.Series(per, dtype=float) * (30.0 / p.days)
         lines.append(
-            f"  public    {len(self.directory):,} directory entries, {len(self.posts):,} geotagged posts"
+            f"  {model:<9} {rows.get(f'traces_{model}', int(per.sum())):,} records; per device per month: "
+            f"median {per_month.median():,.0f}, mean {per_month.mean():,.0f}, "
+            f"99th pct {per_month.quantile(0.99):,.0f}"
         )
-        return "\n".join(lines)
+    lines.append(
+        f"  public    {rows.get('directory', 0):,} directory entries, "
+        f"{rows.get('posts', 0):,} geotagged posts"
+    )
+    return "\n".join(lines)
 
 
 def _extent_km(places: pd.DataFrame) -> str:
@@ -421,20 +446,61 @@ def make_world(
     observation models do, and mobility and observations are drawn day by
     day, so a shorter world is exactly the first days of a longer one.
     """
-    from fewpoints.synth import city, mobility, observe, population
-
     if params is None:
         params = resolve_params(preset, seed=seed, **overrides)
     report = progress or (lambda stage, fraction: None)
+    streams, town = _city(params, report)
+    people, stays, observations, directory, posts = _populate(params, town, streams, report)
+    world = World(
+        places=town.places,
+        antennas=town.antennas,
+        people=people,
+        stays=stays,
+        observations=observations,
+        directory=directory,
+        posts=posts,
+        params=params,
+    )
+    for name, df in world.tables().items():
+        # A world of a handful of quiet people can have an empty release; it is still well-formed.
+        if not (name.startswith("traces") and df.empty):
+            validate(df, "traces" if name.startswith("traces") else name)
+    return world
+
+
+def _city(params: WorldParams, report: ProgressFn):
+    """The world's random streams (one per stage, see :data:`STREAMS`) and its city."""
+    from fewpoints.synth import city
+
     streams = dict(
         zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True)
     )
-
     report("building the city", 0.0)
     town = city.make_city(params, rng=np.random.default_rng(streams["city"]))
     report("building the city", 1.0)
+    return streams, town
+
+
+def _populate(
+    params: WorldParams,
+    town,
+    streams: dict,
+    report: ProgressFn,
+    *,
+    cohort=None,
+    with_stays: bool = True,
+):
+    """People, ground truth, observations and public records of ``town`` (or of one ``cohort``).
+
+    Returns ``(people, stays, observations, directory, posts)``; ``stays`` is
+    None when not wanted (it is the largest table of a big world).
+    """
+    from fewpoints.synth import mobility, observe, population
+
     report("placing people", 0.0)
-    people = population.make_people(params, town, rng=np.random.default_rng(streams["population"]))
+    people = population.make_people(
+        params, town, rng=np.random.default_rng(streams["population"]), cohort=cohort
+    )
     report("placing people", 1.0)
     day_plans = mobility.simulate_days(
         params,
@@ -444,9 +510,11 @@ def make_world(
         progress=lambda f: report("moving people", f),
     )
     # The ground truth first: while it is built, the day plans are the only other large array.
-    report("ground truth", 0.0)
-    stays = mobility.stays_table(day_plans, params)
-    report("ground truth", 1.0)
+    stays = None
+    if with_stays:
+        report("ground truth", 0.0)
+        stays = mobility.stays_table(day_plans, params)
+        report("ground truth", 1.0)
     events = {}
     for model in params.observe:
         events[model] = observe.observe_days(
@@ -471,22 +539,7 @@ def make_world(
         report(f"assembling traces ({model})", 0.0)
         observations[model] = observe.traces_table(model, events.pop(model), params, town, people)
         report(f"assembling traces ({model})", 1.0)
-
-    world = World(
-        places=town.places,
-        antennas=town.antennas,
-        people=people.table,
-        stays=stays,
-        observations=observations,
-        directory=directory,
-        posts=posts,
-        params=params,
-    )
-    for name, df in world.tables().items():
-        # A world of a handful of quiet people can have an empty release; it is still well-formed.
-        if not (name.startswith("traces") and df.empty):
-            validate(df, "traces" if name.startswith("traces") else name)
-    return world
+    return people.table, stays, observations, directory, posts
 
 
 def read_world(path: str | os.PathLike) -> World:
