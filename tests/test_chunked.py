@@ -187,19 +187,19 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path, tiny_chunked):
     assert not a["device_id"].isin(b["device_id"]).any()
 
 
-def test_dask_reads_one_partition_per_chunk(tiny_chunked):
-    dd = pytest.importorskip("dask.dataframe")
-    ddf = dd.read_parquet(str(tiny_chunked / "traces_cdr"))
+def test_dask_engine_reads_one_partition_per_chunk(tiny_chunked):
+    pytest.importorskip("dask.dataframe")
+    from fewpoints.attacks.dask_engine import read_traces_dask
+
+    ddf = read_traces_dask(tiny_chunked)
     assert ddf.npartitions == 3
-    assert list(ddf.columns) == ["device_id", "time", "x_km", "y_km", "antenna_id"]
+    assert list(ddf.columns) == ["device_id", "time", "x_km", "y_km"]
     assert pd.api.types.is_datetime64_any_dtype(ddf["time"].dtype)
-    first = ddf.partitions[0].compute(scheduler="sync")
-    assert (
-        len(first)
-        == json.loads((tiny_chunked / "world.json").read_text())["chunked"]["part_rows"][
-            "traces_cdr"
-        ][0]
-    )
+    parts = [p.compute(scheduler="sync") for p in ddf.to_delayed()]
+    rows = json.loads((tiny_chunked / "world.json").read_text())["chunked"]["part_rows"]
+    assert [len(p) for p in parts] == rows["traces_cdr"]
+    devices = [set(p["device_id"].astype(str)) for p in parts]
+    assert sum(map(len, devices)) == len(set().union(*devices))  # whole devices per part
 
 
 # ---------------------------------------------------------------------------

@@ -460,8 +460,19 @@ def _run_unicity_dask(args) -> int:
         steps.append(f"locations snapped to {args.cell_km:g} km cells")
     if args.time_bin is not None:
         steps.append(f"times floored to {args.time_bin} bins")
+    what, synthetic = f"{args.source}", False
     world = Path(args.source) / "world.json"
-    synthetic = world.is_file() and '"synthetic": true' in world.read_text()
+    if world.is_file():
+        import json
+
+        meta = json.loads(world.read_text())  # read_traces_dask has parsed it already
+        synthetic = meta.get("synthetic") is True
+        params = meta.get("params", {})
+        model = args.model or (params.get("observe") or ["cdr"])[0]
+        what = (
+            f"world {args.source} (preset {params.get('preset', '?')}, seed "
+            f"{params.get('seed', '?')}), {model} traces"
+        )
     progress = Progress()
     try:
         with connect(
@@ -484,7 +495,7 @@ def _run_unicity_dask(args) -> int:
     _print_unicity(
         results,
         None,
-        what=f"{args.source} ({ddf.npartitions:,} partitions, Dask on {where})",
+        what=f"{what}; {ddf.npartitions:,} partitions, Dask on {where}",
         synthetic=synthetic,
         knowledge="random",
         scope=(
