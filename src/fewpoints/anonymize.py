@@ -377,8 +377,9 @@ def _ascii_index(text: np.ndarray, *, width: int) -> pd.Index:
     the Python strings in C.
     """
     n = len(text) // width
-    dtype = pd.api.types.pandas_dtype("str")
-    if getattr(dtype, "storage", None) == "pyarrow":
+    dtype = pd.Index([], dtype="str").dtype  # what this pandas means by "str"
+    storage = getattr(dtype, "storage", None)
+    if storage == "pyarrow":
         import pyarrow as pa
 
         offsets = np.arange(0, width * (n + 1), width, dtype=np.int64)
@@ -389,7 +390,10 @@ def _ascii_index(text: np.ndarray, *, width: int) -> pd.Index:
     lines[:, width] = ord("\n")
     strings = np.empty(n, dtype=object)
     strings[:] = lines.tobytes().decode("ascii").split("\n")[:-1]
-    return pd.Index(pd.arrays.StringArray(strings, dtype=dtype), copy=False)
+    del lines
+    if storage == "python":
+        return pd.Index(pd.arrays.StringArray(strings, dtype=dtype), copy=False)
+    return pd.Index(strings, dtype=dtype)  # older pandas: object (or its own string type)
 
 
 # ---------------------------------------------------------------------------
