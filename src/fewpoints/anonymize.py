@@ -193,9 +193,9 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
         )
     else:
         step = _duration_seconds(rotate, "rotate")
-        t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+        t = traces["time"].to_numpy().astype("datetime64[s]", copy=False).view(np.int64)
         day0 = int(t.min()) - int(t.min()) % 86_400
-        period = t - day0
+        period = t - day0  # a new array (t may be the input's own data)
         del t
         period //= step
     # Rows sorted by device then time (as tables are) hold each piece (a
@@ -388,9 +388,11 @@ def _ascii_index(text: np.ndarray, *, width: int) -> pd.Index:
     lines = np.empty((n, width + 1), dtype=np.uint8)
     lines[:, :width] = text.reshape(n, width)
     lines[:, width] = ord("\n")
-    strings = np.empty(n, dtype=object)
-    strings[:] = lines.tobytes().decode("ascii").split("\n")[:-1]
+    words = str(memoryview(lines).cast("B"), "ascii").split("\n")
     del lines
+    words.pop()  # after the last newline
+    strings = np.array(words, dtype=object)
+    del words
     if storage == "python":
         return pd.Index(pd.arrays.StringArray(strings, dtype=dtype), copy=False)
     return pd.Index(strings, dtype=dtype)  # older pandas: object (or its own string type)
