@@ -266,6 +266,14 @@ def readme_table(law: dict) -> str:
     return "\n".join(lines)
 
 
+def _pyarrow_version() -> str | None:
+    try:
+        import pyarrow
+    except ImportError:
+        return None
+    return pyarrow.__version__
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=("all", "transforms", "law"), default="all")
@@ -295,6 +303,9 @@ def main(argv=None) -> int:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
+        "pyarrow": _pyarrow_version(),
+        # pandas' str: Arrow-backed with pyarrow, Python objects without.
+        "str_storage": getattr(pd.Index([], dtype="str").dtype, "storage", "object"),
         "cpus": mp.cpu_count(),
     }
     ok = True

@@ -149,6 +149,68 @@ def test_rotation_splits_a_device_per_day_or_per_week():
         pseudonymize(traces, rotate="often")
 
 
+def _pieces(raw: pd.DataFrame, out: pd.DataFrame, period_s: int) -> pd.DataFrame:
+    """Which (old device, period) each output row's new ID stands for, matched row by row.
+
+    ``out`` holds the rows of ``raw`` (with a row number column ``row``) in some order.
+    """
+    src = raw.loc[out["row"].to_numpy()]
+    day0 = raw["time"].min().normalize()
+    return pd.DataFrame(
+        {
+            "new": out["device_id"].astype(str).to_numpy(),
+            "old": src["device_id"].astype(str).to_numpy(),
+            "period": ((src["time"] - day0).dt.total_seconds() // period_s).to_numpy(),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shuffle=st.booleans(), rotate=st.sampled_from([None, "1D"]))
+def test_pseudonyms_are_fresh_and_each_stands_for_one_device_period(seed, shuffle, rotate):
+    rng = np.random.default_rng(seed)
+    raw = random_traces(seed % 1000, n_devices=12, n_places=4, n_hours=60, max_records=9)
+    raw = raw.assign(row=np.arange(len(raw)))  # an extra column, carried along
+    if shuffle:  # rows in no particular order: the slow path must agree
+        raw = raw.iloc[rng.permutation(len(raw))].reset_index(drop=True)
+        raw["row"] = np.arange(len(raw))
+    before = raw.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        out = pseudonymize(raw, rotate=rotate, rng=seed)
+        again = pseudonymize(raw, rotate=rotate, rng=seed)
+    pd.testing.assert_frame_equal(raw, before)
+    pd.testing.assert_frame_equal(out, again)
+    _check_schema(out)
+    assert sorted(out["row"]) == list(range(len(raw)))  # every record once
+    pieces = _pieces(raw, out, 86_400 if rotate else 10**12)
+    # One new ID per (device, period) and back: no ID shared by two devices or periods.
+    assert (pieces.groupby("new")[["old", "period"]].nunique() == 1).all().all()
+    assert pieces.groupby(["old", "period"])["new"].nunique().eq(1).all()
+    assert not set(pieces["new"]) & set(pieces["old"])
+    # Rows sorted by new ID, each piece's rows in their input order.
+    assert out["device_id"].astype(str).is_monotonic_increasing
+    assert (
+        out.groupby("device_id", observed=True)["row"]
+        .apply(lambda r: r.is_monotonic_increasing)
+        .all()
+    )
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+def test_pseudonyms_are_the_same_strings_with_or_without_pyarrow(storage):
+    pytest.importorskip("pyarrow") if storage == "pyarrow" else None
+    traces = traces_from({"ana": ["A@08", "B@1/09"], "ben": ["A@08"], "cy": ["C@1/10"]})
+    with pd.option_context("mode.string_storage", storage):
+        out = pseudonymize(traces, rotate="1D", rng=7)
+    cats = out["device_id"].cat.categories
+    assert cats.dtype == "str" and cats.is_unique and cats.is_monotonic_increasing
+    assert all(len(c) == 12 and int(c, 16) >= 0 for c in cats)
+    with pd.option_context("mode.string_storage", "python"):
+        reference = pseudonymize(traces, rotate="1D", rng=7)
+    assert list(out["device_id"].astype(str)) == list(reference["device_id"].astype(str))
+
+
 def _four_antennas() -> tuple[pd.DataFrame, pd.DataFrame]:
     antennas = pd.DataFrame(
         {
@@ -430,6 +492,7 @@ def test_suppress_rare_leaves_no_point_shared_by_fewer_than_k(raw, k):
     )
 
 
+@SETTINGS
 @given(raw=tables, k=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
 def test_suppress_rare_through_antennas_keeps_the_same_records(raw, k, seed):
     # Antenna data is coded through antenna_id; ids that disagree with the

@@ -119,10 +119,14 @@ def test_caption_numbers_come_from_the_result(figs):
     hw = table[(table["measure"] == "home/work") & table["share_unique"].notna()].iloc[0]
     assert f"single out {B._pct(hw['share_unique'])} of phones" in by["home-work"].title
     sweep = by["coarsening"].result.table
-    mid = sweep[(sweep["cell_km"] == 1.0) & (sweep["h"] == 2.0) & (sweep["n_points"] == 4)]
+    # Call records are coarsened by merged antennas (v antennas x h hours), never squares.
+    assert sweep["cell_km"].isna().all()
+    mid = sweep[(sweep["merge_v"] == 2.0) & (sweep["h"] == 2.0) & (sweep["n_points"] == 4)]
     assert f"single out {B._pct(mid['unicity'].iloc[0])} of phones with 4 points" in (
         by["coarsening"].title
     )
+    assert "groups of 2 antennas" in by["coarsening"].title
+    assert "merging neighbouring antennas" in by["coarsening"].caption
 
 
 def test_briefing_pdf_has_cover_figures_and_methods(runs, figs):

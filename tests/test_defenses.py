@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -360,6 +361,23 @@ def test_privacy_utility_refuses_bad_settings(bad, match):
         privacy_utility(random_traces(0), bad, n_targets=10, rng=0)
 
 
+def test_a_coarsening_setting_skips_only_its_no_op_step():
+    from fewpoints.anonymize import WeakTransformWarning, coarsen_space
+    from fewpoints.defenses import _apply
+
+    hourly = traces_from({"ana": ["A@08", "G@09"], "ben": ["B@08"]})
+    hourly["x_km"] += 0.3  # off the 1 km grid's centres
+    one = Setting("1 km x 1 h", "coarsen", "1 km x 1 h", {"cell_km": 1.0, "time_bin": "1h"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WeakTransformWarning)
+        out = _apply(one, hourly, None)
+    pd.testing.assert_frame_equal(out, coarsen_space(hourly, cell_km=1.0))
+    assert out["x_km"].tolist() == [0.5, 1.5, 1.5]
+    # Where the clock is finer than the bin, the time step runs.
+    minutes = hourly.assign(time=hourly["time"] + pd.Timedelta(minutes=20))
+    assert (_apply(one, minutes, None)["time"] == hourly["time"]).all()
+
+
 def test_default_settings_are_ten_or_so_with_unique_labels():
     s = default_settings()
     assert 9 <= len(s) <= 13
@@ -383,8 +401,10 @@ def test_matched_attack_tolerates_noise_within_its_radius(shift_km, unique):
     assert value == unique / 2
 
 
-@pytest.mark.filterwarnings("ignore::fewpoints.anonymize.WeakTransformWarning")
+@pytest.mark.filterwarnings("error::fewpoints.anonymize.WeakTransformWarning")
 def test_default_settings_run_and_define_their_populations(hourly):
+    # On the hourly call records they are meant for, no default setting is a no-op
+    # (no teaching warning): "1 km x 1 h" coarsens space, the clock is already hourly.
     table = privacy_utility(hourly, n_targets=200, rng=2).set_index("transform")
     assert len(table) == len(default_settings())
     assert table["utility_error"].notna().all() and (table["utility_error"] >= 0).all()

@@ -134,6 +134,23 @@ def test_resolution_with_a_second_number_of_points():
     assert "8 points known" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
+def test_resolution_of_merged_antennas_is_labelled_in_antennas():
+    sweep = _sweep()
+    # The same numbers as a merged-antenna sweep: merge_v 1 (as recorded) and 5.
+    sweep.table = sweep.table.assign(merge_v=sweep.table["cell_km"].isna().map({True: 1.0, False: 5.0}),
+                                     cell_km=np.nan)  # fmt: skip
+    ax = F.plot_resolution(sweep, mark=(5, 2.0))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["as recorded (antenna)", "groups of 5 antennas"]
+    t = sweep.table
+    at = t[(t["merge_v"] == 5.0) & (t["h"] == 2.0)]["unicity"].iloc[0]
+    assert _headline(ax) == f"Blurred to groups of 5 antennas, 2 h slots:\n{at:.0%} by 4 points"
+    ax = F.plot_resolution(sweep, mark=(None, 1.0))
+    assert _headline(ax).startswith("Blurred to antennas, 1 h slots")
+    with pytest.raises(FewpointsError, match="merge_v=3"):
+        F.plot_resolution(sweep, mark=(3, 1.0))
+
+
 def test_resolution_refuses_a_missing_p():
     with pytest.raises(FewpointsError, match="no rows for 3 points"):
         F.plot_resolution(_sweep(), n_points=3)

@@ -9,11 +9,87 @@ medium world; the full world is checked by benchmarks/bench_anonymize.py.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fewpoints
 from fewpoints.attacks import resolution_sweep
+from fewpoints.attacks.resolution import antenna_map
 from fewpoints.schema import FewpointsError
+
+
+def _two_pairs_of_antennas() -> pd.DataFrame:
+    """Antennas A (0, 0) and B (0, 1) close together, C (10, 0) and D (10, 1) far from them.
+
+    ana: A@08, C@09; ben: B@08, D@09; cy: A@08, D@10. As recorded all three are
+    unique from their two points; with pairs of antennas merged ({A, B}, {C, D})
+    ana and ben share both points and only cy stays unique.
+    """
+    place = {"A": (10, 0.0, 0.0), "B": (11, 0.0, 1.0), "C": (12, 10.0, 0.0), "D": (13, 10.0, 1.0)}
+    spec = {"ana": ["A@08", "C@09"], "ben": ["B@08", "D@09"], "cy": ["A@08", "D@10"]}
+    rows = [
+        (dev, pd.Timestamp("2026-03-02") + pd.Timedelta(hours=int(h)), *place[a][1:], place[a][0])
+        for dev, points in spec.items()
+        for a, h in (p.split("@") for p in points)
+    ]
+    df = pd.DataFrame(rows, columns=["device_id", "time", "x_km", "y_km", "antenna_id"])
+    return df.astype({"time": "datetime64[s]", "device_id": "category"})
+
+
+def test_call_records_are_coarsened_by_merged_antennas_by_default():
+    traces = _two_pairs_of_antennas()
+    sweep = resolution_sweep(
+        traces, merge_v=(1, 2), time_bin=("1h", "2h"), n_points=(2,), n_targets=3, rng=0
+    )
+    t = sweep.table.set_index(["merge_v", "time_bin"])
+    assert t["cell_km"].isna().all()
+    assert t["v"].to_dict() == {
+        (1.0, "1h"): 1.0,
+        (1.0, "2h"): 1.0,
+        (2.0, "1h"): 2.0,
+        (2.0, "2h"): 2.0,
+    }
+    assert t["unicity"].to_dict() == {
+        (1.0, "1h"): 1.0,
+        (1.0, "2h"): 1.0,  # 08 and 09 share a slot, but A, B, C, D still tell them apart
+        (2.0, "1h"): pytest.approx(1 / 3),  # ana and ben now share both points
+        (2.0, "2h"): pytest.approx(1 / 3),
+    }
+    # The map the table carries: each antenna at its records' position.
+    assert antenna_map(traces).to_dict("list") == {
+        "antenna_id": [10, 11, 12, 13],
+        "x_km": [0.0, 0.0, 10.0, 10.0],
+        "y_km": [0.0, 1.0, 0.0, 1.0],
+    }
+    # Square cells stay one keyword away: 20 km squares merge all four antennas.
+    cells = resolution_sweep(traces, cell_km=(None, 20.0), time_bin=("1h",), n_points=(2,),
+                             n_targets=3, rng=0).table  # fmt: skip
+    assert cells["merge_v"].isna().all()
+    assert cells["unicity"].tolist() == [1.0, pytest.approx(1 / 3)]
+
+
+def test_the_default_equals_passing_the_antenna_map(tiny_world):
+    cdr = tiny_world.observations["cdr"]
+    kwargs = dict(time_bin=("1h", "4h"), n_points=(2,), n_targets=100, rng=4)
+    default = resolution_sweep(cdr, **kwargs)
+    ants = tiny_world.antennas
+    used = ants[ants["antenna_id"].isin(cdr["antenna_id"])].reset_index(drop=True)
+    explicit = resolution_sweep(cdr, antennas=used, **kwargs)
+    pd.testing.assert_frame_equal(default.table, explicit.table)
+    assert sorted(default.table["merge_v"].unique()) == [1.0, 2.0, 4.0, 8.0]
+    assert (default.table.loc[default.table["merge_v"] > 1, "v"] > 1).all()
+
+
+def test_a_table_that_does_not_hold_its_antenna_map_is_refused(tiny_world):
+    cdr = tiny_world.observations["cdr"]
+    moved = cdr.assign(x_km=cdr["x_km"] + np.arange(len(cdr)) % 2)
+    with pytest.raises(FewpointsError, match="several positions"):
+        resolution_sweep(moved, n_targets=10)
+    gaps = cdr.assign(antenna_id=cdr["antenna_id"].astype("Int64").mask(cdr.index == 0))
+    with pytest.raises(FewpointsError, match="no antenna_id"):
+        resolution_sweep(gaps, n_targets=10)
+    # Asking for square cells needs no map.
+    resolution_sweep(moved, cell_km=(None, 1.0), time_bin=("1h",), n_targets=10, rng=0)
 
 
 def test_merged_sweep_reports_the_measured_merge_factor(tiny_world):
@@ -52,6 +128,11 @@ def test_merged_sweep_reports_the_measured_merge_factor(tiny_world):
 
 def test_square_cells_remain_and_are_the_only_choice_for_pings(tiny_world):
     pings = tiny_world.observations["pings"]
+    default = resolution_sweep(pings, time_bin=("1h",), n_targets=50, rng=0).table
+    assert default["merge_v"].isna().all()
+    assert default["cell_km"].fillna(0).tolist() == [0.0, 1.0, 2.0, 4.0]
+    with pytest.raises(FewpointsError, match="not located at antennas"):
+        resolution_sweep(pings, merge_v=(1, 2), n_targets=50)
     sweep = resolution_sweep(pings, cell_km=(None, 1.0), time_bin=("1h",), n_targets=50, rng=0)
     assert sweep.table["merge_v"].isna().all() and sweep.table["cell_km"].isna().sum() == 1
     with pytest.raises(FewpointsError, match="antenna_id"):

@@ -182,7 +182,8 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
     """
     validate_traces(traces)
     rng = np.random.default_rng(rng)
-    dev, n_dev = _device_codes(traces)
+    dev = _device_codes_view(traces)
+    period = None
     if rotate is None:
         warnings.warn(
             "pseudonymize without rotate only renames devices; every trace stays whole, so "
@@ -190,90 +191,167 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
             WeakTransformWarning,
             stacklevel=2,
         )
-        owner, n_new = _dense_codes(dev)
     else:
         step = _duration_seconds(rotate, "rotate")
-        t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+        t = traces["time"].to_numpy().astype("datetime64[s]", copy=False).view(np.int64)
         day0 = int(t.min()) - int(t.min()) % 86_400
-        period = t - day0
+        period = t - day0  # a new array (t may be the input's own data)
         del t
         period //= step
-        period += dev * (int(period.max()) + 1)
-        owner, n_new = _dense_codes(period)
-        del period
-        if n_new == np.count_nonzero(np.bincount(dev, minlength=n_dev)):
+    # Rows sorted by device then time (as tables are) hold each piece (a
+    # device, or a device in one period) in one run of rows: the runs are
+    # found in one pass and move whole, with no sort.
+    start = _piece_starts(dev, period)
+    if start is None:
+        key = dev.astype(np.int64)
+        if period is not None:
+            key *= int(period.max()) + 1
+            key += period
+        piece, n_new = _dense_codes(key)
+        del key
+    else:
+        n_new = len(start)
+    if rotate is not None:
+        if start is None:
+            n_devices = np.count_nonzero(np.bincount(dev))
+        else:
+            n_devices = len(_run_starts(dev[start]))
+        if n_new == n_devices:
             warnings.warn(
                 f"rotate={rotate!r} is longer than any device's stretch of data: no ID "
                 "rotates, so every trace stays whole and no anonymity set changes",
                 WeakTransformWarning,
                 stacklevel=2,
             )
-    # Codes follow the sorted new IDs; a random permutation decides who gets which.
-    code_of = rng.permutation(n_new)
     del dev
+    # The new IDs in increasing order, and a random order of the pieces: the
+    # r-th piece of ``order`` gets the r-th smallest ID (code r).
+    order = _random_order(n_new, rng)
     categories = _random_hex_ids(n_new, rng)
-    dest, length = _group_destination(owner, code_of)
-    if dest is None:  # rows not grouped by owner: a stable argsort
-        order = np.argsort(code_of[owner], kind="stable")
-        codes = code_of[owner[order]]
-    else:  # the new codes in row order are just runs of 0, 1, 2, ...
-        codes = np.repeat(np.arange(n_new, dtype=_code_dtype(n_new)), length)
-        order = None
-    del owner
-    device = _categorical(codes, categories)
+    if start is None:  # rows not grouped by piece: a stable argsort of the new codes
+        code_of = np.empty(n_new, dtype=np.int64)
+        code_of[order] = np.arange(n_new)
+        codes = code_of[piece]
+        dest = np.empty(len(codes), dtype=np.int64)
+        dest[np.argsort(codes, kind="stable")] = np.arange(len(codes))
+        codes = np.sort(codes).astype(_code_dtype(n_new))
+    else:  # whole blocks of rows move; the new codes in row order are runs 0, 1, 2, ...
+        length = np.diff(start, append=len(traces))
+        codes = _run_codes(length[order], _code_dtype(n_new))
+        dest = _block_destination(start, length, order, out=period)
+    del period
     columns = {}
     for c in traces.columns:
         if c == "device_id":
-            columns[c] = device
-            continue
-        col = traces[c]
-        if dest is not None and isinstance(col.dtype, np.dtype):
-            values = col.to_numpy()
-            moved = np.empty_like(values)
-            moved[dest] = values  # a scatter reads the rows in order: fewer cache misses
-            columns[c] = moved
+            columns[c] = _categorical(codes, categories)
         else:
-            if order is None:
-                order = np.empty(len(dest), dtype=np.int64)
-                order[dest] = np.arange(len(dest))
-            columns[c] = _take(col, order)
+            columns[c] = _scatter(traces[c], dest)
     return pd.DataFrame(columns, copy=False)
 
 
-def _take(column: pd.Series, order: np.ndarray):
-    """``column`` reordered: plain numpy indexing when it is a numpy column (much faster at 100M rows)."""
-    values = column.array
-    if isinstance(values, pd.arrays.NumpyExtensionArray) or isinstance(column.dtype, np.dtype):
-        return column.to_numpy()[order]
-    return values.take(order)
+def _piece_starts(dev: np.ndarray, period: np.ndarray | None) -> np.ndarray | None:
+    """First row of each run of one device (and one ``period``), or None unless rows are in
+    device then period order."""
+    if period is None or len(dev) < 2:
+        return _run_starts(dev)
+    same = dev[1:] == dev[:-1]
+    back = period[1:] < period[:-1]
+    back &= same
+    if back.any() or not (dev[1:] >= dev[:-1]).all():
+        return None
+    new = np.not_equal(period[1:], period[:-1], out=back)
+    new |= ~same
+    return _starts(new)
 
 
-def _group_destination(group: np.ndarray, rank_of: np.ndarray):
-    """Where each row goes when groups are sorted by ``rank_of[group]`` (a permutation), rows kept in order within a group.
+def _run_starts(keys: np.ndarray) -> np.ndarray | None:
+    """Start of each run of equal values when ``keys`` never decreases, else None."""
+    if len(keys) < 2:
+        return np.zeros(len(keys), dtype=np.int64)
+    if not (keys[1:] >= keys[:-1]).all():
+        return None
+    return _starts(keys[1:] != keys[:-1])
 
-    Returns ``(destination of each row, rows of each group in new order)``, or
-    ``(None, None)`` unless every group's rows are contiguous and in increasing
-    group order (a table sorted by device, then time): then the blocks move
-    whole in O(n), with no sort.
+
+def _starts(changed: np.ndarray) -> np.ndarray:
+    """Run starts from ``changed[i]``: row ``i + 1`` differs from row ``i``."""
+    start = np.empty(np.count_nonzero(changed) + 1, dtype=np.int64)
+    start[0] = 0
+    start[1:] = np.flatnonzero(changed)
+    start[1:] += 1
+    return start
+
+
+def _run_codes(length: np.ndarray, dtype) -> np.ndarray:
+    """``0`` repeated ``length[0]`` times, then ``1`` ``length[1]`` times, ... (lengths > 0)."""
+    codes = np.zeros(int(length.sum()), dtype=dtype)
+    codes[np.cumsum(length[:-1])] = 1
+    np.cumsum(codes, dtype=dtype, out=codes)
+    return codes
+
+
+def _block_destination(start, length, order, *, out=None) -> np.ndarray:
+    """Where each row goes when the blocks ``[start, start + length)`` (all rows, in row
+    order) are laid out in the order ``order``, each block kept whole.
+
+    ``out``, an int64 array with one entry per row, is reused when given.
     """
-    if len(group) > 1 and not (group[1:] >= group[:-1]).all():
-        return None, None
-    length = np.bincount(group, minlength=len(rank_of))
-    start = np.zeros(len(rank_of), dtype=np.int64)
-    np.cumsum(length[:-1], out=start[1:])
-    new_length = np.empty_like(length)
-    new_length[rank_of] = length
-    new_start = np.zeros(len(rank_of), dtype=np.int64)
-    np.cumsum(new_length[:-1], out=new_start[1:])
-    shift = new_start[rank_of]
-    shift -= start
-    dest = shift[group]
-    dest += np.arange(len(group), dtype=np.int64)
-    return dest, new_length
+    new_start = np.zeros(len(order), dtype=np.int64)
+    np.cumsum(length[order][:-1], out=new_start[1:])
+    first = np.empty_like(new_start)
+    first[order] = new_start  # where each block's first row goes
+    n = int(length.sum())
+    dest = (
+        out
+        if out is not None and out.dtype == np.int64 and len(out) == n
+        else np.empty(n, np.int64)
+    )
+    # +1 from row to row, and a jump where each block begins: one cumsum.
+    dest.fill(1)
+    jump = first.copy()
+    jump[1:] -= first[:-1] + length[:-1] - 1
+    dest[start] = jump
+    np.cumsum(dest, out=dest)
+    return dest
 
 
-#: The two hex digits of each byte value, as one 2-byte ASCII code each.
-_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
+def _random_order(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random permutation of ``0..n-1`` from one sort of packed keys (much faster than
+    ``rng.permutation`` for tens of millions).
+
+    Each index is tagged with random high bits and the tagged keys are sorted:
+    the order is uniformly random except among indices whose random bits tie
+    (at least 38 bits for 20 million), which keep their order.
+    """
+    bits = max(1, int(n - 1).bit_length())
+    keys = rng.integers(0, 2**63 - 1, size=n, dtype=np.int64, endpoint=True)
+    keys >>= bits
+    keys <<= bits
+    keys |= np.arange(n, dtype=np.int64)
+    keys.sort()
+    keys &= (1 << bits) - 1
+    return keys
+
+
+def _scatter(column: pd.Series, dest: np.ndarray):
+    """``column`` with row ``i`` moved to ``dest[i]``: a numpy scatter when it is a numpy
+    column (it reads the rows in order: several times faster than a gather at 100M rows)."""
+    if isinstance(column.dtype, np.dtype):
+        values = column.to_numpy()
+        moved = np.empty_like(values)
+        moved[dest] = values
+        return moved
+    take = np.empty(len(dest), dtype=np.int64)
+    take[dest] = np.arange(len(dest))
+    return column.array.take(take)
+
+
+#: The two hex digits of each byte, as a 2-byte ASCII code (widened to uint32).
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype="<u2").astype(
+    np.uint32
+)
+#: The four hex digits of every 16-bit value, as one 4-byte ASCII code each.
+_HEX_QUADS = _HEX_PAIRS[np.arange(65536) >> 8] | (_HEX_PAIRS[np.arange(65536) & 255] << 16)
 
 
 def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
@@ -284,14 +362,40 @@ def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
         ids = _sorted_unique(np.concatenate([ids, more]))
     if ids.size > n:
         ids = np.delete(ids, rng.choice(ids.size, size=ids.size - n, replace=False))
-    # The low 6 bytes of each big-endian id, each byte looked up as its two hex
-    # digits, then one newline-separated ASCII buffer split into str in C.
-    raw = ids.astype(">u8").view(np.uint8).reshape(n, 8)[:, 2:]
-    text = np.empty((n, 13), dtype=np.uint8)
-    text[:, :12] = _HEX_PAIRS[raw].view(np.uint8).reshape(n, 12)
-    del raw
-    text[:, 12] = ord("\n")
-    return pd.Index(text.tobytes().decode("ascii").split("\n")[:-1], dtype="str")
+    # Three 16-bit chunks per ID, each looked up as its four ASCII hex digits.
+    text = np.empty((n, 3), dtype="<u4")
+    for j, shift in enumerate((32, 16, 0)):
+        text[:, j] = _HEX_QUADS[(ids >> shift) & 0xFFFF]
+    return _ascii_index(text.view(np.uint8).reshape(-1), width=12)
+
+
+def _ascii_index(text: np.ndarray, *, width: int) -> pd.Index:
+    """A ``str`` Index of ``len(text) // width`` fixed-width ASCII strings packed in ``text``.
+
+    With pyarrow (pandas' ``str`` is then Arrow-backed) the strings are the
+    buffer itself, with no Python object; otherwise one decode and split makes
+    the Python strings in C.
+    """
+    n = len(text) // width
+    dtype = pd.Index([], dtype="str").dtype  # what this pandas means by "str"
+    storage = getattr(dtype, "storage", None)
+    if storage == "pyarrow":
+        import pyarrow as pa
+
+        offsets = np.arange(0, width * (n + 1), width, dtype=np.int64)
+        values = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
+        return pd.Index(pd.arrays.ArrowStringArray(values, dtype=dtype), copy=False)
+    lines = np.empty((n, width + 1), dtype=np.uint8)
+    lines[:, :width] = text.reshape(n, width)
+    lines[:, width] = ord("\n")
+    words = str(memoryview(lines).cast("B"), "ascii").split("\n")
+    del lines
+    words.pop()  # after the last newline
+    strings = np.array(words, dtype=object)
+    del words
+    if storage == "python":
+        return pd.Index(pd.arrays.StringArray(strings, dtype=dtype), copy=False)
+    return pd.Index(strings, dtype=dtype)  # older pandas: object (or its own string type)
 
 
 # ---------------------------------------------------------------------------
@@ -908,6 +1012,15 @@ def _device_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
         return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
     codes, uniques = pd.factorize(s, sort=True)
     return codes.astype(np.int64), len(uniques)
+
+
+def _device_codes_view(traces: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's device, in increasing device order; the Categorical's own
+    codes when it is one (no copy)."""
+    s = traces["device_id"]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.array.codes
+    return pd.factorize(s, sort=True)[0]
 
 
 def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:

@@ -494,7 +494,9 @@ class Setting:
         ``"none"``; the name of a function of ``fewpoints.anonymize``
         (``"coarsen_space"``, ``"add_noise"``, ...); ``"coarsen"``
         (``coarsen_space`` with ``cell_km``, then ``coarsen_time`` with
-        ``time_bin``); or ``"dp_aggregate"`` (counts, no traces).
+        ``time_bin`` unless the times already fall on that bin: the setting
+        names the resolution released); or ``"dp_aggregate"`` (counts, no
+        traces).
     strength : str
         The option in plain words (``"2 km x 4 h"``, ``"epsilon = 1"``).
     options : mapping
@@ -587,6 +589,12 @@ def _apply(setting: Setting, traces: pd.DataFrame, rng) -> pd.DataFrame:
                 f"setting {setting.label!r}: 'coarsen' needs options cell_km and time_bin"
             ) from None
         out = anonymize.coarsen_space(traces, cell_km=cell)
+        # "1 km x 1 h" names the resolution released: on hourly data the clock
+        # is already there, and only the space step has work to do.
+        step = _duration_seconds(time_bin, "time_bin")
+        t = out["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+        if (t % step == 0).all():
+            return out
         return anonymize.coarsen_time(out, time_bin=time_bin)
     func = getattr(anonymize, setting.transform, None)
     if func is None or setting.transform.startswith("_") or not callable(func):

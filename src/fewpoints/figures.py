@@ -302,8 +302,17 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
 # ---------------------------------------------------------------------------
 
 
-def _space_label(cell) -> str:
-    return "as recorded (antenna)" if cell is None or pd.isna(cell) else f"{cell:g} km squares"
+def _space_label(cell, *, merged: bool = False) -> str:
+    """Plain words for a spatial setting: ``cell`` is km squares, or antennas merged."""
+    if cell is None or pd.isna(cell) or (merged and cell == 1):
+        return "as recorded (antenna)"
+    return f"groups of {cell:g} antennas" if merged else f"{cell:g} km squares"
+
+
+def _space_column(table: pd.DataFrame) -> tuple[str, bool, float]:
+    """Which column of a sweep says how space was coarsened: (column, merged?, its recorded value)."""
+    merged = "merge_v" in table.columns and bool(table["merge_v"].notna().any())
+    return ("merge_v", True, 1.0) if merged else ("cell_km", False, 0.0)
 
 
 def _hours_label(h: float) -> str:
@@ -325,8 +334,10 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
         Which numbers of known points to draw: the first as filled dots,
         the others as open squares (an attacker who knows more points).
     mark : (float or None, float), optional
-        ``(cell_km, hours)`` of the setting whose numbers are written on the
-        chart (None for the recorded locations); default the coarsest.
+        ``(space, hours)`` of the setting whose numbers are written on the
+        chart; ``space`` is ``cell_km`` for square cells or ``merge_v``
+        (antennas per group) for merged antennas, None for the recorded
+        locations; default the coarsest.
     ax : Axes, optional
 
     Returns
@@ -334,7 +345,8 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
     Axes
         One dot per measured setting (95% interval) at its coarsening factor
         ``v * h`` (original locations merged per coarse location, times hours
-        per time slot), coloured by location precision, and the fitted law
+        per time slot), coloured by location precision (square cells or
+        groups of merged antennas, whichever the sweep used), and the fitted law
         ``unicity = alpha - (v*h)**beta`` as one line per number of points.
     """
     table = _need_columns(
@@ -352,7 +364,8 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             )
     t = table[table["n_points"].isin(ps)].assign(vh=lambda d: d["v"] * d["h"])
     ax = new_axes(ax)
-    key = t["cell_km"].fillna(0.0)
+    column, merged, recorded = _space_column(t)
+    key = t[column].fillna(recorded)
     cells = sorted(key.unique())
     fit = getattr(sweep, "fit", None)
     grid = np.geomspace(t["vh"].min(), t["vh"].max(), 100)
@@ -380,7 +393,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             )
             if filled:
                 handles.append(Line2D([], [], ls="none", marker="o", color=colour))
-                labels.append(_space_label(g["cell_km"].iloc[0]))
+                labels.append(_space_label(g[column].iloc[0], merged=merged))
         row = fit[fit["n_points"] == p] if fit is not None and len(fit) else []
         style = "--" if filled else ":"
         law = ""
@@ -410,14 +423,14 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
     first = t[t["n_points"] == ps[0]]
     if mark is None:
         row = first.loc[first["vh"].idxmax()]
-        cell, h, what = row["cell_km"], row["h"], "Coarsest"
+        cell, h, what = row[column], row["h"], "Coarsest"
     else:
         cell, h, what = mark[0], float(mark[1]), "Blurred to"
-    at = t[(key == (0.0 if cell is None or pd.isna(cell) else cell)) & (t["h"] == h)]
+    at = t[(key == (recorded if cell is None or pd.isna(cell) else cell)) & (t["h"] == h)]
     if at.empty:
-        raise FewpointsError(f"plot_resolution: no setting with cell_km={cell}, {h:g} h to mark")
+        raise FewpointsError(f"plot_resolution: no setting with {column}={cell}, {h:g} h to mark")
     at = at.set_index("n_points")
-    where = _space_label(cell).replace("as recorded (antenna)", "antennas")
+    where = _space_label(cell, merged=merged).replace("as recorded (antenna)", "antennas")
     values = ", ".join(f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps)
     _headline(
         ax,

@@ -4,7 +4,7 @@ The same table is coarsened on a grid of spatial and temporal resolutions,
 unicity is measured at each, and the power law ``epsilon = alpha - (v*h)**beta``
 of "Unique in the Crowd" is fitted to the result. Space is coarsened by
 merging neighbouring antennas (as in the paper) when the data are located at
-antennas and the antenna map is given, else by square cells.
+antennas (call records), else by square cells (GPS pings, or when asked).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fewpoints.attacks.index import PointIndex
 from fewpoints.attacks.unicity import _check_p, _check_targets, _curve_row, _unicity
 from fewpoints.schema import FewpointsError
 
-__all__ = ["ResolutionSweep", "fit_resolution_law", "resolution_sweep"]
+__all__ = ["ResolutionSweep", "antenna_map", "fit_resolution_law", "resolution_sweep"]
 
 
 @dataclass
@@ -208,6 +208,52 @@ def _merge_index(index: PointIndex, *, antennas: pd.DataFrame, v: float, rng) ->
     return index.coarsen(locations=merge_antennas(locations, antennas, v=v, rng=rng))
 
 
+def antenna_map(traces: pd.DataFrame) -> pd.DataFrame | None:
+    """The antenna map a table located at antennas carries: each ``antenna_id`` with its position.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+
+    Returns
+    -------
+    DataFrame or None
+        ``antenna_id, x_km, y_km``, one row per antenna the table uses, in
+        ``antenna_id`` order; None when the table has no ``antenna_id`` column
+        (GPS pings, or a table already coarsened).
+
+    Raises
+    ------
+    FewpointsError
+        When some records have no antenna or an antenna sits at several
+        positions: the table is not located at antennas, so its map is unknown.
+    """
+    if "antenna_id" not in traces.columns:
+        return None
+    aid = traces["antenna_id"]
+    if aid.isna().any():
+        raise FewpointsError(
+            f"{int(aid.isna().sum()):,} records have no antenna_id, so the table does not "
+            "hold its antenna map; give antennas= (the map) or cell_km= (square cells)"
+        )
+    ids = aid.to_numpy().astype(np.int64)
+    codes, uniques = pd.factorize(ids, sort=True)
+    x = np.full(len(uniques), np.nan)
+    y = np.full(len(uniques), np.nan)
+    x[codes] = traces["x_km"].to_numpy(dtype=np.float64)
+    y[codes] = traces["y_km"].to_numpy(dtype=np.float64)
+    if not (
+        np.array_equal(x[codes], traces["x_km"].to_numpy(dtype=np.float64))
+        and np.array_equal(y[codes], traces["y_km"].to_numpy(dtype=np.float64))
+    ):
+        raise FewpointsError(
+            "some antenna_id sits at several positions, so the records are not located at "
+            "their antennas; give antennas= (the map) or cell_km= (square cells)"
+        )
+    return pd.DataFrame({"antenna_id": uniques, "x_km": x, "y_km": y})
+
+
 def resolution_sweep(
     traces: pd.DataFrame,
     *,
@@ -217,7 +263,7 @@ def resolution_sweep(
     n_targets: int = 10_000,
     knowledge: str = "random",
     antennas: pd.DataFrame | None = None,
-    merge_v: Sequence[float] = (1, 2, 4, 8),
+    merge_v: Sequence[float] | None = None,
     rng=None,
 ) -> ResolutionSweep:
     """Unicity of the same table coarsened in space and time, and the fitted power law.
@@ -225,11 +271,15 @@ def resolution_sweep(
     Parameters
     ----------
     traces : DataFrame
-        A ``traces`` table.
-    cell_km : sequence of float or None, default (None, 1.0, 2.0, 4.0)
-        Square cell sizes to snap locations to (``anonymize.coarsen_space``);
-        a None in it keeps the recorded locations. Used when ``antennas`` is
-        not given (the only choice for GPS pings).
+        A ``traces`` table. When it is located at antennas (an ``antenna_id``
+        column, as call records are) space is coarsened by merging about
+        ``v`` neighbouring antennas (``anonymize.merge_antennas``), the
+        coarsening of the published law; otherwise (GPS pings) by square cells.
+    cell_km : sequence of float or None, optional
+        Square cells instead: the cell sizes to snap locations to
+        (``anonymize.coarsen_space``); a None in it keeps the recorded
+        locations. Default ``(None, 1.0, 2.0, 4.0)`` for tables not located
+        at antennas; giving it asks for square cells on any table.
     time_bin : sequence of str or None
         Time bins to floor times to (``anonymize.coarsen_time``), e.g. ``"1h"``;
         None keeps the recorded times.
@@ -237,12 +287,12 @@ def resolution_sweep(
     n_targets : int, default 10_000
     knowledge : str, default "random"
     antennas : DataFrame, optional
-        The antenna map. When given, the traces must carry ``antenna_id``
-        and space is coarsened by merging about ``v`` neighbouring antennas
-        (``anonymize.merge_antennas``) instead of square cells.
-    merge_v : sequence of float, default (1, 2, 4, 8)
-        Antennas per merged cluster, with ``antennas``; 1 keeps the
-        recorded locations.
+        The antenna map to merge (``antenna_id, x_km, y_km``). Default: the
+        map the table carries (:func:`antenna_map`: each antenna it uses, at
+        its records' position).
+    merge_v : sequence of float, optional
+        Antennas per merged cluster, default ``(1, 2, 4, 8)``; 1 keeps the
+        recorded locations. Only for tables located at antennas.
     rng : int, Generator or None
 
     Returns
@@ -266,11 +316,12 @@ def resolution_sweep(
     (:meth:`~fewpoints.attacks.index.PointIndex.coarsen`), which gives the
     same results as indexing each coarsened table, in a fraction of the time.
 
-    How space is coarsened matters. Merged antennas give every cluster about
-    the same number of antennas, as in the paper. A square cell of 1 km
-    merges many antennas downtown, where they are a few hundred metres apart,
-    and few in the suburbs, so square cells make coarsening look more
-    protective than it is and fit the law more loosely.
+    How space is coarsened matters, which is why merged antennas are the
+    default for call records. Merged antennas give every cluster about the
+    same number of antennas, as in the paper. A square cell of 1 km merges
+    many antennas downtown, where they are a few hundred metres apart, and
+    few in the suburbs, so square cells make coarsening look more protective
+    than it is and fit the law more loosely.
 
     References
     ----------
@@ -288,14 +339,24 @@ def resolution_sweep(
     # NaN for the unused kind; the index is coarsened when that gives the
     # same coarse index as the table (always for cells; for merged antennas
     # when every record sits at its antenna's coordinates).
+    if cell_km is not None and (antennas is not None or merge_v is not None):
+        raise FewpointsError(
+            "give cell_km (square cells) or antennas/merge_v (merged antennas), not both"
+        )
+    if antennas is None and cell_km is None:
+        antennas = antenna_map(traces)
+    if antennas is None and merge_v is not None:
+        raise FewpointsError(
+            "merge_v merges antennas, but the traces are not located at antennas (no "
+            "antenna_id column); for GPS pings use square cells (cell_km)"
+        )
     if antennas is not None:
-        if cell_km is not None:
-            raise FewpointsError("give cell_km (square cells) or antennas (merged), not both")
         if "antenna_id" not in traces.columns:
             raise FewpointsError(
                 "merging antennas needs traces located at antennas (an antenna_id column); "
                 "for GPS pings use square cells (cell_km)"
             )
+        merge_v = (1, 2, 4, 8) if merge_v is None else merge_v
         at_antenna = _records_at_antennas(traces, antennas)
         levels = [
             (
