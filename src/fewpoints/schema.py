@@ -210,7 +210,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         except ImportError as exc:
             raise InputError(
-                f"{path}: reading Parquet needs pyarrow (pip install 'fewpoints[parquet]')"
+                f"{path}: reading Parquet needs pyarrow (pip install pyarrow)"
             ) from exc
     if not any(name.endswith(ext) for ext in (".csv", ".csv.gz", ".tsv", ".txt", ".gz")):
         raise InputError(f"{path}: expected a .csv, .csv.gz or .parquet file")
@@ -491,7 +491,7 @@ def require_pyarrow(what: str) -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError as exc:
-        raise FewpointsError(f"{what} needs pyarrow (pip install 'fewpoints[parquet]')") from exc
+        raise FewpointsError(f"{what} needs pyarrow (pip install pyarrow)") from exc
 
 
 # ---------------------------------------------------------------------------
