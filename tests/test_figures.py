@@ -121,7 +121,7 @@ def test_resolution_draws_each_setting_at_its_coarsening_and_the_fitted_law():
     assert f"{coarsest:.0%} by 4 points" in _headline(ax) and "2 km" in _headline(ax)
     ax = F.plot_resolution(sweep, mark=(None, 2.0))
     first = t[t["cell_km"].isna() & (t["h"] == 2.0)]["unicity"].iloc[0]
-    assert _headline(ax) == f"Blurred to antennas, 2 h slots:\n{first:.0%} by 4 points"
+    assert _headline(ax) == f"Blurred to antennas,\n2 h slots: {first:.0%} by 4 points"
 
 
 def test_resolution_with_a_second_number_of_points():
@@ -144,9 +144,9 @@ def test_resolution_of_merged_antennas_is_labelled_in_antennas():
     assert labels[:2] == ["as recorded (antenna)", "groups of 5 antennas"]
     t = sweep.table
     at = t[(t["merge_v"] == 5.0) & (t["h"] == 2.0)]["unicity"].iloc[0]
-    assert _headline(ax) == f"Blurred to groups of 5 antennas, 2 h slots:\n{at:.0%} by 4 points"
+    assert _headline(ax) == f"Blurred to groups of 5 antennas,\n2 h slots: {at:.0%} by 4 points"
     ax = F.plot_resolution(sweep, mark=(None, 1.0))
-    assert _headline(ax).startswith("Blurred to antennas, 1 h slots")
+    assert _headline(ax).startswith("Blurred to antennas,\n1 h slots")
     with pytest.raises(FewpointsError, match="merge_v=3"):
         F.plot_resolution(sweep, mark=(3, 1.0))
 

@@ -431,10 +431,13 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
         raise FewpointsError(f"plot_resolution: no setting with {column}={cell}, {h:g} h to mark")
     at = at.set_index("n_points")
     where = _space_label(cell, merged=merged).replace("as recorded (antenna)", "antennas")
-    values = ", ".join(f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps)
+    values = [f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps]
+    # Narrow lines, so the headline stays in the top right corner, where
+    # coarse settings (low unicity) leave no data.
+    lines = [f"{what} {where},", f"{_hours_label(h)} slots: {values[0]}", *values[1:]]
     _headline(
         ax,
-        f"{what} {where}, {_hours_label(h)} slots:\n{values}",
+        ",\n".join(lines[1:]).join([lines[0] + "\n", ""]),
         (at.loc[ps[0], "vh"], at.loc[ps[0], "unicity"]),
         (0.97, 0.93),
         coords="axes fraction",
