@@ -22,7 +22,9 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogLocator
+from matplotlib.transforms import Bbox
 
 from fewpoints.schema import FewpointsError
 
@@ -194,6 +196,45 @@ def _headline(ax, text, xy, xytext, *, ha="left", va="center", coords="offset po
         gid="headline",
         zorder=6,
     )
+
+
+def _clear_spot(ax, note, points, lines, candidates) -> None:
+    """Move a headline to the candidate spot that hides the fewest data points.
+
+    ``points`` (markers) and ``lines`` (vertices of drawn curves, which
+    matter less) are in data coordinates; ``candidates`` are
+    ``((x, y), ha, va)`` in axes fraction. Covering the legend costs as
+    much as covering markers, in proportion to the area covered.
+    """
+    # Lay the figure out first: limits and positions are final only then.
+    ax.figure.draw_without_rendering()
+    renderer = ax.figure.canvas.get_renderer()
+    legend = ax.get_legend()
+    marks = ax.transData.transform(points) if len(points) else np.empty((0, 2))
+    curve = ax.transData.transform(lines) if len(lines) else np.empty((0, 2))
+
+    def inside(xy, box) -> int:
+        x_in = (xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1)
+        return int((x_in & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1)).sum())
+
+    best = None
+    for pos, ha, va in candidates:
+        note.set_position(pos)
+        note.set_horizontalalignment(ha)
+        note.set_verticalalignment(va)
+        box = Text.get_window_extent(note, renderer).padded(4)  # the text, not its leader
+        cost = 10 * inside(marks, box) + inside(curve, box)
+        if legend is not None:
+            # Text over the legend is as bad as over markers; a sliver of margin is not.
+            both = Bbox.intersection(box, legend.get_window_extent(renderer))
+            if both is not None:
+                cost += 1000 * both.width * both.height / (box.width * box.height)
+        if best is None or cost < best[0]:
+            best = (cost, pos, ha, va)
+    _, pos, ha, va = best
+    note.set_position(pos)
+    note.set_horizontalalignment(ha)
+    note.set_verticalalignment(va)
 
 
 def _need_columns(table, columns, what) -> pd.DataFrame:
@@ -432,10 +473,9 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
     at = at.set_index("n_points")
     where = _space_label(cell, merged=merged).replace("as recorded (antenna)", "antennas")
     values = [f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps]
-    # Narrow lines, so the headline stays in the top right corner, where
-    # coarse settings (low unicity) leave no data.
+    # Narrow lines, placed where they hide the fewest points (below).
     lines = [f"{what} {where},", f"{_hours_label(h)} slots: {values[0]}", *values[1:]]
-    _headline(
+    note = _headline(
         ax,
         ",\n".join(lines[1:]).join([lines[0] + "\n", ""]),
         (at.loc[ps[0], "vh"], at.loc[ps[0], "unicity"]),
@@ -446,6 +486,20 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
     )
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.legend(handles, labels, loc="lower left", fontsize=8)
+    laws = [(x, y) for line in ax.get_lines() if line.get_gid() for x, y in line.get_xydata()]
+    _clear_spot(
+        ax,
+        note,
+        np.column_stack([t["vh"], t["unicity"]]),
+        np.array(laws).reshape(-1, 2),
+        [
+            ((0.97, 0.95), "right", "top"),
+            ((0.97, 0.05), "right", "bottom"),
+            ((0.97, 0.55), "right", "center"),
+            ((0.97, 0.30), "right", "center"),
+            ((0.60, 0.95), "center", "top"),
+        ],
+    )
     _source_line(ax)
     return ax
 
