@@ -508,3 +508,15 @@ def test_hourly_cdr_world_is_mostly_unique_from_a_few_points(tiny_world):
     res = unicity(traces, 4, rng=0)
     assert res.targets["anonymity_set_size"].min() == 1
     assert res.targets["anonymity_set_size"].tolist() == brute_sizes(traces, res.points)
+
+
+def test_curve_reads_points_once_but_answers_as_unicity_per_p(tiny_world):
+    """unicity_curve draws as unicity called for each p in turn with one generator."""
+    from fewpoints.attacks import PointIndex
+    from fewpoints.attacks.unicity import _curve_row
+
+    index = PointIndex.from_traces(tiny_world.traces)
+    rng = np.random.default_rng(8)
+    loop = pd.DataFrame([_curve_row(unicity(index, p, n_targets=40, rng=rng)) for p in (1, 3, 6)])
+    curve = unicity_curve(PointIndex.from_traces(tiny_world.traces), (1, 3, 6), n_targets=40, rng=8)
+    pd.testing.assert_frame_equal(curve, loop)

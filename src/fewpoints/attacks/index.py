@@ -493,6 +493,24 @@ class PointIndex:
         start = np.searchsorted(dkeys, devices * self.n_points)
         return dkeys[start[:, None] + ranks] % self.n_points
 
+    def nth_points_batch(self, requests) -> list:
+        """:meth:`nth_points` for several ``(devices, ranks)`` requests, reading the pairs once.
+
+        Until ``dev_points`` is built, each :meth:`nth_points` call scans
+        every (point, device) pair to pick its devices' pairs; here one scan
+        serves all the requests (a curve over p draws targets for every p).
+        """
+        if self._dev_points is not None or len(requests) < 2:
+            return [self.nth_points(d, r) for d, r in requests]
+        union = np.unique(np.concatenate([np.asarray(d, dtype=np.int64) for d, _ in requests]))
+        dkeys = self._device_keys(union)
+        out = []
+        for devices, ranks in requests:
+            devices = np.asarray(devices, dtype=np.int64)
+            start = np.searchsorted(dkeys, devices * self.n_points)
+            out.append(dkeys[start[:, None] + ranks] % self.n_points)
+        return out
+
     def coarsen(self, cell_km=None, time_bin=None, *, locations=None) -> PointIndex:
         """The index of the same table made coarser, built from this index alone.
 

@@ -472,11 +472,37 @@ def unicity_curve(
         results, _ = dask_unicity(traces, ps, n_targets=n_targets, knowledge=knowledge, rng=rng)
         return pd.DataFrame([_curve_row(r) for r in results])
     index = as_index(traces)
+    if knowledge == "random":
+        return pd.DataFrame([_curve_row(r) for r in _random_curve(index, n_points, n_targets, rng)])
     rows = []
     for p in n_points:
         res = unicity(index, p, n_targets=n_targets, knowledge=knowledge, rng=rng)
         rows.append(_curve_row(res))
     return pd.DataFrame(rows)
+
+
+def _random_curve(index: PointIndex, n_points, n_targets, rng) -> list[UnicityResult]:
+    """``unicity`` with random points for each p in turn, the targets' points read in one pass.
+
+    The generator is called exactly as by ``unicity`` for each p in turn
+    (targets, then point ranks), so the results are identical; only the
+    look-up of the drawn points is shared.
+    """
+    n_targets = _check_targets(n_targets)
+    draws = []
+    for p in n_points:
+        p = _check_p(p)
+        targets, n_eligible = _sample_targets(index, p, n_targets, "random", rng)
+        local = _floyd_sample(index.points_per_device()[targets], p, rng)
+        draws.append((p, targets, local, n_eligible))
+    found = index.nth_points_batch([(targets, local) for _, targets, local, _ in draws])
+    results = []
+    for (p, targets, _, n_eligible), items in zip(draws, found, strict=True):
+        sizes = index.points.anonymity_sets(items)
+        results.append(
+            _result(index, targets, items, sizes, p, "random", index.n_devices, n_eligible)
+        )
+    return results
 
 
 def _curve_row(res: UnicityResult) -> dict:
