@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench_generate_chunked import tree_rss  # the same /proc sampler
+
 CHILD = r"""
 import hashlib, json, sys, time
 import numpy as np, pandas as pd
@@ -75,30 +77,6 @@ print(json.dumps({"mode": mode, "seconds": end - t0, "stages": times, "partition
 """
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and every descendant (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * page
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total
-
-
 def run(mode: str, args) -> dict:
     cmd = [sys.executable, "-c", CHILD, mode, str(args.path), str(args.points)]
     cmd += [str(args.targets), str(args.seed), str(args.workers), args.memory_limit]
@@ -108,7 +86,7 @@ def run(mode: str, args) -> dict:
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            peak[0] = max(peak[0], tree_rss(proc.pid))
             done.wait(0.2)
 
     thread = threading.Thread(target=sample, daemon=True)
