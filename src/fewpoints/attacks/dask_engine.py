@@ -420,12 +420,7 @@ def dask_unicity(
         ``n_records`` and ``n_devices`` of the table.
     """
     rng = np.random.default_rng(rng)
-    from fewpoints.attacks.unicity import (
-        UnicityResult,
-        _floyd_sample,
-        _sample_targets,
-        wilson_interval,
-    )
+    from fewpoints.attacks.unicity import UnicityResult, _draw_random, wilson_interval
 
     dask = require_dask()
     if knowledge != "random":
@@ -437,11 +432,7 @@ def dask_unicity(
     ddf, counts = _count(ddf, progress)
 
     # Draw every p's targets and point ranks, in the in-memory engine's order.
-    draws = []
-    for p in ps:
-        targets, n_eligible = _sample_targets(counts, p, n_targets, "random", rng)
-        local = _floyd_sample(counts.points_per_device()[targets], p, rng)
-        draws.append((p, targets, local, n_eligible))
+    draws = _draw_random(counts, ps, n_targets, rng)
 
     # Pass 2: fetch the known points (one request per target point, over all p).
     req_dev, req_rank = [], []

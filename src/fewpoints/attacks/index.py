@@ -486,22 +486,22 @@ class PointIndex:
         ``ranks`` is (n, k) with every value below that device's point count.
         Until ``dev_points`` is built, only these devices' pairs are sorted.
         """
-        devices = np.asarray(devices, dtype=np.int64)
-        if self._dev_points is not None:
-            return self._dev_points[self.dev_offsets[devices][:, None] + ranks].astype(np.int64)
-        dkeys = self._device_keys(devices)
-        start = np.searchsorted(dkeys, devices * self.n_points)
-        return dkeys[start[:, None] + ranks] % self.n_points
+        return self.nth_points_batch([(devices, ranks)])[0]
 
     def nth_points_batch(self, requests) -> list:
         """:meth:`nth_points` for several ``(devices, ranks)`` requests, reading the pairs once.
 
-        Until ``dev_points`` is built, each :meth:`nth_points` call scans
-        every (point, device) pair to pick its devices' pairs; here one scan
-        serves all the requests (a curve over p draws targets for every p).
+        Until ``dev_points`` is built, picking devices' pairs scans every
+        (point, device) pair; one scan serves all the requests (a curve over
+        p draws targets for every p).
         """
-        if self._dev_points is not None or len(requests) < 2:
-            return [self.nth_points(d, r) for d, r in requests]
+        if self._dev_points is not None:
+            return [
+                self._dev_points[
+                    self.dev_offsets[np.asarray(d, dtype=np.int64)][:, None] + r
+                ].astype(np.int64)
+                for d, r in requests
+            ]
         union = np.unique(np.concatenate([np.asarray(d, dtype=np.int64) for d, _ in requests]))
         dkeys = self._device_keys(union)
         out = []

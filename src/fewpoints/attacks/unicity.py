@@ -488,13 +488,7 @@ def _random_curve(index: PointIndex, n_points, n_targets, rng) -> list[UnicityRe
     (targets, then point ranks), so the results are identical; only the
     look-up of the drawn points is shared.
     """
-    n_targets = _check_targets(n_targets)
-    draws = []
-    for p in n_points:
-        p = _check_p(p)
-        targets, n_eligible = _sample_targets(index, p, n_targets, "random", rng)
-        local = _floyd_sample(index.points_per_device()[targets], p, rng)
-        draws.append((p, targets, local, n_eligible))
+    draws = _draw_random(index, n_points, _check_targets(n_targets), rng)
     found = index.nth_points_batch([(targets, local) for _, targets, local, _ in draws])
     results = []
     for (p, targets, _, n_eligible), items in zip(draws, found, strict=True):
@@ -503,6 +497,21 @@ def _random_curve(index: PointIndex, n_points, n_targets, rng) -> list[UnicityRe
             _result(index, targets, items, sizes, p, "random", index.n_devices, n_eligible)
         )
     return results
+
+
+def _draw_random(index, n_points, n_targets: int, rng) -> list[tuple]:
+    """``(p, targets, ranks, n_eligible)`` for each p, drawn as ``unicity`` draws them in turn.
+
+    ``index`` needs only ``points_per_device()`` (the Dask engine passes its
+    per-device counts), so both engines make the same generator calls.
+    """
+    draws = []
+    for p in n_points:
+        p = _check_p(p)
+        targets, n_eligible = _sample_targets(index, p, n_targets, "random", rng)
+        ranks = _floyd_sample(index.points_per_device()[targets], p, rng)
+        draws.append((p, targets, ranks, n_eligible))
+    return draws
 
 
 def _curve_row(res: UnicityResult) -> dict:
