@@ -108,11 +108,19 @@ class BriefingFigure:
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much work each analysis does (more targets: narrower intervals, longer runs)."""
+    """How much work each analysis does (more targets: narrower intervals, longer runs).
+
+    Every analysis runs on the whole world. The tests that report the share
+    of phones 4 points single out (the unicity curve, the coarsening sweep,
+    the privacy-utility comparison) sample the same number of targets,
+    ``n_targets``, from the same random state, so the raw data's share is
+    one number wherever it appears.
+    """
 
     n_targets: int = 10_000
     curve_points: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10)
-    sweep_targets: int = 3_000
+    #: Targets per setting of the coarsening sweep (default: ``n_targets``).
+    sweep_targets: int | None = None
     #: Antennas per merged group (call records located at antennas, as in the published law).
     sweep_merge: tuple[float, ...] = (1, 2, 4, 8)
     #: Square cells, only for records not located at antennas.
@@ -121,9 +129,15 @@ class Sizes:
     sweep_points: tuple[int, ...] = (4, 8)
     population_targets: int = 5_000
     extrapolate_to: tuple[float, ...] = (1e6,)
-    other_targets: int = 5_000
-    #: Home/work and privacy-utility run on a random sample of at most this many devices.
-    max_devices: int | None = 25_000
+    #: Targets per release in the privacy-utility comparison (default: ``n_targets``).
+    other_targets: int | None = None
+    #: Kept for old callers; the briefing no longer samples devices (None: all of them).
+    max_devices: int | None = None
+
+    @property
+    def shared_targets(self) -> tuple[int, int]:
+        """Targets of the sweep and of the privacy-utility comparison."""
+        return (self.sweep_targets or self.n_targets, self.other_targets or self.n_targets)
 
 
 def sizes_for(n_people: int) -> Sizes:
@@ -133,8 +147,24 @@ def sizes_for(n_people: int) -> Sizes:
     large world sweeps a 3 x 3 grid (up to 4 antennas and 4 h) instead of 4 x 4.
     """
     if n_people <= 20_000:
-        return Sizes(sweep_targets=2_000, population_targets=2_000, other_targets=2_000)
+        return Sizes(n_targets=2_000, population_targets=2_000)
     return Sizes(sweep_merge=(1, 2, 4), sweep_cells=(None, 1.0, 2.0), sweep_bins=("1h", "2h", "4h"))
+
+
+#: The random stream every 4-point test of the raw data starts from (see :func:`attack_rng`).
+ATTACK_STREAM = 0
+
+
+def attack_rng(seed: int) -> np.random.Generator:
+    """The generator the briefing's unicity tests of seed ``seed`` start from.
+
+    The unicity curve (4 points first), the coarsening sweep and the
+    privacy-utility comparison all draw their first targets from a fresh
+    copy of it, so on the same table they pick the same phones and points:
+    the raw data's share at p = 4 is the same number in every figure, and
+    ``benchmarks/bench_privacy.py`` reproduces the briefing's rows.
+    """
+    return np.random.default_rng([int(seed), ATTACK_STREAM])
 
 
 @dataclass
@@ -148,6 +178,17 @@ class BriefingContext:
     def rng(self, stream: int) -> np.random.Generator:
         """An independent random stream per recipe: adding a recipe changes no other figure."""
         return np.random.default_rng([self.seed, stream])
+
+    def attack_rng(self) -> np.random.Generator:
+        """A fresh copy of the stream every 4-point test of the raw data starts from."""
+        return attack_rng(self.seed)
+
+    @cached_property
+    def raw4(self):
+        """The 4-point test of the hourly call records: the briefing's one raw-data share."""
+        from fewpoints.attacks import unicity
+
+        return unicity(self.hourly_index, 4, n_targets=self.sizes.n_targets, rng=self.attack_rng())
 
     @property
     def cdr(self) -> pd.DataFrame:
@@ -226,7 +267,11 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import unicity_curve
 
     s = ctx.sizes
-    curve = unicity_curve(ctx.hourly_index, s.curve_points, n_targets=s.n_targets, rng=ctx.rng(1))
+    # 4 points first, from the shared attack stream: the curve's p = 4 is ctx.raw4 exactly
+    # (unicity_curve calls the generator as unicity does for each p in turn).
+    ps = [4, *(p for p in s.curve_points if p != 4)] if 4 in s.curve_points else s.curve_points
+    curve = unicity_curve(ctx.hourly_index, ps, n_targets=s.n_targets, rng=ctx.attack_rng())
+    curve = curve.sort_values("n_points", ignore_index=True)
     at = curve.set_index("n_points")
     u4, u2 = at.loc[4], at.loc[2]
     n_t = int(at["n_targets"].max())
@@ -273,8 +318,8 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         **space,
         time_bin=s.sweep_bins,
         n_points=s.sweep_points,
-        n_targets=s.sweep_targets,
-        rng=ctx.rng(2),
+        n_targets=s.shared_targets[0],
+        rng=ctx.attack_rng(),  # its first setting (as recorded, 1 h, 4 points) is ctx.raw4
     )
     t = sweep.table
     column, _, recorded = F._space_column(t)
@@ -408,7 +453,7 @@ def _pings(ctx: BriefingContext) -> pd.DataFrame:
 def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import anonymity_table
 
-    pings = ctx.sample(_pings(ctx), 40)
+    pings = _pings(ctx)
     table = anonymity_table(pings, n=(1, 2, 3), unordered=(), places=ctx.world.places)
     hw = table[table["measure"] == "home/work"].dropna(subset=["share_unique"])
     top3 = table[table["measure"] == "top-3"].dropna(subset=["share_unique"])
