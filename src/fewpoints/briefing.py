@@ -84,6 +84,8 @@ class BriefingFigure:
         The analysis result the figure draws (a table or a result object).
     seconds : float
         How long its analysis took (set by :func:`build_briefing`).
+    facts : dict
+        Shares the figure states that others may state too (see :func:`check_consistency`).
     """
 
     name: str
@@ -95,6 +97,9 @@ class BriefingFigure:
     figsize: tuple[float, float] = F.FIGSIZE
     result: object = None
     seconds: float = 0.0
+    #: The shares this figure states that another figure or the summary may state too,
+    #: by name (``"raw data, 4 points"``): ``{"unicity", "ci_low", "ci_high", "n_targets"}``.
+    facts: dict = field(default_factory=dict)
 
     def figure(self):
         """A new house-style matplotlib Figure with this figure drawn on it."""
@@ -301,6 +306,7 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
         headline=f"{_pct(u4['unicity'])} of phones singled out by 4 points (antenna x hour)",
         draw=lambda ax: F.plot_unicity_curve(curve, ax=ax),
         result=curve,
+        facts={"raw data, 4 points": _fact(u4)},
     )
 
 
@@ -396,6 +402,12 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
             sweep, n_points=s.sweep_points, mark=(mid_level, mid_h), ax=ax
         ),
         result=sweep,
+        facts={
+            "raw data, 4 points": _fact(at(recorded if merged else np.nan, hours[0], p))
+            if hours[0] == 1.0
+            else {},
+            f"{mid_where} x {mid_slot}, {p} points": _fact(mid),
+        },
     )
 
 
@@ -569,8 +581,19 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     visited = set(sensitive_visits(sub, w.places)["device_id"].astype(str))
     hw = home_work(sub).dropna(subset=["home_x_km", "work_x_km"])
     located = set(hw["device_id"].astype(str))
-    chosen = next((d for d in order if str(d) in visited and str(d) in located), order[0])
+    fits = [d for d in order if str(d) in visited and str(d) in located]
+    chosen = fits[0] if fits else order[0]
     story = explain(w, chosen, model="pings", rng=rng)
+    span = "150 to 600 records over the period" if len(readable) else "any number of records"
+    why = (
+        f"Why this phone: it was drawn at random from the {len(fits):,} of {len(order):,} "
+        f"phones checked ({span}) whose record shows a home, a work and at least one visit "
+        "to a sensitive place, to show what such a record can reveal; the other phones' "
+        "records reveal as much about where they sleep and work, not all a sensitive visit."
+        if fits
+        else f"Why this phone: the first of {len(order):,} phones checked ({span}); none of "
+        "them showed a home, a work and a sensitive visit together."
+    )
     n_days = int(w.params.days)
     # The starred place: the one plot_device_week stars.
     top = (
@@ -608,7 +631,7 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
             f"The dots are the app location pings of phone {story.device_id} during one "
             f"week. The nights give its home, the weekday daytimes its work, from the "
             f"record alone. {unique}{named}{reveal} Each of these is an inference a buyer can "
-            f"draw, not a fact about a person. {SYNTHETIC}"
+            f"draw, not a fact about a person. {why} {SYNTHETIC}"
         ),
         alt=(
             f"Map of one synthetic phone's week: blue dots for its {len(story.trace):,} "
@@ -626,61 +649,188 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     )
 
 
+def release_settings(antennas: pd.DataFrame | None = None) -> list:
+    """Every way of releasing the call records that the briefing's last figure compares.
+
+    Raw data; coarsening to square cells and time bins at four strengths
+    (including the weakest two that bring unicity under 10% on the city
+    world); neighbouring antennas merged by 5 (when ``antennas``, the
+    antenna map, is given); Gaussian noise and geo-indistinguishability at
+    two strengths each; half the records; half the devices; IDs rotated
+    daily; rare points suppressed; the first week only; and differentially
+    private counts at epsilon 0.1, 1 and 10. The README's privacy-utility
+    table is this list, measured by the same call.
+
+    Returns
+    -------
+    list of fewpoints.defenses.Setting
+    """
+    from fewpoints.defenses import Setting
+
+    s = [Setting("raw data", "none", "as released")]
+    for cell, tb in ((1.0, "1h"), (2.0, "4h"), (5.0, "1h"), (2.0, "12h")):
+        words = f"{cell:g} km x {tb.removesuffix('h')} h"
+        s.append(
+            Setting(f"coarsened to {words}", "coarsen", words, {"cell_km": cell, "time_bin": tb})
+        )
+    if antennas is not None:
+        s.append(
+            Setting(
+                "antennas merged by 5", "merge_antennas", "v = 5", {"antennas": antennas, "v": 5}
+            )
+        )
+    for sigma, radius in ((100, 0.25), (500, 1.25)):
+        s.append(
+            Setting(
+                f"Gaussian noise, {sigma} m",
+                "add_noise",
+                f"sigma = {sigma} m, matched within {radius:g} km",
+                {"sigma_m": float(sigma)},
+                match_km=radius,
+            )
+        )
+    for eps, radius in ((5.0, 1.0), (2.0, 2.0)):
+        s.append(
+            Setting(
+                f"geo-indistinguishability, {eps:g} per km",
+                "geo_indistinguishable",
+                f"epsilon = {eps:g} per km, matched within {radius:g} km",
+                {"epsilon_per_km": eps},
+                match_km=radius,
+            )
+        )
+    s += [
+        Setting("half the records", "subsample", "keep 50%", {"keep": 0.5}),
+        Setting("half the devices", "sample_devices", "keep 50%", {"keep": 0.5}, count_scale=2.0),
+        Setting("IDs rotated daily", "pseudonymize", "new ID every day", {"rotate": "1D"}),
+        Setting("rare points suppressed (k = 5)", "suppress_rare", "k = 5", {"k": 5}),
+        Setting("first 7 days only", "truncate", "7 days", {"days": 7}),
+    ]
+    for eps in (0.1, 1.0, 10.0):
+        s.append(
+            Setting(
+                f"DP counts, epsilon = {eps:g}",
+                "dp_aggregate",
+                f"epsilon = {eps:g}",
+                {"epsilon": eps, "max_cells_per_device": 50},
+            )
+        )
+    return s
+
+
+#: Unicity below this share counts as "few singled out" in the last figure's title.
+FEW = 0.10
+
+
+def _err(v) -> str:
+    """A relative error as a whole percentage (0.45 -> "45%")."""
+    return f"{float(v):.0%}"
+
+
 def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
     import warnings
 
     from fewpoints.anonymize import WeakTransformWarning
     from fewpoints.defenses import privacy_utility
 
+    antennas = getattr(ctx.world, "antennas", None)
     with warnings.catch_warnings():
         # Data already at antenna x hour: coarsening to 1 h changes nothing, as intended.
         warnings.simplefilter("ignore", WeakTransformWarning)
-        hourly = ctx.sample(ctx.hourly, 70)
-        table = privacy_utility(hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
+        table = privacy_utility(
+            ctx.hourly,
+            release_settings(antennas),
+            n_targets=ctx.sizes.shared_targets[1],
+            rng=ctx.attack_rng(),  # its raw row is ctx.raw4
+        )
     dp = table[table["unicity"].isna()]
     tr = table[table["unicity"].notna()]
     raw = tr[tr["transform"] == "none"].iloc[0]
-    safest = tr.loc[tr["unicity"].idxmin()]
-    weakest = tr.drop(raw.name).loc[lambda d: d["unicity"].idxmax()]
-    dp_err = ", ".join(f"{r.utility_error:.2f} at epsilon = {r.epsilon:g}" for r in dp.itertuples())
+    released = tr.drop(raw.name)
+    n_tried = len(released)
+    safest = released.loc[released["unicity"].idxmin()]
+    weakest = released.loc[released["unicity"].idxmax()]
+    few = released[released["unicity"] < FEW]
+    best_dp = dp.loc[dp["utility_error"].idxmin()] if len(dp) else None
+    dp_err = ", ".join(
+        f"{_err(r.utility_error)} at epsilon = {r.epsilon:g}" for r in dp.itertuples()
+    )
     metric = str(table["utility_metric"].iloc[0])
+    if len(few):
+        cheapest = few.loc[few["utility_error"].idxmin()]
+        title = (
+            f"Of the {n_tried} releases of traces tried, the {len(few)} that single out fewer "
+            f"than {FEW:.0%} of phones make the hourly counts {_err(cheapest['utility_error'])} "
+            "wrong or worse; differentially private counts single out no one."
+        )
+        finding = (
+            f"{len(few)} of the {n_tried} single out fewer than {FEW:.0%} of phones; the least "
+            f"costly of them, {cheapest['setting']}, still singles out "
+            f"{_pct(cheapest['unicity'])} and makes the counts {_err(cheapest['utility_error'])} "
+            "wrong on average."
+        )
+    else:
+        cheapest = safest
+        title = (
+            f"Every one of the {n_tried} releases of traces tried still singles out at least "
+            f"{_pct(safest['unicity'])} of phones; differentially private counts single out "
+            "no one."
+        )
+        finding = (
+            f"The most protective of them, {safest['setting']}, still singles out "
+            f"{_pct(safest['unicity'])}, with counts {_err(safest['utility_error'])} wrong."
+        )
+    facts = {"raw data, 4 points": _fact(raw)}
+    facts.update({f"release: {r['setting']}": _fact(r) for _, r in released.iterrows()})
     return BriefingFigure(
         name="7-what-protects",
-        title=(
-            f"Every release of traces tried leaves at least {_pct(safest['unicity'])} of phones "
-            "exposed; only aggregate counts with differential privacy leave nothing to "
-            "single out."
-        ),
+        title=title,
         caption=(
-            f"Each dot is one way of releasing the same call records of "
-            f"{int(raw['n_devices']):,} phones, placed by how many phones 4 "
-            f"points still single out (up) and how much the release distorts a typical use, "
-            f"counting phones per 1 km square and hour (right). Raw data: "
-            f"{_pct(raw['unicity'])}. Some releases barely change that: "
-            f"{weakest['setting']} leaves "
-            f"{_pct(weakest['unicity'])}; the most protective trace release, "
-            f"{safest['setting']}, still {_pct(safest['unicity'])}, with an error of "
-            f"{safest['utility_error']:.2f}. Differentially private counts (green band) "
-            f"release no traces at all, with a formal guarantee; their error is {dp_err}. "
-            f"Error: {metric}. {SYNTHETIC}"
+            f"Each row is one way of releasing the same call records of "
+            f"{int(raw['n_devices']):,} phones (antenna and hour). Left: the share of phones "
+            f"that 4 known points still single out in the release, with its 95% interval. "
+            f"Right: how much the release distorts a typical use, counting phones per 1 km "
+            f"square and hour ({metric}; 0% is as good as the raw data). Raw data: "
+            f"{_pct(raw['unicity'])}. Some releases barely change that: {weakest['setting']} "
+            f"leaves {_pct(weakest['unicity'])}. {finding} Differentially private (DP) counts "
+            f"release no traces, so there is nothing to single out; their error is {dp_err}. "
+            "Epsilon is the privacy budget of such a release: the smaller it is, the more noise "
+            "and the stronger the guarantee. For the noise rows the attacker knows true places "
+            f"and times and accepts any record close enough, a lower bound on the risk. {SYNTHETIC}"
         ),
         alt=(
-            "Scatter chart of privacy against utility error for each release. "
+            f"Two-panel chart, one row per release, {n_tried} releases of traces and "
+            f"{len(dp)} of differentially private counts. "
             + "; ".join(
-                f"{r.setting}: {_pct(r.unicity)} singled out, error {r.utility_error:.2f}"
+                f"{r.setting}: {_pct(r.unicity)} singled out, counts {_err(r.utility_error)} wrong"
                 for r in tr.itertuples()
             )
-            + ". Differentially private counts, shown on a separate band, release no "
-            f"traces; error {dp_err}."
+            + ". Differentially private counts release no traces; their error is "
+            f"{dp_err}."
         ),
         headline=(
-            f"best trace release still {_pct(safest['unicity'])} singled out; DP counts: "
-            "nothing to single out"
+            f"releases of traces singling out under {FEW:.0%}: counts {_err(cheapest['utility_error'])}+ wrong"
+            if len(few)
+            else f"best trace release still {_pct(safest['unicity'])} singled out"
+        )
+        + (
+            f"; DP counts (epsilon = {best_dp['epsilon']:g}): nothing to single out, "
+            f"{_err(best_dp['utility_error'])} error"
+            if best_dp is not None
+            else ""
         ),
         draw=lambda ax: F.plot_privacy_utility(table, ax=ax),
-        figsize=(6.3, 4.6),
+        figsize=F.privacy_utility_size(table),
         result=table,
+        facts=facts,
     )
+
+
+def _fact(row) -> dict:
+    """A share stated in the briefing: value, 95% interval and targets, for results.json."""
+    keys = ("unicity", "ci_low", "ci_high", "n_targets")
+    get = row.get if hasattr(row, "get") else lambda k: getattr(row, k)
+    return {k: (float(get(k)) if k != "n_targets" else int(get(k))) for k in keys}
 
 
 #: The briefing's figures in reading order.
