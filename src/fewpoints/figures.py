@@ -1092,7 +1092,11 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0
         ]
         dy = y[is_dp]
         if len(dy) < len(notes):
-            notes = [notes[0], " ".join(notes[1:])] if len(dy) == 2 else [notes[0]]
+            notes = (
+                [notes[0], " ".join(notes[1:])]
+                if len(dy) == 2
+                else ["no traces released; epsilon: privacy budget (smaller = stronger)"]
+            )
         for yy, text in zip(dy, notes, strict=False):
             ax.text(0.02, yy, text, va="center", ha="left", fontsize=8, color="#1F5F45",
                     gid="dp-label")  # fmt: skip
