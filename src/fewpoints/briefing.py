@@ -1407,7 +1407,7 @@ def briefing_html(
             f'<li><span class="value">{esc(_pct(k.value))}</span>'
             f"{esc(k.statement)} ({esc(k.interval())}; "
             f'<a href="#{esc(next(f.name for i, f in enumerate(figs, 1) if f"Figure {i}" == k.figure))}">'
-            f"{esc(k.figure)}</a>).<span class=\"follows\">{esc(k.follows)}</span></li>"
+            f'{esc(k.figure)}</a>).<span class="follows">{esc(k.follows)}</span></li>'
         )
     parts += ["</ol>", '<h3 id="glossary-h">Glossary</h3>', '<dl class="glossary">']
     for term, words in GLOSSARY:
