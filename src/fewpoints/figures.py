@@ -16,6 +16,7 @@ synthetic.
 from __future__ import annotations
 
 import contextlib
+import textwrap
 
 import matplotlib as mpl
 import numpy as np
@@ -472,12 +473,12 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
                 zorder=3,
                 gid=f"fitted-{p}",
             )
-            law = ", fitted law " + ("dashed" if filled else "dotted")
+            law = "; law " + ("dashed" if filled else "dotted")
         handles.append(
             Line2D([], [], color=MUTED, ls=style, lw=1.3, marker="o",
                    mfc=MUTED if filled else "white", mec=MUTED)
         )  # fmt: skip
-        labels.append(f"{p} points known ({'filled' if filled else 'open'} markers{law})")
+        labels.append(f"{p} points known ({'filled' if filled else 'open'}{law})")
     ax.set_xscale("log")
     ticks = _tick_groups(t["vh"].to_numpy(float))
     ax.xaxis.set_major_locator(FixedLocator(ticks))
@@ -522,6 +523,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             ((0.97, 0.05), "right", "bottom"),
             ((0.97, 0.55), "right", "center"),
             ((0.97, 0.30), "right", "center"),
+            ((0.97, 0.20), "right", "center"),
             ((0.60, 0.95), "center", "top"),
         ],
     )
@@ -1152,7 +1154,8 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0
                 f"Most protective release of traces ({best['setting']}): "
                 f"{best['unicity']:.0%}, counts {_error_label(best['utility_error'])} wrong."
             )
-        title = fig.suptitle("\n".join(lines), x=0.01, ha="left", fontsize=9, fontweight="bold")
+        text = "\n".join(textwrap.fill(line, 86) for line in lines)
+        title = fig.suptitle(text, x=0.01, ha="left", fontsize=9, fontweight="bold")
         title.set_gid("headline")
     ax.utility_metric = str(table["utility_metric"].iloc[0])
     _source_line(ax)
