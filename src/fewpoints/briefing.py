@@ -1335,6 +1335,8 @@ ol.refs li { margin-bottom: .35rem; font-size: .9rem; }
   section.cover p, section.cover li { font-size: 8.8pt; line-height: 1.4; }
   section.cover h3 { margin-top: .8rem; }
   section.cover ol { margin: .3rem 0; }
+  #methods p { font-size: 9pt; }
+  ol.refs li { font-size: 8pt; margin-bottom: .15rem; }
 }
 """
 

@@ -1087,21 +1087,21 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0
         band = (y[is_dp].min() - 0.5, y[is_dp].max() + 0.5)
         for a in (ax, right):
             a.axhspan(*band, color="#E4F2EA", lw=0, zorder=0)
-        notes = [
-            "no traces released: nothing to single out",
-            "epsilon = the privacy budget per phone:",
-            "smaller = more noise, stronger privacy",
-        ]
-        dy = y[is_dp]
-        if len(dy) < len(notes):
-            notes = (
-                [notes[0], " ".join(notes[1:])]
-                if len(dy) == 2
-                else ["no traces released; epsilon: privacy budget (smaller = stronger)"]
-            )
-        for yy, text in zip(dy, notes, strict=False):
-            ax.text(0.02, yy, text, va="center", ha="left", fontsize=8, color="#1F5F45",
-                    gid="dp-label")  # fmt: skip
+        notes = {
+            1: ["no traces released; epsilon = privacy budget"],
+            2: ["no traces: nothing to single out", "epsilon: privacy budget (smaller: stronger)"],
+        }.get(
+            int(is_dp.sum()),
+            [
+                "no traces released: nothing to single out",
+                "epsilon = the privacy budget per phone:",
+                "smaller = more noise, stronger privacy",
+            ],
+        )
+        for yy, text in zip(y[is_dp], notes, strict=False):
+            note = ax.text(0.02, yy, text, va="center", ha="left", fontsize=8, color="#1F5F45",
+                           gid="dp-label", clip_on=True)  # fmt: skip
+            note.set_in_layout(False)  # inside the panel: never squeezes the layout
         ax.scatter([], [], gid="dp")  # marker for tests: DP rows are drawn apart
     if len(raw):
         ax.axvline(float(raw["unicity"].iloc[0]), color=MUTED, lw=0.8, ls=(0, (2, 2)), zorder=2)
