@@ -473,3 +473,96 @@ def test_takeaways_hold_against_the_lessons_numbers(stem, runs):
         return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in d.items()}
 
     TAKEAWAYS[stem]({k: ints(v) if isinstance(v, dict) else v for k, v in numbers.items()})
+
+
+# --- the teacher's guide: session plans, answer key, worksheets ----------------------------
+
+_key_spec = importlib.util.spec_from_file_location(
+    "notebooks_answer_key", NOTEBOOKS / "answer_key.py"
+)
+answer_key = importlib.util.module_from_spec(_key_spec)
+_key_spec.loader.exec_module(answer_key)
+
+
+def _session_plans(guide: str) -> dict[str, list[tuple[int, int]]]:
+    """Each '### Session' heading's table of 'start-end' minute rows."""
+    plans = {}
+    for block in re.split(r"^### ", guide, flags=re.M)[1:]:
+        title = block.splitlines()[0]
+        if title.startswith("Session"):
+            rows = re.findall(r"^\| (\d+)-(\d+) \|", block, re.M)
+            plans[title] = [(int(a), int(b)) for a, b in rows]
+    return plans
+
+
+def test_every_session_plan_adds_up_to_fifty_minutes():
+    plans = _session_plans((NOTEBOOKS / "README.md").read_text())
+    assert len(plans) >= 5, "a 50-minute plan for each session"
+    for title, rows in plans.items():
+        assert rows and rows[0][0] == 0, f"{title}: starts at minute 0"
+        for (_, end), (start, _) in zip(rows, rows[1:], strict=False):
+            assert start == end, f"{title}: a gap or overlap at minute {end}"
+        assert all(a < b for a, b in rows), f"{title}: a step of no time"
+        assert rows[-1][1] == 50, f"{title}: ends at minute {rows[-1][1]}, not 50"
+
+
+def test_session_plan_parser_sees_a_gap():
+    plans = _session_plans("### Session x\n\n| 0-10 | a |\n| 12-50 | b |\n")
+    assert plans["Session x"] == [(0, 10), (12, 50)]
+
+
+def test_guide_shows_the_measured_answer_key():
+    key = json.loads(answer_key.KEY.read_text())
+    guide = (NOTEBOOKS / "README.md").read_text()
+    assert answer_key.render(key) in guide, "run `python notebooks/answer_key.py --guide-only`"
+    assert set(key["lessons"]) == set(STEMS) and len(key["seeds"]) >= 3
+    for stem, exercises in key["lessons"].items():
+        solutions = [
+            c
+            for c in build.parse((build.SOURCES / f"{stem}.md").read_text())
+            if c.kind == "solution"
+        ]
+        assert len(exercises) == len(solutions), f"{stem}: the key is out of date"
+
+
+def test_answer_key_ranges_are_read_from_the_runs():
+    by_seed = {
+        0: [["share 50.0% of 2,000"]],
+        1: [["share 40.0% of 2,000"]],
+        2: [["share 61.5% of 2,000"]],
+    }
+    (ex,) = answer_key.measure(by_seed)
+    assert ex["lines"][0]["ranges"] == [[40.0, 61.5], [2000.0, 2000.0]]
+    assert answer_key.render_line(ex["lines"][0]) == "share 50.0% [40.0% to 61.5%] of 2,000"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", STEMS)
+def test_answer_key_is_what_the_lesson_prints_today(stem, runs):
+    teacher, _, _ = runs.get(stem, "teacher")
+    key = json.loads(answer_key.KEY.read_text())["lessons"][stem]
+    printed = answer_key.answer_lines(teacher)
+    expected = [[line["text"] for line in ex["lines"]] for ex in key]
+    assert printed == expected, "a lesson changed: re-run notebooks/answer_key.py"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_worksheet_is_one_printable_page_with_every_exercise(stem, tmp_path):
+    pytest.importorskip("fpdf")
+    spec = importlib.util.spec_from_file_location(
+        "notebooks_worksheets", NOTEBOOKS / "worksheets.py"
+    )
+    worksheets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(worksheets)
+    source = build.SOURCES / f"{stem}.md"
+    info = worksheets.lesson(source)
+    solutions = [c for c in build.parse(source.read_text()) if c.kind == "solution"]
+    assert len(info["exercises"]) == len(solutions) and all(info["exercises"])
+    assert info["title"] and info["question"]
+    path = tmp_path / f"{stem}.pdf"
+    worksheets.worksheet(source).output(str(path))
+    pdf = path.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert re.findall(rb"/Count (\d+)", pdf) == [b"1"], "one page"
+    assert len(re.findall(rb"/Type /Page\b", pdf)) == 1
+    assert b"/FontFile2" in pdf, "fonts embedded"
