@@ -51,8 +51,9 @@ EDITIONS = ("student", "teacher")
 FENCE = re.compile(r"^```(?:python(?:\s+(solution))?|(debrief))\s*$")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 PREDICT = (
-    "*Write your prediction (and, if you like, your own attempt) in the empty cell below "
-    "before you look; then click **Show the answer** under it.*"
+    "*Before you look, write your prediction in the empty cell below, as a comment starting "
+    "with `#` (and, if you like, try it yourself in code there); then click **Show the "
+    "answer** under it.*"
 )
 TEACHER_BANNER = (
     "> **Teacher's edition.** Answers run and show their output, each followed by a debrief. "
