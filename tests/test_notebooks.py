@@ -436,7 +436,11 @@ def test_notebook_runs_in_time_and_shows_its_figures(stem, edition, runs):
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images, f"{stem} shows no inline figure (is the backend inline?)"
-    assert not _stderr_problems(nb, _teaching_warnings())
+    teaching = _teaching_warnings()
+    assert not _stderr_problems(nb, teaching)
+    if any("**teaching warning**" in c.source for c in nb.cells if c.cell_type == "markdown"):
+        shown = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+        assert any(w in text for text in shown for w in teaching), "the promised warning shows"
     assert elapsed < BUDGET_S
     print(f"{stem} ({edition}): {elapsed:.1f} s")
 
@@ -566,3 +570,23 @@ def test_worksheet_is_one_printable_page_with_every_exercise(stem, tmp_path):
     assert re.findall(rb"/Count (\d+)", pdf) == [b"1"], "one page"
     assert len(re.findall(rb"/Type /Page\b", pdf)) == 1
     assert b"/FontFile2" in pdf, "fonts embedded"
+
+
+def test_install_cell_does_nothing_outside_colab_and_asks_for_the_wheel_inside(
+    tmp_path, monkeypatch
+):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    monkeypatch.chdir(tmp_path)
+    outside = shell.run_cell(build.install_cell(), store_history=False)
+    assert outside.success, "outside Colab and JupyterLite the first cell does nothing"
+    if build.repository():
+        return
+    monkeypatch.setitem(
+        __import__("sys").modules, "google.colab", type(__import__("sys"))("google.colab")
+    )
+    with pytest.warns(UserWarning, match="To exit"):  # IPython's note on SystemExit
+        inside = shell.run_cell(build.install_cell(), store_history=False)
+    assert isinstance(inside.error_in_exec, SystemExit)
+    assert "Upload the fewpoints wheel" in str(inside.error_in_exec)
