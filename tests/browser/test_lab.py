@@ -272,6 +272,14 @@ def test_notebook_runs_in_jupyterlab(path, lab, browser):
         # The answer's code shows at once; wait for what it prints (or draws) after it.
         printed = '[data-mime-type="application/vnd.jupyter.stdout"], img'
         answer.locator(printed).first.wait_for(timeout=BUDGET_S * 1000)
+        # The answer runs inside the button's callback, where the kernel's status is not a
+        # reliable signal: wait until what it shows has stopped growing for 3 s.
+        deadline, last, steady = time.monotonic() + BUDGET_S, None, 0
+        while steady < 3 and time.monotonic() < deadline:
+            now = answer.inner_text()
+            steady = steady + 1 if now == last else 0
+            last = now
+            page.wait_for_timeout(1000)
         _wait(page, base, token, name, ran=True)
         shown = answer.locator(printed).first.inner_text()
         assert "reveal" not in shown and re.search(r"\d", shown), (
