@@ -1,0 +1,1844 @@
+"""The audit: the briefing's analyses on a user's own location file, from the released data alone.
+
+``fewpoints audit FILE --out DIR`` reads a file in the shape data brokers and
+researchers ship it (one row per location fix: an ID, a time, a place) and
+writes a risk report of the same kind as the briefing: how few points single
+a device out, what coarsening would buy and cost, how identifying the homes
+and workplaces inferred from the data are, what a larger release would do,
+how the risk spreads over the devices, and (given a public map of places)
+how many devices show visits near sensitive places. Nothing here uses ground
+truth or a synthetic world: every number is measured on the file, and the
+report says so. Nothing leaves the machine.
+
+:func:`audit` runs the analyses on a traces table in memory and returns an
+:class:`Audit`; :func:`write_audit` writes the figures (PNG, SVG, PDF), their
+captions and alt text, ``report.html``, ``report.pdf`` and ``audit.json``
+with every number, through the same machinery as the briefing.
+
+>>> from fewpoints.audit import audit, write_audit
+>>> result = audit(traces, source="sample.csv")          # doctest: +SKIP
+>>> write_audit(result, "audit-out")                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fewpoints import figures as F
+from fewpoints.schema import InputError
+
+__all__ = [
+    "FEW",
+    "MIN_DEVICES",
+    "SENSITIVE_KINDS",
+    "Audit",
+    "AuditSizes",
+    "audit",
+    "check_auditable",
+    "per_device_risk",
+    "population_bounds",
+    "sensitive_exposure",
+]
+
+#: A release singles out "few" devices below this share (the coarsening table's target).
+FEW = 0.10
+#: Fewest devices an audit measures (with fewer, nobody can hide among others).
+MIN_DEVICES = 10
+#: Kinds of place whose visits reveal health, religion, legal trouble or hardship
+#: (a places file without a ``sensitive`` column is read by its ``kind``).
+SENSITIVE_KINDS = frozenset(
+    {
+        "health",
+        "clinic",
+        "hospital",
+        "doctors",
+        "doctor",
+        "dentist",
+        "pharmacy",
+        "abortion",
+        "family_planning",
+        "mental_health",
+        "addiction",
+        "worship",
+        "place_of_worship",
+        "church",
+        "mosque",
+        "synagogue",
+        "temple",
+        "legal_aid",
+        "lawyer",
+        "court",
+        "immigration",
+        "shelter",
+        "social_facility",
+        "homeless_shelter",
+        "refugee",
+    }
+)
+#: Largest share of rows that may repeat another exactly (two events in one second at one
+#: antenna happen; a file that holds its fixes twice is refused).
+MAX_REPEATS = 0.05
+#: Locations that repeat this much (distinct locations per record at most this) are antennas or cells.
+_REPEATING = 0.05
+#: Radius of a GPS stay point and of "near a place" (km): the attacks' defaults.
+_GPS_KM = 0.05
+
+
+# ---------------------------------------------------------------------------
+# what an audit measures, and what it returns
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditSizes:
+    """How much work each analysis of the audit does (more targets: narrower intervals).
+
+    The unicity curve, the coarsening table and the per-device risk sample
+    the same number of devices; the curve's 4-point test and the coarsening
+    table's "as recorded" row start from the same random state, so the
+    file's share at 4 points is one number wherever the report states it.
+    """
+
+    n_targets: int = 10_000
+    curve_points: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10)
+    #: Square cells (km) of the coarsening table; None keeps the recorded locations.
+    sweep_cells: tuple[float | None, ...] = (None, 0.5, 1.0, 2.0, 5.0, 10.0)
+    #: Time slots of the coarsening table; None keeps the recorded times. Slots no longer
+    #: than the file's own time step are left out (they change nothing).
+    sweep_bins: tuple[str | None, ...] = (None, "1h", "4h", "12h", "1D")
+    sweep_points: int = 4
+    population_targets: int = 5_000
+    risk_points: int = 10
+    #: Square cells (km) of the home/work and top-n anonymity sets (plus the recorded
+    #: locations when they are antennas or cells).
+    granularities: tuple[float, ...] = (0.1, 0.5, 2.0)
+
+
+@dataclass
+class Audit:
+    """Everything an audit measured on one file, with the evidence behind each number.
+
+    Attributes
+    ----------
+    source : str
+        How the report names the file (its name as given).
+    about : dict
+        The file as read: ``n_records``, ``n_devices``, ``first``, ``last``,
+        ``days``, ``locations`` (what a location is), ``time_step`` (seconds),
+        and ``reading`` (which column was which, how times were read, the
+        time zone, the projection).
+    curve : DataFrame
+        Unicity against the number of known points: ``n_points, unicity,
+        ci_low, ci_high, n_targets, median_anonymity_set, knowledge``.
+    sweep : ResolutionSweep
+        Unicity with 4 points at every square cell x time slot tried.
+    release : dict or None
+        The finest setting tried whose 95% interval lies below :data:`FEW`,
+        with what it costs (``cell_km``, ``time_bin``, ``unicity``,
+        ``ci_low``, ``ci_high``, ``moved_km``, ``shifted_minutes``); None if
+        no setting tried gets there (``coarsest`` says how far it got).
+    home_work : dict
+        Homes and workplaces inferred: ``n_devices``, ``homes``, ``works``,
+        ``both``, ``median_home_support``, ``median_work_support``.
+    anonymity : DataFrame
+        :func:`fewpoints.attacks.anonymity_table` of the file.
+    population : PopulationCurve
+        Unicity in random subsets of the devices, the model and the lower bound.
+    risk : DataFrame
+        :func:`per_device_risk`: how many devices the fewest points single out.
+    sensitive : DataFrame or None
+        :func:`sensitive_exposure`, when a places file was given.
+    seconds : dict
+        How long each step took.
+    """
+
+    source: str
+    about: dict
+    curve: pd.DataFrame
+    sweep: object
+    release: dict | None
+    coarsest: dict
+    home_work: dict
+    anonymity: pd.DataFrame
+    population: object
+    risk: pd.DataFrame
+    sensitive: pd.DataFrame | None = None
+    #: What each coarsening costs: ``moved_km`` by square size (0 as recorded) and
+    #: ``shifted_minutes`` by time slot ("" as recorded), means over the records.
+    costs: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+    engine: str = "memory"
+    seed: int = 0
+    sizes: AuditSizes = field(default_factory=AuditSizes)
+
+    @property
+    def raw4(self) -> dict:
+        """The file's share singled out by 4 random points (the number the summary leads with)."""
+        row = self.curve.set_index("n_points").loc[4]
+        return {k: float(row[k]) for k in ("unicity", "ci_low", "ci_high")} | {
+            "n_targets": int(row["n_targets"])
+        }
+
+    def __repr__(self) -> str:
+        r = self.raw4
+        return (
+            f"Audit({self.source}: {self.about['n_devices']:,} devices, "
+            f"{self.about['n_records']:,} records; 4 points single out {r['unicity']:.1%})"
+        )
+
+
+# ---------------------------------------------------------------------------
+# checks before any work
+# ---------------------------------------------------------------------------
+
+
+def check_auditable(traces: pd.DataFrame, *, source: str = "the file", now=None) -> None:
+    """Refuse, in one line naming the column and the fix, a table no audit can rightly measure.
+
+    Checked: enough devices (:data:`MIN_DEVICES`); times after 2000 and not
+    in the future (a wrong unit or clock); at most :data:`MAX_REPEATS` of the
+    rows repeating another exactly (a file concatenated twice, or joined
+    with another table on export, is not the release it claims to be).
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table as read (``device_id, time, x_km, y_km``).
+    source : str
+        How to name the file in messages.
+    now : datetime-like, optional
+        The present (default: the machine's clock), for times in the future.
+
+    Raises
+    ------
+    InputError
+    """
+    devices = traces["device_id"]
+    n_dev = devices.nunique()
+    if n_dev < MIN_DEVICES:
+        raise InputError(
+            f"{source}: column device_id holds {n_dev:,} device(s); an audit measures how "
+            f"devices hide among others and needs at least {MIN_DEVICES}: give the whole "
+            "file, or map the ID column with --columns device_id=COLUMN"
+        )
+    t = traces["time"].to_numpy().astype("datetime64[s]")
+    low = np.datetime64("2000-01-01T00:00:00", "s")
+    now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    high = np.datetime64((now + pd.Timedelta(days=1)).floor("s").to_datetime64(), "s")
+    early = t < low
+    if early.any():
+        i = int(np.argmax(early))
+        raise InputError(
+            f"{source}: column time has {int(early.sum()):,} time(s) before 2000 (first "
+            f"{pd.Timestamp(t[i])} on row {i + 1}); phone location data are younger: check "
+            "the unit of Unix times (--time-unit s or ms) or the column mapped to time"
+        )
+    late = t > high
+    if late.any():
+        i = int(np.argmax(late))
+        raise InputError(
+            f"{source}: column time has {int(late.sum()):,} time(s) in the future (first "
+            f"{pd.Timestamp(t[i])} on row {i + 1}); check the unit of Unix times "
+            "(--time-unit s or ms), the day/month order, or the clock that wrote them"
+        )
+    keys = pd.DataFrame(
+        {
+            "d": pd.factorize(devices)[0],
+            "t": t.view(np.int64),
+            "x": traces["x_km"].to_numpy(dtype=np.float64),
+            "y": traces["y_km"].to_numpy(dtype=np.float64),
+        }
+    )
+    dup = keys.duplicated().to_numpy()
+    if dup.mean() > MAX_REPEATS:
+        i = int(np.argmax(dup))
+        raise InputError(
+            f"{source}: {int(dup.sum()):,} row(s) ({dup.mean():.0%}) repeat another row's "
+            f"device, time and place exactly (first on row {i + 1}); the file may hold the "
+            "same fixes twice: remove the repeats, or pass --drop-duplicates to count each "
+            "fix once"
+        )
+
+
+def drop_duplicates(traces: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The table with each (device, time, place) once; and how many repeats were dropped."""
+    dup = traces.duplicated(subset=["device_id", "time", "x_km", "y_km"])
+    n = int(dup.sum())
+    return (traces.loc[~dup.to_numpy()].reset_index(drop=True) if n else traces), n
+
+
+# ---------------------------------------------------------------------------
+# describing the file
+# ---------------------------------------------------------------------------
+
+
+def _time_step(seconds: np.ndarray) -> int:
+    """The file's own time resolution: the largest step (s) every distinct time is a multiple of."""
+    t = np.unique(seconds)
+    if len(t) < 2:
+        return 1
+    return max(int(np.gcd.reduce(t - t[0])), 1)
+
+
+def _location_kind(traces: pd.DataFrame, n_locations: int) -> str:
+    """``"gps"`` (fixes with an accuracy), ``"gps-like"`` (rarely repeating) or ``"repeating"``."""
+    if "accuracy_m" in traces.columns:
+        return "gps"
+    return "repeating" if n_locations <= _REPEATING * len(traces) else "gps-like"
+
+
+LOCATION_WORDS = {
+    "gps": "GPS fixes with their horizontal accuracy (clustered into stay points of 50 m)",
+    "gps-like": "fixes that rarely repeat, taken as GPS without a stated accuracy "
+    "(clustered into stay points of 50 m)",
+    "repeating": "locations that repeat (antennas, cells or snapped points), used as recorded",
+}
+
+
+def _step_words(seconds: int) -> str:
+    if seconds % 86_400 == 0:
+        return f"{seconds // 86_400:,} day(s)"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600:,} hour(s)"
+    if seconds % 60 == 0:
+        return f"{seconds // 60:,} minute(s)"
+    return f"{seconds:,} second(s)"
+
+
+def describe(traces: pd.DataFrame, index, reading: dict | None = None) -> dict:
+    """The file as read, in numbers: records, devices, period, what a location is, the time step."""
+    seconds = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+    first, last = int(seconds.min()), int(seconds.max())
+    step = _time_step(index.point_time) if hasattr(index, "point_time") else _time_step(seconds)
+    kind = _location_kind(traces, index.n_locations)
+    per_device = index.points_per_device()
+    return {
+        "n_records": int(len(traces)),
+        "n_devices": int(index.n_devices),
+        "n_points": int(index.n_points),
+        "n_locations": int(index.n_locations),
+        "first": str(pd.Timestamp(first, unit="s")),
+        "last": str(pd.Timestamp(last, unit="s")),
+        "days": round((last - first) / 86_400, 1),
+        "locations": kind,
+        "locations_words": LOCATION_WORDS[kind],
+        "time_step": step,
+        "time_step_words": _step_words(step),
+        "points_per_device": {
+            "median": float(np.median(per_device)),
+            "mean": float(per_device.mean()),
+            "p99": float(np.percentile(per_device, 99)),
+        },
+        "reading": dict(reading or {}),
+    }
+
+
+# ---------------------------------------------------------------------------
+# analyses that are the audit's own
+# ---------------------------------------------------------------------------
+
+
+def per_device_risk(traces, *, max_points: int = 10, n_targets: int = 10_000, rng=None):
+    """How many devices the fewest of their own points single out: the spread of the risk.
+
+    For each sampled device, its points are put in a random order and
+    revealed one by one; the device's **risk** is the number of points after
+    which no other device's trace holds all of them. Devices are never
+    named: the result counts them.
+
+    Parameters
+    ----------
+    traces : DataFrame or PointIndex
+    max_points : int, default 10
+        Points revealed at most.
+    n_targets : int, default 10,000
+        Devices sampled at random (all of them when there are fewer).
+    rng : int, Generator or None
+
+    Returns
+    -------
+    DataFrame
+        One row per outcome, in order: ``fewest_points`` (1 to
+        ``max_points``; ``max_points + 1`` for "not within max_points
+        points"; 0 for "never: not even all its points single it out"),
+        ``label``, ``n_devices`` (of the sample), ``share`` with its 95%
+        Wilson interval ``ci_low, ci_high``, ``cumulative`` (share singled
+        out by at most that many points) with ``cumulative_low,
+        cumulative_high``, ``n_targets``.
+
+    Notes
+    -----
+    The share singled out by at most p points equals, in expectation, the
+    unicity with p random points; this table adds how the rest spreads:
+    which devices need many points, and which never stand out (devices with
+    few points, all of them shared). An attacker who chooses the points
+    does better (see :func:`fewpoints.attacks.worst_case_risk`).
+
+    References
+    ----------
+    .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
+       (2013). Unique in the Crowd. Scientific Reports 3:1376.
+    """
+    from fewpoints.attacks.index import as_index
+    from fewpoints.attacks.unicity import _check_p, _check_targets, _floyd_sample, wilson_interval
+
+    rng = np.random.default_rng(rng)
+    P = _check_p(max_points)
+    n_targets = _check_targets(n_targets)
+    index = as_index(traces)
+    m_all = index.points_per_device()
+    eligible = np.flatnonzero(m_all > 0)
+    n = min(n_targets, len(eligible))
+    targets = np.sort(rng.choice(eligible, size=n, replace=False))
+    m = m_all[targets].astype(np.int64)
+    ranks = np.empty((n, P), dtype=np.int64)
+    big = m >= P
+    if big.any():
+        ranks[big] = rng.permuted(_floyd_sample(m[big], P, rng), axis=1)
+    small = np.flatnonzero(~big)
+    if len(small):
+        # A random order of all of a small device's points; the columns past its
+        # last point repeat its first (a repeated point changes no anonymity set).
+        col = np.arange(P)[None, :]
+        keys = np.where(col < m[small][:, None], rng.random((len(small), P)), 2.0)
+        perm = np.argsort(keys, axis=1)
+        ranks[small] = np.where(col < m[small][:, None], perm, perm[:, :1])
+    items = index.nth_points_batch([(targets, ranks)])[0]
+    first = np.zeros(n, dtype=np.int64)
+    for p in range(1, P + 1):
+        todo = np.flatnonzero((first == 0) & (m >= p))
+        if not len(todo):
+            break
+        sizes = index.points.anonymity_sets(items[todo, :p])
+        first[todo[sizes == 1]] = p
+    outcome = np.where(first > 0, first, np.where(m > P, P + 1, 0))
+    rows = []
+    order = [*range(1, P + 2), 0]
+    counts = np.bincount(outcome, minlength=P + 2)
+    cum = 0
+    nan = float("nan")
+    for k in order:
+        c = int(counts[k])
+        if k == 0:
+            label = "never (all its points shared)"
+        elif k == P + 1:
+            label = f"not within {P} points"
+        else:
+            label = f"{k} point" + ("s" if k > 1 else "")
+        lo, hi = wilson_interval(c, n)
+        row = {"fewest_points": k, "label": label, "n_devices": c, "share": c / n,
+               "ci_low": lo, "ci_high": hi}  # fmt: skip
+        if 1 <= k <= P:
+            cum += c
+            clo, chi = wilson_interval(cum, n)
+            row |= {"cumulative": cum / n, "cumulative_low": clo, "cumulative_high": chi}
+        else:
+            row |= {"cumulative": nan, "cumulative_low": nan, "cumulative_high": nan}
+        rows.append(row | {"n_targets": n})
+    return pd.DataFrame(rows)
+
+
+def population_bounds(index, *, n_targets: int = 5_000, n_points: int = 4, rng=None):
+    """What a larger release would do: unicity in nested subsets, the model and its lower bound.
+
+    The one place the audit asks the population work (Farzanehfar et al.
+    2021), so that a better model is one change: today
+    :func:`fewpoints.attacks.population_curve` (nested random subsets of the
+    devices, a convex Beta model fitted to them, and the straight-line lower
+    bound through the two largest subsets), extrapolated to 10 and 100 times
+    the file's devices and to the 60 million people of the published study.
+    """
+    from fewpoints.attacks import population_curve
+
+    n = index.n_devices
+    far = sorted({float(10 * n), float(100 * n), 6e7} - {float(n)})
+    far = [v for v in far if v > n]
+    lo = max(2, n // 100)
+    sizes = np.unique(np.geomspace(lo, n, 8).round().astype(int)) if n > lo else [n]
+    return population_curve(
+        index, sizes, n_points=n_points, n_targets=n_targets, extrapolate_to=far, rng=rng
+    )
+
+
+def _cheapest_release(sweep_table: pd.DataFrame, traces: pd.DataFrame, p: int):
+    """The finest setting whose 95% interval lies under FEW (with its cost), and the coarsest tried."""
+    t = sweep_table[sweep_table["n_points"] == p].copy()
+    t["vh"] = t["v"] * t["h"]
+    t["cell_sort"] = t["cell_km"].fillna(0.0)
+    coarse = t.loc[t["vh"].idxmax()]
+    coarsest = _setting(coarse, traces)
+    ok = t[(t["ci_high"] < FEW) & ~(t["cell_km"].isna() & t["time_bin"].isna())]
+    if ok.empty:
+        return None, coarsest
+    best = ok.sort_values(["vh", "cell_sort", "h"], kind="stable").iloc[0]
+    return _setting(best, traces), coarsest
+
+
+def _moved_km(traces: pd.DataFrame, cell: float | None) -> float:
+    """Mean distance (km) a record moves when snapped to the centre of its square."""
+    if cell is None:
+        return 0.0
+    x = traces["x_km"].to_numpy(dtype=np.float64)
+    y = traces["y_km"].to_numpy(dtype=np.float64)
+    cx = (np.floor(x / cell) + 0.5) * cell
+    cy = (np.floor(y / cell) + 0.5) * cell
+    return float(np.hypot(x - cx, y - cy).mean())
+
+
+def _shifted_minutes(traces: pd.DataFrame, tb: str | None) -> float:
+    """Mean time (minutes) a record moves when floored to the start of its slot."""
+    if tb is None:
+        return 0.0
+    s = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+    return float((s % int(pd.Timedelta(tb).total_seconds())).mean() / 60.0)
+
+
+def release_costs(traces: pd.DataFrame, cells, bins) -> dict:
+    """What each square size and time slot of the coarsening table costs, on average per record."""
+    return {
+        "moved_km": {(0.0 if c is None else float(c)): _moved_km(traces, c) for c in cells},
+        "shifted_minutes": {("" if b is None else b): _shifted_minutes(traces, b) for b in bins},
+    }
+
+
+def _setting(row, traces: pd.DataFrame) -> dict:
+    """A row of the coarsening table as a release: its unicity and what it costs in precision."""
+    cell = None if pd.isna(row["cell_km"]) else float(row["cell_km"])
+    tb = row["time_bin"] if isinstance(row["time_bin"], str) else None
+    moved = _moved_km(traces, cell)
+    shifted = _shifted_minutes(traces, tb)
+    return {
+        "cell_km": cell,
+        "time_bin": tb,
+        "hours": float(row["h"]),
+        "v": float(row["v"]),
+        "unicity": float(row["unicity"]),
+        "ci_low": float(row["ci_low"]),
+        "ci_high": float(row["ci_high"]),
+        "n_targets": int(row["n_targets"]),
+        "moved_km": moved,
+        "shifted_minutes": shifted,
+        "words": _release_words(cell, tb),
+    }
+
+
+def _release_words(cell, tb) -> str:
+    space = "locations as recorded" if cell is None else f"{cell:g} km squares"
+    slot = "times as recorded" if tb is None else f"{F._hours_label(_hours(tb))} time slots"
+    return f"{space} and {slot}"
+
+
+def _hours(tb) -> float:
+    return pd.Timedelta(tb).total_seconds() / 3600.0
+
+
+def read_places(path, *, projection=None) -> pd.DataFrame:
+    """A public map of places (CSV or Parquet) as a ``places`` table in the traces' frame.
+
+    Columns: ``kind`` and either ``x_km, y_km`` or ``lat, lon`` (also
+    ``latitude``/``longitude``), projected like the traces (``projection``);
+    ``name`` and ``place_id`` are optional, and so is ``sensitive``
+    (true/false): without it, a place is sensitive when its kind is one of
+    :data:`SENSITIVE_KINDS` (health, worship, legal aid, shelter, ...).
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such places file")
+    try:
+        if path.name.lower().endswith(".parquet"):
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable places file ({exc})".splitlines()[0]) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    lower = {c.lower(): c for c in df.columns}
+    if "kind" not in lower:
+        hint = next((lower[c] for c in ("amenity", "type", "category") if c in lower), None)
+        if hint is None:
+            raise InputError(f"{path}: places need a kind column (health, worship, legal_aid, ...)")
+        lower["kind"] = hint
+    out = pd.DataFrame({"kind": df[lower["kind"]].astype(str).str.strip().str.lower()})
+
+    def number(col):
+        v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(v).all():
+            i = int(np.argmax(~np.isfinite(v)))
+            raise InputError(f"{path}: column {col} must be numeric (found {df[col].iloc[i]!r})")
+        return v
+
+    if "x_km" in lower and "y_km" in lower:
+        out["x_km"], out["y_km"] = number(lower["x_km"]), number(lower["y_km"])
+    else:
+        lat = next((lower[c] for c in ("lat", "latitude") if c in lower), None)
+        lon = next((lower[c] for c in ("lon", "lng", "longitude") if c in lower), None)
+        if lat is None or lon is None:
+            raise InputError(f"{path}: places need x_km,y_km or lat,lon columns")
+        if projection is None:
+            raise InputError(
+                f"{path}: places in degrees need the traces in degrees too (to share a projection)"
+            )
+        out["x_km"], out["y_km"] = projection.forward(number(lat), number(lon))
+    out["name"] = df[lower["name"]].astype(str) if "name" in lower else out["kind"]
+    out["place_id"] = (
+        pd.to_numeric(df[lower["place_id"]], errors="coerce").fillna(-1).astype(np.int64)
+        if "place_id" in lower
+        else np.arange(len(df), dtype=np.int64)
+    )
+    if "sensitive" in lower:
+        s = df[lower["sensitive"]].astype(str).str.strip().str.lower()
+        out["sensitive"] = s.isin(["true", "1", "yes"])
+    else:
+        out["sensitive"] = out["kind"].isin(SENSITIVE_KINDS)
+    out = out[["place_id", "x_km", "y_km", "kind", "sensitive", "name"]]
+    if not out["sensitive"].any():
+        raise InputError(
+            f"{path}: no sensitive place in it (kinds such as health, worship, legal_aid, "
+            "shelter, or a sensitive column of true/false)"
+        )
+    return out
+
+
+def sensitive_exposure(traces: pd.DataFrame, places: pd.DataFrame, *, gps: bool) -> pd.DataFrame:
+    """How many devices show visits near sensitive places, by kind of place (never which devices).
+
+    Parameters
+    ----------
+    traces : DataFrame
+    places : DataFrame
+        A public ``places`` table; its ``sensitive`` rows are searched.
+    gps : bool
+        Fixes located by GPS: a visit is a fix within 50 m of the place (with
+        an accuracy of 50 m or better when the file states it). Otherwise the
+        locations are antennas or cells: a visit is a record at the location
+        nearest the place (weak evidence: everyone served there shows up).
+
+    Returns
+    -------
+    DataFrame
+        ``kind, n_devices, share, n_visits, n_places`` (one row per kind with
+        a visit, then ``"any sensitive place"``), shares of all devices.
+    """
+    from fewpoints.attacks import sensitive_visits
+
+    if gps and "accuracy_m" not in traces.columns:
+        traces = traces.assign(accuracy_m=0.0)  # no stated accuracy: each fix taken as given
+    elif not gps and "accuracy_m" in traces.columns:
+        traces = traces.drop(columns="accuracy_m")
+    visits = sensitive_visits(traces, places, radius_km=_GPS_KM)
+    n_all = traces["device_id"].nunique()
+    rows = []
+    for kind, g in visits.groupby("kind", sort=True):
+        rows.append(
+            {
+                "kind": kind,
+                "n_devices": int(g["device_id"].nunique()),
+                "n_visits": int(len(g)),
+                "n_places": int(g["place_id"].nunique()),
+            }
+        )
+    rows.sort(key=lambda r: -r["n_devices"])
+    rows.append(
+        {
+            "kind": "any sensitive place",
+            "n_devices": int(visits["device_id"].nunique()),
+            "n_visits": int(len(visits)),
+            "n_places": int(visits["place_id"].nunique()),
+        }
+    )
+    out = pd.DataFrame(rows)
+    out["share"] = out["n_devices"] / n_all
+    out["n_sensitive_places"] = int(places["sensitive"].sum())
+    return out[["kind", "n_devices", "share", "n_visits", "n_places", "n_sensitive_places"]]
+
+
+# ---------------------------------------------------------------------------
+# the audit
+# ---------------------------------------------------------------------------
+
+
+def audit(
+    traces: pd.DataFrame,
+    *,
+    source: str = "the file",
+    places: pd.DataFrame | None = None,
+    reading: dict | None = None,
+    sizes: AuditSizes | None = None,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> Audit:
+    """Measure the re-identification risk of a traces table, from the table alone.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        The released data (``device_id, time, x_km, y_km``, and
+        ``accuracy_m`` for GPS fixes), as :func:`fewpoints.schema.read_traces`
+        reads a file. Times are local times: they decide what is night and
+        what is a working day.
+    source : str
+        How the report names the data ("measured on ...").
+    places : DataFrame, optional
+        A public map of places (:func:`read_places`), for the sensitive visits.
+    reading : dict, optional
+        How the file was read (columns, time rule, time zone, projection),
+        repeated in the report.
+    sizes : AuditSizes, optional
+    seed : int, default 0
+        Seed of every random draw (the same seed, the same numbers).
+    progress : callable, optional
+        ``progress(stage, fraction)``.
+
+    Returns
+    -------
+    Audit
+
+    Notes
+    -----
+    Every analysis runs on the whole table. The attacks are those of the
+    briefing: random points (de Montjoye et al. 2013) against the file as
+    recorded and coarsened, the inferred home and work and the top places
+    (Golle & Partridge 2009; Zang & Bolot 2011), nested subsets for the
+    population (Farzanehfar et al. 2021), and proximity to sensitive places.
+    """
+    from fewpoints.anonymize import WeakTransformWarning
+    from fewpoints.attacks import (
+        HourlyVisits,
+        PointIndex,
+        anonymity_table,
+        home_work,
+        resolution_sweep,
+        unicity_curve,
+    )
+    from fewpoints.briefing import attack_rng
+
+    sizes = sizes or AuditSizes()
+    report = progress or (lambda stage, fraction: None)
+    seconds: dict[str, float] = {}
+    check_auditable(traces, source=source)
+
+    def step(name):
+        report(name, 0.0)
+        return time.perf_counter()
+
+    def done(name, t0):
+        seconds[name] = time.perf_counter() - t0
+        report(name, 1.0)
+
+    t0 = step("indexing the points")
+    index = PointIndex.from_traces(traces)
+    about = describe(traces, index, reading)
+    done("indexing the points", t0)
+
+    t0 = step("unicity against points known")
+    ps = list(sizes.curve_points)
+    ps = [4, *(p for p in ps if p != 4)] if 4 in ps else ps
+    m = index.points_per_device()
+    ps = [p for p in ps if (m >= p).any()]
+    curve = unicity_curve(index, ps, n_targets=sizes.n_targets, rng=attack_rng(seed))
+    curve = curve.sort_values("n_points", ignore_index=True)
+    done("unicity against points known", t0)
+
+    t0 = step("coarsening table")
+    step_s = about["time_step"]
+    bins = [b for b in sizes.sweep_bins if b is None or pd.Timedelta(b).total_seconds() > step_s]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        sweep = resolution_sweep(
+            traces.drop(columns=["antenna_id"], errors="ignore"),
+            cell_km=list(sizes.sweep_cells),
+            time_bin=bins,
+            n_points=(sizes.sweep_points,),
+            n_targets=sizes.n_targets,
+            rng=attack_rng(seed),
+        )
+    release, coarsest = _cheapest_release(sweep.table, traces, sizes.sweep_points)
+    costs = release_costs(traces, sizes.sweep_cells, bins)
+    done("coarsening table", t0)
+
+    t0 = step("home, work and top places")
+    kind = about["locations"]
+    radius = None if kind == "repeating" else _GPS_KM
+    visits = HourlyVisits.from_traces(traces, cluster_km=radius)
+    hw = home_work(visits)
+    grans = (["antenna"] if radius is None else []) + list(sizes.granularities)
+    table = anonymity_table(visits, n=(1, 2, 3), unordered=(), granularities=grans)
+    if radius is None:
+        table["granularity"] = table["granularity"].replace(
+            {"antenna": "as recorded", "as recorded": "as recorded"}
+        )
+    homes = hw["home_x_km"].notna()
+    works = hw["work_x_km"].notna()
+    home_work_summary = {
+        "n_devices": int(len(hw)),
+        "homes": int(homes.sum()),
+        "works": int(works.sum()),
+        "both": int((homes & works).sum()),
+        "median_home_support": float(hw["home_support"].median()) if homes.any() else None,
+        "median_work_support": float(hw["work_support"].median()) if works.any() else None,
+        "stay_point_km": radius,
+    }
+    del visits
+    done("home, work and top places", t0)
+
+    t0 = step("population bounds")
+    population = population_bounds(
+        index, n_targets=sizes.population_targets, rng=np.random.default_rng([seed, 3])
+    )
+    done("population bounds", t0)
+
+    t0 = step("per-device risk")
+    risk = per_device_risk(
+        index,
+        max_points=sizes.risk_points,
+        n_targets=sizes.n_targets,
+        rng=np.random.default_rng([seed, 5]),
+    )
+    done("per-device risk", t0)
+
+    sensitive = None
+    if places is not None:
+        t0 = step("sensitive places")
+        sensitive = sensitive_exposure(traces, places, gps=kind != "repeating")
+        done("sensitive places", t0)
+    return Audit(
+        source=source,
+        about=about,
+        curve=curve,
+        sweep=sweep,
+        release=release,
+        coarsest=coarsest,
+        home_work=home_work_summary,
+        anonymity=table,
+        population=population,
+        risk=risk,
+        sensitive=sensitive,
+        costs=costs,
+        seconds=seconds,
+        seed=seed,
+        sizes=sizes,
+    )
+
+
+# ---------------------------------------------------------------------------
+# figures: each finding with its title, caption and alt text, computed from the result
+# ---------------------------------------------------------------------------
+
+
+def _measured(a: Audit) -> str:
+    return f"Measured on {a.source}"
+
+
+def _labels(a: Audit) -> dict:
+    """The words charts use for the file (instead of "synthetic city")."""
+    return {
+        "source": f"Measured on {a.source} - fewpoints audit",
+        "series": f"{a.source} (measured)",
+        "here": a.source if len(a.source) <= 24 else "This file",
+        "recorded": "as recorded",
+    }
+
+
+def _about_words(a: Audit) -> str:
+    ab = a.about
+    return (
+        f"{ab['n_devices']:,} devices and {ab['n_records']:,} records over {ab['days']:g} days "
+        f"({ab['locations_words']}; times to {ab['time_step_words']})"
+    )
+
+
+def _fig_curve(a: Audit):
+    from fewpoints.briefing import BriefingFigure, _pct
+
+    c = a.curve
+    at = c.set_index("n_points")
+    u4 = at.loc[4]
+    first, last = c.iloc[0], c.iloc[-1]
+    two = f"; two single out {_pct(at.loc[2, 'unicity'])}" if 2 in at.index else ""
+    n_t = int(u4["n_targets"])
+    if first["unicity"] >= 0.5:
+        title = (
+            f"In {a.source}, {int(first['n_points'])} point of a device's own trace already "
+            f"singles out {_pct(first['unicity'])} of devices, and 4 points "
+            f"{_pct(u4['unicity'])}."
+        )
+    else:
+        title = (
+            f"In {a.source}, 4 points of a device's own trace single out "
+            f"{_pct(u4['unicity'])} of devices."
+        )
+    return BriefingFigure(
+        name="1-how-few-points",
+        title=title,
+        caption=(
+            f"{_measured(a)}: each dot is the share of sampled devices whose known points "
+            f"(a place and a time at the file's own precision, drawn at random from the "
+            f"device's trace) match no other device among {_about_words(a)}. One point singles "
+            f"out {_pct(first['unicity'])}{two}; four single out {_pct(u4['unicity'])} (95% "
+            f"interval {_pct(u4['ci_low'])} to {_pct(u4['ci_high'])}, {n_t:,} devices "
+            "sampled). Points are matched exactly; figure 2 asks the same question of coarser "
+            "versions of the file. Published: on call records of 1.5 million people located "
+            "at antennas, by the hour, de Montjoye et al. (2013) found 95% unique with 4 "
+            "points (diamond)."
+        ),
+        alt=(
+            f"Line chart of the share of devices singled out against the number of points "
+            f"known, from {int(first['n_points'])} to {int(last['n_points'])}, measured on "
+            f"{a.source}: {_pct(first['unicity'])} with {int(first['n_points'])}, "
+            f"{_pct(u4['unicity'])} with four, {_pct(last['unicity'])} with "
+            f"{int(last['n_points'])}. A marker at 4 points shows the published 95%."
+        ),
+        headline=f"{_pct(u4['unicity'])} of devices singled out by 4 points (as recorded)",
+        draw=lambda ax: F.plot_unicity_curve(c, ax=ax),
+        result=c,
+        facts={"as recorded, 4 points": _fact(u4)},
+    )
+
+
+def _fact(row) -> dict:
+    return {
+        "unicity": float(row["unicity"]),
+        "ci_low": float(row["ci_low"]),
+        "ci_high": float(row["ci_high"]),
+        "n_targets": int(row["n_targets"]),
+    }
+
+
+def coarsening_table(a: Audit) -> pd.DataFrame:
+    """The coarsening table as the report prints it: every setting with its unicity and its cost."""
+    t = a.sweep.table
+    t = t[t["n_points"] == a.sizes.sweep_points].copy()
+    out = pd.DataFrame(
+        {
+            "cell_km": t["cell_km"].to_numpy(),
+            "time_bin": t["time_bin"].to_numpy(),
+            "hours": t["h"].to_numpy(),
+            "unicity": t["unicity"].to_numpy(),
+            "ci_low": t["ci_low"].to_numpy(),
+            "ci_high": t["ci_high"].to_numpy(),
+            "n_targets": t["n_targets"].to_numpy(),
+            "under_10_percent": (t["ci_high"] < FEW).to_numpy(),
+        }
+    )
+    out["setting"] = [
+        _release_words(None if pd.isna(c) else c, b if isinstance(b, str) else None)
+        for c, b in zip(out["cell_km"], out["time_bin"], strict=True)
+    ]
+    out["moved_km"] = out["cell_km"].fillna(0.0).map(a.costs["moved_km"]).astype(float)
+    out["shifted_minutes"] = (
+        out["time_bin"].fillna("").map(a.costs["shifted_minutes"]).astype(float)
+    )
+    return out
+
+
+def _fig_coarsening(a: Audit):
+    from fewpoints.briefing import BriefingFigure, _pct
+
+    p = a.sizes.sweep_points
+    r, c = a.release, a.coarsest
+    raw = a.raw4
+    if r is not None:
+        title = (
+            f"Only at {r['words']} does the share of devices singled out by {p} points "
+            f"fall under {FEW:.0%} ({_pct(r['unicity'])}); locations then move by "
+            f"{r['moved_km']:.1f} km on average."
+        )
+        mark = (r["cell_km"], r["hours"])
+        verdict = (
+            f"The least coarsening tried whose 95% interval lies under {FEW:.0%} is {r['words']}: "
+            f"{_pct(r['unicity'])} singled out (95% interval {_pct(r['ci_low'])} to "
+            f"{_pct(r['ci_high'])}). Its cost in precision: every location moved to the centre "
+            f"of its square, {r['moved_km']:.2f} km from where it was on average, and every "
+            f"time to the start of its slot, {r['shifted_minutes']:.0f} minutes earlier on "
+            "average."
+        )
+    else:
+        title = (
+            f"No coarsening tried brings the share singled out by {p} points under {FEW:.0%}: "
+            f"even {c['words']} single out {_pct(c['unicity'])}."
+        )
+        mark = None
+        verdict = (
+            f"No setting tried, up to {c['words']}, brings it under {FEW:.0%}: the coarsest "
+            f"still singles out {_pct(c['unicity'])} (95% interval {_pct(c['ci_low'])} to "
+            f"{_pct(c['ci_high'])})."
+        )
+    t = coarsening_table(a)
+    cells = ", ".join(
+        "as recorded" if pd.isna(v) else f"{v:g} km" for v in dict.fromkeys(t["cell_km"])
+    )
+    bins = ", ".join(
+        "as recorded" if not isinstance(v, str) else F._hours_label(_hours(v))
+        for v in dict.fromkeys(t["time_bin"])
+    )
+    return BriefingFigure(
+        name="2-coarsening",
+        title=title,
+        caption=(
+            f"{_measured(a)}: the test of figure 1 with {p} points on coarser versions of the "
+            f"file, locations snapped to squares ({cells}) and times floored to slots "
+            f"({bins}); each dot is one setting, placed by how much coarser it is than the "
+            f"file (locations merged x hours per slot). As recorded, {p} points single out "
+            f"{_pct(raw['unicity'])}. {verdict} The grey line is the law of de Montjoye et "
+            "al. (2013), unicity = alpha - (v h)^beta, fitted to these points; on real call "
+            "records they found that unicity falls only about as the 1/10 power of "
+            "resolution. The table after this figure lists every setting."
+        ),
+        alt=(
+            f"Scatter chart of the share of devices singled out by {p} points against how much "
+            f"coarser the data are made (log scale), coloured by square size, measured on "
+            f"{a.source}: {_pct(raw['unicity'])} as recorded; "
+            + (
+                f"{_pct(r['unicity'])} at {r['words']}, the least coarsening under {FEW:.0%}; "
+                if r is not None
+                else ""
+            )
+            + f"{_pct(c['unicity'])} at the coarsest setting, {c['words']}."
+        ),
+        headline=(
+            f"under {FEW:.0%} only at {r['words']} ({_pct(r['unicity'])})"
+            if r is not None
+            else f"no coarsening tried gets under {FEW:.0%} ({_pct(c['unicity'])} at {c['words']})"
+        ),
+        draw=lambda ax: F.plot_resolution(a.sweep, n_points=p, mark=mark, ax=ax),
+        result=t,
+        facts={
+            "as recorded, 4 points": _fact(t[t["cell_km"].isna() & t["time_bin"].isna()].iloc[0])
+        }
+        if p == 4
+        else {},
+    )
+
+
+def _fig_anonymity(a: Audit):
+    from fewpoints.briefing import BriefingFigure, _pct
+
+    table = a.anonymity
+    hw = table[(table["measure"] == "home/work")].dropna(subset=["share_unique"])
+    top2 = table[(table["measure"] == "top-2")].dropna(subset=["share_unique"])
+    s = a.home_work
+    grans = ", ".join(dict.fromkeys(table["granularity"]))
+    if len(hw):
+        fine, coarse = hw.iloc[0], hw.iloc[-1]
+        title = (
+            f"Home and work inferred from {a.source} single out {_pct(fine['share_unique'])} "
+            f"of devices at {fine['granularity']} precision, and "
+            f"{_pct(coarse['share_unique'])} at {coarse['granularity']}."
+        )
+        pair = (
+            f"The home and work pair singles out {_pct(fine['share_unique'])} of the "
+            f"{int(fine['n_devices']):,} devices with both at {fine['granularity']} (median "
+            f"{fine['median_set_size']:,.0f} device(s) per pair) and "
+            f"{_pct(coarse['share_unique'])} at {coarse['granularity']}"
+        )
+    else:
+        title = f"No device in {a.source} has both a night-time and a weekday-daytime place."
+        pair = "No device has both a home and a work place"
+    t2 = (
+        f"; the top 2 places, in order, single out {_pct(top2.iloc[0]['share_unique'])} at "
+        f"{top2.iloc[0]['granularity']}"
+        if len(top2)
+        else ""
+    )
+    tz = a.about.get("reading", {}).get("timezone", "the file's own time")
+    stay = (
+        f" GPS fixes are first clustered into stay points of {s['stay_point_km'] * 1000:.0f} m."
+        if s.get("stay_point_km")
+        else ""
+    )
+    return BriefingFigure(
+        name="3-home-work",
+        title=title,
+        caption=(
+            f"{_measured(a)}: each device's home is taken as the place it is seen at most "
+            f"between 22:00 and 06:00, its work as the place other than home seen most on "
+            f"weekdays 09:00-17:00 (local times read in {tz}), and its top places as those "
+            f"seen in the most distinct hours.{stay} A home was found for {s['homes']:,} of "
+            f"{s['n_devices']:,} devices and both a home and a work for {s['both']:,}. A "
+            f"device is singled out when no other device has the same places at that "
+            f"precision ({grans}). {pair}{t2}. Published: Golle and Partridge (2009) found a "
+            "median of 1 person sharing a home/work pair at census-block level in the US; Zang "
+            "and Bolot (2011) found that the top 2 or 3 places identify most phone users."
+        ),
+        alt=(
+            f"Chart of the share of devices singled out by their top 1, 2 or 3 places or by "
+            f"home and work, at precisions {grans}, measured on {a.source}. Home and work: "
+            + (
+                ", ".join(f"{_pct(r.share_unique)} at {r.granularity}" for r in hw.itertuples())
+                or "none found"
+            )
+            + "."
+        ),
+        headline=(
+            f"{_pct(hw.iloc[0]['share_unique'])} singled out by home and work "
+            f"({hw.iloc[0]['granularity']})"
+            if len(hw)
+            else "no home/work pairs"
+        ),
+        draw=lambda ax: F.plot_anonymity_sets(table, ax=ax),
+        result=table,
+    )
+
+
+def _fig_population(a: Audit):
+    from fewpoints.briefing import BriefingFigure, _pct
+
+    curve = a.population
+    t, ex = curve.table, curve.extrapolation
+    first, last = t.iloc[0], t.iloc[-1]
+    ten = ex.iloc[0]
+    far = ex.iloc[-1]
+    falls = last["unicity"] < first["unicity"] - 0.05
+    title = (
+        f"A release larger than {a.source} would hide few more devices: the model gives "
+        f"{_pct(ten['model'])} singled out at {F._fmt_count(ten['n_devices'])} devices."
+        if ten["model"] >= 0.5
+        else f"In a release larger than {a.source}, the model gives "
+        f"{_pct(ten['model'])} singled out at {F._fmt_count(ten['n_devices'])} devices."
+    )
+    how = (
+        "falls slowly" if falls and last["unicity"] > 0.5 else "falls" if falls else "barely moves"
+    )
+
+    def draw(ax):
+        F.plot_population(curve, ax=ax)
+        legend = ax.get_legend()
+        for text in legend.get_texts() if legend is not None else []:
+            if text.get_text().startswith("measured, synthetic"):
+                text.set_text(f"measured on subsets of {a.source} (95% interval)")
+        return ax
+
+    return BriefingFigure(
+        name="4-population",
+        title=title,
+        caption=(
+            f"{_measured(a)}: the 4-point test in random subsets of the file's devices, "
+            f"nested like a broker's growing market share: from "
+            f"{F._fmt_count(first['n_devices'])} to {F._fmt_count(last['n_devices'])} "
+            f"devices unicity {how}, from {_pct(first['unicity'])} to {_pct(last['unicity'])}. "
+            f"Beyond the file (shaded), the convex model of Farzanehfar et al. (2021), "
+            f"U(n) = E[(1 - P)^(n - 1)] with P drawn from a Beta distribution fitted to "
+            f"these points, gives {_pct(ten['model'])} at {F._fmt_count(ten['n_devices'])} "
+            f"devices and {_pct(far['model'])} at {F._fmt_count(far['n_devices'])}; the "
+            f"straight line through the two largest subsets, a lower bound for any convex "
+            f"curve, gives {_pct(ten['lower_bound'])} and {_pct(far['lower_bound'])}. Both "
+            "are extrapolations from this file, not measurements: a larger release with "
+            "other kinds of people or places may differ. Published: on real data, "
+            "Farzanehfar et al. estimated 93% unique with 4 points among 60 million people "
+            "(diamond)."
+        ),
+        alt=(
+            f"Chart of the share singled out by 4 points against the number of devices (log "
+            f"scale), measured on subsets of {a.source}: {_pct(first['unicity'])} at "
+            f"{F._fmt_count(first['n_devices'])} devices, {_pct(last['unicity'])} at "
+            f"{F._fmt_count(last['n_devices'])}; a dashed model continues to "
+            f"{_pct(far['model'])} at {F._fmt_count(far['n_devices'])}, a dotted lower bound "
+            f"to {_pct(far['lower_bound'])}. A diamond marks the published 93% at 60 million."
+        ),
+        headline=(
+            f"{_pct(ten['model'])} at {F._fmt_count(ten['n_devices'])} devices (model; lower "
+            f"bound {_pct(ten['lower_bound'])})"
+        ),
+        draw=draw,
+        result=curve,
+    )
+
+
+def plot_risk(risk: pd.DataFrame, *, ax=None):
+    """How the risk spreads: the share of devices the fewest points single out, as bars.
+
+    Parameters
+    ----------
+    risk : DataFrame
+        From :func:`per_device_risk`.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    risk = F._need_columns(
+        risk, ["fewest_points", "label", "share", "ci_low", "ci_high"], "plot_risk"
+    )
+    ax = F.new_axes(ax)
+    x = np.arange(len(risk))
+    within = (risk["fewest_points"] >= 1) & (
+        risk["fewest_points"] <= risk["fewest_points"].max() - 1
+    )
+    colours = np.where(within, F.OURS, F.FAINT)
+    ax.bar(x, risk["share"], color=colours, width=0.7, zorder=3, gid="risk")
+    ax.errorbar(
+        x, risk["share"], yerr=F._yerr(risk, "share"), ls="none", color="#333333",
+        elinewidth=0.9, capsize=0, zorder=4,
+    )  # fmt: skip
+    labels = [
+        str(k) if 1 <= k <= len(risk) - 2 else ("more" if k > 0 else "never")
+        for k in risk["fewest_points"]
+    ]
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels)
+    top = float(max(risk["ci_high"].max(), 0.05))
+    F._percent_axis(ax, top=min(1.04, top * 1.25))
+    ax.set_xlabel("Fewest random points of its own trace that single a device out")
+    ax.set_ylabel("Devices (share of those sampled)")
+    cum = risk[within]["cumulative"]
+    k2 = risk[risk["fewest_points"] == 2]
+    if len(k2):
+        F._headline(
+            ax,
+            f"{float(k2['cumulative'].iloc[0]):.0%} singled out\nby 2 points or fewer",
+            (1, float(risk.loc[k2.index[0], "share"])),
+            (0.55, 0.9),
+            coords="axes fraction",
+            va="top",
+        )
+    del cum
+    F._source_line(ax)
+    return ax
+
+
+def _fig_risk(a: Audit):
+    from fewpoints.briefing import BriefingFigure, _pct
+
+    r = a.risk
+    P = a.sizes.risk_points
+    by = r.set_index("fewest_points")
+    n = int(r["n_targets"].iloc[0])
+    one = by.loc[1, "share"]
+    two = by.loc[2, "cumulative"] if 2 in by.index else float("nan")
+    four = by.loc[4, "cumulative"] if 4 in by.index else float("nan")
+    more = by.loc[P + 1, "share"]
+    never = by.loc[0, "share"]
+    within = r[(r["fewest_points"] >= 1) & (r["fewest_points"] <= P)]
+    median_k = None
+    if within["n_devices"].sum():
+        c = within["cumulative"].to_numpy()
+        if c[-1] >= 0.5:
+            median_k = int(within["fewest_points"].to_numpy()[np.argmax(c >= 0.5)])
+    title = (
+        f"Half the devices in {a.source} stand out after {median_k} point"
+        + ("s" if median_k != 1 else "")
+        + f" of their own; {_pct(never + more)} are not singled out by {P}."
+        if median_k is not None
+        else f"Most devices in {a.source} are not singled out by {P} random points of their own."
+    )
+    return BriefingFigure(
+        name="5-per-device-risk",
+        title=title,
+        caption=(
+            f"{_measured(a)}: for {n:,} devices drawn at random, their points are revealed "
+            f"one by one in a random order until no other device's trace holds them all; "
+            f"each bar is the share of devices that many points single out (with its 95% "
+            f"interval). One point is enough for {_pct(one)}, two or fewer for {_pct(two)}, "
+            f"four or fewer for {_pct(four)}; {_pct(more)} need more than {P}, and "
+            f"{_pct(never)} are never singled out because every point they have is shared "
+            "(devices with few records). The report counts devices and never lists which: "
+            "no device ID is in any file it writes."
+        ),
+        alt=(
+            f"Bar chart of the share of devices singled out by each number of random points of "
+            f"their own, from 1 to {P}, then more than {P}, then never, measured on "
+            f"{a.source}: "
+            + ", ".join(f"{_pct(row.share)} {row.label}" for row in r.itertuples())
+            + "."
+        ),
+        headline=f"{_pct(two)} of devices singled out by 2 points or fewer",
+        draw=lambda ax: plot_risk(r, ax=ax),
+        result=r,
+    )
+
+
+def plot_sensitive(table: pd.DataFrame, *, ax=None):
+    """Share of devices with a visit near each kind of sensitive place, as horizontal bars."""
+    table = F._need_columns(table, ["kind", "share", "n_devices"], "plot_sensitive")
+    ax = F.new_axes(ax)
+    t = table.iloc[::-1].reset_index(drop=True)
+    y = np.arange(len(t))
+    anyrow = t["kind"] == "any sensitive place"
+    ax.barh(y, t["share"], color=np.where(anyrow, F.OKABE_ITO["vermillion"], F.OURS), height=0.6,
+            zorder=3, gid="sensitive")  # fmt: skip
+    for yi, (share, n) in enumerate(zip(t["share"], t["n_devices"], strict=True)):
+        ax.text(share, yi, f"  {share:.0%} ({n:,})", va="center", fontsize=8.5)
+    ax.set_yticks(y)
+    ax.set_yticklabels([k.replace("_", " ") for k in t["kind"]])
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", visible=True)
+    F._percent_axis(ax, "x", top=min(1.0, float(t["share"].max()) * 1.35 + 0.02))
+    ax.set_xlabel("Devices with at least one visit near such a place (share of all devices)")
+    F._source_line(ax)
+    return ax
+
+
+def _fig_sensitive(a: Audit):
+    from fewpoints.briefing import BriefingFigure, _pct
+
+    t = a.sensitive
+    anyrow = t[t["kind"] == "any sensitive place"].iloc[0]
+    kinds = t[t["kind"] != "any sensitive place"]
+    gps = a.about["locations"] != "repeating"
+    how = (
+        "a fix within 50 m of the place"
+        + (" with an accuracy of 50 m or better" if a.about["locations"] == "gps" else "")
+        if gps
+        else "a record at the location nearest the place (the serving antenna or cell): weak "
+        "evidence, since everyone served there shows up"
+    )
+    return BriefingFigure(
+        name="6-sensitive-places",
+        title=(
+            f"{_pct(anyrow['share'])} of the devices in {a.source} show a visit near a "
+            "sensitive place (health, worship, legal aid, shelter)."
+        ),
+        caption=(
+            f"{_measured(a)}, against the {int(anyrow['n_sensitive_places']):,} sensitive "
+            f"places of the public places file: a visit is {how}, away from the device's own "
+            f"inferred home and work. {int(anyrow['n_devices']):,} devices "
+            f"({_pct(anyrow['share'])}) show at least one, "
+            + "; ".join(
+                f"{int(r.n_devices):,} near {r.kind.replace('_', ' ')}" for r in kinds.itertuples()
+            )
+            + ". Once a device is singled out and named, each such visit is known about a "
+            "person. A visit near a place is a lead, not proof."
+        ),
+        alt=(
+            f"Horizontal bar chart of the share of devices with a visit near each kind of "
+            f"sensitive place, measured on {a.source}: "
+            + ", ".join(f"{r.kind.replace('_', ' ')} {_pct(r.share)}" for r in t.itertuples())
+            + "."
+        ),
+        headline=f"{_pct(anyrow['share'])} of devices near a sensitive place",
+        draw=lambda ax: plot_sensitive(t, ax=ax),
+        result=t,
+    )
+
+
+def audit_figures(a: Audit) -> list:
+    """The report's figures in reading order (:class:`fewpoints.briefing.BriefingFigure`)."""
+    figs = [_fig_curve(a), _fig_coarsening(a), _fig_anonymity(a), _fig_population(a), _fig_risk(a)]
+    if a.sensitive is not None and len(a.sensitive):
+        figs.append(_fig_sensitive(a))
+    return figs
+
+
+# ---------------------------------------------------------------------------
+# the report: summary, limits, methods; report.html, report.pdf, audit.json
+# ---------------------------------------------------------------------------
+
+
+def summary_numbers(a: Audit, figs: Sequence) -> list:
+    """The numbers that matter, each with its interval and what follows from it."""
+    from fewpoints.briefing import KeyNumber, _pct
+
+    num = {f.name.split("-", 1)[0]: f"Figure {i}" for i, f in enumerate(figs, 1)}
+    raw = a.raw4
+    out = [
+        KeyNumber(
+            num["1"],
+            "as recorded, 4 points",
+            raw["unicity"],
+            raw["ci_low"],
+            raw["ci_high"],
+            f"{_pct(raw['unicity'])} of the devices in {a.source} are singled out by 4 "
+            "places and times from their own trace",
+            "Replacing names with advertising IDs does not make this file anonymous: a few "
+            "sightings of a person (a photo, a post, a delivery, a meeting) pick out their "
+            "device and with it the whole trace.",
+        )
+    ]
+    r, c = a.release, a.coarsest
+    if r is not None:
+        out.append(
+            KeyNumber(
+                num["2"],
+                f"coarsened to {r['words']}",
+                r["unicity"],
+                r["ci_low"],
+                r["ci_high"],
+                f"Only coarsened to {r['words']} would fewer than {FEW:.0%} be singled out by 4 "
+                f"points ({_pct(r['unicity'])}), at a cost of {r['moved_km']:.1f} km per "
+                f"location and {r['shifted_minutes']:.0f} minutes per time on average",
+                "Anyone asked to sign that this file is anonymized should weigh that cost: "
+                "blurring enough to protect removes much of what location data are bought for.",
+            )
+        )
+    else:
+        out.append(
+            KeyNumber(
+                num["2"],
+                f"coarsest tried: {c['words']}",
+                c["unicity"],
+                c["ci_low"],
+                c["ci_high"],
+                f"No coarsening tried brings it under {FEW:.0%}: even {c['words']} single "
+                f"out {_pct(c['unicity'])} with 4 points",
+                "Coarsening this file is not a way to release it safely; aggregate counts with "
+                "a formal guarantee (differential privacy) are.",
+            )
+        )
+    hw = a.anonymity[a.anonymity["measure"] == "home/work"].dropna(subset=["share_unique"])
+    if len(hw):
+        h = hw.iloc[0]
+        out.append(
+            KeyNumber(
+                num["3"],
+                f"home and work, {h['granularity']}",
+                float(h["share_unique"]),
+                float(h["ci_low"]),
+                float(h["ci_high"]),
+                f"The home and work inferred from the file single out "
+                f"{_pct(h['share_unique'])} of devices at {h['granularity']} precision",
+                "A home and a workplace are what a public directory, a property record or a "
+                "colleague knows: they turn a pseudonymous trace into a named person.",
+            )
+        )
+    risk = a.risk.set_index("fewest_points")
+    if 2 in risk.index:
+        k = risk.loc[2]
+        out.append(
+            KeyNumber(
+                num["5"],
+                "2 points or fewer",
+                float(k["cumulative"]),
+                float(k["cumulative_low"]),
+                float(k["cumulative_high"]),
+                f"{_pct(k['cumulative'])} of devices are singled out by at most 2 random "
+                "points of their own",
+                "The risk is not carried by a few unusual devices: it is the common case.",
+            )
+        )
+    return out
+
+
+def limits(a: Audit) -> list[str]:
+    """What the report cannot tell, in plain sentences computed from what was measured."""
+    ab = a.about
+    rd = ab.get("reading", {})
+    tz = rd.get("timezone", "UTC")
+    out = [
+        f"A sample of a larger release. Unicity is measured among the {ab['n_devices']:,} "
+        "devices in this file. A broker's whole data hold more devices that might share a "
+        "target's points; figure 4 estimates how much that lowers the share (a model and a "
+        "lower bound, not a measurement). Devices that report rarely are hidden better "
+        "than the median suggests, and busy ones worse.",
+        f"Clock and accuracy errors. Points are compared exactly at the file's precision "
+        f"(times to {ab['time_step_words']}; {ab['locations_words']}). An attacker rarely "
+        "knows a moment to the second or a place to the metre, and clocks and GPS fixes "
+        "err; the coarsening table (figure 2) shows the share singled out by knowledge as "
+        "coarse as whole hours and kilometres.",
+        f"Local time. Night and working hours, which decide the inferred home and work, are "
+        f"read in {tz}"
+        + (
+            " (the stated default: if the file's times are local to another zone, give it "
+            "with --timezone)."
+            if str(tz).upper() == "UTC"
+            else "."
+        ),
+        "The attacker. The points known here are drawn at random from a device's trace. An "
+        "attacker who knows a person's routine (home, work, regular places: figure 3) or "
+        "picks the rarest points does at least as well.",
+        "Singled out is not named. Naming a singled-out device needs outside data (an "
+        "address, a post, a sighting); research has shown such data are often at hand "
+        "(Golle and Partridge 2009; de Montjoye et al. 2013).",
+        "No ground truth. The audit cannot check that an inferred home is right; it "
+        "measures what the data let anyone infer.",
+    ]
+    proj = rd.get("projection")
+    if proj:
+        out.append(f"Distances. {proj}")
+    if a.sensitive is not None:
+        out.append(
+            "Sensitive places. A fix near a place is not proof of a visit, and the places "
+            "file may miss places or list them in the wrong spot."
+        )
+    return out
+
+
+METHODS = (
+    "Unicity. For a sample of devices, p points (a place and a time at the file's "
+    "precision) are drawn at random from each device's own trace; a device is singled out "
+    "when no other device's trace contains all p. The share is reported with a 95% Wilson "
+    "interval over the sampled devices [demontjoye2013]. Every analysis runs on the whole "
+    "file; the 4-point test of the file as recorded draws the same devices and points "
+    "wherever it appears, so it is one number throughout.",
+    "Coarsening. The same test on copies of the file with locations snapped to the centres "
+    "of square cells and times floored to slots; the least coarsening is the setting with "
+    "the smallest product of locations merged and hours per slot whose 95% interval lies "
+    "under 10%.",
+    "Home, work and top places. A device's places are ranked by the distinct hours it is "
+    "seen there; home is the most frequent place between 22:00 and 06:00, work the most "
+    "frequent other place on weekdays 09:00-17:00 [golle2009]; anonymity sets count the "
+    "devices with the same places at a given precision [zang2011].",
+    "Population. Unicity in nested random subsets of the devices, a convex model of the "
+    "form proved by Farzanehfar et al. fitted to it, and their straight-line lower bound "
+    "[farzanehfar2021].",
+)
+
+_REFERENCE_KEYS = ("demontjoye2013", "farzanehfar2021", "golle2009", "zang2011")
+
+
+def _reading_rows(a: Audit) -> list[tuple[str, str]]:
+    ab = a.about
+    rd = ab.get("reading", {})
+    rows = [
+        ("File", a.source),
+        ("Records", f"{ab['n_records']:,}"),
+        ("Devices", f"{ab['n_devices']:,}"),
+        ("Period", f"{ab['first']} to {ab['last']} ({ab['days']:g} days)"),
+        (
+            "Records per device",
+            f"median {ab['points_per_device']['median']:,.0f}, mean "
+            f"{ab['points_per_device']['mean']:,.1f}",
+        ),
+        ("Locations", ab["locations_words"]),
+        ("Time step", ab["time_step_words"]),
+    ]
+    for key, label in (
+        ("columns", "Columns recognised"),
+        ("time", "Times"),
+        ("timezone", "Time zone"),
+        ("projection", "Projection"),
+        ("dropped", "Dropped"),
+    ):
+        if rd.get(key):
+            rows.append((label, str(rd[key])))
+    rows.append(("Engine", a.engine))
+    return rows
+
+
+#: Print rules of the report on top of the briefing's (its footer names the file, not synthetic data).
+def _css(a: Audit) -> str:
+    from fewpoints.briefing import CSS
+
+    footer = f"fewpoints audit · measured on {a.source}".replace('"', "'")
+    return CSS + (
+        "\ndl.read { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; "
+        "font-size: .92rem; }\ndl.read dt { font-weight: bold; }\ndl.read dd { margin: 0; }\n"
+        ".measured { border-left: 4px solid #D55E00; padding: .5rem .75rem; background: #fbf1ea; }\n"
+        '@media print { @page { @bottom-left { content: "' + footer + '"; } } '
+        "table.keep { break-before: auto; } }\n"
+    )
+
+
+def report_html(a: Audit, figs: Sequence, run, images: dict) -> str:
+    """The whole report as one self-contained HTML page (figures inline, no network)."""
+    import html
+
+    from fewpoints.briefing import RESEARCH_SOURCES, _cite, _pct, figure_html
+
+    esc = lambda t: html.escape(str(t), quote=True)  # noqa: E731
+    refs = [(k, t) for k, t in RESEARCH_SOURCES if k in _REFERENCE_KEYS]
+    numbers = {k: i for i, (k, _) in enumerate(refs, 1)}
+    title = f"How identifying is {a.source}? A re-identification risk audit"
+    measured = (
+        f"Every number in this report is measured on {a.source}, by fewpoints {run.version} "
+        f"on {run.date}, from the file alone: no ground truth, no synthetic data. The audit "
+        "ran on this machine and nothing was sent anywhere (fewpoints makes no network "
+        "connection)."
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)} (fewpoints audit)</title>",
+        '<meta name="author" content="fewpoints audit">',
+        f'<meta name="description" content="{esc(measured)}">',
+        '<meta name="keywords" content="location data, re-identification, unicity, audit">',
+        f'<meta name="generator" content="fewpoints {esc(run.version)}">',
+        f'<meta name="dcterms.created" content="{esc(run.date)}">',
+        f"<style>{_css(a)}</style>",
+        "</head>",
+        "<body>",
+        '<a class="skip" href="#summary">Skip to the summary</a>',
+        "<header>",
+        f'<p class="kicker">fewpoints audit · measured on {esc(a.source)}</p>',
+        f"<h1>{esc(title)}</h1>",
+        "</header>",
+        "<main>",
+        '<section class="cover" aria-labelledby="file-h">',
+        '<h2 id="file-h">What was audited</h2>',
+        f'<p class="measured">{esc(measured)}</p>',
+        "<p>The question: can a record without a name still point to one device, and so to "
+        "one person? Each figure asks it as a buyer of the file could, with the file's own "
+        "records.</p>",
+        '<dl class="read">',
+    ]
+    for k, v in _reading_rows(a):
+        parts += [f"<dt>{esc(k)}</dt>", f"<dd>{esc(v)}</dd>"]
+    parts += ["</dl>", '<h3 id="figures-h">What the figures show</h3>', "<ol>"]
+    parts += [f'<li><a href="#{esc(f.name)}">{esc(f.title)}</a></li>' for f in figs]
+    parts += [
+        "</ol>",
+        f'<p class="run">fewpoints {esc(run.version)}, run on {esc(run.date)}. Reproduce '
+        f"with <code>{esc(run.command)}</code>.</p>",
+        "</section>",
+        '<section class="page" id="summary" aria-labelledby="summary-h">',
+        '<h2 id="summary-h">Summary: the numbers that matter</h2>',
+        f"<p>Measured on {esc(a.source)}; each with its 95% interval.</p>",
+        '<ol class="key">',
+    ]
+    by_number = {f"Figure {i}": f.name for i, f in enumerate(figs, 1)}
+    for k in summary_numbers(a, figs):
+        parts.append(
+            f'<li><span class="value">{esc(_pct(k.value))}</span>{esc(k.statement)} '
+            f'({esc(k.interval())}; <a href="#{esc(by_number[k.figure])}">{esc(k.figure)}</a>).'
+            f'<span class="follows">{esc(k.follows)}</span></li>'
+        )
+    parts += ["</ol>", "</section>"]
+    for i, fig in enumerate(figs, 1):
+        parts += figure_html(fig, i, images[fig.name])
+        kind = fig.name.split("-", 1)[1]
+        if kind == "coarsening":
+            parts += _coarsening_rows(a, i, esc)
+        elif kind == "per-device-risk":
+            parts += _risk_rows(a, i, esc)
+        elif kind == "sensitive-places":
+            parts += _sensitive_rows(a, i, esc)
+        parts.append("</section>")
+    parts += [
+        '<section class="page" id="limits" aria-labelledby="limits-h">',
+        '<h2 id="limits-h">What this report cannot tell</h2>',
+        "<ul>",
+    ]
+    for text in limits(a):
+        head, _, rest = text.partition(". ")
+        parts.append(f"<li><strong>{esc(head)}.</strong> {esc(rest)}</li>")
+    parts += ["</ul>", '<h2 id="methods-h">Methods</h2>']
+    parts += [f"<p>{_cite(p, numbers)}</p>" for p in METHODS]
+    parts += [
+        f"<p>Reproduce. fewpoints {esc(run.version)}, run on {esc(run.date)}: "
+        f"<code>{esc(run.command)}</code>. The same file and seed give the same numbers.</p>",
+        '<h2 id="references-h">References</h2>',
+        '<ol class="refs">',
+    ]
+    parts += [f'<li id="ref-{k}">{esc(t)}</li>' for k, t in refs]
+    parts += ["</ol>", "</section>", "</main>", "</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _table(caption: str, head: list[str], rows: list[list[str]], esc, num: set[int]) -> list[str]:
+    cls = {True: ' class="num"', False: ""}
+    out = ['<table class="keep">', f"<caption>{esc(caption)}</caption>", "<thead><tr>"]
+    out += [f'<th scope="col"{cls[j in num]}>{esc(h)}</th>' for j, h in enumerate(head)]
+    out += ["</tr></thead>", "<tbody>"]
+    for r in rows:
+        cells = [f'<th scope="row">{esc(r[0])}</th>']
+        cells += [f"<td{cls[j in num]}>{esc(v)}</td>" for j, v in enumerate(r[1:], 1)]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out += ["</tbody>", "</table>"]
+    return out
+
+
+def _coarsening_rows(a: Audit, number: int, esc) -> list[str]:
+    t = coarsening_table(a)
+    rows = [
+        [
+            r.setting,
+            f"{r.unicity:.1%}",
+            f"{r.ci_low:.1%} to {r.ci_high:.1%}",
+            f"{r.moved_km:.2f} km",
+            f"{r.shifted_minutes:.0f} min",
+            "yes" if r.under_10_percent else "",
+        ]
+        for r in t.itertuples()
+    ]
+    return _table(
+        f"Table to figure {number}: every coarsening tried, measured on {a.source} "
+        f"({a.sizes.sweep_points} random points; 95% intervals; cost: mean move of a record)",
+        [
+            "setting",
+            "singled out",
+            "95% interval",
+            "location moved",
+            "time moved",
+            f"under {FEW:.0%}",
+        ],  # fmt: skip
+        rows,
+        esc,
+        {1, 2, 3, 4},
+    )
+
+
+def _risk_rows(a: Audit, number: int, esc) -> list[str]:
+    rows = [
+        [
+            r.label,
+            f"{r.n_devices:,}",
+            f"{r.share:.1%}",
+            f"{r.ci_low:.1%} to {r.ci_high:.1%}",
+            "" if pd.isna(r.cumulative) else f"{r.cumulative:.1%}",
+        ]
+        for r in a.risk.itertuples()
+    ]
+    return _table(
+        f"Table to figure {number}: devices by the fewest random points that single them out "
+        f"(of {int(a.risk['n_targets'].iloc[0]):,} sampled; measured on {a.source})",
+        ["fewest points", "devices", "share", "95% interval", "by this many or fewer"],
+        rows,
+        esc,
+        {1, 2, 3, 4},
+    )
+
+
+def _sensitive_rows(a: Audit, number: int, esc) -> list[str]:
+    rows = [
+        [r.kind.replace("_", " "), f"{r.n_devices:,}", f"{r.share:.1%}", f"{r.n_places:,}"]
+        for r in a.sensitive.itertuples()
+    ]
+    return _table(
+        f"Table to figure {number}: devices with a visit near each kind of sensitive place "
+        f"(measured on {a.source})",
+        ["kind of place", "devices", "share of all devices", "places visited"],
+        rows,
+        esc,
+        {1, 2, 3},
+    )
+
+
+def audit_json(a: Audit, figs: Sequence, run) -> dict:
+    """Every number the report states, as data (no device is listed)."""
+    from fewpoints.briefing import _jsonable
+
+    def records(df):
+        return _jsonable(df.to_dict(orient="records"))
+
+    pop = a.population
+    out = {
+        "run": {"command": run.command, "version": run.version, "date": run.date},
+        "measured_on": a.source,
+        "synthetic": False,
+        "engine": a.engine,
+        "seed": a.seed,
+        "about": _jsonable(a.about),
+        "summary": [_jsonable(vars(k)) for k in summary_numbers(a, figs)],
+        "unicity": records(a.curve),
+        "coarsening": {
+            "few": FEW,
+            "n_points": a.sizes.sweep_points,
+            "release": _jsonable(a.release),
+            "coarsest": _jsonable(a.coarsest),
+            "table": records(coarsening_table(a)),
+            "fit": records(a.sweep.fit),
+        },
+        "home_work": _jsonable(a.home_work),
+        "anonymity_sets": records(a.anonymity),
+        "population": {
+            "table": records(pop.table),
+            "fit": _jsonable(pop.fit),
+            "extrapolation": records(pop.extrapolation),
+            "model": "Beta model of Farzanehfar et al. (2021) fitted to nested random subsets; "
+            "lower bound: the chord through the two largest subsets, continued",
+        },
+        "per_device_risk": records(a.risk),
+        "sensitive_places": None if a.sensitive is None else records(a.sensitive),
+        "limits": limits(a),
+        "figures": [
+            {
+                "name": f.name,
+                "title": f.title,
+                "headline": f.headline,
+                "caption": f.caption,
+                "alt": f.alt,
+                "facts": _jsonable(f.facts),
+            }  # fmt: skip
+            for f in figs
+        ],
+        "seconds": _jsonable(a.seconds),
+    }
+    return out
+
+
+def _captions_md(a: Audit, figs: Sequence, command: str) -> str:
+    lines = [
+        f"# fewpoints audit of {a.source}: captions and alt text",
+        "",
+        f"Made with `{command}`. Every number is measured on {a.source}.",
+        "",
+        "## Summary: the numbers that matter",
+        "",
+    ]
+    lines += [f"- {k.statement} ({k.interval()}; {k.figure}). {k.follows}"
+              for k in summary_numbers(a, figs)]  # fmt: skip
+    lines += [""]
+    for i, fig in enumerate(figs, 1):
+        lines += [
+            f"## Figure {i}. {fig.title}",
+            "",
+            f"![{fig.alt}]({fig.name}.png)",
+            "",
+            fig.caption,
+            "",
+            f"**Alt text.** {fig.alt}",
+            "",
+            f"Files: `{fig.name}.png` (300 dpi), `{fig.name}.svg`, `{fig.name}.pdf`.",
+            "",
+        ]
+    lines += ["## What this report cannot tell", ""]
+    lines += [f"- {t}" for t in limits(a)]
+    return "\n".join(lines) + "\n"
+
+
+def write_audit(
+    a: Audit,
+    out,
+    *,
+    force: bool = False,
+    command: str = "fewpoints audit",
+    progress: Callable[[str, float], None] | None = None,
+) -> list:
+    """Write the audit report to folder ``out``; return the files written.
+
+    Each figure as ``NAME.png`` (300 dpi), ``NAME.svg`` and ``NAME.pdf``,
+    then ``captions.md``, ``audit.json`` (every number), ``report.html`` (one
+    self-contained, accessible page) and ``report.pdf`` (the same page laid
+    out for print by WeasyPrint, tagged PDF/UA), all written at once through
+    the output writer: nothing half-written is ever seen, and an existing
+    non-empty ``out`` is refused unless ``force``.
+    """
+    import json
+    from pathlib import Path
+
+    from matplotlib import pyplot as plt
+
+    from fewpoints.briefing import RunInfo, _briefing_pdf, _picture, pdf_renderer
+    from fewpoints.schema import atomic_folder
+
+    pdf_renderer()  # a missing PDF library is said before any work
+    run = RunInfo.now(command)
+    figs = audit_figures(a)
+    out = Path(out)
+    with atomic_folder(out, force=force) as tmp:
+        images = {}
+        with F.data_labels(**_labels(a)):
+            for i, fig in enumerate(figs):
+                if progress:
+                    progress("writing figures", i / len(figs))
+                mfig = fig.figure()
+                F.save_figure(mfig, tmp / fig.name)
+                plt.close(mfig)
+                images[fig.name] = _picture(fig, tmp / fig.name)
+        if progress:
+            progress("writing figures", 1.0)
+            progress("writing report.html and report.pdf", 0.0)
+        (tmp / "captions.md").write_text(_captions_md(a, figs, command), encoding="utf-8")
+        (tmp / "audit.json").write_text(
+            json.dumps(audit_json(a, figs, run), indent=1, allow_nan=False) + "\n",
+            encoding="utf-8",
+        )
+        page = report_html(a, figs, run, images)
+        (tmp / "report.html").write_text(page, encoding="utf-8")
+        _briefing_pdf(tmp / "report.pdf", page)
+        if progress:
+            progress("writing report.html and report.pdf", 1.0)
+        names = sorted(p.name for p in tmp.iterdir())
+    return [out / n for n in names]
