@@ -293,21 +293,19 @@ def _location_kind(traces: pd.DataFrame, n_locations: int) -> str:
 
 
 LOCATION_WORDS = {
-    "gps": "GPS fixes with their horizontal accuracy (clustered into stay points of 50 m)",
-    "gps-like": "fixes that rarely repeat, taken as GPS without a stated accuracy "
-    "(clustered into stay points of 50 m)",
-    "repeating": "locations that repeat (antennas, cells or snapped points), used as recorded",
+    "gps": "GPS fixes with their horizontal accuracy",
+    "gps-like": "fixes that rarely repeat, taken as GPS without a stated accuracy",
+    "repeating": "locations that repeat (antennas, cells or snapped points)",
 }
 
 
 def _step_words(seconds: int) -> str:
-    if seconds % 86_400 == 0:
-        return f"{seconds // 86_400:,} day(s)"
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600:,} hour(s)"
-    if seconds % 60 == 0:
-        return f"{seconds // 60:,} minute(s)"
-    return f"{seconds:,} second(s)"
+    """``the second``, ``the hour``, ``15 minutes``: how precise the file's times are."""
+    for unit, name in ((86_400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds % unit == 0:
+            k = seconds // unit
+            return f"the {name}" if k == 1 else f"{k:,} {name}s"
+    return f"{seconds:,} seconds"  # pragma: no cover
 
 
 def describe(traces: pd.DataFrame, index, reading: dict | None = None) -> dict:
@@ -476,7 +474,18 @@ def _cheapest_release(sweep_table: pd.DataFrame, traces: pd.DataFrame, p: int):
     if ok.empty:
         return None, coarsest
     best = ok.sort_values(["vh", "cell_sort", "h"], kind="stable").iloc[0]
-    return _setting(best, traces), coarsest
+    # The other ways to get there that are not coarser in both space and time than another.
+    frontier = [
+        _release_words(None if r.cell_sort == 0 else r.cell_sort, r.time_bin)
+        for r in ok.itertuples()
+        if not (
+            ((ok["cell_sort"] <= r.cell_sort) & (ok["h"] <= r.h))
+            & ((ok["cell_sort"] < r.cell_sort) | (ok["h"] < r.h))
+        ).any()
+    ]
+    out = _setting(best, traces)
+    out["alternatives"] = [w for w in frontier if w != out["words"]]
+    return out, coarsest
 
 
 def _moved_km(traces: pd.DataFrame, cell: float | None) -> float:
@@ -865,7 +874,12 @@ def _fig_curve(a: Audit):
     first, last = c.iloc[0], c.iloc[-1]
     two = f"; two single out {_pct(at.loc[2, 'unicity'])}" if 2 in at.index else ""
     n_t = int(u4["n_targets"])
-    if first["unicity"] >= 0.5:
+    if first["unicity"] >= 0.5 and u4["unicity"] - first["unicity"] < 0.01:
+        title = (
+            f"In {a.source}, a single point of a device's own trace (a place and a time to "
+            f"{a.about['time_step_words']}) singles out {_pct(first['unicity'])} of devices."
+        )
+    elif first["unicity"] >= 0.5:
         title = (
             f"In {a.source}, {int(first['n_points'])} point of a device's own trace already "
             f"singles out {_pct(first['unicity'])} of devices, and 4 points "
@@ -885,8 +899,10 @@ def _fig_curve(a: Audit):
             f"device's trace) match no other device among {_about_words(a)}. One point singles "
             f"out {_pct(first['unicity'])}{two}; four single out {_pct(u4['unicity'])} (95% "
             f"interval {_pct(u4['ci_low'])} to {_pct(u4['ci_high'])}, {n_t:,} devices "
-            "sampled). Points are matched exactly; figure 2 asks the same question of coarser "
-            "versions of the file. Published: on call records of 1.5 million people located "
+            "sampled). Points are matched exactly, as an attacker who knows them to the "
+            "file's precision would; figure 2 asks the same question of coarser versions of "
+            "the file, as of an attacker who knows less. Published: on call records of 1.5 "
+            "million people located "
             "at antennas, by the hour, de Montjoye et al. (2013) found 95% unique with 4 "
             "points (diamond)."
         ),
@@ -940,6 +956,84 @@ def coarsening_table(a: Audit) -> pd.DataFrame:
     return out
 
 
+def plot_coarsening(table: pd.DataFrame, *, mark=None, few: float = FEW, ax=None):
+    """The coarsening table as a grid: the share singled out at each square size x time slot.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`coarsening_table`: ``cell_km`` (NaN: as recorded),
+        ``time_bin`` (None: as recorded), ``unicity``, ``ci_low``, ``ci_high``.
+    mark : (cell_km or None, time_bin or None), optional
+        The setting to ring (the least coarsening under ``few``).
+    few : float, default 0.10
+        Settings whose 95% interval lies under this share are outlined.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+        Rows from the recorded locations (top) to the largest squares, columns
+        from the recorded times to the longest slots; each cell says the share
+        singled out, darker where more are.
+    """
+    from matplotlib.patches import Rectangle
+
+    table = F._need_columns(
+        table, ["cell_km", "time_bin", "unicity", "ci_low", "ci_high"], "plot_coarsening"
+    )
+    cells = list(dict.fromkeys(table["cell_km"].fillna(0.0)))
+    bins = list(dict.fromkeys(table["time_bin"].fillna("")))
+    cells.sort()
+    bins.sort(key=lambda b: 0 if b == "" else pd.Timedelta(b).total_seconds())
+    grid = np.full((len(cells), len(bins)), np.nan)
+    high = np.full_like(grid, np.nan)
+    for r in table.itertuples():
+        i = cells.index(0.0 if pd.isna(r.cell_km) else r.cell_km)
+        j = bins.index(r.time_bin if isinstance(r.time_bin, str) else "")
+        grid[i, j], high[i, j] = r.unicity, r.ci_high
+    ax = F.new_axes(ax)
+    ax.imshow(grid, cmap="OrRd", vmin=0, vmax=1.25, aspect="auto", zorder=1)
+    for i in range(len(cells)):
+        for j in range(len(bins)):
+            v = grid[i, j]
+            if np.isnan(v):
+                continue
+            text = f"{v:.0%}" if v >= 0.005 or v == 0 else "<1%"
+            ax.text(j, i, text, ha="center", va="center", fontsize=9,
+                    fontweight="bold" if high[i, j] < few else "normal",
+                    color="white" if v > 0.6 else "#111111", zorder=3)  # fmt: skip
+            if high[i, j] < few:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=1.2,
+                                       ec=F.OKABE_ITO["blue"], ls="--", zorder=4))  # fmt: skip
+    if mark is not None:
+        i = cells.index(0.0 if mark[0] is None else float(mark[0]))
+        j = bins.index(mark[1] or "")
+        ax.add_patch(Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, lw=2.6,
+                               ec="#111111", zorder=5, gid="marked"))  # fmt: skip
+    ax.set_xticks(range(len(bins)))
+    ax.set_xticklabels(["as recorded" if b == "" else F._hours_label(_hours(b)) for b in bins])
+    ax.set_yticks(range(len(cells)))
+    ax.set_yticklabels(["as recorded" if c == 0 else f"{c:g} km" for c in cells])
+    ax.set_xlabel("Times floored to slots of")
+    ax.set_ylabel("Locations snapped to squares of")
+    ax.grid(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(length=0)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=F.OKABE_ITO["blue"], ls="--", lw=1.2)]
+    labels = [f"95% interval under {few:.0%} (bold)"]
+    if mark is not None:
+        handles.append(Line2D([], [], color="#111111", lw=2.6))
+        labels.append(f"least coarsening under {few:.0%}")
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2,
+              fontsize=8)  # fmt: skip
+    F._source_line(ax)
+    return ax
+
+
 def _fig_coarsening(a: Audit):
     from fewpoints.briefing import BriefingFigure, _pct
 
@@ -947,12 +1041,13 @@ def _fig_coarsening(a: Audit):
     r, c = a.release, a.coarsest
     raw = a.raw4
     if r is not None:
+        alt_words = f" (or {r['alternatives'][0]})" if r["alternatives"] else ""
         title = (
-            f"Only at {r['words']} does the share of devices singled out by {p} points "
-            f"fall under {FEW:.0%} ({_pct(r['unicity'])}); locations then move by "
+            f"Only coarsened to {r['words']}{alt_words} do fewer than {FEW:.0%} of devices "
+            f"stand out by {p} points ({_pct(r['unicity'])}); locations then move "
             f"{r['moved_km']:.1f} km on average."
         )
-        mark = (r["cell_km"], r["hours"])
+        mark = (r["cell_km"], r["time_bin"])
         verdict = (
             f"The least coarsening tried whose 95% interval lies under {FEW:.0%} is {r['words']}: "
             f"{_pct(r['unicity'])} singled out (95% interval {_pct(r['ci_low'])} to "
@@ -960,6 +1055,13 @@ def _fig_coarsening(a: Audit):
             f"of its square, {r['moved_km']:.2f} km from where it was on average, and every "
             f"time to the start of its slot, {r['shifted_minutes']:.0f} minutes earlier on "
             "average."
+            + (
+                f" Also under {FEW:.0%}, and not coarser in both space and time: "
+                + "; ".join(r["alternatives"])
+                + "."
+                if r["alternatives"]
+                else ""
+            )
         )
     else:
         title = (
@@ -973,29 +1075,26 @@ def _fig_coarsening(a: Audit):
             f"{_pct(c['ci_high'])})."
         )
     t = coarsening_table(a)
-    cells = ", ".join(
-        "as recorded" if pd.isna(v) else f"{v:g} km" for v in dict.fromkeys(t["cell_km"])
-    )
-    bins = ", ".join(
-        "as recorded" if not isinstance(v, str) else F._hours_label(_hours(v))
-        for v in dict.fromkeys(t["time_bin"])
-    )
+    cells = ", ".join(f"{v:g} km" for v in dict.fromkeys(t["cell_km"].dropna()))
+    bins = ", ".join(F._hours_label(_hours(v)) for v in dict.fromkeys(t["time_bin"].dropna()))
     return BriefingFigure(
         name="2-coarsening",
         title=title,
         caption=(
             f"{_measured(a)}: the test of figure 1 with {p} points on coarser versions of the "
-            f"file, locations snapped to squares ({cells}) and times floored to slots "
-            f"({bins}); each dot is one setting, placed by how much coarser it is than the "
-            f"file (locations merged x hours per slot). As recorded, {p} points single out "
-            f"{_pct(raw['unicity'])}. {verdict} The grey line is the law of de Montjoye et "
-            "al. (2013), unicity = alpha - (v h)^beta, fitted to these points; on real call "
-            "records they found that unicity falls only about as the 1/10 power of "
-            "resolution. The table after this figure lists every setting."
+            f"file, locations snapped to the centres of squares ({cells}) and times floored "
+            f"to slots ({bins}); each cell of the grid is one setting and the share of devices "
+            f"it still singles out. As recorded, {p} points single out "
+            f"{_pct(raw['unicity'])}. {verdict} Published: on real call records, de Montjoye "
+            "et al. (2013) found that unicity falls only about as the 1/10 power of the "
+            "resolution. The table after this figure lists every setting with its interval "
+            "and cost."
         ),
         alt=(
-            f"Scatter chart of the share of devices singled out by {p} points against how much "
-            f"coarser the data are made (log scale), coloured by square size, measured on "
+            f"Grid of the share of devices singled out by {p} points, with location squares "
+            f"from as recorded to {cells.split(', ')[-1] if cells else 'as recorded'} down "
+            f"the side and time slots from as recorded to "
+            f"{bins.split(', ')[-1] if bins else 'as recorded'} across, measured on "
             f"{a.source}: {_pct(raw['unicity'])} as recorded; "
             + (
                 f"{_pct(r['unicity'])} at {r['words']}, the least coarsening under {FEW:.0%}; "
@@ -1009,7 +1108,7 @@ def _fig_coarsening(a: Audit):
             if r is not None
             else f"no coarsening tried gets under {FEW:.0%} ({_pct(c['unicity'])} at {c['words']})"
         ),
-        draw=lambda ax: F.plot_resolution(a.sweep, n_points=p, mark=mark, ax=ax),
+        draw=lambda ax: plot_coarsening(t, mark=mark, ax=ax),
         result=t,
         facts={
             "as recorded, 4 points": _fact(t[t["cell_km"].isna() & t["time_bin"].isna()].iloc[0])
@@ -1105,9 +1204,12 @@ def _fig_population(a: Audit):
         else f"In a release larger than {a.source}, the model gives "
         f"{_pct(ten['model'])} singled out at {F._fmt_count(ten['n_devices'])} devices."
     )
-    how = (
-        "falls slowly" if falls and last["unicity"] > 0.5 else "falls" if falls else "barely moves"
-    )
+    if abs(last["unicity"] - first["unicity"]) < 0.005:
+        how = "stays"
+    elif falls:
+        how = "falls slowly" if last["unicity"] > 0.5 else "falls"
+    else:
+        how = "barely moves"
 
     def draw(ax):
         F.plot_population(curve, ax=ax)
@@ -1124,8 +1226,13 @@ def _fig_population(a: Audit):
             f"{_measured(a)}: the 4-point test in random subsets of the file's devices, "
             f"nested like a broker's growing market share: from "
             f"{F._fmt_count(first['n_devices'])} to {F._fmt_count(last['n_devices'])} "
-            f"devices unicity {how}, from {_pct(first['unicity'])} to {_pct(last['unicity'])}. "
-            f"Beyond the file (shaded), the convex model of Farzanehfar et al. (2021), "
+            f"devices unicity {how}"
+            + (
+                f" at {_pct(last['unicity'])}. "
+                if how == "stays"
+                else f", from {_pct(first['unicity'])} to {_pct(last['unicity'])}. "
+            )
+            + f"Beyond the file (shaded), the convex model of Farzanehfar et al. (2021), "
             f"U(n) = E[(1 - P)^(n - 1)] with P drawn from a Beta distribution fitted to "
             f"these points, gives {_pct(ten['model'])} at {F._fmt_count(ten['n_devices'])} "
             f"devices and {_pct(far['model'])} at {F._fmt_count(far['n_devices'])}; the "
@@ -1190,18 +1297,13 @@ def plot_risk(risk: pd.DataFrame, *, ax=None):
     F._percent_axis(ax, top=min(1.04, top * 1.25))
     ax.set_xlabel("Fewest random points of its own trace that single a device out")
     ax.set_ylabel("Devices (share of those sampled)")
-    cum = risk[within]["cumulative"]
     k2 = risk[risk["fewest_points"] == 2]
     if len(k2):
-        F._headline(
-            ax,
-            f"{float(k2['cumulative'].iloc[0]):.0%} singled out\nby 2 points or fewer",
-            (1, float(risk.loc[k2.index[0], "share"])),
-            (0.55, 0.9),
-            coords="axes fraction",
-            va="top",
-        )
-    del cum
+        ax.text(
+            0.97, 0.95, f"{float(k2['cumulative'].iloc[0]):.0%} singled out\nby 2 points or fewer",
+            transform=ax.transAxes, ha="right", va="top", fontsize=10, fontweight="bold",
+            color="#111111", gid="headline", zorder=6,
+        )  # fmt: skip
     F._source_line(ax)
     return ax
 
@@ -1224,13 +1326,18 @@ def _fig_risk(a: Audit):
         c = within["cumulative"].to_numpy()
         if c[-1] >= 0.5:
             median_k = int(within["fewest_points"].to_numpy()[np.argmax(c >= 0.5)])
-    title = (
-        f"Half the devices in {a.source} stand out after {median_k} point"
-        + ("s" if median_k != 1 else "")
-        + f" of their own; {_pct(never + more)} are not singled out by {P}."
-        if median_k is not None
-        else f"Most devices in {a.source} are not singled out by {P} random points of their own."
-    )
+    if one >= 0.5:
+        title = (
+            f"One random point of its own trace singles out {_pct(one)} of the devices in "
+            f"{a.source}; {_pct(never + more)} are not singled out by {P}."
+        )
+    elif median_k is not None:
+        title = (
+            f"Half the devices in {a.source} stand out after {median_k} random points of "
+            f"their own; {_pct(never + more)} are not singled out by {P}."
+        )
+    else:
+        title = f"Most devices in {a.source} are not singled out by {P} random points of their own."
     return BriefingFigure(
         name="5-per-device-risk",
         title=title,
@@ -1427,8 +1534,7 @@ def limits(a: Audit) -> list[str]:
         f"A sample of a larger release. Unicity is measured among the {ab['n_devices']:,} "
         "devices in this file. A broker's whole data hold more devices that might share a "
         "target's points; figure 4 estimates how much that lowers the share (a model and a "
-        "lower bound, not a measurement). Devices that report rarely are hidden better "
-        "than the median suggests, and busy ones worse.",
+        "lower bound, not a measurement).",
         f"Clock and accuracy errors. Points are compared exactly at the file's precision "
         f"(times to {ab['time_step_words']}; {ab['locations_words']}). An attacker rarely "
         "knows a moment to the second or a place to the metre, and clocks and GPS fixes "
