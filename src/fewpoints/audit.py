@@ -207,8 +207,8 @@ class Projection:
 
     Areas are exact on the sphere (a 1 km square covers 1 km² wherever it
     is), so square cells coarsen a whole country fairly, and distances stay
-    within 0.1% of the sphere's up to 500 km from the centre, 0.3% up to
-    1,000 km and 1.2% up to 2,000 km (the scale is ``1 / cos(c / 2)`` across
+    within 0.1% of the sphere's up to 500 km from the centre, 0.35% up to
+    1,000 km and 1.3% up to 2,000 km (the scale is ``1 / cos(c / 2)`` across
     and its inverse along the direction from the centre, ``c`` the angle
     from it). The Earth is taken as a sphere of radius 6,371.0088 km, which
     adds at most about 0.5% against the ellipsoid. The same projection
@@ -291,8 +291,8 @@ class Projection:
         return (
             f"latitude/longitude projected to km by a Lambert azimuthal equal-area projection "
             f"centred at {abs(self.lat0):.0f}°{ns} {abs(self.lon0):.0f}°{ew} (the file's "
-            "median fix, to the degree): areas exact, distances within 0.3% up to 1,000 km "
-            "from the centre and 1.2% up to 2,000 km"
+            "median fix, to the degree): areas exact, distances within 0.35% up to 1,000 km "
+            "from the centre and 1.3% up to 2,000 km"
         )
 
 
@@ -515,10 +515,16 @@ def _time_step(seconds: np.ndarray) -> int:
 
 
 def _location_kind(traces: pd.DataFrame, n_locations: int) -> str:
-    """``"gps"`` (fixes with an accuracy), ``"gps-like"`` (rarely repeating) or ``"repeating"``."""
-    if "accuracy_m" in traces.columns:
-        return "gps"
-    return "repeating" if n_locations <= _REPEATING * len(traces) else "gps-like"
+    """What a location of the file is, by what the data show.
+
+    ``"repeating"`` when there are at most 1 distinct location per 20 records
+    (antennas, cells, snapped points: used as recorded, whatever accuracy
+    the file states), else ``"gps"`` with an ``accuracy_m`` column and
+    ``"gps-like"`` without (fixes clustered into stay points).
+    """
+    if n_locations <= _REPEATING * len(traces):
+        return "repeating"
+    return "gps" if "accuracy_m" in traces.columns else "gps-like"
 
 
 LOCATION_WORDS = {
@@ -1875,7 +1881,7 @@ def report_html(a: Audit, figs: Sequence, run, images: dict) -> str:
     title = f"How identifying is {a.source}? A re-identification risk audit"
     measured = (
         f"Every number in this report is measured on {a.source}, by fewpoints {run.version} "
-        f"on {run.date}, from the file alone: no ground truth, no synthetic data. The audit "
+        f"on {run.date}, from the file alone: no ground truth, no simulated city. The audit "
         "ran on this machine and nothing was sent anywhere (fewpoints makes no network "
         "connection)."
     )
