@@ -2183,3 +2183,59 @@ def write_audit(
             progress("writing report.html and report.pdf", 1.0)
         names = sorted(p.name for p in tmp.iterdir())
     return [out / n for n in names]
+
+
+# ---------------------------------------------------------------------------
+# reading a user's file (the reader's options; the reader itself is fewpoints' one reader)
+# ---------------------------------------------------------------------------
+
+
+def add_reading_options(p) -> None:
+    """The command line's options for how to read a traces file."""
+    g = p.add_argument_group("reading the file")
+    g.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="which column is which, for names not recognised: e.g. "
+        "device_id=maid,time=ts,lat=y,lon=x,accuracy_m=acc",
+    )
+    g.add_argument(
+        "--timezone",
+        default="UTC",
+        help="the local time zone (an IANA name such as America/Chicago): Unix times and "
+        "times with a UTC offset are read as local times there, which decides what is night "
+        "and what is a working day (default: UTC)",
+    )
+    g.add_argument("--time-unit", choices=("s", "ms"), help="Unix times in seconds or milliseconds")
+    order = g.add_mutually_exclusive_group()
+    order.add_argument("--day-first", dest="dayfirst", action="store_const", const=True,
+                       help="dates like 05/03/2026 are day/month/year")  # fmt: skip
+    order.add_argument("--month-first", dest="dayfirst", action="store_const", const=False,
+                       help="dates like 05/03/2026 are month/day/year")  # fmt: skip
+
+
+def read_for_audit(path, *, columns=None, timezone="UTC", time_unit=None, dayfirst=None):
+    """The file as a traces table, and how it was read (for the report)."""
+    from fewpoints.schema import read_traces
+
+    if columns or str(timezone).upper() != "UTC" or time_unit or dayfirst is not None:
+        raise FewpointsError("this build reads files in fewpoints' own columns only")
+    traces = read_traces(path)
+    return traces, {"columns": "fewpoints' own", "timezone": "UTC"}
+
+
+def reading_line(path, traces: pd.DataFrame, reading: dict) -> str:
+    """The one line said before the work starts: what was recognised, and what was read."""
+    t = traces["time"]
+    return (
+        f"read {path}: {reading.get('columns', '')}; times {reading.get('time', 'as written')}, "
+        f"local time {reading.get('timezone', 'UTC')}; {len(traces):,} records, "
+        f"{traces['device_id'].nunique():,} devices, {t.min()} to {t.max()}"
+    )
+
+
+def choose_engine(path, engine: str) -> str:
+    """``memory`` or ``dask`` for a file: as asked, or (``auto``) by whether it fits."""
+    if engine == "dask":
+        raise FewpointsError("the Dask engine is not in this build of the audit yet")
+    return "memory"
