@@ -315,14 +315,17 @@ def test_audit_gives_the_apis_numbers(tiny_world, tiny_audits, model):
 def test_audit_least_coarsening_is_under_few_and_minimal(tiny_audits):
     for a in tiny_audits.values():
         t = a.sweep.table
-        t = t.assign(vh=t["v"] * t["h"])
+        t = t.assign(volume=t["cell_km"].fillna(0) ** 2 * t["h"])
         ok = t[(t["ci_high"] < A.FEW) & ~(t["cell_km"].isna() & t["time_bin"].isna())]
         if a.release is None:
             assert ok.empty
             continue
         r = a.release
         assert r["ci_high"] < A.FEW
-        assert r["v"] * r["hours"] == pytest.approx(ok["vh"].min())
+        # the least coarsening: the smallest square x slot (km2 h) under 10%
+        assert (r["cell_km"] or 0) ** 2 * r["hours"] == pytest.approx(ok["volume"].min())
+        for w in r["alternatives"]:
+            assert w != r["words"] and w in set(A.coarsening_table(a)["setting"])
         assert 0 < r["moved_km"] < r["cell_km"]
         assert r["time_bin"] is None or 0 < r["shifted_minutes"] < A._hours(r["time_bin"]) * 60
 
