@@ -553,7 +553,7 @@ def describe(traces: pd.DataFrame, index, reading: dict | None = None) -> dict:
     return {
         "n_records": int(len(traces)),
         "n_devices": int(index.n_devices),
-        "n_points": int(index.n_points),
+        "n_points": int(per_device.sum()),
         "n_locations": int(index.n_locations),
         "first": str(pd.Timestamp(first, unit="s")),
         "last": str(pd.Timestamp(last, unit="s")),
@@ -894,7 +894,11 @@ def sensitive_exposure(traces: pd.DataFrame, places: pd.DataFrame, *, gps: bool)
     elif not gps and "accuracy_m" in traces.columns:
         traces = traces.drop(columns="accuracy_m")
     visits = sensitive_visits(traces, places, radius_km=_GPS_KM)
-    n_all = traces["device_id"].nunique()
+    return _sensitive_table(visits, places, traces["device_id"].nunique())
+
+
+def _sensitive_table(visits: pd.DataFrame, places: pd.DataFrame, n_all: int) -> pd.DataFrame:
+    """Devices, visits and places visited per kind of sensitive place (and for any kind)."""
     rows = []
     for kind, g in visits.groupby("kind", sort=True):
         rows.append(
@@ -1682,7 +1686,11 @@ def _fig_sensitive(a: Audit):
 
 def audit_figures(a: Audit) -> list:
     """The report's figures in reading order (:class:`fewpoints.briefing.BriefingFigure`)."""
-    figs = [_fig_curve(a), _fig_coarsening(a), _fig_anonymity(a), _fig_population(a), _fig_risk(a)]
+    figs = [_fig_curve(a), _fig_coarsening(a), _fig_anonymity(a)]
+    if a.population is not None:
+        figs.append(_fig_population(a))
+    if a.risk is not None:
+        figs.append(_fig_risk(a))
     if a.sensitive is not None and len(a.sensitive):
         figs.append(_fig_sensitive(a))
     return figs
@@ -1759,7 +1767,7 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 "colleague knows: they turn a pseudonymous trace into a named person.",
             )
         )
-    risk = a.risk.set_index("fewest_points")
+    risk = a.risk.set_index("fewest_points") if a.risk is not None else pd.DataFrame()
     if 2 in risk.index:
         k = risk.loc[2]
         out.append(
@@ -1782,15 +1790,22 @@ def limits(a: Audit) -> list[str]:
     ab = a.about
     rd = ab.get("reading", {})
     tz = rd.get("timezone", "UTC")
+    fig = {f.name.split("-", 1)[1]: f"figure {i}" for i, f in enumerate(audit_figures(a), 1)}
+    bigger = (
+        f"; {fig['population']} estimates how much that lowers the share (a model and a lower "
+        "bound, not a measurement)."
+        if "population" in fig
+        else "; the population bounds were not measured by this engine."
+    )
     out = [
         f"A sample of a larger release. Unicity is measured among the {ab['n_devices']:,} "
         "devices in this file. A broker's whole data hold more devices that might share a "
-        "target's points; figure 4 estimates how much that lowers the share (a model and a "
-        "lower bound, not a measurement).",
+        "target's points" + bigger,
         f"Clock and accuracy errors. Points are compared exactly at the file's precision "
         f"(times to {ab['time_step_words']}; {ab['locations_words']}). An attacker rarely "
         "knows a moment to the second or a place to the metre, and clocks and GPS fixes "
-        "err; the coarsening table (figure 2) shows the share singled out by knowledge as "
+        f"err; the coarsening table ({fig['coarsening']}) shows the share singled out by "
+        "knowledge as "
         "coarse as whole hours and kilometres.",
         f"Local time. Night and working hours, which decide the inferred home and work, are "
         f"read in {tz}"
@@ -1801,7 +1816,7 @@ def limits(a: Audit) -> list[str]:
             else "."
         ),
         "The attacker. The points known here are drawn at random from a device's trace. An "
-        "attacker who knows a person's routine (home, work, regular places: figure 3) or "
+        f"attacker who knows a person's routine (home, work, regular places: {fig['home-work']}) or "
         "picks the rarest points does at least as well.",
         "Singled out is not named. Naming a singled-out device needs outside data (an "
         "address, a post, a sighting); research has shown such data are often at hand "
@@ -2072,6 +2087,15 @@ def audit_json(a: Audit, figs: Sequence, run) -> dict:
         return _jsonable(df.to_dict(orient="records"))
 
     pop = a.population
+    population = None
+    if pop is not None:
+        population = {
+            "table": records(pop.table),
+            "fit": _jsonable(pop.fit),
+            "extrapolation": records(pop.extrapolation),
+            "model": "Beta model of Farzanehfar et al. (2021) fitted to nested random subsets; "
+            "lower bound: the chord through the two largest subsets, continued",
+        }
     out = {
         "run": {"command": run.command, "version": run.version, "date": run.date},
         "measured_on": a.source,
@@ -2091,14 +2115,8 @@ def audit_json(a: Audit, figs: Sequence, run) -> dict:
         },
         "home_work": _jsonable(a.home_work),
         "anonymity_sets": records(a.anonymity),
-        "population": {
-            "table": records(pop.table),
-            "fit": _jsonable(pop.fit),
-            "extrapolation": records(pop.extrapolation),
-            "model": "Beta model of Farzanehfar et al. (2021) fitted to nested random subsets; "
-            "lower bound: the chord through the two largest subsets, continued",
-        },
-        "per_device_risk": records(a.risk),
+        "population": population,
+        "per_device_risk": None if a.risk is None else records(a.risk),
         "sensitive_places": None if a.sensitive is None else records(a.sensitive),
         "limits": limits(a),
         "figures": [
@@ -2242,18 +2260,454 @@ def read_for_audit(path, *, columns=None, timezone="UTC", time_unit=None, dayfir
     return traces, {"columns": "fewpoints' own", "timezone": "UTC"}
 
 
-def reading_line(path, traces: pd.DataFrame, reading: dict) -> str:
+def reading_line(path, traces, reading: dict) -> str:
     """The one line said before the work starts: what was recognised, and what was read."""
-    t = traces["time"]
-    return (
+    head = (
         f"read {path}: {reading.get('columns', '')}; times {reading.get('time', 'as written')}, "
-        f"local time {reading.get('timezone', 'UTC')}; {len(traces):,} records, "
-        f"{traces['device_id'].nunique():,} devices, {t.min()} to {t.max()}"
+        f"local time {reading.get('timezone', 'UTC')}"
+    )
+    if not isinstance(traces, pd.DataFrame):  # a Dask table: counted as the work goes
+        return head + f"; {traces.npartitions:,} partitions (Dask engine)"
+    t = traces["time"]
+    return head + (
+        f"; {len(traces):,} records, {traces['device_id'].nunique():,} devices, "
+        f"{t.min()} to {t.max()}"
     )
 
 
-def choose_engine(path, engine: str) -> str:
-    """``memory`` or ``dask`` for a file: as asked, or (``auto``) by whether it fits."""
+#: Memory the in-memory audit needs per record at its peak (the table, its index, the hourly
+#: visits, a coarsened index; measured on the city world, benchmarks/README.md).
+BYTES_PER_RECORD = 400
+
+
+def _parquet_files(path) -> list:
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        return sorted(f for f in path.rglob("*.parquet") if not f.name.startswith((".", "_")))
+    return [path] if path.name.lower().endswith(".parquet") else []
+
+
+def estimate_records(path) -> int:
+    """About how many records a file holds (exact for Parquet, from the size for CSV)."""
+    from pathlib import Path
+
+    files = _parquet_files(path)
+    if files:
+        import pyarrow.parquet as pq
+
+        try:
+            return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        except (OSError, ValueError) as exc:
+            raise InputError(
+                f"{path}: not a readable Parquet file ({exc})".splitlines()[0]
+            ) from None
+    size = Path(path).stat().st_size if Path(path).is_file() else 0
+    per_row = 20 if str(path).lower().endswith(".gz") else 70  # bytes of CSV text per fix
+    return size // per_row
+
+
+def choose_engine(path, engine: str = "auto", *, available: int | None = None) -> str:
+    """``memory`` or ``dask`` for a file: as asked, or (``auto``) by whether the audit fits.
+
+    Raises
+    ------
+    InputError
+        When the Dask engine is asked for (or needed) and the file is not
+        Parquet, or the engine is not installed.
+    """
+    from pathlib import Path
+
+    from fewpoints.synth.world import available_memory
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if engine not in ("auto", "memory", "dask"):
+        raise FewpointsError(f"unknown engine {engine!r}; choose auto, memory or dask")
+    parquet = bool(_parquet_files(path))
+    if engine == "auto":
+        have = available_memory() if available is None else available
+        need = estimate_records(path) * BYTES_PER_RECORD
+        if have is None or need <= have:
+            return "memory"
+        if not parquet:
+            raise InputError(
+                f"{path}: auditing it in memory needs about {need / 1e9:.0f} GB and "
+                f"{have / 1e9:.0f} GB is free; the Dask engine reads Parquet: convert the file "
+                "(e.g. with pyarrow or DuckDB) and audit the Parquet file or folder"
+            )
+        engine = "dask"
     if engine == "dask":
-        raise FewpointsError("the Dask engine is not in this build of the audit yet")
-    return "memory"
+        from fewpoints.attacks.dask_engine import require_dask
+
+        require_dask()
+        if not parquet:
+            raise InputError(
+                f"{path}: the Dask engine reads Parquet (a .parquet file or a folder of them); "
+                "use --engine memory for CSV"
+            )
+    return engine
+
+
+def read_for_audit_dask(path, *, columns=None, timezone="UTC", time_unit=None, dayfirst=None):
+    """A Parquet file or folder as a lazy Dask table for :func:`audit_dask`, and how it is read."""
+    from fewpoints.attacks.dask_engine import read_traces_dask
+
+    if columns or str(timezone).upper() != "UTC" or time_unit or dayfirst is not None:
+        raise FewpointsError("this build reads Parquet in fewpoints' own columns only")
+    ddf = read_traces_dask(path)
+    return ddf, {"columns": "fewpoints' own", "timezone": "UTC"}
+
+
+# ---------------------------------------------------------------------------
+# the audit of a file larger than memory: the Dask engine, partition by partition
+# ---------------------------------------------------------------------------
+
+
+def _describe_partition(df: pd.DataFrame, cells, bins, max_locations: int) -> dict:
+    """Pass 0 on one partition: its times, its locations, the cost sums of every coarsening."""
+    if len(df) == 0:
+        return {"n": 0}
+    t = df["time"].to_numpy().astype("datetime64[s]").view(np.int64)
+    u = np.unique(t)
+    xy = pd.DataFrame({"x": df["x_km"].to_numpy(np.float64) + 0.0,
+                       "y": df["y_km"].to_numpy(np.float64) + 0.0}).drop_duplicates()  # fmt: skip
+    return {
+        "n": len(df),
+        "t_min": int(u[0]),
+        "t_max": int(u[-1]),
+        "t_gcd": int(np.gcd.reduce(u - u[0])) if len(u) > 1 else 0,
+        "n_locations": len(xy),
+        "locations": xy if len(xy) <= max_locations else None,
+        "accuracy": "accuracy_m" in df.columns,
+        "sums": _move_sums(df, cells, bins, mean=False),
+    }
+
+
+def _describe_dask(ddf, cells, bins, progress) -> dict:
+    """The file's time range and step, its locations, and the costs of each coarsening (one pass)."""
+    from fewpoints.attacks.dask_engine import _compute as compute
+    from fewpoints.attacks.dask_engine import require_dask
+
+    dask = require_dask()
+    parts = compute(
+        [dask.delayed(_describe_partition)(p, cells, bins, 2_000_000) for p in ddf.to_delayed()],
+        "pass 0: describing the file",
+        progress,
+    )
+    parts = [p for p in parts if p["n"]]
+    if not parts:
+        raise InputError("the traces table is empty")
+    n = sum(p["n"] for p in parts)
+    t0 = min(p["t_min"] for p in parts)
+    step = int(np.gcd.reduce([p["t_gcd"] for p in parts] + [p["t_min"] - t0 for p in parts]))
+    locs = [p["locations"] for p in parts]
+    if all(v is not None for v in locs):
+        locations = pd.concat(locs, ignore_index=True).drop_duplicates(ignore_index=True)
+        n_loc = len(locations)
+    else:
+        locations, n_loc = None, sum(p["n_locations"] for p in parts)  # an upper bound
+    costs = {"moved_km": {}, "shifted_minutes": {}}
+    for key in costs:
+        for k in parts[0]["sums"][key]:
+            costs[key][k] = sum(p["sums"][key][k] for p in parts) / n
+    return {
+        "n_records": n,
+        "first": t0,
+        "last": max(p["t_max"] for p in parts),
+        "time_step": max(step, 1),
+        "n_locations": int(n_loc),
+        "locations": locations,
+        "accuracy": any(p["accuracy"] for p in parts),
+        "costs": costs,
+    }
+
+
+def _hw_partition(df: pd.DataFrame, radius, grans, ns) -> pd.DataFrame:
+    """Each device's home, work and top places at every granularity, as coordinates (one partition).
+
+    The same computation as :func:`fewpoints.attacks.anonymity_table` on the
+    partition's devices (whole in it): home and work found at the finest
+    level and placed in their cell; the top places ranked on the visits
+    coarsened to each cell. Coordinates (cell centres, or locations as
+    recorded) compare across partitions as the codes do within one table.
+    """
+    from fewpoints.attacks.top_locations import (
+        HourlyVisits,
+        _granularity,
+        _home_work_codes,
+        _ranked,
+    )
+
+    visits = HourlyVisits.from_traces(df, cluster_km=radius)
+    home, home_support, work, work_support = _home_work_codes(visits)
+    out = {"device_id": pd.array(visits.device_ids, dtype="string[pyarrow]")}
+    out["has_home"] = home >= 0
+    out["has_work"] = work >= 0
+    out["home_support"], out["work_support"] = home_support, work_support
+    n_dev = visits.n_devices
+    for g in grans:
+        label, mapping = _granularity(g, visits, None, None)
+        if mapping is None:
+            at = visits
+            unit_x, unit_y, unit = visits.loc_x, visits.loc_y, np.arange(visits.n_locations)
+        else:
+            unit, unit_x, unit_y = mapping
+            at = visits.coarsen(unit, unit_x, unit_y, label)
+        for name, code in (("home", home), ("work", work)):
+            u = unit[np.maximum(code, 0)]
+            out[f"{label}|{name}_x"] = np.where(code >= 0, unit_x[u], np.nan)
+            out[f"{label}|{name}_y"] = np.where(code >= 0, unit_y[u], np.nan)
+        pairs = at.location_hours(windows=False)
+        order, rank = _ranked(pairs, n_dev)
+        out[f"{label}|n_loc"] = np.bincount(pairs.dev, minlength=n_dev)
+        for k in range(max(ns)):
+            sel = order[rank == k]
+            x = np.full(n_dev, np.nan)
+            y = np.full(n_dev, np.nan)
+            x[pairs.dev[sel]] = at.loc_x[pairs.loc[sel]]
+            y[pairs.dev[sel]] = at.loc_y[pairs.loc[sel]]
+            out[f"{label}|top{k + 1}_x"], out[f"{label}|top{k + 1}_y"] = x, y
+    return pd.DataFrame(out)
+
+
+def _set_sizes(cols: list[np.ndarray]) -> np.ndarray:
+    """How many rows equal each row of the columns (exact float keys)."""
+    codes = [pd.factorize(c + 0.0)[0].astype(np.int64) for c in cols]
+    key = pd.MultiIndex.from_arrays(codes)
+    inv, uniq = pd.factorize(key)
+    return np.bincount(inv)[inv]
+
+
+def _anonymity_rows(keys: pd.DataFrame, labels: list[str], ns) -> tuple[pd.DataFrame, dict]:
+    """:func:`fewpoints.attacks.anonymity_table` rows from the per-device keys of every partition."""
+    from fewpoints.attacks.top_locations import TABLE_COLUMNS
+    from fewpoints.attacks.unicity import wilson_interval
+
+    rows = []
+
+    def row(measure, label, sizes):
+        if len(sizes) == 0:
+            nan = float("nan")
+            return dict(zip(TABLE_COLUMNS, [measure, label, nan, nan, nan, nan, 0], strict=True))
+        k = int((sizes == 1).sum())
+        lo, hi = wilson_interval(k, len(sizes))
+        return {"measure": measure, "granularity": label, "share_unique": k / len(sizes),
+                "ci_low": lo, "ci_high": hi, "median_set_size": float(np.median(sizes)),
+                "n_devices": int(len(sizes))}  # fmt: skip
+
+    both = (keys["has_home"] & keys["has_work"]).to_numpy()
+    for label in labels:
+        for n in ns:
+            ok = (keys[f"{label}|n_loc"] >= n).to_numpy()
+            cols = []
+            for k in range(n):
+                cols += [keys[f"{label}|top{k + 1}_x"].to_numpy()[ok],
+                         keys[f"{label}|top{k + 1}_y"].to_numpy()[ok]]  # fmt: skip
+            rows.append(row(f"top-{n}", label, _set_sizes(cols) if ok.any() else np.empty(0)))
+        cols = [keys[f"{label}|{w}_{c}"].to_numpy()[both] for w in ("home", "work") for c in "xy"]
+        rows.append(row("home/work", label, _set_sizes(cols) if both.any() else np.empty(0)))
+    summary = {
+        "n_devices": int(len(keys)),
+        "homes": int(keys["has_home"].sum()),
+        "works": int(keys["has_work"].sum()),
+        "both": int(both.sum()),
+    }
+    for w in ("home", "work"):
+        has = keys[f"has_{w}"].to_numpy()
+        summary[f"median_{w}_support"] = (
+            float(np.median(keys[f"{w}_support"].to_numpy()[has])) if has.any() else None
+        )
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS), summary
+
+
+def _sensitive_partition(df: pd.DataFrame, places: pd.DataFrame, antennas, gps: bool):
+    from fewpoints.attacks import sensitive_visits
+
+    if len(df) == 0:
+        return pd.DataFrame({"kind": [], "device_id": [], "place_id": []})
+    if gps and "accuracy_m" not in df.columns:
+        df = df.assign(accuracy_m=0.0)
+    elif not gps and "accuracy_m" in df.columns:
+        df = df.drop(columns="accuracy_m")
+    v = sensitive_visits(df.assign(device_id=df["device_id"].astype(str)), places,
+                         radius_km=_GPS_KM, antennas=antennas)  # fmt: skip
+    return v[["kind", "device_id", "place_id"]]
+
+
+def audit_dask(
+    ddf,
+    *,
+    source: str = "the file",
+    places: pd.DataFrame | None = None,
+    reading: dict | None = None,
+    sizes: AuditSizes | None = None,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> Audit:
+    """:func:`audit` on a Dask DataFrame (a file larger than memory), partition by partition.
+
+    The same seed gives the same targets, points and numbers as :func:`audit`
+    on the table in memory: the unicity curve and the coarsening table by
+    the Dask engine's three passes (:func:`fewpoints.attacks.dask_engine.dask_unicity`)
+    with the in-memory engine's draws; home, work and top places per device
+    in each partition (every device is whole in one), their anonymity sets
+    counted on the client; the costs of coarsening and the description of
+    the file in one more pass. Each device must be in one partition (as
+    ``fewpoints generate --chunk-people`` writes them).
+    """
+    from fewpoints.attacks.dask_engine import (
+        _compute,
+        _select,
+        coarsen_dask,
+        dask_unicity,
+        require_dask,
+    )
+    from fewpoints.attacks.resolution import ResolutionSweep
+    from fewpoints.attacks.unicity import _curve_row
+    from fewpoints.briefing import attack_rng
+
+    dask = require_dask()
+    sizes = sizes or AuditSizes()
+    report = progress or (lambda stage, fraction: None)
+    seconds: dict[str, float] = {}
+    has_accuracy = "accuracy_m" in ddf.columns
+    cols = ["device_id", "time", "x_km", "y_km"] + (["accuracy_m"] if has_accuracy else [])
+    ddf = ddf[cols]
+
+    t0 = time.perf_counter()
+    d = _describe_dask(ddf, list(sizes.sweep_cells), list(sizes.sweep_bins), report)
+    seconds["describing the file"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ps = list(sizes.curve_points)
+    ps = [4, *(p for p in ps if p != 4)] if 4 in ps else ps
+    results, counts = dask_unicity(
+        _select(ddf), ps, n_targets=sizes.n_targets, rng=attack_rng(seed), progress=report
+    )
+    if counts.n_devices < MIN_DEVICES:
+        raise InputError(
+            f"{source}: column device_id holds {counts.n_devices:,} device(s); an audit needs "
+            f"at least {MIN_DEVICES}"
+        )
+    curve = pd.DataFrame([_curve_row(r) for r in results])
+    curve = curve.sort_values("n_points", ignore_index=True)
+    seconds["unicity against points known"] = time.perf_counter() - t0
+
+    per_device = counts.points_per_device()
+    kind = (
+        "repeating"
+        if d["n_locations"] <= _REPEATING * d["n_records"]
+        else ("gps" if d["accuracy"] else "gps-like")
+    )
+    about = {
+        "n_records": int(d["n_records"]),
+        "n_devices": int(counts.n_devices),
+        "n_points": int(per_device.sum()),
+        "n_locations": int(d["n_locations"]),
+        "first": str(pd.Timestamp(d["first"], unit="s")),
+        "last": str(pd.Timestamp(d["last"], unit="s")),
+        "days": round((d["last"] - d["first"]) / 86_400, 1),
+        "locations": kind,
+        "locations_words": LOCATION_WORDS[kind],
+        "time_step": int(d["time_step"]),
+        "time_step_words": _step_words(int(d["time_step"])),
+        "points_per_device": {
+            "median": float(np.median(per_device)),
+            "mean": float(per_device.mean()),
+            "p99": float(np.percentile(per_device, 99)),
+        },
+        "reading": dict(reading or {}),
+    }
+
+    t0 = time.perf_counter()
+    step_s = about["time_step"]
+    bins = [b for b in sizes.sweep_bins if b is None or pd.Timedelta(b).total_seconds() > step_s]
+    rng = attack_rng(seed)
+    rows = []
+    settings_ = [(c, b) for c in sizes.sweep_cells for b in bins]
+    for i, (c, b) in enumerate(settings_, 1):
+        stage = f"coarsening {i}/{len(settings_)}: {_release_words(c, b)}"
+        part = (
+            _select(ddf)
+            if c is None and b is None
+            else coarsen_dask(_select(ddf), cell_km=c, time_bin=b)
+        )
+        res, _ = dask_unicity(part, [sizes.sweep_points], n_targets=sizes.n_targets, rng=rng,
+                              progress=lambda s, f, stage=stage: report(stage, f))  # fmt: skip
+        h = step_s / 3600.0 if b is None else _hours(b)
+        rows.append({"cell_km": np.nan if c is None else float(c), "merge_v": np.nan,
+                     "time_bin": b, "v": np.nan, "h": h, **_curve_row(res[0])})  # fmt: skip
+    table = pd.DataFrame(rows)
+    table["fitted"] = np.nan
+    sweep = ResolutionSweep(table=table, fit=pd.DataFrame(
+        [{"n_points": sizes.sweep_points, "alpha": np.nan, "beta": np.nan, "rmse": np.nan,
+          "halving_drop": np.nan}]))  # fmt: skip
+    costs = {
+        "moved_km": {(0.0 if c is None else float(c)): d["costs"]["moved_km"][0.0 if c is None else float(c)]
+                     for c in sizes.sweep_cells},
+        "shifted_minutes": {("" if b is None else b): d["costs"]["shifted_minutes"]["" if b is None else b]
+                            for b in bins},
+    }  # fmt: skip
+    release, coarsest = _cheapest_release(table, costs, sizes.sweep_points)
+    seconds["coarsening table"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    radius = None if kind == "repeating" else _GPS_KM
+    grans = (["antenna"] if radius is None else []) + list(sizes.granularities)
+    ns = (1, 2, 3)
+    frames = _compute(
+        [dask.delayed(_hw_partition)(p, radius, grans, ns) for p in ddf.to_delayed()],
+        "home, work and top places",
+        report,
+    )
+    keys = pd.concat(frames, ignore_index=True)
+    del frames
+    labels = [("antenna" if "antenna_id" in ddf.columns else "as recorded") if g == "antenna"
+              else f"{float(g):g} km" for g in grans]  # fmt: skip
+    anonymity, hw = _anonymity_rows(keys, labels, ns)
+    del keys
+    hw["stay_point_km"] = radius
+    anonymity["granularity"] = anonymity["granularity"].replace({"antenna": "as recorded"})
+    seconds["home, work and top places"] = time.perf_counter() - t0
+
+    sensitive = None
+    if places is not None:
+        t0 = time.perf_counter()
+        antennas = None
+        if kind == "repeating" and d["locations"] is not None:
+            loc = d["locations"]
+            antennas = pd.DataFrame({"antenna_id": np.arange(len(loc)), "x_km": loc["x"].to_numpy(),
+                                     "y_km": loc["y"].to_numpy()})  # fmt: skip
+        parts = _compute(
+            [
+                dask.delayed(_sensitive_partition)(p, places, antennas, kind != "repeating")
+                for p in ddf.to_delayed()
+            ],  # fmt: skip
+            "sensitive places",
+            report,
+        )
+        v = pd.concat(parts, ignore_index=True)
+        sensitive = _sensitive_table(v, places, counts.n_devices)
+        seconds["sensitive places"] = time.perf_counter() - t0
+
+    return Audit(
+        source=source,
+        about=about,
+        curve=curve,
+        sweep=sweep,
+        release=release,
+        coarsest=coarsest,
+        home_work=hw,
+        anonymity=anonymity,
+        population=None,
+        risk=None,
+        sensitive=sensitive,
+        costs=costs,
+        seconds=seconds,
+        engine="dask",
+        seed=seed,
+        sizes=sizes,
+    )

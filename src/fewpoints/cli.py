@@ -1168,18 +1168,10 @@ def _add_audit(sub) -> None:
 
 
 def _run_audit(args) -> int:
+    import contextlib
     from pathlib import Path
 
-    from fewpoints.audit import (
-        audit,
-        check_auditable,
-        choose_engine,
-        drop_duplicates,
-        read_for_audit,
-        read_places,
-        reading_line,
-        write_audit,
-    )
+    from fewpoints import audit as A
     from fewpoints.briefing import pdf_renderer
     from fewpoints.schema import check_output_folder
 
@@ -1189,56 +1181,54 @@ def _run_audit(args) -> int:
     if args.places is not None and not Path(args.places).is_file():
         raise FewpointsError(f"{args.places}: no such places file")
     pdf_renderer()
-    engine = choose_engine(src, args.engine)
-    if engine == "dask":
-        from fewpoints.audit import run_audit_dask
-
-        return run_audit_dask(args, progress=Progress(enabled=not args.quiet))
+    engine = A.choose_engine(src, args.engine)
+    if engine == "memory":
+        for option in ("workers", "memory_limit"):
+            if getattr(args, option) is not None:
+                flag = "--" + option.replace("_", "-")
+                raise FewpointsError(f"{flag} applies to the Dask engine (--engine dask)")
     progress = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()
+    reading = dict(columns=args.columns, timezone=args.timezone, time_unit=args.time_unit,
+                   dayfirst=args.dayfirst)  # fmt: skip
     try:
-        progress("reading " + src.name, 0.0)
-        traces, reading = read_for_audit(
-            src,
-            columns=args.columns,
-            timezone=args.timezone,
-            time_unit=args.time_unit,
-            dayfirst=args.dayfirst,
-        )
-        progress("reading " + src.name, 1.0)
-        if args.drop_duplicates:
-            traces, n = drop_duplicates(traces)
-            reading["dropped"] = f"{n:,} repeated fix(es) (--drop-duplicates)"
-        check_auditable(traces, source=src.name)
-        places = None
-        if args.places is not None:
-            places = read_places(args.places, projection=reading.get("projector"))
-        progress.close()
-        print(reading_line(src, traces, reading), flush=True)
-        result = audit(
-            traces,
-            source=src.name,
-            places=places,
-            reading=reading,
-            sizes=_audit_sizes(args),
-            seed=args.seed,
-            progress=progress,
-        )
-        del traces
+        with contextlib.ExitStack() as stack:
+            if engine == "dask":
+                from fewpoints.attacks.dask_engine import connect
+
+                stack.enter_context(connect(workers=args.workers, memory_limit=args.memory_limit))
+                data, how = A.read_for_audit_dask(src, **reading)
+            else:
+                progress("reading " + src.name, 0.0)
+                data, how = A.read_for_audit(src, **reading)
+                progress("reading " + src.name, 1.0)
+                if args.drop_duplicates:
+                    data, n = A.drop_duplicates(data)
+                    how["dropped"] = f"{n:,} repeated fix(es) (--drop-duplicates)"
+                A.check_auditable(data, source=src.name)
+            places = None
+            if args.places is not None:
+                places = A.read_places(args.places, projection=how.get("projector"))
+            progress.close()
+            print(A.reading_line(src, data, how), flush=True)
+            run = A.audit_dask if engine == "dask" else A.audit
+            result = run(data, source=src.name, places=places, reading=how,
+                         sizes=_audit_sizes(args), seed=args.seed, progress=progress)  # fmt: skip
+            del data
         command = (
-            "fewpoints audit " + " ".join(sys.argv[2:])
+            " ".join(["fewpoints", *sys.argv[1:]])
             if sys.argv[1:2] == ["audit"]
             else (f"fewpoints audit {args.file} --out {args.out}")
         )
-        written = write_audit(result, args.out, force=args.force, command=command,
-                              progress=progress)  # fmt: skip
+        written = A.write_audit(result, args.out, force=args.force, command=command,
+                                progress=progress)  # fmt: skip
     finally:
         progress.close()
     out = Path(args.out)
     r = result.raw4
     print(
         f"Audit -- measured on {src.name} (your data; nothing left this machine): "
-        f"{len(written)} files in {out}/ ({time.perf_counter() - t0:.0f} s)"
+        f"{len(written)} files in {out}/ ({time.perf_counter() - t0:.0f} s, {engine} engine)"
     )
     print(f"  read first: {out / 'report.pdf'}   on screen: {out / 'report.html'}")
     print(f"  every number: {out / 'audit.json'}   captions and alt text: {out / 'captions.md'}")
@@ -1255,6 +1245,7 @@ def _run_audit(args) -> int:
     else:
         c = result.coarsest
         print(f"  no coarsening tried gets under 10% ({c['words']}: {c['unicity']:.1%})")
+    print("  " + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items()))
     return EXIT_OK
 
 
