@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import matplotlib
@@ -11,6 +12,7 @@ import fewpoints
 import fewpoints.figures
 from fewpoints import briefing as B
 from fewpoints.cli import main
+from fewpoints.io import MANIFEST
 
 matplotlib.use("Agg")
 
@@ -43,7 +45,9 @@ def _names():
 
 def test_cli_writes_every_file_and_nothing_else(runs, capsys):
     out = runs[0]
-    files = sorted(p.name for p in out.iterdir())
+    files = sorted(p.name for p in out.iterdir() if p.name != MANIFEST)
+    # the manifest lists exactly what was written, which is what --force may replace
+    assert json.loads((out / MANIFEST).read_text())["entries"] == files
     stems = sorted({p.rsplit(".", 1)[0] for p in files} - {"captions", "briefing"})
     assert len(stems) == len(_names())
     expected = sorted(

@@ -21,8 +21,6 @@ renamed into place at the end, so a folder is never half-written.
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import textwrap
 import time
 from collections.abc import Callable, Sequence
@@ -904,24 +902,19 @@ def write_briefing(
     Each figure as ``NAME.png`` (300 dpi), ``NAME.svg`` (text as text) and
     ``NAME.pdf`` (TrueType fonts embedded), then ``captions.md`` and
     ``briefing.pdf`` (cover, one page per figure with its caption, methods
-    and limits, references). Everything is written to a temporary folder
-    beside ``out`` and renamed into place at the end; an existing non-empty
-    ``out`` is refused unless ``force``.
+    and limits, references), through the one output writer
+    (:func:`fewpoints.io.atomic_folder`): nothing half-written is ever seen,
+    and an existing non-empty ``out`` is refused unless ``force``, which
+    replaces only what fewpoints wrote there.
     """
     from matplotlib import pyplot as plt
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FewpointsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    from fewpoints.io import atomic_folder
+
     if not figs:
         raise FewpointsError("no figures to write")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    out = Path(out)
+    with atomic_folder(out, force=force) as tmp:
         for i, fig in enumerate(figs):
             if progress:
                 progress("writing figures", i / len(figs))
@@ -935,12 +928,5 @@ def write_briefing(
         _briefing_pdf(tmp / "briefing.pdf", figs, command)
         if progress:
             progress("writing briefing.pdf", 1.0)
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return sorted(out.iterdir())
+        names = sorted(p.name for p in tmp.iterdir())
+    return [out / name for name in names]
