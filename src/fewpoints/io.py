@@ -542,7 +542,7 @@ def _arrow_error(path: Path, exc: Exception, names: list[str] | None = None) -> 
     return InputError(f"{path}: not a readable CSV file ({text})")
 
 
-def _read_csv(path: Path, types: dict[str, object], *, strings: bool = True):
+def _read_csv(path: Path, types: dict[str, object], *, newlines: bool = True):
     """A CSV file (gzip-compressed or not) as an Arrow table; columns not in ``types`` as text.
 
     Text columns are never missing (an empty cell is the empty string);
@@ -563,15 +563,13 @@ def _read_csv(path: Path, types: dict[str, object], *, strings: bool = True):
         raise InputError(f"{path}: column {dup[0]} appears more than once")
     column_types = {}
     for raw, name in zip(names, stripped, strict=True):
-        t = types.get(name, pa.string() if strings else None)
-        if t is not None:
-            column_types[raw] = t
+        column_types[raw] = types.get(name, pa.string())
     try:
         stream = pa.input_stream(str(path), compression="gzip" if compressed else None)
         table = pacsv.read_csv(
             stream,
             read_options=pacsv.ReadOptions(block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=newlines),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types,
                 null_values=list(NA_TOKENS),
@@ -1477,7 +1475,7 @@ def read_table(path: str | os.PathLike, name: str | None = None) -> pd.DataFrame
         table = _read_parquet(path)
     else:
         types = {c: _arrow_type(d) for c, d in _DTYPES.get(kind, {}).items()}
-        table = _read_csv(path, types)
+        table = _read_csv(path, types, newlines=False)  # fewpoints writes none inside values
     df = _frame(table, kind, where)
     if kind in COLUMNS:
         if not (kind == "traces" and len(df) == 0):
