@@ -217,9 +217,14 @@ def _check(p: WorldParams) -> None:
     if p.cdr_time_bin is not None:
         try:
             td = pd.Timedelta(p.cdr_time_bin)
-        except ValueError:
+        except (ValueError, TypeError):
             raise FewpointsError(f"cdr_time_bin is not a duration: {p.cdr_time_bin!r}") from None
-        need(td > pd.Timedelta(0), "cdr_time_bin must be positive")
+        # Times are kept to the second: a bin is a whole number of seconds, at least one.
+        seconds = td.total_seconds()
+        need(
+            seconds >= 1 and seconds == int(seconds),
+            f"cdr_time_bin must be a whole number of seconds (1s or more), got {p.cdr_time_bin!r}",
+        )
 
 
 @dataclass
