@@ -147,7 +147,9 @@ def test_existing_output_is_kept_unless_forced_and_force_replaces_only_its_own(
         tiny_world.write(out)
     tiny_world.write(out, force=True)  # only what fewpoints wrote there: replaced
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(FewpointsError, match=r"holds 1 file\(s\) fewpoints did not write \(notes.txt\)"):
+    with pytest.raises(
+        FewpointsError, match=r"holds 1 file\(s\) fewpoints did not write \(notes.txt\)"
+    ):
         tiny_world.write(out, force=True)
     assert (out / "notes.txt").read_text() == "mine" and (out / "world.json").exists()
 
@@ -162,7 +164,9 @@ def test_a_failed_write_leaves_nothing_behind(tiny_world, tmp_path, monkeypatch)
         path.write_text("partial")
 
     monkeypatch.setattr(fewpoints.io, "_write_csv_gz", failing)
-    with pytest.raises(FewpointsError, match=r"could not write it \(disk full\); nothing was written"):
+    with pytest.raises(
+        FewpointsError, match=r"could not write it \(disk full\); nothing was written"
+    ):
         tiny_world.write(tmp_path / "w")
     assert list(tmp_path.iterdir()) == []
 

@@ -526,6 +526,8 @@ def _header(path: Path, sep: str, compressed: bool) -> list[str]:
         raise InputError(f"{path}: not a readable CSV file ({_why(exc)})") from None
     if not first.strip():
         raise InputError(f"{path}: the file is empty")
+    if b"\x00" in first:
+        raise InputError(f"{path}: not a readable CSV file (binary data, not text)")
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -641,6 +643,19 @@ def _tz(timezone: str):
         ) from None
 
 
+def _check_options(time_unit, dayfirst, timezone, where: str) -> None:
+    """Refuse reading options that are not options, before anything is read."""
+    if time_unit not in (None, "s", "ms"):
+        raise InputError(f"{where}: time_unit must be 's' or 'ms', got {time_unit!r}")
+    if dayfirst not in (None, True, False):
+        raise InputError(f"{where}: dayfirst must be True, False or None, got {dayfirst!r}")
+    if str(timezone).upper() != "UTC":
+        try:
+            _tz(timezone)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+
+
 def _to_local(utc_seconds: np.ndarray, timezone: str) -> np.ndarray:
     """Instants (datetime64[s], UTC) as wall-clock times in ``timezone`` (naive datetime64[s])."""
     if str(timezone).upper() == "UTC":
@@ -712,12 +727,7 @@ def parse_times(
     """
     import pyarrow as pa
 
-    if time_unit not in (None, "s", "ms"):
-        raise InputError(f"time_unit must be 's' or 'ms', got {time_unit!r}")
-    if dayfirst not in (None, True, False):
-        raise InputError(f"dayfirst must be True, False or None, got {dayfirst!r}")
-    if str(timezone).upper() != "UTC":
-        _tz(timezone)
+    _check_options(time_unit, dayfirst, timezone, what)
     arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
@@ -1112,6 +1122,7 @@ def read_traces(
     import pyarrow as pa
 
     path = Path(path)
+    _check_options(time_unit, dayfirst, timezone, str(path))
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
