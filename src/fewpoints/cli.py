@@ -1287,7 +1287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return COMMANDS[args.command][1](args)
+        status = COMMANDS[args.command][1](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+        return status
     except FewpointsError as exc:
         _error(name, str(exc))
         return EXIT_USAGE
