@@ -68,6 +68,7 @@ __all__ = [
     "read_traces",
     "read_world_meta",
     "read_world_tables",
+    "world_table_path",
     "write_part",
     "write_traces",
     "write_world_tables",
@@ -1389,6 +1390,24 @@ def _inside(folder: Path, target: Path) -> Path:
     if real != real_folder and real_folder not in real.parents:
         raise InputError(f"{target}: leads outside the world folder {folder} (to {real})")
     return target
+
+
+def world_table_path(folder: str | os.PathLike, meta: dict, name: str) -> Path | None:
+    """Where table ``name`` of a world lies: ``name/`` (Parquet parts), ``name.parquet`` or ``name.csv.gz``.
+
+    ``meta`` is the world's checked ``world.json`` (:func:`read_world_meta`);
+    a table it does not list is refused, and so is one whose file (or a link
+    it is) leads outside ``folder``. None when the world lists the table but
+    it has none of the three forms.
+    """
+    folder = Path(folder)
+    if name not in meta["tables"]:
+        listed = ", ".join(n for n in meta["tables"] if n.startswith("traces_")) or "none"
+        raise InputError(f"{folder}: world.json lists no table {name!r} (its traces: {listed})")
+    for candidate in (folder / name, folder / f"{name}.parquet", folder / f"{name}.csv.gz"):
+        if candidate.exists():
+            return _inside(folder, candidate)
+    return None
 
 
 _DTYPES: dict[str, dict[str, str]] = {

@@ -31,7 +31,6 @@ one exists (a local cluster or a remote scheduler), else Dask's default.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import warnings
@@ -599,23 +598,23 @@ def read_traces_dask(
         raise FewpointsError(f"{path}: no such file or folder")
     target, whole = path, False
     if (path / "world.json").is_file():
-        try:
-            meta = json.loads((path / "world.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise FewpointsError(f"{path / 'world.json'}: unreadable ({exc})") from None
-        observe = list(meta.get("params", {}).get("observe", [])) or ["cdr"]
+        # The world is read as every reader reads it: world.json against its schema, its
+        # parameters field by field, the table named by the world and confined to its folder.
+        from fewpoints.io import read_world_meta, world_table_path
+        from fewpoints.synth.world import params_from_json
+
+        meta = read_world_meta(path)
+        params = params_from_json(meta["params"], source=str(path / "world.json"))
         whole = bool(meta.get("chunked", {}).get("whole_devices", False))
-        model = model or observe[0]
-        candidates = [path / f"traces_{model}", path / f"traces_{model}.parquet"]
-        target = next((c for c in candidates if c.exists()), None)
+        model = model or (params.observe[0] if params.observe else "cdr")
+        target = world_table_path(path, meta, f"traces_{model}")
         if target is None:
-            csv = path / f"traces_{model}.csv.gz"
-            if csv.exists():
-                raise FewpointsError(
-                    f"{path}: the Dask engine reads Parquet, and this world is gzip CSV; "
-                    "write it with 'fewpoints generate --parquet' (or use --engine memory)"
-                )
-            raise FewpointsError(f"{path}: this world has no {model} traces")
+            raise FewpointsError(f"{path}: world.json lists traces_{model} but its file is missing")
+        if target.name.endswith(".csv.gz"):
+            raise FewpointsError(
+                f"{path}: the Dask engine reads Parquet, and this world is gzip CSV; "
+                "write it with 'fewpoints generate --parquet' (or use --engine memory)"
+            )
     elif model is not None:
         raise FewpointsError("--model applies to a world folder, not to a Parquet file or dataset")
     if target.is_dir():
