@@ -355,6 +355,15 @@ def test_link_refuses_a_world_without_ground_truth_and_impossible_post_counts(
     status, out, err = run("link", released, capsys=capsys)
     one_line(status, err, "has no ground truth (people): it is a released world")
     assert "nan" not in out
+    from fewpoints.attacks import link_posts, linkage_score, naming_curve
+
+    rel = fewpoints.read_world(released)
+    for score in (
+        lambda: linkage_score(link_posts(rel.traces, rel.posts), rel.people),
+        lambda: naming_curve(rel.traces, rel.posts, rel.people),
+    ):
+        with pytest.raises(FewpointsError, match="people is empty: there is no ground truth"):
+            score()
     status, out, err = run("link", world, "--posts", "1000", capsys=capsys)
     one_line(status, err, "--posts 1000: nobody in this world has that many posts (the most is")
     most = int(fewpoints.read_world(world).posts.groupby("name").size().max())

@@ -246,7 +246,9 @@ def _generate_chunked(args, out, overrides) -> int:
     print(
         f"\nwrote {chunks:,} chunks of up to {args.chunk_people:,} people to {out}/ in {elapsed:.1f} s:"
     )
-    for f in sorted(out.iterdir()):
+    from fewpoints.io import MANIFEST
+
+    for f in sorted(p for p in out.iterdir() if p.name != MANIFEST):
         files = sorted(f.glob("*.parquet")) if f.is_dir() else [f]
         size = sum(g.stat().st_size for g in files)
         what = f"{f.name}/" if f.is_dir() else f.name
