@@ -417,12 +417,22 @@ def test_generate_and_anonymize_killed_at_random_moments_never_damage_an_output(
 
 @pytest.mark.slow
 def test_briefing_killed_at_random_moments_leaves_the_existing_output(tmp_path):
-    """Killed while it computes and while it writes its figures, then run again (about 15 s:
-    writing the pack takes about 12 s on the tiny preset)."""
+    """Killed while it computes, while it writes its figures, briefing.html, results.json and
+    briefing.pdf, or as it swaps the folder in; then run again (the tiny pack takes about 15 s,
+    10 of them writing)."""
+    from fewpoints.briefing import pack_files
+
     seed = int(os.environ.get("FEWPOINTS_FAULT_SEED", time.time_ns() % 10**6))
     rng = random.Random(seed)
     why = f"(FEWPOINTS_FAULT_SEED={seed})"
     fp = [sys.executable, "-m", "fewpoints"]
+    # how long a whole run takes here, so the kills fall anywhere in one
+    t0 = time.monotonic()
+    first = cli("briefing", "--preset", "tiny", "--out", tmp_path / "first", "--quiet")
+    run_time = time.monotonic() - t0
+    assert first.returncode == 0, first.stderr
+    files = pack_files()
+    assert sorted(p.name for p in (tmp_path / "first").iterdir() if p.name != MANIFEST) == files
     # the existing output: a folder fewpoints wrote before
     briefs = {}
     for sig in SIGNALS:
@@ -435,19 +445,23 @@ def test_briefing_killed_at_random_moments_leaves_the_existing_output(tmp_path):
         ([*fp, "briefing", "--preset", "tiny", "--out", b, "--force", "--quiet"], sig)
         for b, sig in zip(briefs, SIGNALS, strict=True)
     ]
-    procs = _kill_at_random(jobs, rng, within=(0.3, 4.0))
+    # three runs share the machine, so each takes longer than the first did alone
+    procs = _kill_at_random(jobs, rng, within=(0.3, 1.5 * run_time))
     for (proc, sig, err), (b, old) in zip(procs, briefs.items(), strict=True):
-        assert snapshot(b) == old, f"{b.name} damaged {why}"
+        now = snapshot(b)
+        if proc.returncode == 0:  # finished before its signal: the whole new pack
+            assert _complete(b) and sorted(n for n in now if n != MANIFEST) == files, why
+        else:
+            assert now == old, f"{b.name} damaged {why}"
         if sig != signal.SIGKILL and proc.returncode in (130, 143):
             assert err.count("\n") == 1 and "no output was left half-written" in err, err
     rerun = cli(
         "briefing", "--preset", "tiny", "--out", tmp_path / "b-SIGKILL", "--force", "--quiet"
     )
     assert rerun.returncode == 0, rerun.stderr
-    assert (
-        _complete(tmp_path / "b-SIGKILL")
-        and (tmp_path / "b-SIGKILL" / "briefing.pdf").stat().st_size > 10_000
-    )
+    done = tmp_path / "b-SIGKILL"
+    assert _complete(done) and sorted(p.name for p in done.iterdir() if p.name != MANIFEST) == files
+    assert (done / "briefing.pdf").stat().st_size > 10_000
     for b in briefs:
         clean_leftovers(b)
     assert leftovers(tmp_path) == [], why
