@@ -316,6 +316,24 @@ def test_cli_dask_on_a_csv_world_names_the_fix(tmp_path, tiny_world, capsys):
     assert "write it with 'fewpoints generate --parquet'" in capsys.readouterr().err
 
 
+def test_parquet_columns_are_recognised_by_the_one_reader(tmp_path, tiny_world):
+    """A Parquet file's columns are told apart by fewpoints.io, as read_traces tells them."""
+    from fewpoints.schema import InputError
+
+    traces = tiny_world.traces.assign(device_id=lambda d: d["device_id"].astype(str))
+    traces.drop(columns="time").to_parquet(tmp_path / "no-time.parquet")
+    with pytest.raises(InputError, match=r"missing column\(s\) time; a traces file needs"):
+        read_traces_dask(tmp_path / "no-time.parquet")
+    degrees = traces.drop(columns=["x_km", "y_km"]).assign(lat=48.8, lon=2.3)
+    degrees.to_parquet(tmp_path / "degrees.parquet")
+    with pytest.raises(FewpointsError, match="needs x_km/y_km; convert lat/lon first"):
+        read_traces_dask(tmp_path / "degrees.parquet")
+    traces.to_parquet(tmp_path / "ok.parquet")
+    ddf = read_traces_dask(tmp_path / "ok.parquet")
+    assert list(ddf.columns) == ["device_id", "time", "x_km", "y_km"]
+    assert len(ddf[["device_id", "time"]].compute()) == len(traces)
+
+
 def _table_lines(out: str) -> list[str]:
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("points"))

@@ -68,6 +68,7 @@ __all__ = [
     "read_traces",
     "read_world_meta",
     "read_world_tables",
+    "trace_columns",
     "world_table_path",
     "write_part",
     "write_traces",
@@ -1137,14 +1138,11 @@ def read_traces(
     name = path.name.lower()
     if name.endswith(".parquet"):
         table, first_line = _read_parquet(path), None
-        found = _recognise(table.column_names)
-        _require_columns(found, where)
+        found = trace_columns(table.column_names, where)
     elif name.endswith(_TEXT_SUFFIXES):
         magic = _open_check(path)
         sep = "\t" if ".tsv" in name else ","
-        names = [n.strip() for n in _header(path, sep, _compressed(path, magic))]
-        found = _recognise(names)
-        _require_columns(found, where)
+        found = trace_columns(_header(path, sep, _compressed(path, magic)), where)
         try:
             table = _read_csv(path, _arrow_types(found))
         except InputError:
@@ -1195,6 +1193,23 @@ def read_traces(
             else:
                 df[extra] = col.to_pandas()
     return validate(df, "traces", source=where)
+
+
+def trace_columns(names: Iterable[str], where: str) -> dict[str, str]:
+    """Which of a file's columns is which traces column (``{"device_id": name in the file, ...}``).
+
+    The one place where a traces file's column names are recognised (by
+    :data:`TRACE_COLUMN_NAMES`), for every reader (:func:`read_traces` and the
+    Dask engine's Parquet reader). ``x_km, y_km`` win over ``lat, lon``.
+
+    Raises
+    ------
+    InputError
+        One line naming the missing columns.
+    """
+    found = _recognise([str(n).strip() for n in names])
+    _require_columns(found, where)
+    return found
 
 
 def _require_columns(found: dict[str, str], where: str) -> None:

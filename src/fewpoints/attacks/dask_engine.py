@@ -633,21 +633,21 @@ def read_traces_dask(
         schema = pq.read_schema(files[0])
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise FewpointsError(f"{files[0]}: not a readable Parquet file ({exc})") from None
-    names = set(schema.names)
-    if {"lat", "lon"} <= names and not {"x_km", "y_km"} <= names:
+    # Which column is which is recognised where every reader recognises it (fewpoints.io).
+    from fewpoints.io import trace_columns
+
+    found = trace_columns(schema.names, str(files[0]))
+    if "x_km" not in found:
         raise FewpointsError(
             f"{target}: the Dask engine needs x_km/y_km; convert lat/lon first "
-            "(fewpoints.schema.read_traces)"
+            "(fewpoints.read_traces)"
         )
-    missing = [c for c in _COLUMNS if c not in names]
-    if missing:
-        raise FewpointsError(
-            f"{files[0]}: misses column(s) {', '.join(missing)}; "
-            f"a traces table needs {', '.join(_COLUMNS)}"
-        )
+    source = {c: found[c] for c in _COLUMNS}
     pieces = _pieces(files, rows_per_partition) if whole else [(f, None) for f in files]
-    meta = _read_part((files[0], None), _COLUMNS, empty=True)
-    return dd.from_map(_read_part, pieces, columns=_COLUMNS, meta=meta, label="read-traces")
+    meta = _read_part((files[0], None), _COLUMNS, source=source, empty=True)
+    return dd.from_map(
+        _read_part, pieces, columns=_COLUMNS, source=source, meta=meta, label="read-traces"
+    )
 
 
 def _pieces(files, rows_per_partition: int) -> list:
@@ -673,29 +673,33 @@ def _pieces(files, rows_per_partition: int) -> list:
     return pieces
 
 
-def _read_part(piece, columns, empty: bool = False) -> pd.DataFrame:
+def _read_part(piece, columns, source=None, empty: bool = False) -> pd.DataFrame:
     """One Parquet file, or some of its row groups, as a partition; ``device_id`` as categorical.
 
-    Decoding a dictionary-encoded ID column as a dictionary is several times
-    faster than building one string per record, and the engine works on the
-    codes.
+    ``source`` names each of ``columns`` as the file has it (``fewpoints.io.trace_columns``);
+    the partition gets the traces table's own names. Decoding a
+    dictionary-encoded ID column as a dictionary is several times faster than
+    building one string per record, and the engine works on the codes.
     """
     import pyarrow.parquet as pq
 
+    source = source or {}
+    names = [source.get(c, c) for c in columns]
     path, row_groups = piece
     try:
         if empty:
-            df = pq.read_schema(path).empty_table().select(columns).to_pandas()
+            table = pq.read_schema(path).empty_table().select(names).rename_columns(columns)
+            df = table.to_pandas()
             df["device_id"] = df["device_id"].astype("category")
             return df
-        f = pq.ParquetFile(path, read_dictionary=["device_id"])
+        f = pq.ParquetFile(path, read_dictionary=[source.get("device_id", "device_id")])
         if row_groups is None:
-            table = f.read(columns=columns)
+            table = f.read(columns=names)
         else:
-            table = f.read_row_groups(row_groups, columns=columns)
+            table = f.read_row_groups(row_groups, columns=names)
     except (OSError, ValueError) as exc:
         raise FewpointsError(f"{path}: not a readable Parquet file ({exc})") from None
-    return table.to_pandas()
+    return table.rename_columns(columns).to_pandas()
 
 
 @contextlib.contextmanager
