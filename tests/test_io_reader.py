@@ -253,7 +253,13 @@ def test_junk_truncated_empty_and_disguised_files_are_refused_in_one_line(tmp_pa
     (tmp_path / "zipped.csv").write_bytes(blob)
     assert len(read_traces(tmp_path / "zipped.csv")) == 20_000
     ragged = write(tmp_path, "ragged.csv", HEADER + "a,2026-03-02 08:00,0,0,9\n")
-    assert "Expected 4 columns, got 5" in refused(ragged)
+    assert "a row has 5 value(s) where the header names 4 columns: 'a,2026-03-02 08:00,0,0,9'" in (
+        refused(ragged)
+    )
+    short = write(tmp_path, "short.csv", HEADER + "a,2026-03-02 08:00,0,0\nb,2026-03-02,1\n")
+    assert "a row has 3 value(s) where the header names 4 columns: 'b,2026-03-02,1'" in (
+        refused(short)
+    )
     dup = write(tmp_path, "dup.csv", "device_id,time,x_km,x_km,y_km\na,2026-03-02,0,0,0\n")
     assert "column x_km appears more than once" in refused(dup)
 

@@ -931,7 +931,11 @@ def _add_briefing(sub) -> None:
             "figures."
         ),
     )
-    p.add_argument("--out", required=True, help="folder to write (refused if not empty)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="folder to write (refused if not empty; --force replaces what fewpoints wrote)",
+    )
     p.add_argument(
         "--preset",
         default="city",

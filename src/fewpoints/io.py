@@ -543,6 +543,9 @@ def _arrow_error(path: Path, exc: Exception, names: list[str] | None = None) -> 
     m = re.match(r"In CSV column #(\d+): (.*)", text)
     if m and names is not None and int(m[1]) < len(names):
         text = f"column {names[int(m[1])].strip()}: {m[2]}"
+    m = re.match(r"CSV parse error: Expected (\d+) columns, got (\d+): (.*)", text)
+    if m:
+        text = f"a row has {m[2]} value(s) where the header names {m[1]} columns: {m[3][:80]!r}"
     return InputError(f"{path}: not a readable CSV file ({text})")
 
 

@@ -287,7 +287,7 @@ class World:
         parquet: bool = False,
         progress: ProgressFn | None = None,
     ) -> list[Path]:
-        """Write every table (gzip CSV) and ``world.json`` to folder ``out`` (see ``schema.write_world_tables``)."""
+        """Write every table (gzip CSV) and ``world.json`` to folder ``out`` (see ``fewpoints.io.write_world_tables``)."""
         return write_world_tables(
             self.tables(), self.metadata(), out, force=force, parquet=parquet, progress=progress
         )
