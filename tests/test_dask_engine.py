@@ -328,6 +328,15 @@ def test_parquet_columns_are_recognised_by_the_one_reader(tmp_path, tiny_world):
     degrees.to_parquet(tmp_path / "degrees.parquet")
     with pytest.raises(FewpointsError, match="needs x_km/y_km; convert lat/lon first"):
         read_traces_dask(tmp_path / "degrees.parquet")
+    traces.assign(x_km=traces["x_km"] > 3).to_parquet(tmp_path / "bool.parquet")
+    with pytest.raises(FewpointsError, match="column x_km holds bool, not numbers"):
+        read_traces_dask(tmp_path / "bool.parquet")
+    unix = traces.assign(time=traces["time"].astype("int64") // 10**9)
+    unix.to_parquet(tmp_path / "unix.parquet")
+    with pytest.raises(
+        FewpointsError, match="column time holds int64; the Dask engine reads times"
+    ):
+        read_traces_dask(tmp_path / "unix.parquet")
     traces.to_parquet(tmp_path / "ok.parquet")
     ddf = read_traces_dask(tmp_path / "ok.parquet")
     assert list(ddf.columns) == ["device_id", "time", "x_km", "y_km"]

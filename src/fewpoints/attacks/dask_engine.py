@@ -643,11 +643,35 @@ def read_traces_dask(
             "(fewpoints.read_traces)"
         )
     source = {c: found[c] for c in _COLUMNS}
+    _check_types(schema, source, str(files[0]))
     pieces = _pieces(files, rows_per_partition) if whole else [(f, None) for f in files]
     meta = _read_part((files[0], None), _COLUMNS, source=source, empty=True)
     return dd.from_map(
         _read_part, pieces, columns=_COLUMNS, source=source, meta=meta, label="read-traces"
     )
+
+
+def _check_types(schema, source: dict[str, str], where: str) -> None:
+    """Refuse columns of a type the engine would misread (booleans as coordinates, numbers as times).
+
+    Parquet says each column's type once, so this is checked before any
+    partition is read; values are checked as they are read.
+    """
+    import pyarrow as pa
+
+    for column in ("x_km", "y_km"):
+        t = schema.field(source[column]).type
+        if pa.types.is_boolean(t) or not (pa.types.is_integer(t) or pa.types.is_floating(t)):
+            raise FewpointsError(
+                f"{where}: column {source[column]} holds {t}, not numbers (kilometres)"
+            )
+    t = schema.field(source["time"]).type
+    if not (pa.types.is_timestamp(t) or pa.types.is_date(t)):
+        raise FewpointsError(
+            f"{where}: column {source['time']} holds {t}; the Dask engine reads times stored as "
+            "Parquet timestamps (Unix or text times: read the file with fewpoints.read_traces, "
+            "or write them as timestamps)"
+        )
 
 
 def _pieces(files, rows_per_partition: int) -> list:
