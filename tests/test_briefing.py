@@ -14,6 +14,7 @@ import fewpoints
 import fewpoints.figures
 from fewpoints import briefing as B
 from fewpoints.cli import main
+from fewpoints.io import MANIFEST
 
 matplotlib.use("Agg")
 
@@ -46,7 +47,9 @@ def _names():
 
 def test_cli_writes_every_file_and_nothing_else(runs, capsys):
     out = runs[0]
-    files = sorted(p.name for p in out.iterdir())
+    files = sorted(p.name for p in out.iterdir() if p.name != MANIFEST)
+    # the manifest lists exactly what was written, which is what --force may replace
+    assert json.loads((out / MANIFEST).read_text())["entries"] == files
     stems = sorted({p.rsplit(".", 1)[0] for p in files} - {"captions", "briefing", "results"})
     assert len(stems) == len(_names())
     expected = sorted(
@@ -349,19 +352,54 @@ def test_existing_output_is_refused_without_force(tmp_path, capsys):
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
-def test_force_replaces_the_folder(tmp_path, figs):
+def test_force_replaces_what_fewpoints_wrote_and_refuses_anything_else(tmp_path, figs):
     out = tmp_path / "pack"
     out.mkdir()
     (out / "old.txt").write_text("old")
     with pytest.raises(fewpoints.FewpointsError, match="not empty"):
         B.write_briefing(figs[:1], out)
+    # --force never deletes a file fewpoints did not write: it names it and refuses
+    with pytest.raises(fewpoints.FewpointsError, match=r"did not write \(old.txt\)"):
+        B.write_briefing(figs[:1], out, force=True)
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    (out / "old.txt").unlink()
     written = B.write_briefing(figs[:1], out, force=True)
-    assert not (out / "old.txt").exists()
+    assert sorted(p.name for p in written) == B.pack_files(figs[:1])
     assert sorted(p.name for p in written) == sorted(
         [f"{figs[0].name}.{e}" for e in ("png", "svg", "pdf")]
         + ["briefing.pdf", "briefing.html", "captions.md", "results.json"]
     )
+    # a pack of its own is replaced by --force, whatever figures the new one has
+    again = B.write_briefing(figs[:2], out, force=True)
+    assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == B.pack_files(figs[:2])
+    assert sorted(p.name for p in again) == B.pack_files(figs[:2])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pack"]  # no temporary folder left
+
+
+def test_the_pack_files_are_known_before_any_work(figs):
+    assert B.pack_files() == B.pack_files(figs)
+
+
+def test_a_pack_from_before_manifests_is_replaced_and_anything_else_refused_before_work(
+    tmp_path, figs, capsys, monkeypatch
+):
+    out = tmp_path / "pack"
+    B.write_briefing(figs[:1], out)
+    (out / MANIFEST).unlink()  # as an older fewpoints wrote it
+    assert sorted(p.name for p in B.write_briefing(figs[:1], out, force=True)) == B.pack_files(
+        figs[:1]
+    )
+    (out / MANIFEST).unlink()
+    (out / "notes.txt").write_text("mine")
+    generated = []
+    monkeypatch.setattr(
+        "fewpoints.cli._generate_world", lambda *a, **k: generated.append(1) or 1 / 0
+    )
+    assert main(["briefing", "--preset", "tiny", "--out", str(out), "--force", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "did not write (notes.txt)" in err and err.count("\n") == 1
+    assert generated == []  # refused before the world was made
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_unknown_preset_is_one_line(tmp_path, capsys):

@@ -86,9 +86,11 @@ def test_a_non_empty_output_folder_is_refused_without_force(tmp_path):
     assert result.returncode == 2
     assert "exists and is not empty; use --force" in result.stderr
     assert (out / "keep.txt").read_text() == "precious"
+    # --force replaces only what fewpoints wrote: a file of the user's is named, never deleted
     forced = run_cli("generate", "--preset", "tiny", "--out", str(out), "--force", "--quiet")
-    assert forced.returncode == 0, forced.stderr
-    assert (out / "world.json").exists() and not (out / "keep.txt").exists()
+    assert forced.returncode == 2
+    assert "fewpoints did not write (keep.txt)" in forced.stderr
+    assert (out / "keep.txt").read_text() == "precious" and not (out / "world.json").exists()
 
 
 def test_progress_goes_to_stderr_a_line_per_stage_off_a_terminal(tmp_path):

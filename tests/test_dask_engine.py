@@ -226,7 +226,8 @@ def test_world_row_groups_regrouped(tmp_path, tiny_world):
     traces = traces.sort_values(["device_id", "time"], ignore_index=True)
     world = tmp_path / "w"
     (world / "traces_cdr").mkdir(parents=True)
-    meta = {"params": {"observe": ["cdr"]}, "chunked": {"whole_devices": True}}
+    tables = {"places": 0, "antennas": 0, "directory": 0, "posts": 0, "traces_cdr": len(traces)}
+    meta = {"params": {"observe": ["cdr"]}, "chunked": {"whole_devices": True}, "tables": tables}
     (world / "world.json").write_text(json.dumps(meta))
     ids = traces["device_id"].unique()
     for k, half in enumerate(np.array_split(ids, 2)):
@@ -248,6 +249,98 @@ def test_world_row_groups_regrouped(tmp_path, tiny_world):
     assert sum(map(len, seen)) == len(set().union(*seen)) == len(ids)  # whole devices each
     assert read_traces_dask(world).npartitions == 2
     same(unicity(traces, 2, n_targets=80, rng=3), unicity(ddf, 2, n_targets=80, rng=3))
+
+
+@pytest.fixture
+def world_folder(tmp_path, tiny_world):
+    """The tiny world written with --parquet (its tables as CSV and as Parquet)."""
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "w"
+    tiny_world.write(out, parquet=True)
+    return out
+
+
+def _edit_world_json(world, change) -> None:
+    import json
+
+    meta = json.loads((world / "world.json").read_text())
+    change(meta)
+    (world / "world.json").write_text(json.dumps(meta))
+
+
+def test_a_world_is_read_through_the_checked_world_json(world_folder, tiny_world):
+    """The engine reads a world's world.json as every reader does: schema, parameters, table names."""
+    from fewpoints.schema import InputError
+
+    assert len(read_traces_dask(world_folder)) == len(tiny_world.traces)
+    assert len(read_traces_dask(world_folder, model="pings")) == len(
+        tiny_world.observations["pings"]
+    )
+    with pytest.raises(InputError, match="lists no table 'traces_../../etc'"):
+        read_traces_dask(world_folder, model="../../etc")
+    _edit_world_json(world_folder, lambda m: m["params"].update(observe="cdr"))
+    with pytest.raises(InputError, match="params.observe must be a list of names"):
+        read_traces_dask(world_folder)
+    _edit_world_json(world_folder, lambda m: m["params"].update(observe=["cdr"], n_people="lots"))
+    with pytest.raises(InputError, match="params.n_people must be int, got 'lots'"):
+        read_traces_dask(world_folder)
+    _edit_world_json(world_folder, lambda m: m.pop("tables"))
+    with pytest.raises(InputError, match="has no 'tables'"):
+        read_traces_dask(world_folder)
+
+
+def test_a_world_table_leading_outside_the_folder_is_refused(world_folder, tmp_path):
+    from fewpoints.schema import InputError
+
+    elsewhere = tmp_path / "elsewhere.parquet"
+    (world_folder / "traces_cdr.parquet").rename(elsewhere)
+    (world_folder / "traces_cdr.parquet").symlink_to(elsewhere)
+    with pytest.raises(InputError, match="leads outside the world folder"):
+        read_traces_dask(world_folder)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "not valid JSON"), ("[1]", "must hold a JSON object"), ("", "is empty")],
+)
+def test_cli_dask_corrupt_world_json_is_one_line(world_folder, capsys, content, message):
+    (world_folder / "world.json").write_text(content)
+    assert main(["unicity", str(world_folder), "--engine", "dask", "--points", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_dask_on_a_csv_world_names_the_fix(tmp_path, tiny_world, capsys):
+    tiny_world.write(tmp_path / "w")
+    assert main(["unicity", str(tmp_path / "w"), "--engine", "dask"]) == 2
+    assert "write it with 'fewpoints generate --parquet'" in capsys.readouterr().err
+
+
+def test_parquet_columns_are_recognised_by_the_one_reader(tmp_path, tiny_world):
+    """A Parquet file's columns are told apart by fewpoints.io, as read_traces tells them."""
+    from fewpoints.schema import InputError
+
+    traces = tiny_world.traces.assign(device_id=lambda d: d["device_id"].astype(str))
+    traces.drop(columns="time").to_parquet(tmp_path / "no-time.parquet")
+    with pytest.raises(InputError, match=r"missing column\(s\) time; a traces file needs"):
+        read_traces_dask(tmp_path / "no-time.parquet")
+    degrees = traces.drop(columns=["x_km", "y_km"]).assign(lat=48.8, lon=2.3)
+    degrees.to_parquet(tmp_path / "degrees.parquet")
+    with pytest.raises(FewpointsError, match="needs x_km/y_km; convert lat/lon first"):
+        read_traces_dask(tmp_path / "degrees.parquet")
+    traces.assign(x_km=traces["x_km"] > 3).to_parquet(tmp_path / "bool.parquet")
+    with pytest.raises(FewpointsError, match="column x_km holds bool, not numbers"):
+        read_traces_dask(tmp_path / "bool.parquet")
+    unix = traces.assign(time=traces["time"].astype("int64") // 10**9)
+    unix.to_parquet(tmp_path / "unix.parquet")
+    with pytest.raises(
+        FewpointsError, match="column time holds int64; the Dask engine reads times"
+    ):
+        read_traces_dask(tmp_path / "unix.parquet")
+    traces.to_parquet(tmp_path / "ok.parquet")
+    ddf = read_traces_dask(tmp_path / "ok.parquet")
+    assert list(ddf.columns) == ["device_id", "time", "x_km", "y_km"]
+    assert len(ddf[["device_id", "time"]].compute()) == len(traces)
 
 
 def _table_lines(out: str) -> list[str]:

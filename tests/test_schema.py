@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import fewpoints
-from fewpoints import schema
+import fewpoints.io
 from fewpoints.schema import FewpointsError, InputError, read_traces, validate
 
 
@@ -95,7 +95,7 @@ def test_read_traces_reads_km_and_converts_lat_lon(tmp_path):
         ),
         (
             "device_id,time,x_km,y_km\nd1,2026-03-02 08:00,north,2\n",
-            "column x_km must be numeric (found 'north')",
+            "column x_km must be numeric (found 'north' on line 2)",
         ),
         ("device_id,time,x_km,y_km\n", "the traces table is empty"),
         ("", "the file is empty"),
@@ -138,15 +138,20 @@ def test_written_files_depend_only_on_the_world(tiny_world, tmp_path):
         assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
 
 
-def test_existing_output_is_kept_unless_forced(tiny_world, tmp_path):
+def test_existing_output_is_kept_unless_forced_and_force_replaces_only_its_own(
+    tiny_world, tmp_path
+):
     out = tmp_path / "w"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
+    tiny_world.write(out)
     with pytest.raises(FewpointsError, match="exists and is not empty; use --force"):
         tiny_world.write(out)
-    assert (out / "notes.txt").read_text() == "mine"
-    tiny_world.write(out, force=True)
-    assert not (out / "notes.txt").exists() and (out / "world.json").exists()
+    tiny_world.write(out, force=True)  # only what fewpoints wrote there: replaced
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(
+        FewpointsError, match=r"holds 1 file\(s\) fewpoints did not write \(notes.txt\)"
+    ):
+        tiny_world.write(out, force=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "world.json").exists()
 
 
 def test_a_failed_write_leaves_nothing_behind(tiny_world, tmp_path, monkeypatch):
@@ -158,8 +163,10 @@ def test_a_failed_write_leaves_nothing_behind(tiny_world, tmp_path, monkeypatch)
             raise OSError("disk full")
         path.write_text("partial")
 
-    monkeypatch.setattr(schema, "_write_csv_gz", failing)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(fewpoints.io, "_write_csv_gz", failing)
+    with pytest.raises(
+        FewpointsError, match=r"could not write it \(disk full\); nothing was written"
+    ):
         tiny_world.write(tmp_path / "w")
     assert list(tmp_path.iterdir()) == []
 

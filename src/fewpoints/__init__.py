@@ -29,7 +29,8 @@ from fewpoints.attacks import (
     worst_case_risk,
 )
 from fewpoints.defenses import privacy_utility
-from fewpoints.schema import FewpointsError, InputError, read_traces, validate, validate_traces
+from fewpoints.io import read_traces
+from fewpoints.schema import FewpointsError, InputError, validate, validate_traces
 from fewpoints.synth import PRESETS, World, make_world, read_world
 
 __all__ = [

@@ -573,6 +573,7 @@ def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame
     """
     validate_traces(traces)
     sigma = _positive(sigma_m, "sigma_m")
+    _within_earth(sigma / 1000.0, f"sigma_m {sigma_m!r}", "a standard deviation of")
     rng = np.random.default_rng(rng)
     _warn_if_below_resolution(traces, sigma, f"Gaussian noise of {sigma:g} m")
     # float32 draws: half the memory traffic, and 0.1 m of noise is still exact to a micrometre.
@@ -624,6 +625,7 @@ def geo_indistinguishable(traces: pd.DataFrame, *, epsilon_per_km: float, rng=No
     """
     validate_traces(traces)
     eps = _positive(epsilon_per_km, "epsilon_per_km")
+    _within_earth(2.0 / eps, f"epsilon_per_km {epsilon_per_km!r}", "a mean displacement of")
     rng = np.random.default_rng(rng)
     _warn_if_below_resolution(
         traces,
@@ -1119,6 +1121,18 @@ def _warn_keep_all(what: str) -> None:
         WeakTransformWarning,
         stacklevel=3,
     )
+
+
+#: Noise that moves points further than around the Earth has no meaning (and overflows).
+_EARTH_CIRCUMFERENCE_KM = 40_075.0
+
+
+def _within_earth(km: float, what: str, scale: str) -> None:
+    if not km <= _EARTH_CIRCUMFERENCE_KM:
+        raise FewpointsError(
+            f"{what} gives {scale} {km:,.3g} km, more than the Earth's circumference "
+            f"({_EARTH_CIRCUMFERENCE_KM:,.0f} km): nothing of the data would be left"
+        )
 
 
 def _positive(value, name: str) -> float:

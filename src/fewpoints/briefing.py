@@ -9,8 +9,10 @@ Every number in a caption is read from the computed result, never typed in.
 
 :func:`build_briefing` runs the recipes; :func:`write_briefing` writes each
 figure as PNG (300 dpi), SVG (text as text) and PDF (fonts embedded),
-``captions.md``, and one printable ``briefing.pdf``, into a temporary folder
-renamed into place at the end, so a folder is never half-written.
+``captions.md``, ``results.json``, ``briefing.html`` and the printable
+``briefing.pdf`` through the one output writer
+(:func:`fewpoints.io.atomic_folder`), so a folder is never half-written and
+``--force`` replaces only what fewpoints wrote.
 
 >>> from fewpoints import make_world
 >>> from fewpoints.briefing import build_briefing, write_briefing
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from fewpoints import figures as F
 from fewpoints.schema import FewpointsError
 
 __all__ = [
+    "PACK_FILES",
     "RECIPES",
     "BriefingContext",
     "BriefingFigure",
@@ -46,6 +48,7 @@ __all__ = [
     "attack_rng",
     "briefing_html",
     "build_briefing",
+    "pack_files",
     "release_settings",
     "results_json",
     "sizes_for",
@@ -1518,6 +1521,25 @@ def _picture(fig: BriefingFigure, stem: Path) -> tuple[str, bytes]:
     return "image/png", stem.with_suffix(".png").read_bytes()
 
 
+#: The pack's files besides each figure's ``NAME.png``, ``NAME.svg`` and ``NAME.pdf``.
+PACK_FILES = ("briefing.html", "briefing.pdf", "captions.md", "results.json")
+
+
+def pack_files(figs: Sequence[BriefingFigure] | None = None) -> list[str]:
+    """The names of the files :func:`write_briefing` writes for ``figs``.
+
+    Without ``figs``, those of the figures :data:`RECIPES` would make in this
+    build (a figure is named ``N-recipe``, N its place in RECIPES). Known
+    before any work, so ``--force`` may replace a pack written before
+    manifests existed, and refuse anything else, before the world is made.
+    """
+    if figs is None:
+        names = [f"{i}-{r.name}" for i, r in enumerate(RECIPES, 1) if r.available()]
+    else:
+        names = [f.name for f in figs]
+    return sorted([f"{n}.{ext}" for n in names for ext in ("png", "svg", "pdf")] + list(PACK_FILES))
+
+
 def write_briefing(
     figs: Sequence[BriefingFigure],
     out,
@@ -1533,28 +1555,23 @@ def write_briefing(
     ``results.json`` (the numbers the pack states), ``briefing.html`` (one
     self-contained, accessible page) and ``briefing.pdf`` (the same page laid
     out for print by WeasyPrint, tagged PDF/UA: cover, summary, one page per
-    figure, methods, references). Everything is written to a temporary folder
-    beside ``out`` and renamed into place at the end; an existing non-empty
-    ``out`` is refused unless ``force``.
+    figure, methods, references), all through the one output writer
+    (:func:`fewpoints.io.atomic_folder`): nothing half-written is ever seen,
+    the folder's manifest lists every file, and an existing non-empty ``out``
+    is refused unless ``force``, which replaces only what fewpoints wrote there.
     """
     import json
 
     from matplotlib import pyplot as plt
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FewpointsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    from fewpoints.io import atomic_folder
+
     if not figs:
         raise FewpointsError("no figures to write")
     pdf_renderer()  # fail before any work when the PDF cannot be made
     run = RunInfo.now(command)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    out = Path(out)
+    with atomic_folder(out, force=force, expect=pack_files(figs)) as tmp:
         images = {}
         for i, fig in enumerate(figs):
             if progress:
@@ -1576,12 +1593,5 @@ def write_briefing(
         _briefing_pdf(tmp / "briefing.pdf", page)
         if progress:
             progress("writing briefing.html and briefing.pdf", 1.0)
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return sorted(out.iterdir())
+        names = sorted(p.name for p in tmp.iterdir())
+    return [out / name for name in names]

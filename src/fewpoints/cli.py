@@ -1,12 +1,17 @@
 """The ``fewpoints`` command line.
 
 Every sub-command is a pair ``_add_<name>(subparsers)`` / ``_run_<name>(args) -> int``.
-Bad input ends with one line on stderr and exit status 2, never a traceback.
+Every error ends with one line on stderr and exit status 2, never a traceback
+nor a usage block: bad arguments, bad input files, an output that cannot be
+written, a full disk, a closed pipe. Options are checked before any work
+starts; Ctrl-C and SIGTERM stop the work and leave no output half-written.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -67,6 +72,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    return _seed(text)
+
+
 def _human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
@@ -111,7 +130,7 @@ def _add_generate(sub) -> None:
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="random seed; the same seed gives the same world (default: 0)",
     )
@@ -148,15 +167,29 @@ def _add_generate(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _world_files(params, *, parquet: bool, chunked: bool) -> list[str]:
+    """The names a world folder of ``params`` has (to replace one written before manifests)."""
+    per_chunk = ["people", "stays", "directory", "posts"]
+    tables = ["places", "antennas", *per_chunk, *(f"traces_{m}" for m in params.observe)]
+    if chunked:
+        return ["places.parquet", "antennas.parquet", "world.json"] + [
+            f"{t}/" for t in tables if t not in ("places", "antennas")
+        ]
+    return (
+        [f"{t}.csv.gz" for t in tables]
+        + ([f"{t}.parquet" for t in tables] if parquet else [])
+        + ["world.json"]
+    )
+
+
 def _run_generate(args) -> int:
-    from fewpoints.schema import check_output_folder
+    from fewpoints.io import check_output_folder
+    from fewpoints.synth.world import resolve_params
 
     if args.chunk_people is not None and not args.parquet:
         raise FewpointsError("--chunk-people writes a partitioned Parquet dataset; add --parquet")
     if args.no_stays and args.chunk_people is None:
         raise FewpointsError("--no-stays applies to a world written in chunks (--chunk-people)")
-    # Refuse before doing any work, so a long run never ends in "folder exists".
-    out = check_output_folder(args.out, force=args.force)
     overrides = {}
     if args.days is not None:
         overrides["days"] = args.days
@@ -166,6 +199,10 @@ def _run_generate(args) -> int:
         overrides["observe"] = tuple(m.strip() for m in args.observe.split(",") if m.strip())
     if args.cdr_time_bin is not None:
         overrides["cdr_time_bin"] = args.cdr_time_bin
+    # Refuse before doing any work, so a long run never ends in "folder exists".
+    params = resolve_params(args.preset, seed=args.seed, **overrides)
+    files = _world_files(params, parquet=args.parquet, chunked=args.chunk_people is not None)
+    out = check_output_folder(args.out, force=args.force, expect=files)
     if args.chunk_people is not None:
         return _generate_chunked(args, out, overrides)
     progress = Progress(enabled=not args.quiet)
@@ -209,7 +246,9 @@ def _generate_chunked(args, out, overrides) -> int:
     print(
         f"\nwrote {chunks:,} chunks of up to {args.chunk_people:,} people to {out}/ in {elapsed:.1f} s:"
     )
-    for f in sorted(out.iterdir()):
+    from fewpoints.io import MANIFEST
+
+    for f in sorted(p for p in out.iterdir() if p.name != MANIFEST):
         files = sorted(f.glob("*.parquet")) if f.is_dir() else [f]
         size = sum(g.stat().st_size for g in files)
         what = f"{f.name}/" if f.is_dir() else f.name
@@ -316,10 +355,11 @@ def _add_unicity(sub) -> None:
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="seed for sampling targets and points, and for generating a preset (default: 0)",
     )
+    _add_reading(p)
     scale = p.add_argument_group(
         "data larger than memory",
         "Read a Parquet file, folder or world (fewpoints generate --parquet --chunk-people N) "
@@ -347,11 +387,68 @@ def _add_unicity(sub) -> None:
     )
 
 
-def _load_traces(source: str, *, model: str | None, seed: int):
+def _add_reading(p) -> None:
+    """Options that say how to read a traces file's times (the reader's rule: fewpoints.io.parse_times)."""
+    g = p.add_argument_group(
+        "reading a traces file",
+        "Times are read by one rule for the whole column: ISO 8601 (with a UTC offset, "
+        "converted to UTC, or without, taken as written), Unix seconds or milliseconds, or "
+        "day/month/year when the dates show which comes first. Device IDs are read as text.",
+    )
+    g.add_argument(
+        "--time-unit",
+        choices=("s", "ms"),
+        help="times are Unix seconds or milliseconds (needed only when the values do not tell)",
+    )
+    order = g.add_mutually_exclusive_group()
+    order.add_argument(
+        "--day-first",
+        dest="dayfirst",
+        action="store_const",
+        const=True,
+        help="dates like 05/03/2026 are day/month/year (5 March)",
+    )
+    order.add_argument(
+        "--month-first",
+        dest="dayfirst",
+        action="store_const",
+        const=False,
+        help="dates like 05/03/2026 are month/day/year (3 May)",
+    )
+
+
+def _reading(args) -> dict:
+    return {"time_unit": args.time_unit, "dayfirst": args.dayfirst}
+
+
+def _check_reading(args, is_file: bool) -> None:
+    if not is_file:
+        for flag, value in (("--time-unit", args.time_unit), ("--day-first", args.dayfirst)):
+            if value is not None:
+                flag = "--month-first" if value is False else flag
+                raise FewpointsError(f"{flag} applies to a traces file, not to a world or preset")
+
+
+def _check_model_of_preset(source: str, model: str | None, option: str = "--model") -> None:
+    """Refuse, before generating, a model the preset does not observe."""
+    from pathlib import Path
+
+    from fewpoints.synth.world import PRESETS
+
+    if model is None or Path(source).exists() or source not in PRESETS:
+        return
+    observe = PRESETS[source].observe
+    if model not in observe:
+        raise FewpointsError(
+            f"{option} {model}: preset {source} observes {', '.join(observe)} only"
+        )
+
+
+def _load_traces(source: str, *, model: str | None, seed: int, reading: dict | None = None):
     """Traces and a description line for a file, a world folder or a preset."""
     from pathlib import Path
 
-    from fewpoints.schema import read_traces
+    from fewpoints.io import read_traces
     from fewpoints.synth.world import PRESETS, read_world
 
     path = Path(source)
@@ -362,7 +459,7 @@ def _load_traces(source: str, *, model: str | None, seed: int):
     elif path.exists():
         if model is not None:
             raise FewpointsError("--model applies to a world folder or a preset, not to a file")
-        return read_traces(path), f"file {path}", False
+        return read_traces(path, **(reading or {})), f"file {path}", False
     elif source in PRESETS:
         progress = Progress()
         try:
@@ -385,17 +482,30 @@ def _load_traces(source: str, *, model: str | None, seed: int):
 
 def _run_unicity(args) -> int:
     import warnings
+    from pathlib import Path
 
-    from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
+    from fewpoints.anonymize import (
+        WeakTransformWarning,
+        _duration_seconds,
+        coarsen_space,
+        coarsen_time,
+    )
     from fewpoints.attacks import PointIndex, unicity, worst_case_risk
 
+    # Every option checked before any work (a preset can take minutes to generate).
+    if args.time_bin is not None:
+        _duration_seconds(args.time_bin, "--time-bin")
+    _check_model_of_preset(args.source, args.model)
+    _check_reading(args, Path(args.source).is_file())
     if args.engine == "dask":
         return _run_unicity_dask(args)
     for option in ("scheduler", "workers", "memory_limit"):
         if getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
             raise FewpointsError(f"{flag} applies to --engine dask")
-    traces, what, synthetic = _load_traces(args.source, model=args.model, seed=args.seed)
+    traces, what, synthetic = _load_traces(
+        args.source, model=args.model, seed=args.seed, reading=_reading(args)
+    )
     steps = []
     if args.cell_km is not None:
         traces = coarsen_space(traces, cell_km=args.cell_km)
@@ -461,11 +571,10 @@ def _run_unicity_dask(args) -> int:
     if args.time_bin is not None:
         steps.append(f"times floored to {args.time_bin} bins")
     what, synthetic = f"{args.source}", False
-    world = Path(args.source) / "world.json"
-    if world.is_file():
-        import json
+    if (Path(args.source) / "world.json").is_file():
+        from fewpoints.io import read_world_meta
 
-        meta = json.loads(world.read_text())  # read_traces_dask has parsed it already
+        meta = read_world_meta(args.source)
         synthetic = meta.get("synthetic") is True
         params = meta.get("params", {})
         model = args.model or (params.get("observe") or ["cdr"])[0]
@@ -612,8 +721,13 @@ def _add_anonymize(sub) -> None:
         default=10_000,
         help="devices sampled to measure unicity before and after (default: 10000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for every random step (default: 0)")
-    p.add_argument("--force", action="store_true", help="replace the output if it exists")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for every random step (default: 0)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the output if it exists (a folder: only what fewpoints wrote there)",
+    )
+    _add_reading(p)
 
 
 def _anonymize_steps(args) -> list[tuple[str, object, str]]:
@@ -639,11 +753,13 @@ def _anonymize_steps(args) -> list[tuple[str, object, str]]:
         steps["merge-antennas"] = (v, f"about {v:g} neighbouring antennas merged")
     if args.noise is not None:
         km = _length_km(args.noise, "noise", "m")
+        A._within_earth(km, f"--noise {args.noise}", "a standard deviation of")
         steps["noise"] = (km * 1000.0, f"Gaussian noise of {km * 1000:g} m per axis")
     if args.geo_ind is not None:
         eps = number(args.geo_ind, "geo-ind")
         if not (np.isfinite(eps) and eps > 0):
             raise FewpointsError(f"--geo-ind: epsilon must be positive, got {args.geo_ind!r}")
+        A._within_earth(2.0 / eps, f"--geo-ind {args.geo_ind}", "a mean displacement of")
         steps["geo-ind"] = (eps, f"planar Laplace noise, epsilon {eps:g} per km")
     if args.coarsen_space is not None:
         km = _length_km(args.coarsen_space, "coarsen-space", "km")
@@ -696,13 +812,19 @@ def _unicity_line(traces, n_targets: int, seed: int) -> str:
 
 
 def _run_anonymize(args) -> int:
-    import os
-    import tempfile
     import warnings
     from pathlib import Path
 
     from fewpoints.anonymize import WeakTransformWarning
-    from fewpoints.schema import read_traces, read_world_tables, write_world_tables
+    from fewpoints.io import (
+        check_output_file,
+        check_output_folder,
+        output_format,
+        read_traces,
+        read_world_tables,
+        write_traces,
+        write_world_tables,
+    )
 
     steps = _anonymize_steps(args)
     src, out = Path(args.source), Path(args.out)
@@ -710,11 +832,17 @@ def _run_anonymize(args) -> int:
         raise FewpointsError(f"{src}: no such file or folder")
     if out.resolve() == src.resolve():
         raise FewpointsError("--out must differ from the input")
+    _check_reading(args, src.is_file())
+    names = {step[0] for step in steps}
+    if "merge-antennas" in names and src.is_file():
+        raise FewpointsError("--merge-antennas needs the antenna map: give a world folder")
+    # The output is checked before anything is read or transformed.
     if src.is_dir():
-        if out.exists() and not out.is_dir():
-            raise FewpointsError(f"{out} exists and is not a folder")
-        if out.is_dir() and any(out.iterdir()) and not args.force:
-            raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+        check_output_folder(out, force=args.force)
+    else:
+        output_format(out)
+        check_output_file(out, force=args.force)
+    if src.is_dir():
         tables, meta = read_world_tables(src)
         models = [n for n in tables if n.startswith("traces_")]
         if args.model is not None:
@@ -724,16 +852,15 @@ def _run_anonymize(args) -> int:
         antennas = tables.get("antennas")
         synthetic = bool(meta.get("synthetic"))
         what = f"world {src}"
+        public = [n for n in ("places", "antennas", "directory", "posts") if n in tables]
+        files = [f"{n}.csv.gz" for n in public + models] + ["world.json"]
+        check_output_folder(out, force=args.force, expect=files)
     else:
         if args.model is not None:
             raise FewpointsError("--model applies to a world folder, not to a file")
-        if out.exists() and (out.is_dir() or not args.force):
-            raise FewpointsError(f"{out} exists; use --force to replace it")
-        tables, models, antennas, synthetic = {"traces": read_traces(src)}, ["traces"], None, False
+        traces = read_traces(src, **_reading(args))
+        tables, models, antennas, synthetic = {"traces": traces}, ["traces"], None, False
         what = f"file {src}"
-    names = {step[0] for step in steps}
-    if "merge-antennas" in names and antennas is None:
-        raise FewpointsError("--merge-antennas needs the antenna map: give a world folder")
 
     released = {}
     for name in models:
@@ -764,20 +891,8 @@ def _run_anonymize(args) -> int:
         }
         write_world_tables(new_tables, meta, out, force=args.force)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        suffix = "".join(src.suffixes[-2:]) if src.name.endswith(".csv.gz") else src.suffix
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=suffix, dir=out.parent)
-        os.close(fd)
-        try:
-            df = released["traces"].assign(device_id=released["traces"]["device_id"].astype(str))
-            if suffix == ".parquet":
-                df.to_parquet(tmp, index=False)
-            else:
-                df.to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S")
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # In the format the output's name says (checked above), whatever the input's was.
+        write_traces(released["traces"], out, force=args.force)
 
     label = "SYNTHETIC data (no real person is in it)" if synthetic else "your data"
     print(f"Anonymize -- {label}: {what} -> {out}")
@@ -816,14 +931,18 @@ def _add_briefing(sub) -> None:
             "figures."
         ),
     )
-    p.add_argument("--out", required=True, help="folder to write (refused if not empty)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="folder to write (refused if not empty; --force replaces what fewpoints wrote)",
+    )
     p.add_argument(
         "--preset",
         default="city",
         help=f"world to generate: {', '.join(PRESETS)} (default: city)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of the world and the analyses (default: 0)"
+        "--seed", type=_seed, default=0, help="seed of the world and the analyses (default: 0)"
     )
     p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -832,16 +951,20 @@ def _add_briefing(sub) -> None:
 def _run_briefing(args) -> int:
     from pathlib import Path
 
-    from fewpoints.briefing import HEADLINES, RECIPES, build_briefing, write_briefing
+    from fewpoints.briefing import (
+        HEADLINES,
+        RECIPES,
+        build_briefing,
+        pack_files,
+        pdf_renderer,
+        write_briefing,
+    )
+    from fewpoints.io import check_output_folder
+    from fewpoints.synth.world import resolve_params
 
-    out = Path(args.out)
+    resolve_params(args.preset, seed=args.seed)
     # Refuse before doing any work, so a long run never ends in "folder exists".
-    if out.exists() and not out.is_dir():
-        raise FewpointsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
-    from fewpoints.briefing import pdf_renderer
-
+    out = check_output_folder(Path(args.out), force=args.force, expect=pack_files())
     pdf_renderer()  # a missing PDF library is said before the world is generated
     progress = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()
@@ -919,6 +1042,11 @@ def _world_traces(world, model: str | None):
     return world.observations[model], model
 
 
+def _share(value: float) -> str:
+    """A share as a percentage, or "n/a" where there was nothing to divide by."""
+    return "n/a" if not np.isfinite(value) else f"{value:.1%}"
+
+
 def _add_link(sub) -> None:
     from fewpoints.synth.world import OBSERVATION_MODELS
 
@@ -955,8 +1083,10 @@ def _add_link(sub) -> None:
         type=_positive_float,
         help="how long before or after a post a record may be (default: 240)",
     )
-    p.add_argument("--examples", type=int, default=5, help="example rows shown (default: 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed when generating a preset (default: 0)")
+    p.add_argument("--examples", type=_count, default=5, help="example rows shown (default: 5)")
+    p.add_argument(
+        "--seed", type=_seed, default=0, help="seed when generating a preset (default: 0)"
+    )
 
 
 def _run_link(args) -> int:
@@ -968,9 +1098,20 @@ def _run_link(args) -> int:
         naming_curve,
     )
 
+    _check_model_of_preset(args.world, args.observe, "--observe")
     world, what = _load_world(args.world, seed=args.seed, what="link")
+    if len(world.people) == 0:
+        raise FewpointsError(
+            f"{args.world} has no ground truth (people): it is a released world, and link scores "
+            "its guesses against the truth; run it on the world the release was made from"
+        )
     if len(world.directory) == 0 and len(world.posts) == 0:
         raise FewpointsError("this world has no directory and no posts: nothing to link with")
+    most = int(world.posts.groupby("name").size().max()) if len(world.posts) else 0
+    if len(world.posts) and args.posts > most:
+        raise FewpointsError(
+            f"--posts {args.posts}: nobody in this world has that many posts (the most is {most:,})"
+        )
     traces, model = _world_traces(world, args.observe)
     kind = "cdr" if "antenna_id" in traces.columns else "pings"
     km = args.max_km if args.max_km is not None else POST_TOLERANCES[kind][0]
@@ -990,7 +1131,7 @@ def _run_link(args) -> int:
             posts = link_posts(
                 traces, world.posts, max_km=km, max_minutes=minutes, n_posts=args.posts
             )
-            ns = sorted({1, 2, 3, 5, args.posts})
+            ns = sorted(n for n in {1, 2, 3, 5, args.posts} if n <= most)
             curve = naming_curve(
                 traces, world.posts, world.people, n_posts=ns, max_km=km, max_minutes=minutes
             )
@@ -1020,8 +1161,8 @@ def _run_link(args) -> int:
         )
         print(
             f"  best guess right for {sc['n_correct']:,} of {sc['n_guesses']:,} devices "
-            f"(precision {sc['precision']:.1%}); {sc['share_named']:.1%} of all {n_people:,} "
-            f"people correctly named"
+            f"(precision {_share(sc['precision'])}); {_share(sc['share_named'])} of all "
+            f"{n_people:,} people correctly named"
         )
         best = book[book["rank"] == 1].head(args.examples)
         if len(best):
@@ -1053,7 +1194,7 @@ def _run_link(args) -> int:
         sc = linkage_score(posts, world.people)
         print(
             f"  with {args.posts} posts: {sc['n_guesses']:,} people match a single device, "
-            f"rightly for {sc['n_correct']:,} (precision {sc['precision']:.1%})"
+            f"rightly for {sc['n_correct']:,} (precision {_share(sc['precision'])})"
         )
         one = posts[posts["anonymity_set_size"] == 1].head(args.examples)
         if len(one):
@@ -1093,12 +1234,13 @@ def _add_explain(sub) -> None:
         choices=OBSERVATION_MODELS,
         help="which traces of the world (default: the world's first)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for the random draws (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for the random draws (default: 0)")
 
 
 def _run_explain(args) -> int:
     from fewpoints.attacks.explain import explain
 
+    _check_model_of_preset(args.world, args.observe, "--observe")
     world, what = _load_world(args.world, seed=args.seed, what="explain")
     _, model = _world_traces(world, args.observe)
     story = explain(world, args.device_id, model=model, rng=args.seed)
@@ -1270,8 +1412,24 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (not the usage block) and exit status 2."""
+
+    def error(self, message: str):
+        message = " ".join(str(message).split())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C: the work stops and no output is left half-written."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fewpoints",
         description=(
             "How few location points make 'anonymized' phone data unique, "
@@ -1279,7 +1437,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"fewpoints {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for add, _ in COMMANDS.values():
         add(sub)
@@ -1287,14 +1445,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    """Run the command line; return the exit status (0 ok, 2 any error, 130 Ctrl-C, 143 SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    name = f"fewpoints {args.command}"
+    previous = None
+    if _main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return COMMANDS[args.command][1](args)
+        status = COMMANDS[args.command][1](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+        return status
     except FewpointsError as exc:
-        print(f"fewpoints {args.command}: error: {exc}", file=sys.stderr)
+        _error(name, str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"fewpoints {args.command}: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{name}: {how}; no output was left half-written", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    except BrokenPipeError:
+        # `fewpoints unicity w | head -1`: the reader left; say so once, quietly drop the rest.
+        with _suppress_os_error():
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _error(name, "the output was closed before everything was printed (broken pipe)")
+        return EXIT_USAGE
+    except MemoryError:
+        _error(name, "not enough memory for this work; try a smaller world or the Dask engine")
+        return EXIT_USAGE
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(name, f"{where}{(exc.strerror or str(exc)).lower()}")
+        return EXIT_USAGE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _suppress_os_error():
+    import contextlib
+
+    return contextlib.suppress(OSError, ValueError, AttributeError)
+
+
+def _error(name: str, message: str) -> None:
+    """One line on stderr, whatever the message holds."""
+    with _suppress_os_error():
+        print(f"{name}: error: {' '.join(message.split())}", file=sys.stderr)

@@ -31,7 +31,6 @@ one exists (a local cluster or a remote scheduler), else Dask's default.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import warnings
@@ -599,23 +598,23 @@ def read_traces_dask(
         raise FewpointsError(f"{path}: no such file or folder")
     target, whole = path, False
     if (path / "world.json").is_file():
-        try:
-            meta = json.loads((path / "world.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise FewpointsError(f"{path / 'world.json'}: unreadable ({exc})") from None
-        observe = list(meta.get("params", {}).get("observe", [])) or ["cdr"]
+        # The world is read as every reader reads it: world.json against its schema, its
+        # parameters field by field, the table named by the world and confined to its folder.
+        from fewpoints.io import read_world_meta, world_table_path
+        from fewpoints.synth.world import params_from_json
+
+        meta = read_world_meta(path)
+        params = params_from_json(meta["params"], source=str(path / "world.json"))
         whole = bool(meta.get("chunked", {}).get("whole_devices", False))
-        model = model or observe[0]
-        candidates = [path / f"traces_{model}", path / f"traces_{model}.parquet"]
-        target = next((c for c in candidates if c.exists()), None)
+        model = model or (params.observe[0] if params.observe else "cdr")
+        target = world_table_path(path, meta, f"traces_{model}")
         if target is None:
-            csv = path / f"traces_{model}.csv.gz"
-            if csv.exists():
-                raise FewpointsError(
-                    f"{path}: the Dask engine reads Parquet, and this world is gzip CSV; "
-                    "write it with 'fewpoints generate --parquet' (or use --engine memory)"
-                )
-            raise FewpointsError(f"{path}: this world has no {model} traces")
+            raise FewpointsError(f"{path}: world.json lists traces_{model} but its file is missing")
+        if target.name.endswith(".csv.gz"):
+            raise FewpointsError(
+                f"{path}: the Dask engine reads Parquet, and this world is gzip CSV; "
+                "write it with 'fewpoints generate --parquet' (or use --engine memory)"
+            )
     elif model is not None:
         raise FewpointsError("--model applies to a world folder, not to a Parquet file or dataset")
     if target.is_dir():
@@ -634,21 +633,45 @@ def read_traces_dask(
         schema = pq.read_schema(files[0])
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise FewpointsError(f"{files[0]}: not a readable Parquet file ({exc})") from None
-    names = set(schema.names)
-    if {"lat", "lon"} <= names and not {"x_km", "y_km"} <= names:
+    # Which column is which is recognised where every reader recognises it (fewpoints.io).
+    from fewpoints.io import trace_columns
+
+    found = trace_columns(schema.names, str(files[0]))
+    if "x_km" not in found:
         raise FewpointsError(
             f"{target}: the Dask engine needs x_km/y_km; convert lat/lon first "
-            "(fewpoints.schema.read_traces)"
+            "(fewpoints.read_traces)"
         )
-    missing = [c for c in _COLUMNS if c not in names]
-    if missing:
-        raise FewpointsError(
-            f"{files[0]}: misses column(s) {', '.join(missing)}; "
-            f"a traces table needs {', '.join(_COLUMNS)}"
-        )
+    source = {c: found[c] for c in _COLUMNS}
+    _check_types(schema, source, str(files[0]))
     pieces = _pieces(files, rows_per_partition) if whole else [(f, None) for f in files]
-    meta = _read_part((files[0], None), _COLUMNS, empty=True)
-    return dd.from_map(_read_part, pieces, columns=_COLUMNS, meta=meta, label="read-traces")
+    meta = _read_part((files[0], None), _COLUMNS, source=source, empty=True)
+    return dd.from_map(
+        _read_part, pieces, columns=_COLUMNS, source=source, meta=meta, label="read-traces"
+    )
+
+
+def _check_types(schema, source: dict[str, str], where: str) -> None:
+    """Refuse columns of a type the engine would misread (booleans as coordinates, numbers as times).
+
+    Parquet says each column's type once, so this is checked before any
+    partition is read; values are checked as they are read.
+    """
+    import pyarrow as pa
+
+    for column in ("x_km", "y_km"):
+        t = schema.field(source[column]).type
+        if pa.types.is_boolean(t) or not (pa.types.is_integer(t) or pa.types.is_floating(t)):
+            raise FewpointsError(
+                f"{where}: column {source[column]} holds {t}, not numbers (kilometres)"
+            )
+    t = schema.field(source["time"]).type
+    if not (pa.types.is_timestamp(t) or pa.types.is_date(t)):
+        raise FewpointsError(
+            f"{where}: column {source['time']} holds {t}; the Dask engine reads times stored as "
+            "Parquet timestamps (Unix or text times: read the file with fewpoints.read_traces, "
+            "or write them as timestamps)"
+        )
 
 
 def _pieces(files, rows_per_partition: int) -> list:
@@ -674,29 +697,33 @@ def _pieces(files, rows_per_partition: int) -> list:
     return pieces
 
 
-def _read_part(piece, columns, empty: bool = False) -> pd.DataFrame:
+def _read_part(piece, columns, source=None, empty: bool = False) -> pd.DataFrame:
     """One Parquet file, or some of its row groups, as a partition; ``device_id`` as categorical.
 
-    Decoding a dictionary-encoded ID column as a dictionary is several times
-    faster than building one string per record, and the engine works on the
-    codes.
+    ``source`` names each of ``columns`` as the file has it (``fewpoints.io.trace_columns``);
+    the partition gets the traces table's own names. Decoding a
+    dictionary-encoded ID column as a dictionary is several times faster than
+    building one string per record, and the engine works on the codes.
     """
     import pyarrow.parquet as pq
 
+    source = source or {}
+    names = [source.get(c, c) for c in columns]
     path, row_groups = piece
     try:
         if empty:
-            df = pq.read_schema(path).empty_table().select(columns).to_pandas()
+            table = pq.read_schema(path).empty_table().select(names).rename_columns(columns)
+            df = table.to_pandas()
             df["device_id"] = df["device_id"].astype("category")
             return df
-        f = pq.ParquetFile(path, read_dictionary=["device_id"])
+        f = pq.ParquetFile(path, read_dictionary=[source.get("device_id", "device_id")])
         if row_groups is None:
-            table = f.read(columns=columns)
+            table = f.read(columns=names)
         else:
-            table = f.read_row_groups(row_groups, columns=columns)
+            table = f.read_row_groups(row_groups, columns=names)
     except (OSError, ValueError) as exc:
         raise FewpointsError(f"{path}: not a readable Parquet file ({exc})") from None
-    return table.to_pandas()
+    return table.rename_columns(columns).to_pandas()
 
 
 @contextlib.contextmanager

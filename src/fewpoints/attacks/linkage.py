@@ -531,6 +531,11 @@ def _truth(people: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("name", "device_id") if c not in people.columns]
     if missing:
         raise FewpointsError(f"people misses column(s) {', '.join(missing)}")
+    if len(people) == 0:
+        raise FewpointsError(
+            "people is empty: there is no ground truth to score against (a released world "
+            "has none; score on the world the release was made from)"
+        )
     return pd.DataFrame(
         {"name": people["name"].astype(str), "device_id": people["device_id"].astype(str)}
     ).drop_duplicates()
@@ -631,7 +636,8 @@ def naming_curve(
         One row per n: ``n_posts``, ``n_names`` (posters with at least n
         posts), ``share_named`` (share of them whose anonymity set is exactly
         their own device), ``ci_low``, ``ci_high`` (95% Wilson interval),
-        ``median_set_size``.
+        ``median_set_size``; the last four are NaN for an n that no poster
+        reaches (``n_names`` 0: there is no one to name).
 
     Notes
     -----

@@ -33,15 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fewpoints.schema import (
+from fewpoints.io import (
     PART_NAME,
-    FewpointsError,
     atomic_folder,
     check_output_folder,
     require_pyarrow,
-    validate,
     write_part,
 )
+from fewpoints.schema import FewpointsError, validate
 from fewpoints.synth.world import (
     STREAMS,
     ProgressFn,

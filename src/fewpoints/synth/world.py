@@ -11,13 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fewpoints.schema import (
-    COLUMNS,
-    FewpointsError,
-    read_world_tables,
-    validate,
-    write_world_tables,
-)
+from fewpoints.io import read_world_tables, write_world_tables
+from fewpoints.schema import COLUMNS, FewpointsError, InputError, validate
 
 __all__ = [
     "OBSERVATION_MODELS",
@@ -163,6 +158,8 @@ def resolve_params(
         raise FewpointsError(f"unknown world parameter(s) {', '.join(unknown)}")
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise FewpointsError(f"seed must be a whole number, zero or more, got {seed!r}")
     if isinstance(overrides.get("observe"), str):
         overrides["observe"] = (overrides["observe"],)
     params = params.replace(seed=int(seed), **overrides)
@@ -178,6 +175,10 @@ def _check(p: WorldParams) -> None:
     need(
         isinstance(p.n_people, (int, np.integer)) and p.n_people > 0,
         f"people must be a positive whole number, got {p.n_people}",
+    )
+    need(
+        not isinstance(p.seed, bool) and isinstance(p.seed, (int, np.integer)) and p.seed >= 0,
+        f"seed must be a whole number, zero or more, got {p.seed!r}",
     )
     need(
         isinstance(p.days, (int, np.integer)) and p.days > 0,
@@ -216,9 +217,14 @@ def _check(p: WorldParams) -> None:
     if p.cdr_time_bin is not None:
         try:
             td = pd.Timedelta(p.cdr_time_bin)
-        except ValueError:
+        except (ValueError, TypeError):
             raise FewpointsError(f"cdr_time_bin is not a duration: {p.cdr_time_bin!r}") from None
-        need(td > pd.Timedelta(0), "cdr_time_bin must be positive")
+        # Times are kept to the second: a bin is a whole number of seconds, at least one.
+        seconds = td.total_seconds()
+        need(
+            seconds >= 1 and seconds == int(seconds),
+            f"cdr_time_bin must be a whole number of seconds (1s or more), got {p.cdr_time_bin!r}",
+        )
 
 
 @dataclass
@@ -281,7 +287,7 @@ class World:
         parquet: bool = False,
         progress: ProgressFn | None = None,
     ) -> list[Path]:
-        """Write every table (gzip CSV) and ``world.json`` to folder ``out`` (see ``schema.write_world_tables``)."""
+        """Write every table (gzip CSV) and ``world.json`` to folder ``out`` (see ``fewpoints.io.write_world_tables``)."""
         return write_world_tables(
             self.tables(), self.metadata(), out, force=force, parquet=parquet, progress=progress
         )
@@ -542,13 +548,72 @@ def _populate(
     return people.table, stays, observations, directory, posts
 
 
+def _fits(value, annotation: str) -> bool:
+    """Whether a JSON value fits a WorldParams field's annotation (``int``, ``str | None``, ...)."""
+    for kind in (a.strip() for a in annotation.split("|")):
+        if kind == "None" and value is None:
+            return True
+        if kind == "bool" and isinstance(value, bool):
+            return True
+        if isinstance(value, bool):
+            continue
+        if kind == "int" and isinstance(value, int):
+            return True
+        if kind == "float" and isinstance(value, (int, float)):
+            return True
+        if kind == "str" and isinstance(value, str):
+            return True
+        if kind.startswith(("tuple[str", "list[str")) and isinstance(value, list):
+            return all(isinstance(v, str) for v in value)
+        if kind not in ("None", "bool", "int", "float", "str") and not kind.startswith(
+            ("tuple[", "list[")
+        ):
+            return True  # a field of a kind this check does not know
+    return False
+
+
+def params_from_json(params: dict, *, source: str = "world.json") -> WorldParams:
+    """The :class:`WorldParams` a world.json records, each value checked against its field.
+
+    Parameters a newer fewpoints wrote and this one does not know are left
+    out; missing ones take their defaults.
+
+    Raises
+    ------
+    InputError
+        One line naming the parameter and what it must be.
+    """
+    if not isinstance(params, dict):
+        raise InputError(f"{source}: 'params' must be an object, got {params!r}")
+    fields = {f.name: f for f in dataclasses.fields(WorldParams)}
+    values = {}
+    for name, value in params.items():
+        if name not in fields:
+            continue
+        annotation = str(fields[name].type)
+        if not _fits(value, annotation):
+            raise InputError(
+                f"{source}: params.{name} must be {annotation.replace('tuple[str, ...]', 'a list of names')}, "
+                f"got {value!r}"
+            )
+        values[name] = tuple(value) if isinstance(value, list) else value
+    try:
+        result = WorldParams(**values)
+        _check(result)
+    except FewpointsError as exc:
+        raise InputError(f"{source}: params: {exc}") from None
+    return result
+
+
 def read_world(path: str | os.PathLike) -> World:
-    """Read a world folder written by ``World.write`` or ``fewpoints generate``."""
+    """Read a world folder written by ``World.write`` or ``fewpoints generate``.
+
+    ``world.json`` is checked against its schema (``fewpoints.io.read_world_meta``)
+    and its parameters against :class:`WorldParams`; every table is read with its
+    own column types and checked. Anything wrong ends in one :class:`InputError` line.
+    """
     tables, meta = read_world_tables(path)
-    p = dict(meta.get("params", {}))
-    p["observe"] = tuple(p.get("observe", ()))
-    known = {f.name for f in dataclasses.fields(WorldParams)}
-    params = WorldParams(**{k: v for k, v in p.items() if k in known})
+    params = params_from_json(meta["params"], source=str(Path(path) / "world.json"))
     observations = {
         name.removeprefix("traces_"): df
         for name, df in tables.items()
