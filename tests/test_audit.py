@@ -24,6 +24,7 @@ from fewpoints.attacks import (
     unicity_curve,
 )
 from fewpoints.briefing import attack_rng
+from fewpoints.io import Projection, centre_counts
 from fewpoints.schema import InputError
 
 matplotlib.use("Agg")
@@ -158,7 +159,7 @@ def test_check_auditable_refuses_a_file_holding_its_fixes_twice_and_drops_them_w
     dy=st.floats(-1500, 1500),
 )
 def test_projection_round_trips(lat0, lon0, dx, dy):
-    proj = A.Projection(float(lat0), float(lon0))
+    proj = Projection(float(lat0), float(lon0))
     lat, lon = proj.inverse([dx], [dy])
     assert -90 <= lat[0] <= 90 and -180 <= lon[0] < 180
     x, y = proj.forward(lat, lon)
@@ -176,7 +177,7 @@ def _great_circle_km(lat1, lon1, lat2, lon2):
 def test_projection_keeps_distances_as_documented(radius, bound):
     # Short steps (10 km) anywhere within `radius` of the centre: the projected length is
     # within `bound` of the great-circle length, in every direction.
-    proj = A.Projection(45.0, 10.0)
+    proj = Projection(45.0, 10.0)
     rng = np.random.default_rng(1)
     r = radius * np.sqrt(rng.random(2000))
     a = rng.random(2000) * 2 * np.pi
@@ -190,7 +191,7 @@ def test_projection_keeps_distances_as_documented(radius, bound):
 
 def test_projection_is_equal_area():
     # A 0.1 x 0.1 degree cell far from the centre keeps its area on the sphere.
-    proj = A.Projection(40.0, -100.0)
+    proj = Projection(40.0, -100.0)
     lat, lon = 48.0, -80.0
     corners_lat = np.array([lat, lat, lat + 0.1, lat + 0.1])
     corners_lon = np.array([lon, lon + 0.1, lon + 0.1, lon])
@@ -205,11 +206,11 @@ def test_projection_centre_rule():
     # The median fix to the degree; stray fixes far away do not move it.
     lat = np.r_[np.full(1000, 48.85), [-33.9, 35.7]]
     lon = np.r_[np.full(1000, 2.35), [151.2, 139.7]]
-    assert A.Projection.for_data(lat, lon) == A.Projection(49.0, 2.0)
+    assert Projection.for_data(lat, lon) == Projection(49.0, 2.0)
     # Fixes either side of the antimeridian stay together (Fiji).
     lon = np.r_[np.full(600, 179.6), np.full(500, -179.7)]
-    proj = A.Projection.for_data(np.full(1100, -17.8), lon)
-    assert proj == A.Projection(-18.0, 180.0) or proj == A.Projection(-18.0, -180.0)
+    proj = Projection.for_data(np.full(1100, -17.8), lon)
+    assert proj == Projection(-18.0, 180.0) or proj == Projection(-18.0, -180.0)
     x, _ = proj.forward(np.full(2, -17.8), np.array([179.6, -179.7]))
     assert abs(x[1] - x[0]) == pytest.approx(0.7 * 111.2 * np.cos(np.deg2rad(17.8)), rel=0.01)
 
@@ -217,9 +218,9 @@ def test_projection_centre_rule():
 def test_projection_centre_from_parts_equals_whole():
     rng = np.random.default_rng(3)
     lat, lon = 20 + rng.normal(0, 2, 5000), 100 + rng.normal(0, 3, 5000)
-    parts = [A.centre_counts(lat[i::3], lon[i::3]) for i in range(3)]
+    parts = [centre_counts(lat[i::3], lon[i::3]) for i in range(3)]
     summed = [sum(p[k] for p in parts) for k in range(2)]
-    assert A.Projection.from_counts(*summed) == A.Projection.for_data(lat, lon)
+    assert Projection.from_counts(*summed) == Projection.for_data(lat, lon)
 
 
 # ---------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def test_broker_form_looks_like_a_brokers_file(tiny_world):
     assert np.array_equal(b["timestamp"].to_numpy(), local + 7 * 3600)
     # degrees near Phoenix, read back to the city's own kilometres
     assert b["latitude"].between(32, 34).all() and b["longitude"].between(-113, -111).all()
-    proj = A.Projection.for_data(b["latitude"], b["longitude"])
+    proj = Projection.for_data(b["latitude"], b["longitude"])
     x, y = proj.forward(b["latitude"], b["longitude"])
     assert np.abs(x - traces["x_km"].to_numpy()).max() < 1e-9
     assert np.abs(y - traces["y_km"].to_numpy()).max() < 1e-9

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fewpoints import figures as F
+from fewpoints.io import Projection
 from fewpoints.schema import FewpointsError, InputError
 
 __all__ = [
@@ -190,119 +191,6 @@ class Audit:
             f"Audit({self.source}: {self.about['n_devices']:,} devices, "
             f"{self.about['n_records']:,} records; 4 points single out {r['unicity']:.1%})"
         )
-
-
-# ---------------------------------------------------------------------------
-# degrees to kilometres: one projection for a whole file
-# ---------------------------------------------------------------------------
-
-_EARTH_RADIUS_KM = 6371.0088
-#: Bins (degrees) in which a file's fixes are counted to find its median.
-_CENTRE_STEP = 0.1
-
-
-@dataclass(frozen=True)
-class Projection:
-    """Lambert azimuthal equal-area projection of the sphere, centred on ``(lat0, lon0)``, in km.
-
-    Areas are exact on the sphere (a 1 km square covers 1 km² wherever it
-    is), so square cells coarsen a whole country fairly, and distances stay
-    within 0.1% of the sphere's up to 500 km from the centre, 0.35% up to
-    1,000 km and 1.3% up to 2,000 km (the scale is ``1 / cos(c / 2)`` across
-    and its inverse along the direction from the centre, ``c`` the angle
-    from it). The Earth is taken as a sphere of radius 6,371.0088 km, which
-    adds at most about 0.5% against the ellipsoid. The same projection
-    (``x`` east, ``y`` north) is used for a traces file and its places file.
-    """
-
-    lat0: float
-    lon0: float
-
-    def forward(self, lat, lon) -> tuple[np.ndarray, np.ndarray]:
-        """Degrees to kilometres east (x) and north (y) of the centre."""
-        phi = np.deg2rad(np.asarray(lat, dtype=np.float64))
-        dlam = np.deg2rad((np.asarray(lon, dtype=np.float64) - self.lon0 + 180.0) % 360.0 - 180.0)
-        p0 = np.deg2rad(self.lat0)
-        cos_c = np.sin(p0) * np.sin(phi) + np.cos(p0) * np.cos(phi) * np.cos(dlam)
-        k = np.sqrt(2.0 / np.maximum(1.0 + cos_c, 1e-300))
-        x = _EARTH_RADIUS_KM * k * np.cos(phi) * np.sin(dlam)
-        y = (
-            _EARTH_RADIUS_KM
-            * k
-            * (np.cos(p0) * np.sin(phi) - np.sin(p0) * np.cos(phi) * np.cos(dlam))
-        )
-        return x, y
-
-    def inverse(self, x_km, y_km) -> tuple[np.ndarray, np.ndarray]:
-        """Kilometres east and north of the centre to degrees (lat, lon in -180..180)."""
-        x = np.asarray(x_km, dtype=np.float64)
-        y = np.asarray(y_km, dtype=np.float64)
-        rho = np.hypot(x, y)
-        c = 2.0 * np.arcsin(np.clip(rho / (2.0 * _EARTH_RADIUS_KM), -1.0, 1.0))
-        p0 = np.deg2rad(self.lat0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = np.where(rho > 0, y * np.sin(c) * np.cos(p0) / np.where(rho > 0, rho, 1.0), 0.0)
-        phi = np.arcsin(np.clip(np.cos(c) * np.sin(p0) + s, -1.0, 1.0))
-        lam = np.arctan2(x * np.sin(c), rho * np.cos(p0) * np.cos(c) - y * np.sin(p0) * np.sin(c))
-        lon = (self.lon0 + np.rad2deg(lam) + 180.0) % 360.0 - 180.0
-        return np.rad2deg(phi), lon
-
-    @classmethod
-    def for_data(cls, lat, lon) -> Projection:
-        """The projection of a file: centred on its median fix, rounded to the whole degree.
-
-        The median latitude, and the median longitude on the circle cut at the
-        widest gap between the fixes (so that data either side of the
-        antimeridian stay together), counted in 0.1-degree bins and rounded to
-        the nearest whole degree: a few stray fixes far away do not move it,
-        files of one area share one frame, and a file read in parts
-        (:func:`centre_counts`, summed) gets the same centre as read whole.
-        The centre is then at most about 80 km from the median, which changes
-        no distance by more than 0.01%.
-        """
-        return cls.from_counts(*centre_counts(lat, lon))
-
-    @classmethod
-    def from_counts(cls, lat_counts: np.ndarray, lon_counts: np.ndarray) -> Projection:
-        """The projection of :meth:`for_data` from its bin counts (summed over a file's parts)."""
-        lat_counts = np.asarray(lat_counts, dtype=np.int64)
-        lon_counts = np.asarray(lon_counts, dtype=np.int64)
-        if lat_counts.sum() == 0:
-            raise InputError("no coordinates to centre a projection on")
-        half = lat_counts.sum() / 2.0
-        lat0 = (int(np.searchsorted(np.cumsum(lat_counts), half)) - 900) * _CENTRE_STEP
-        n = len(lon_counts)
-        # Cut the circle in the middle of its widest run of empty bins.
-        occupied = np.flatnonzero(lon_counts)
-        gaps = np.diff(np.append(occupied, occupied[0] + n))
-        widest = int(np.argmax(gaps))
-        cut = (occupied[widest] + gaps[widest] // 2 + 1) % n
-        rolled = np.roll(lon_counts, -cut)
-        k = (int(np.searchsorted(np.cumsum(rolled), half)) + cut) % n
-        lon0 = (k - 1800) * _CENTRE_STEP
-        lon0 = (lon0 + 180.0) % 360.0 - 180.0
-        lat0 = float(np.clip(np.round(lat0), -90, 90))
-        lon0 = float((np.round(lon0) + 180.0) % 360.0 - 180.0)
-        return cls(lat0 + 0.0, lon0 + 0.0)
-
-    def describe(self) -> str:
-        ns = "N" if self.lat0 >= 0 else "S"
-        ew = "E" if self.lon0 >= 0 else "W"
-        return (
-            f"latitude/longitude projected to km by a Lambert azimuthal equal-area projection "
-            f"centred at {abs(self.lat0):.0f}°{ns} {abs(self.lon0):.0f}°{ew} (the file's "
-            "median fix, to the degree): areas exact, distances within 0.35% up to 1,000 km "
-            "from the centre and 1.3% up to 2,000 km"
-        )
-
-
-def centre_counts(lat, lon) -> tuple[np.ndarray, np.ndarray]:
-    """Fixes per 0.1-degree bin of latitude (1,801 bins) and of longitude (3,600), for a centre."""
-    lat = np.asarray(lat, dtype=np.float64)
-    lon = np.asarray(lon, dtype=np.float64)
-    i = np.clip(np.rint(lat / _CENTRE_STEP).astype(np.int64) + 900, 0, 1800)
-    j = (np.rint(lon / _CENTRE_STEP).astype(np.int64) + 1800) % 3600
-    return np.bincount(i, minlength=1801), np.bincount(j, minlength=3600)
 
 
 # ---------------------------------------------------------------------------
@@ -567,7 +455,7 @@ def describe(traces: pd.DataFrame, index, reading: dict | None = None) -> dict:
             "mean": float(per_device.mean()),
             "p99": float(np.percentile(per_device, 99)),
         },
-        "reading": dict(reading or {}),
+        "reading": {k: v for k, v in (reading or {}).items() if k != "projector"},
     }
 
 
@@ -2226,53 +2114,91 @@ def write_audit(
 # ---------------------------------------------------------------------------
 
 
-def add_reading_options(p) -> None:
-    """The command line's options for how to read a traces file."""
-    g = p.add_argument_group("reading the file")
-    g.add_argument(
-        "--columns",
-        metavar="MAP",
-        help="which column is which, for names not recognised: e.g. "
-        "device_id=maid,time=ts,lat=y,lon=x,accuracy_m=acc",
-    )
-    g.add_argument(
-        "--timezone",
-        default="UTC",
-        help="the local time zone (an IANA name such as America/Chicago): Unix times and "
-        "times with a UTC offset are read as local times there, which decides what is night "
-        "and what is a working day (default: UTC)",
-    )
-    g.add_argument("--time-unit", choices=("s", "ms"), help="Unix times in seconds or milliseconds")
-    order = g.add_mutually_exclusive_group()
-    order.add_argument("--day-first", dest="dayfirst", action="store_const", const=True,
-                       help="dates like 05/03/2026 are day/month/year")  # fmt: skip
-    order.add_argument("--month-first", dest="dayfirst", action="store_const", const=False,
-                       help="dates like 05/03/2026 are month/day/year")  # fmt: skip
+def _reading_words(info: dict) -> dict:
+    """How a file was read, in the words the report and the one line before the work use."""
+    tz = info.get("timezone", "UTC")
+    words = {
+        "columns": info.get("columns_words", ""),
+        "time": info.get("time", ""),
+        "timezone": tz
+        if str(tz).upper() != "UTC"
+        else "UTC (the default: give the file's local zone with --timezone)",
+    }
+    proj = info.get("projection")
+    if proj is not None:
+        words["projection"] = proj.describe()
+        words["projector"] = proj
+    return words
 
 
 def read_for_audit(path, *, columns=None, timezone="UTC", time_unit=None, dayfirst=None):
-    """The file as a traces table, and how it was read (for the report)."""
-    from fewpoints.schema import read_traces
+    """The file as a traces table (:func:`fewpoints.io.read_traces`), and how it was read."""
+    from fewpoints.io import read_traces
 
-    if columns or str(timezone).upper() != "UTC" or time_unit or dayfirst is not None:
-        raise FewpointsError("this build reads files in fewpoints' own columns only")
-    traces = read_traces(path)
-    return traces, {"columns": "fewpoints' own", "timezone": "UTC"}
+    info: dict = {}
+    traces = read_traces(
+        path, columns=columns, timezone=timezone, time_unit=time_unit, dayfirst=dayfirst, info=info
+    )
+    check_device_ids(traces, source=str(path), column=info["columns"]["device_id"])
+    return traces, _reading_words(info)
+
+
+_UUID = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+
+
+def check_device_ids(traces: pd.DataFrame, *, source: str, column: str = "device_id") -> None:
+    """Refuse a column of device IDs that mixes kinds of ID (advertising IDs and others).
+
+    A column where some IDs are advertising IDs (UUIDs) and others are not
+    (numbers, names), or where whole numbers are written as decimals
+    (``12.0``, as spreadsheets save them), is not one pseudonym per device.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pd.unique(traces["device_id"].astype(str))
+    arr = pa.array(ids, type=pa.string())
+    uuid = pc.match_substring_regex(arr, _UUID).to_numpy(zero_copy_only=False)
+    if uuid.any() and not uuid.all():
+        other = ids[np.argmax(~uuid)]
+        first = ids[np.argmax(uuid)]
+        raise InputError(
+            f"{source}: column {column} mixes advertising IDs ({first!r}) with other IDs "
+            f"({other!r}); one device should have one kind of ID: map the right column with "
+            f"--columns device_id=COLUMN, or keep the rows of one kind"
+        )
+    decimal = pc.match_substring_regex(arr, r"^[+-]?\d+\.0+$").to_numpy(zero_copy_only=False)
+    if decimal.any():
+        raise InputError(
+            f"{source}: column {column} holds whole numbers written as decimals ({ids[np.argmax(decimal)]!r}); "
+            "the file was probably saved by a spreadsheet, which may also have rounded long IDs: "
+            "export the IDs as text"
+        )
 
 
 def reading_line(path, traces, reading: dict) -> str:
     """The one line said before the work starts: what was recognised, and what was read."""
-    head = (
-        f"read {path}: {reading.get('columns', '')}; times {reading.get('time', 'as written')}, "
-        f"local time {reading.get('timezone', 'UTC')}"
-    )
-    if not isinstance(traces, pd.DataFrame):  # a Dask table: counted as the work goes
-        return head + f"; {traces.npartitions:,} partitions (Dask engine)"
-    t = traces["time"]
-    return head + (
-        f"; {len(traces):,} records, {traces['device_id'].nunique():,} devices, "
-        f"{t.min()} to {t.max()}"
-    )
+    tz = str(reading.get("timezone", "UTC")).split(" ")[0]
+    parts = [
+        f"read {path}: {reading.get('columns', '')}",
+        f"times {reading.get('time', '')}, local time {tz}",
+    ]
+    proj = reading.get("projector")
+    if proj is not None:
+        ns, ew = ("N" if proj.lat0 >= 0 else "S"), ("E" if proj.lon0 >= 0 else "W")
+        parts.append(
+            f"degrees to km by an equal-area projection centred at {abs(proj.lat0):.0f}°{ns} "
+            f"{abs(proj.lon0):.0f}°{ew}"
+        )
+    if isinstance(traces, pd.DataFrame):
+        t = traces["time"]
+        parts.append(
+            f"{len(traces):,} records, {traces['device_id'].nunique():,} devices, "
+            f"{t.min()} to {t.max()}"
+        )
+    else:  # a Dask table: counted as the work goes
+        parts.append(f"{traces.npartitions:,} partitions (Dask engine)")
+    return "; ".join(parts)
 
 
 #: Memory the in-memory audit needs per record at its peak (the table, its index, the hourly
@@ -2619,7 +2545,7 @@ def audit_dask(
             "mean": float(per_device.mean()),
             "p99": float(np.percentile(per_device, 99)),
         },
-        "reading": dict(reading or {}),
+        "reading": {k: v for k, v in (reading or {}).items() if k != "projector"},
     }
 
     t0 = time.perf_counter()

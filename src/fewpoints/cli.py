@@ -388,12 +388,29 @@ def _add_unicity(sub) -> None:
 
 
 def _add_reading(p) -> None:
-    """Options that say how to read a traces file's times (the reader's rule: fewpoints.io.parse_times)."""
+    """Options that say how to read a traces file (the reader's rules: fewpoints.io.read_traces)."""
     g = p.add_argument_group(
         "reading a traces file",
-        "Times are read by one rule for the whole column: ISO 8601 (with a UTC offset, "
-        "converted to UTC, or without, taken as written), Unix seconds or milliseconds, or "
+        "Columns are recognised by the names brokers and researchers ship (device_id, maid, "
+        "ad_id, advertiser_id, idfa, gaid, user_id; time, timestamp, datetime, utc_timestamp; "
+        "lat/latitude, lon/lng/longitude, projected to km once for the whole file; "
+        "horizontal_accuracy, accuracy), or as --columns maps them. Times are read by one rule "
+        "for the whole column: ISO 8601 (with a UTC offset, converted to the local time zone, "
+        "or without, taken as written), Unix seconds or milliseconds (UTC, converted), or "
         "day/month/year when the dates show which comes first. Device IDs are read as text.",
+    )
+    g.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="which column is which, for names not recognised, e.g. "
+        "device_id=maid,time=ts,lat=y,lon=x,accuracy_m=acc",
+    )
+    g.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the local time zone (an IANA name such as America/Chicago): Unix times and times "
+        "with a UTC offset are read as local times there, which decides what is night and "
+        "what is a working day (default: UTC)",
     )
     g.add_argument(
         "--time-unit",
@@ -418,15 +435,30 @@ def _add_reading(p) -> None:
 
 
 def _reading(args) -> dict:
-    return {"time_unit": args.time_unit, "dayfirst": args.dayfirst}
+    from fewpoints.io import column_map
+
+    return {
+        "time_unit": args.time_unit,
+        "dayfirst": args.dayfirst,
+        "timezone": args.timezone or "UTC",
+        "columns": column_map(args.columns),
+    }
 
 
 def _check_reading(args, is_file: bool) -> None:
+    from fewpoints.io import column_map
+
     if not is_file:
-        for flag, value in (("--time-unit", args.time_unit), ("--day-first", args.dayfirst)):
+        for flag, value in (
+            ("--time-unit", args.time_unit),
+            ("--day-first", args.dayfirst),
+            ("--columns", args.columns),
+            ("--timezone", args.timezone),
+        ):
             if value is not None:
                 flag = "--month-first" if value is False else flag
                 raise FewpointsError(f"{flag} applies to a traces file, not to a world or preset")
+    column_map(args.columns)  # a bad map is refused before anything is read
 
 
 def _check_model_of_preset(source: str, model: str | None, option: str = "--model") -> None:
@@ -1291,9 +1323,7 @@ def _add_audit(sub) -> None:
     )
     p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    from fewpoints.audit import add_reading_options
-
-    add_reading_options(p)
+    _add_reading(p)
     scale = p.add_argument_group(
         "files larger than memory",
         "A Parquet file or folder whose analyses would not fit in the free memory is audited "
@@ -1315,7 +1345,7 @@ def _run_audit(args) -> int:
 
     from fewpoints import audit as A
     from fewpoints.briefing import pdf_renderer
-    from fewpoints.schema import check_output_folder
+    from fewpoints.io import check_output_folder
 
     src = Path(args.file)
     # Everything that can be refused is refused before any work, and before anything is written.
@@ -1331,8 +1361,8 @@ def _run_audit(args) -> int:
                 raise FewpointsError(f"{flag} applies to the Dask engine (--engine dask)")
     progress = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()
-    reading = dict(columns=args.columns, timezone=args.timezone, time_unit=args.time_unit,
-                   dayfirst=args.dayfirst)  # fmt: skip
+    _check_reading(args, True)
+    reading = _reading(args)
     try:
         with contextlib.ExitStack() as stack:
             if engine == "dask":
