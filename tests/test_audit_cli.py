@@ -281,3 +281,28 @@ def test_places_file_in_degrees_shares_the_traces_projection(tmp_path, tiny_worl
     got = A.read_places(_write(tmp_path, "places.csv", osm), projection=info["projection"])
     assert np.abs(got["x_km"].to_numpy() - places["x_km"].to_numpy()).max() < 1e-9
     assert got["sensitive"].tolist() == places["sensitive"].tolist()  # read from the kind
+
+
+@pytest.mark.slow
+def test_dask_engine_on_broker_parquet_gives_the_memory_numbers(tmp_path, broker, round_trip):
+    """Broker-form Parquet parts audited by the Dask engine on a local cluster: the same report."""
+    pytest.importorskip("distributed")
+    b, _ = broker
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    ids = np.sort(b["advertiser_id"].unique())
+    for k, group in enumerate(np.array_split(ids, 3)):
+        b[b["advertiser_id"].isin(group)].to_parquet(folder / f"part-{k}.parquet", index=False)
+    out = tmp_path / "report"
+    args = ["audit", str(folder), "--out", str(out), "--timezone", TZ, "--targets", "300"]
+    assert main([*args, "--engine", "dask", "--workers", "2", "--quiet"]) == 0
+    got = json.loads((out / "audit.json").read_text())
+    want = json.loads((round_trip[1] / "audit.json").read_text())
+    assert got["engine"] == "dask" and want["engine"] == "memory"
+    assert got["unicity"] == want["unicity"]
+    assert got["anonymity_sets"] == want["anonymity_sets"]
+    keys = ("cell_km", "time_bin", "unicity", "ci_low", "ci_high", "n_targets")
+    assert [{k: r[k] for k in keys} for r in got["coarsening"]["table"]] == [
+        {k: r[k] for k in keys} for r in want["coarsening"]["table"]
+    ]
+    assert got["about"]["reading"]["projection"] == want["about"]["reading"]["projection"]

@@ -2076,7 +2076,7 @@ def write_audit(
     from matplotlib import pyplot as plt
 
     from fewpoints.briefing import RunInfo, _briefing_pdf, _picture, pdf_renderer
-    from fewpoints.schema import atomic_folder
+    from fewpoints.io import atomic_folder
 
     pdf_renderer()  # a missing PDF library is said before any work
     run = RunInfo.now(command)
@@ -2278,13 +2278,18 @@ def choose_engine(path, engine: str = "auto", *, available: int | None = None) -
 
 
 def read_for_audit_dask(path, *, columns=None, timezone="UTC", time_unit=None, dayfirst=None):
-    """A Parquet file or folder as a lazy Dask table for :func:`audit_dask`, and how it is read."""
+    """A Parquet file or folder as a lazy Dask table for :func:`audit_dask`, and how it is read.
+
+    Read by the reader's rules (:func:`fewpoints.attacks.dask_engine.read_traces_dask`):
+    the same column names, one time rule and one projection for the whole dataset.
+    """
     from fewpoints.attacks.dask_engine import read_traces_dask
 
-    if columns or str(timezone).upper() != "UTC" or time_unit or dayfirst is not None:
-        raise FewpointsError("this build reads Parquet in fewpoints' own columns only")
-    ddf = read_traces_dask(path)
-    return ddf, {"columns": "fewpoints' own", "timezone": "UTC"}
+    info: dict = {}
+    ddf = read_traces_dask(
+        path, columns=columns, timezone=timezone, time_unit=time_unit, dayfirst=dayfirst, info=info
+    )
+    return ddf, _reading_words(info)
 
 
 # ---------------------------------------------------------------------------

@@ -595,7 +595,9 @@ def _run_unicity_dask(args) -> int:
             f"{args.source}: no such file or folder; --engine dask reads Parquet "
             "(make one with 'fewpoints generate --parquet --chunk-people N')"
         )
-    ddf = read_traces_dask(args.source, model=args.model)
+    ddf = read_traces_dask(
+        args.source, model=args.model, **(_reading(args) if Path(args.source).is_file() else {})
+    )
     ddf = coarsen_dask(ddf, cell_km=args.cell_km, time_bin=args.time_bin)
     steps = []
     if args.cell_km is not None:
