@@ -63,9 +63,16 @@ def prepare(args) -> int:
             # sorted by advertising ID, as a broker's export by device would be
             order = np.argsort(b["advertiser_id"].to_numpy(), kind="stable")
             b = b.take(order).reset_index(drop=True)
-            pq.write_table(pa.Table.from_pandas(b, preserve_index=False), out / part.name,
-                           compression="zstd", row_group_size=1_000_000)  # fmt: skip
-            print(f"  {part.name}: {len(b):,} rows", flush=True)
+            # files of about --rows-per-file rows, cut between devices (each file whole devices)
+            ids = b["advertiser_id"].to_numpy()
+            starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+            cuts = starts[np.searchsorted(starts, np.arange(0, len(b), args.rows_per_file))]
+            cuts = np.unique(np.r_[cuts, len(b)])
+            for j, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+                name = part.name.replace(".parquet", f"-{j}.parquet")
+                piece = pa.Table.from_pandas(b.iloc[lo:hi], preserve_index=False)
+                pq.write_table(piece, out / name, compression="zstd", row_group_size=1_000_000)
+            print(f"  {part.name}: {len(b):,} rows in {len(cuts) - 1} files", flush=True)
     else:
         from fewpoints import make_world
 
@@ -173,6 +180,12 @@ def main(argv=None) -> int:
     )
     p.add_argument("--observe", default="cdr")
     p.add_argument("--seed", type=int, default=2013)
+    p.add_argument(
+        "--rows-per-file",
+        type=int,
+        default=3_000_000,
+        help="with --world: rows per Parquet file (each file holds whole devices)",
+    )
     r = sub.add_parser("run", help="time fewpoints audit FILE (arguments after -- go to it)")
     r.add_argument("file")
     r.add_argument("--out", required=True)

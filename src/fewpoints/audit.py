@@ -1262,6 +1262,13 @@ def _fig_coarsening(a: Audit):
     )
 
 
+def _precision(granularity: str) -> str:
+    """``at 0.5 km precision``, or ``with locations as recorded``."""
+    if str(granularity).startswith("as recorded"):
+        return "with locations as recorded"
+    return f"at {granularity} precision"
+
+
 def _fig_anonymity(a: Audit):
     from fewpoints.briefing import BriefingFigure, _pct
 
@@ -1274,21 +1281,21 @@ def _fig_anonymity(a: Audit):
         fine, coarse = hw.iloc[0], hw.iloc[-1]
         title = (
             f"Home and work inferred from {a.source} single out {_pct(fine['share_unique'])} "
-            f"of devices at {fine['granularity']} precision, and "
-            f"{_pct(coarse['share_unique'])} at {coarse['granularity']}."
+            f"of devices {_precision(fine['granularity'])}, and "
+            f"{_pct(coarse['share_unique'])} {_precision(coarse['granularity'])}."
         )
         pair = (
             f"The home and work pair singles out {_pct(fine['share_unique'])} of the "
-            f"{int(fine['n_devices']):,} devices with both at {fine['granularity']} (median "
-            f"{fine['median_set_size']:,.0f} device(s) per pair) and "
-            f"{_pct(coarse['share_unique'])} at {coarse['granularity']}"
+            f"{int(fine['n_devices']):,} devices with both {_precision(fine['granularity'])} "
+            f"(median {fine['median_set_size']:,.0f} device(s) per pair) and "
+            f"{_pct(coarse['share_unique'])} {_precision(coarse['granularity'])}"
         )
     else:
         title = f"No device in {a.source} has both a night-time and a weekday-daytime place."
         pair = "No device has both a home and a work place"
     t2 = (
-        f"; the top 2 places, in order, single out {_pct(top2.iloc[0]['share_unique'])} at "
-        f"{top2.iloc[0]['granularity']}"
+        f"; the top 2 places, in order, single out {_pct(top2.iloc[0]['share_unique'])} "
+        f"{_precision(top2.iloc[0]['granularity'])}"
         if len(top2)
         else ""
     )
@@ -1376,9 +1383,9 @@ def _fig_population(a: Audit):
                 if how == "stays"
                 else f", from {_pct(first['unicity'])} to {_pct(last['unicity'])}. "
             )
-            + f"Beyond the file (shaded), the convex model of Farzanehfar et al. (2021), "
-            f"U(n) = E[(1 - P)^(n - 1)] with P drawn from a Beta distribution fitted to "
-            f"these points, gives {_pct(ten['model'])} at {F._fmt_count(ten['n_devices'])} "
+            + f"Beyond the file (shaded), a convex model of the form Farzanehfar et al. (2021) "
+            f"proved, U(n) = E[(1 - P)^(n - 1)], with P drawn from a Beta distribution fitted "
+            f"to these points (our choice of family), gives {_pct(ten['model'])} at {F._fmt_count(ten['n_devices'])} "
             f"devices and {_pct(far['model'])} at {F._fmt_count(far['n_devices'])}; the "
             f"straight line through the two largest subsets, a lower bound for any convex "
             f"curve, gives {_pct(ten['lower_bound'])} and {_pct(far['lower_bound'])}. Both "
@@ -1650,7 +1657,7 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 float(h["ci_low"]),
                 float(h["ci_high"]),
                 f"The home and work inferred from the file single out "
-                f"{_pct(h['share_unique'])} of devices at {h['granularity']} precision",
+                f"{_pct(h['share_unique'])} of devices {_precision(h['granularity'])}",
                 "A home and a workplace are what a public directory, a property record or a "
                 "colleague knows: they turn a pseudonymous trace into a named person.",
             )
@@ -2468,7 +2475,17 @@ def _sensitive_partition(df: pd.DataFrame, places: pd.DataFrame, antennas, gps: 
     return v[["kind", "device_id", "place_id"]]
 
 
-def audit_dask(
+def audit_dask(ddf, **kwargs) -> Audit:
+    """:func:`audit` on a Dask DataFrame (a file larger than memory); see :func:`_audit_dask`."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # The targets' known points travel with the task graph on purpose (a broadcast join).
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        return _audit_dask(ddf, **kwargs)
+
+
+def _audit_dask(
     ddf,
     *,
     source: str = "the file",

@@ -754,7 +754,11 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
     rows = table[(table["measure"] == key) & table["share_unique"].notna()]
     row = rows.iloc[0]
     text = f"{MEASURE_WORDS.get(key, key).capitalize()}: {row['share_unique']:.0%} singled out"
-    text += f"\nat {row['granularity']} precision"
+    text += (
+        "\nwith locations as recorded"
+        if str(row["granularity"]).startswith("as recorded")
+        else f"\nat {row['granularity']} precision"
+    )
     if key == "home/work":
         k = f"{row['median_set_size']:,.0f}"
         text += f" (median {k} phone{'' if k == '1' else 's'} per pair)"
