@@ -579,7 +579,7 @@ def population_bounds(index, *, n_targets: int = 5_000, n_points: int = 4, rng=N
     n = index.n_devices
     far = sorted({float(10 * n), float(100 * n), 6e7} - {float(n)})
     far = [v for v in far if v > n]
-    lo = max(2, n // 100)
+    lo = min(max(10, n // 100), n)
     sizes = np.unique(np.geomspace(lo, n, 8).round().astype(int)) if n > lo else [n]
     return population_curve(
         index, sizes, n_points=n_points, n_targets=n_targets, extrapolate_to=far, rng=rng
@@ -1629,7 +1629,12 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 f"points ({_pct(r['unicity'])}), at a cost of {r['moved_km']:.1f} km per "
                 f"location and {r['shifted_minutes']:.0f} minutes per time on average",
                 "Anyone asked to sign that this file is anonymized should weigh that cost: "
-                "blurring enough to protect removes much of what location data are bought for.",
+                + (
+                    "blurring enough to protect removes much of what location data are bought "
+                    "for (where a phone was, to the street and the hour)."
+                    if r["moved_km"] >= 0.5 or r["hours"] >= 4
+                    else "here a modest blur would protect, and the table says what it keeps."
+                ),
             )
         )
     else:
@@ -1674,7 +1679,10 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 float(k["cumulative_high"]),
                 f"{_pct(k['cumulative'])} of devices are singled out by at most 2 random "
                 "points of their own",
-                "The risk is not carried by a few unusual devices: it is the common case.",
+                "The risk is not carried by a few unusual devices: it is the common case."
+                if k["cumulative"] >= 0.5
+                else "Most devices need more than 2 points, but those that stand out do so "
+                "with little an acquaintance would not know.",
             )
         )
     return out
@@ -1792,6 +1800,8 @@ def _css(a: Audit) -> str:
         "\ndl.read { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; "
         "font-size: .92rem; }\ndl.read dt { font-weight: bold; }\ndl.read dd { margin: 0; }\n"
         ".measured { border-left: 4px solid #D55E00; padding: .5rem .75rem; background: #fbf1ea; }\n"
+        "@media screen { section.page { margin-top: 3.5rem; border-top: 1px solid #d0d0d0; "
+        "padding-top: .5rem; } }\n"
         '@media print { @page { @bottom-left { content: "' + footer + '"; } } '
         "table.keep { break-before: auto; } }\n"
     )
