@@ -306,3 +306,16 @@ def test_dask_engine_on_broker_parquet_gives_the_memory_numbers(tmp_path, broker
         {k: r[k] for k in keys} for r in want["coarsening"]["table"]
     ]
     assert got["about"]["reading"]["projection"] == want["about"]["reading"]["projection"]
+
+
+def test_readme_and_data_card_say_how_to_audit_and_that_nothing_leaves():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme.split("## Audit your own data", 1)[1].split("\n## ", 1)[0]
+    assert "fewpoints audit broker-sample.csv --out audit-report" in section
+    assert "UTC is the default" in section and "nothing leaves your machine" in section
+    card = (root / "synthetic_data" / "README.md").read_text()
+    assert "The shipped data are synthetic" in card
+    assert "the audit never leaves the machine" in card
