@@ -478,6 +478,7 @@ def test_audit_dask_gives_the_in_memory_numbers(tiny_world, tiny_audits, model):
     pd.testing.assert_frame_equal(a.sweep.table[cols], b.sweep.table[cols], check_dtype=False)
     pd.testing.assert_frame_equal(a.anonymity, b.anonymity, check_dtype=False)
     pd.testing.assert_frame_equal(a.sensitive, b.sensitive, check_dtype=False)
+    pd.testing.assert_frame_equal(a.risk, b.risk, check_dtype=False)
     assert a.home_work == b.home_work
     assert {k: v for k, v in a.about.items() if k != "reading"} == {
         k: v for k, v in b.about.items() if k != "reading"

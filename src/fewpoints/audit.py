@@ -506,13 +506,32 @@ def per_device_risk(traces, *, max_points: int = 10, n_targets: int = 10_000, rn
        (2013). Unique in the Crowd. Scientific Reports 3:1376.
     """
     from fewpoints.attacks.index import as_index
-    from fewpoints.attacks.unicity import _check_p, _check_targets, _floyd_sample, wilson_interval
+    from fewpoints.attacks.unicity import _check_p, _check_targets
 
     rng = np.random.default_rng(rng)
     P = _check_p(max_points)
     n_targets = _check_targets(n_targets)
     index = as_index(traces)
-    m_all = index.points_per_device()
+    targets, m, ranks = _risk_draws(index.points_per_device(), P, n_targets, rng)
+    items = index.nth_points_batch([(targets, ranks)])[0]
+    first = np.zeros(len(targets), dtype=np.int64)
+    for p in range(1, P + 1):
+        todo = np.flatnonzero((first == 0) & (m >= p))
+        if not len(todo):
+            break
+        sizes = index.points.anonymity_sets(items[todo, :p])
+        first[todo[sizes == 1]] = p
+    return _risk_table(first, m, P)
+
+
+def _risk_draws(m_all: np.ndarray, P: int, n_targets: int, rng):
+    """The sampled devices, their numbers of points, and a random order of up to P of them.
+
+    Both engines draw through here (the same calls in the same order), so the
+    same seed samples the same devices and reveals the same points.
+    """
+    from fewpoints.attacks.unicity import _floyd_sample
+
     eligible = np.flatnonzero(m_all > 0)
     n = min(n_targets, len(eligible))
     targets = np.sort(rng.choice(eligible, size=n, replace=False))
@@ -529,14 +548,14 @@ def per_device_risk(traces, *, max_points: int = 10, n_targets: int = 10_000, rn
         keys = np.where(col < m[small][:, None], rng.random((len(small), P)), 2.0)
         perm = np.argsort(keys, axis=1)
         ranks[small] = np.where(col < m[small][:, None], perm, perm[:, :1])
-    items = index.nth_points_batch([(targets, ranks)])[0]
-    first = np.zeros(n, dtype=np.int64)
-    for p in range(1, P + 1):
-        todo = np.flatnonzero((first == 0) & (m >= p))
-        if not len(todo):
-            break
-        sizes = index.points.anonymity_sets(items[todo, :p])
-        first[todo[sizes == 1]] = p
+    return targets, m, ranks
+
+
+def _risk_table(first: np.ndarray, m: np.ndarray, P: int) -> pd.DataFrame:
+    """The per-device risk table from each sampled device's fewest points (0: not singled out)."""
+    from fewpoints.attacks.unicity import wilson_interval
+
+    n = len(first)
     outcome = np.where(first > 0, first, np.where(m > P, P + 1, 0))
     rows = []
     order = [*range(1, P + 2), 0]
@@ -2471,6 +2490,87 @@ def _anonymity_rows(keys: pd.DataFrame, labels: list[str], ns) -> tuple[pd.DataF
     return pd.DataFrame(rows, columns=TABLE_COLUMNS), summary
 
 
+def _dask_risk(ddf, counts, max_points: int, n_targets: int, rng, progress) -> pd.DataFrame:
+    """:func:`per_device_risk` by the Dask engine: the same draws, two passes over the data.
+
+    Pass 2 fetches every sampled device's revealed points; pass 3 broadcasts,
+    for each device and each number p of points revealed, its first p points,
+    and counts the devices holding all of them (the engine's broadcast join).
+    """
+    from fewpoints.attacks.dask_engine import (
+        _FETCH_META,
+        _MATCH_META,
+        _compute,
+        _fetch_partition,
+        _match_frame,
+        _per_partition,
+        require_dask,
+    )
+
+    dask = require_dask()
+    P = int(max_points)
+    targets, m, ranks = _risk_draws(counts.points_per_device(), P, n_targets, rng)
+    n = len(targets)
+    want = pd.DataFrame({"device_id": pd.Series(np.repeat(counts.ids(targets), P), dtype=str),
+                         "rank": ranks.ravel()})  # fmt: skip
+    want["request"] = np.arange(len(want), dtype=np.int64)
+    got = _compute(
+        _per_partition(ddf, _fetch_partition, dask.delayed(want, pure=True), meta=_FETCH_META),
+        "per-device risk: revealed points",
+        progress,
+    )
+    got = pd.concat(got, ignore_index=True).sort_values("request")
+    if len(got) != len(want):
+        raise FewpointsError(
+            "the traces changed while they were read (a device's points are missing)"
+        )
+    x = got["x"].to_numpy().reshape(n, P)
+    y = got["y"].to_numpy().reshape(n, P)
+    t = got["t"].to_numpy().reshape(n, P)
+    # One group per (device, p) with m >= p: its first p points.
+    rows_of, p_of, occ_group, occ_x, occ_y, occ_t = [], [], [], [], [], []
+    g0 = 0
+    for p in range(1, P + 1):
+        rows = np.flatnonzero(m >= p)
+        rows_of.append(rows)
+        p_of.append(np.full(len(rows), p))
+        occ_group.append(np.repeat(np.arange(g0, g0 + len(rows)), p))
+        occ_x.append(x[rows, :p].ravel())
+        occ_y.append(y[rows, :p].ravel())
+        occ_t.append(t[rows, :p].ravel())
+        g0 += len(rows)
+    rows_of, p_of = np.concatenate(rows_of), np.concatenate(p_of)
+    owner = np.concatenate(occ_group)
+    pts = pd.DataFrame({"x": np.concatenate(occ_x), "y": np.concatenate(occ_y),
+                        "t": np.concatenate(occ_t)})  # fmt: skip
+    pid, uniq = pd.factorize(pd.MultiIndex.from_frame(pts))
+    order = np.argsort(pid, kind="stable")
+    offsets = np.zeros(len(uniq) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pid, minlength=len(uniq)), out=offsets[1:])
+    known = {
+        "x": uniq.get_level_values(0).to_numpy(dtype=np.float64),
+        "y": uniq.get_level_values(1).to_numpy(dtype=np.float64),
+        "t": uniq.get_level_values(2).to_numpy(dtype=np.int64),
+        "offsets": offsets,
+        "targets": owner[order].astype(np.int64),
+        "need": p_of.astype(np.int64),
+    }
+    hits = _compute(
+        _per_partition(ddf, _match_frame, dask.delayed(known, pure=True), meta=_MATCH_META),
+        "per-device risk: matching",
+        progress,
+    )
+    hits = pd.concat(hits, ignore_index=True) if hits else _MATCH_META
+    sizes = np.bincount(hits["target"].to_numpy(), weights=hits["holders"].to_numpy(),
+                        minlength=g0).astype(np.int64)  # fmt: skip
+    first = np.zeros(n, dtype=np.int64)
+    for p in range(1, P + 1):  # the fewest p: groups in order of p
+        sel = (p_of == p) & (sizes == 1)
+        rows = rows_of[sel]
+        first[rows[first[rows] == 0]] = p
+    return _risk_table(first, m, P)
+
+
 def _sensitive_partition(df: pd.DataFrame, places: pd.DataFrame, antennas, gps: bool):
     from fewpoints.attacks import sensitive_visits
 
@@ -2613,6 +2713,11 @@ def _audit_dask(
     seconds["coarsening table"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    risk = _dask_risk(_select(ddf), counts, sizes.risk_points, sizes.n_targets,
+                      np.random.default_rng([seed, 5]), report)  # fmt: skip
+    seconds["per-device risk"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     radius = None if kind == "repeating" else _GPS_KM
     grans = (["antenna"] if radius is None else []) + list(sizes.granularities)
     ns = (1, 2, 3)
@@ -2661,7 +2766,7 @@ def _audit_dask(
         home_work=hw,
         anonymity=anonymity,
         population=None,
-        risk=None,
+        risk=risk,
         sensitive=sensitive,
         costs=costs,
         seconds=seconds,
