@@ -34,16 +34,33 @@ from fewpoints.io import Projection
 from fewpoints.schema import FewpointsError, InputError
 
 __all__ = [
+    "BROKER_ORIGIN",
+    "BROKER_TIMEZONE",
     "FEW",
     "MIN_DEVICES",
     "SENSITIVE_KINDS",
     "Audit",
     "AuditSizes",
     "audit",
+    "audit_dask",
+    "audit_figures",
+    "audit_json",
+    "broker_form",
     "check_auditable",
+    "check_device_ids",
+    "choose_engine",
+    "coarsening_table",
     "per_device_risk",
+    "plot_coarsening",
+    "plot_risk",
+    "plot_sensitive",
     "population_bounds",
+    "read_for_audit",
+    "read_for_audit_dask",
+    "read_places",
+    "report_html",
     "sensitive_exposure",
+    "write_audit",
 ]
 
 #: A release singles out "few" devices below this share (the coarsening table's target).
