@@ -890,3 +890,14 @@ def connect(*, scheduler: str | None = None, workers: int | None = None, memory_
     )
     with cluster, Client(cluster) as client:
         yield client
+
+
+def dask_map(ddf, func, *args, stage: str, progress=None) -> list:
+    """``func(partition, *args)`` for every partition, computed on the active scheduler, in order.
+
+    For per-partition summaries that are not tables (the population model's
+    marginal counts, say); ``func`` must be a module-level function.
+    """
+    dask = require_dask()
+    tasks = [dask.delayed(func, pure=True)(part, *args) for part in ddf.to_delayed()]
+    return _compute(tasks, stage, progress)
