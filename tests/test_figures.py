@@ -181,7 +181,7 @@ def test_population_draws_measured_points_model_and_caveat():
     np.testing.assert_array_equal(xy[:, 0], curve.table["n_devices"])
     np.testing.assert_array_equal(xy[:, 1], curve.table["unicity"])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[0].startswith("measured") and any("not a measurement" in s for s in labels)
+    assert labels[0].startswith("measured") and any("not measurements" in s for s in labels)
     assert "93%" in _headline(ax) and "10,000" in _headline(ax)
     assert ax.get_xlim()[1] >= 1e6
     pub = _by_gid(ax, "published")

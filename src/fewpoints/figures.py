@@ -509,17 +509,46 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
 # ---------------------------------------------------------------------------
 
 
-def plot_population(curve, *, published: bool = True, ax=None):
-    """Unicity against the number of phones in the dataset, with the extrapolation and its caveat.
+#: Farzanehfar et al. 2021 (firm): the linear lower bounds at 60M people, by number of points.
+PUBLISHED_LOWER_BOUND = {4: 0.22, 5: 0.87}
+
+
+def plot_population(
+    curve,
+    *,
+    towns: pd.DataFrame | None = None,
+    live=None,
+    paper_model: pd.DataFrame | None = None,
+    label: str | None = None,
+    note: str | None = None,
+    published: bool = True,
+    ax=None,
+):
+    """Unicity against the number of phones: measured points, the extrapolation band, the published marks.
 
     Parameters
     ----------
     curve : PopulationCurve
-        From :func:`fewpoints.attacks.population_curve` (``table``, ``fit``,
-        ``extrapolation``, ``predict``, ``lower_bound``).
+        The measured series the model and the lower bound are fitted to
+        (``table``, ``fit``, ``extrapolation``, ``predict``, ``lower_bound``),
+        e.g. random subsets of a region (``PopulationCurve.from_table`` of the
+        shipped scale table) or of the world at hand
+        (:func:`fewpoints.attacks.population_curve`).
+    towns : DataFrame, optional
+        The same world grown town by town (``n_devices``, ``unicity``,
+        ``ci_low``, ``ci_high``), drawn beside the subsets.
+    live : PopulationCurve or DataFrame, optional
+        Points measured now on a smaller world (drawn small and hollow).
+    paper_model : DataFrame, optional
+        The published model on this world's marginals (``n_devices``,
+        ``unicity``; :func:`fewpoints.attacks.population.marginals_unicity`).
+    label : str, optional
+        Legend text of ``curve``'s points (default: "measured, synthetic city").
+    note : str, optional
+        A line under the chart (where the measured points come from).
     published : bool, default True
-        Mark 93% at 60 million people with 4 points (Farzanehfar et al. 2021),
-        labelled as published.
+        Mark 93% at 60 million people with 4 points, and the published lower
+        bounds (Farzanehfar et al. 2021), labelled as published.
     ax : Axes, optional
 
     Returns
@@ -534,62 +563,68 @@ def plot_population(curve, *, published: bool = True, ax=None):
     ex = getattr(curve, "extrapolation", pd.DataFrame())
     ax = new_axes(ax)
     n = table["n_devices"].to_numpy(float)
+    p = int(table["n_points"].iloc[0]) if "n_points" in table else None
     n_max = float(ex["n_devices"].max()) if len(ex) else n.max()
+    lows = [n.min()]
+    if live is not None:
+        live_t = getattr(live, "table", live).sort_values("n_devices")
+        lows.append(float(live_t["n_devices"].min()))
+    if paper_model is not None:
+        lows.append(float(paper_model["n_devices"].min()))
+    x_min = min(lows) / 1.6
+    x_max = n_max * 1.6
+    pub = PUBLISHED_POPULATION if published and p == PUBLISHED_POPULATION["n_points"] else None
+    if pub is not None:
+        x_max = max(x_max, pub["n_devices"] * 2.5)
+    if len(ex) and n_max > n.max():
+        ax.axvspan(
+            n.max() * 1.15, x_max, color="#EFEFEF", lw=0, zorder=0,
+            label="shaded: extrapolated, models beyond the data, not measurements",
+            gid="extrapolated",
+        )  # fmt: skip
     grid = np.geomspace(n.min(), max(n_max, n.max()), 200)
     beyond = grid >= n.max()
-    if len(ex):
-        ax.axvspan(
-            n.max(),
-            n_max * 1.6,
-            color="#EFEFEF",
-            lw=0,
-            zorder=0,
-            label="shaded: extrapolated, a model beyond the data, not a measurement",
-            gid="extrapolated",
-        )
     model = curve.predict(grid)
-    ax.plot(grid[~beyond], model[~beyond], color=OURS, lw=1.2, alpha=0.8, zorder=3)
-    ax.plot(
-        grid[beyond], model[beyond], color=OURS, lw=1.2, ls=(0, (4, 2)), zorder=3, label="model"
-    )
-    lb = curve.lower_bound(grid[beyond])
-    ax.plot(
-        grid[beyond], lb, color=MUTED, lw=1.2, ls=":", zorder=3, label="lower bound (straight line)"
-    )
+    ax.plot(grid[~beyond], model[~beyond], color=OURS, lw=1.0, alpha=0.6, zorder=3)
+    ax.plot(grid[beyond], model[beyond], color=OURS, lw=1.3, ls=(0, (4, 2)), zorder=3,
+            label="model fitted to the subsets (convex, Beta)", gid="model")  # fmt: skip
+    if beyond.any():
+        lb = curve.lower_bound(grid[beyond])
+        ax.plot(grid[beyond], lb, color=MUTED, lw=1.3, ls=":", zorder=3,
+                label="lower bound (the last chord, continued)", gid="lower-bound")  # fmt: skip
+    if paper_model is not None:
+        pm = paper_model.sort_values("n_devices")
+        ax.plot(pm["n_devices"], pm["unicity"], color=OKABE_ITO["purple"], lw=1.3,
+                ls=(0, (5, 1.5, 1, 1.5)), marker=".", ms=5, zorder=4,
+                label="the published model on this world's marginals", gid="paper-model")  # fmt: skip
+    if live is not None:
+        ax.errorbar(live_t["n_devices"], live_t["unicity"], yerr=_yerr(live_t), ls="none",
+                    marker="o", ms=4.5, mfc="white", mec=MUTED, color=MUTED, elinewidth=0.8,
+                    capsize=0, zorder=5, label="measured now: subsets of the briefing's city",
+                    gid="live")  # fmt: skip
     ax.errorbar(
-        n,
-        table["unicity"],
-        yerr=_yerr(table),
-        ls="none",
-        marker="o",
-        color=OURS,
-        capsize=0,
-        elinewidth=1.2,
-        zorder=5,
-        label="measured, synthetic city (95% interval)",
+        n, table["unicity"], yerr=_yerr(table), ls="none", marker="o", color=OURS, capsize=0,
+        elinewidth=1.2, zorder=6, label=label or "measured, synthetic city (95% interval)",
         gid="measured",
-    )
-    p = int(table["n_points"].iloc[0]) if "n_points" in table else None
-    x_max = n_max * 1.6
-    if published and p == PUBLISHED_POPULATION["n_points"]:
-        pub = PUBLISHED_POPULATION
-        x_max = max(x_max, pub["n_devices"] * 2.5)
-        ax.plot(
-            pub["n_devices"],
-            pub["unicity"],
-            ls="none",
-            marker="D",
-            ms=7,
-            mfc="white",
-            mec=PUBLISHED,
-            mew=1.6,
-            zorder=6,
-            label=f"Published: {pub['unicity']:.0%} at {_fmt_count(pub['n_devices'])} people "
-            f"({pub['source']}, real data)",
-            gid="published",
-        )
+    )  # fmt: skip
+    if towns is not None:
+        tw = towns.sort_values("n_devices")
+        ax.errorbar(tw["n_devices"], tw["unicity"], yerr=_yerr(tw), ls="-", lw=0.8,
+                    marker="s", ms=5, color=OKABE_ITO["orange"], capsize=0, elinewidth=1.2,
+                    zorder=6, label="measured, the same region grown town by town",
+                    gid="towns")  # fmt: skip
+    if pub is not None:
+        ax.plot(pub["n_devices"], pub["unicity"], ls="none", marker="D", ms=7, mfc="white",
+                mec=PUBLISHED, mew=1.6, zorder=7,
+                label=f"Published: {pub['unicity']:.0%} at {_fmt_count(pub['n_devices'])} people "
+                f"({pub['source']}, real data)", gid="published")  # fmt: skip
+    if published and p in PUBLISHED_LOWER_BOUND:
+        ax.plot(60e6, PUBLISHED_LOWER_BOUND[p], ls="none", marker="v", ms=6.5, mfc="white",
+                mec=PUBLISHED, mew=1.3, zorder=7,
+                label=f"Published lower bound: {PUBLISHED_LOWER_BOUND[p]:.0%} at 60 million",
+                gid="published-lower-bound")  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlim(n.min() / 1.6, x_max)
+    ax.set_xlim(x_min, x_max)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt_count(v).replace(" million", "M")))
     _percent_axis(ax, top=1.04)
     ax.set_xlabel("Phones in the dataset (log scale)")
@@ -604,15 +639,26 @@ def plot_population(curve, *, published: bool = True, ax=None):
         ha="right",
     )
     handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: _POP_ORDER.index(labels[i].split(" ")[0]))
-    ax.legend(
-        [handles[i] for i in order], [labels[i] for i in order], loc="lower left", fontsize=7.5
-    )
+    def rank(text):
+        hits = [(len(pre), i) for i, pre in enumerate(_POP_ORDER) if text.startswith(pre)]
+        return max(hits)[1] if hits else 0
+
+    order = sorted(range(len(labels)), key=lambda i: rank(labels[i]))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left",
+              fontsize=7, ncols=1)  # fmt: skip
+    if note:
+        ax.annotate(note, xy=(0, 0), xycoords="axes fraction", xytext=(0, -30),
+                    textcoords="offset points", fontsize=6.5, color=MUTED, va="top",
+                    gid="population-note")  # fmt: skip
     _source_line(ax)
     return ax
 
 
-_POP_ORDER = ["measured,", "model", "lower", "shaded:", "Published:"]
+#: Legend order of the population chart, by how each label starts (anything else first).
+_POP_ORDER = [
+    "measured", "measured, the same region", "measured now", "model", "lower", "the published",
+    "Published:", "Published lower", "shaded",
+]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
