@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED   ?= 2013
 
-.PHONY: demo test test-browser notebooks lint lab benchmark data clean
+.PHONY: demo test test-browser notebooks worksheets site lint lab benchmark data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ $(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-browser: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser,site]'
+	touch $@
+
+$(VENV)/.installed-site: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[site]'
 	touch $@
 
 demo: $(VENV)/.installed-base
@@ -42,13 +46,29 @@ test: lint
 # The notebooks in JupyterLab, driven by headless Chromium (Debian's package; installed
 # with apt-get when missing and run as root). Screenshots go to build/screenshots/.
 CHROMIUM ?= /usr/bin/chromium
-test-browser: $(VENV)/.installed-browser
+# It builds the site first: tests/browser/test_site.py opens its pages.
+test-browser: $(VENV)/.installed-browser site
 	@test -x $(CHROMIUM) || CHROMIUM=$(CHROMIUM) .ci/install-chromium
 	FEWPOINTS_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -m browser
 
 # Rebuild notebooks/*.ipynb from their sources in notebooks/source/ (outputs stay empty).
 notebooks: $(VENV)/.installed-dev
 	$(BIN)/python notebooks/build.py
+
+# One printable page per lesson, built from the sources: build/worksheets/*.pdf.
+worksheets: $(VENV)/.installed-dev
+	$(BIN)/python notebooks/worksheets.py --out build/worksheets
+
+# The lessons with outputs as a static site (executed teacher's editions, offline), the
+# wheel for Colab, the worksheets and a JupyterLite copy: build/site/index.html. MathJax
+# (for the formulas, served by the site itself) comes from the npm registry, once.
+MATHJAX := build/npm/node_modules/mathjax/es5
+$(MATHJAX)/tex-chtml-full.js:
+	@command -v npm >/dev/null || { echo "make site needs npm (Node.js) to fetch MathJax"; exit 2; }
+	npm install --silent --prefix build/npm --no-save --no-audit --no-fund mathjax@3.2.2
+
+site: $(VENV)/.installed-site $(MATHJAX)/tex-chtml-full.js
+	$(BIN)/python notebooks/site.py --out build/site --mathjax $(MATHJAX)
 
 lab: $(VENV)/.installed-notebooks
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import zlib
+from html.parser import HTMLParser
 
 import matplotlib
 import pytest
@@ -44,11 +47,11 @@ def _names():
 def test_cli_writes_every_file_and_nothing_else(runs, capsys):
     out = runs[0]
     files = sorted(p.name for p in out.iterdir())
-    stems = sorted({p.rsplit(".", 1)[0] for p in files} - {"captions", "briefing"})
+    stems = sorted({p.rsplit(".", 1)[0] for p in files} - {"captions", "briefing", "results"})
     assert len(stems) == len(_names())
     expected = sorted(
         [f"{s}.{ext}" for s in stems for ext in ("png", "svg", "pdf")]
-        + ["briefing.pdf", "captions.md"]
+        + ["briefing.pdf", "briefing.html", "captions.md", "results.json"]
     )
     assert files == expected
     assert all((out / f).stat().st_size > 1000 for f in files)
@@ -56,9 +59,21 @@ def test_cli_writes_every_file_and_nothing_else(runs, capsys):
     assert sorted(p.name for p in out.parent.iterdir()) == ["a", "b"]
 
 
+def _pdf_text(path) -> bytes:
+    """A PDF's bytes with every Flate stream (object streams included) decompressed."""
+    data = path.read_bytes()
+    out = [data]
+    for m in re.finditer(rb"stream\r?\n", data):
+        try:
+            out.append(zlib.decompressobj().decompress(data[m.end() : m.end() + 10_000_000]))
+        except zlib.error:
+            pass
+    return b"".join(out)
+
+
 def test_pdfs_embed_their_fonts_and_svgs_keep_text(runs):
     for pdf in runs[0].glob("*.pdf"):
-        data = pdf.read_bytes()
+        data = _pdf_text(pdf)
         assert b"/FontFile2" in data, pdf.name  # TrueType (Type 42) embedded
         assert b"/Type3" not in data, pdf.name
     for svg in runs[0].glob("*.svg"):
@@ -104,11 +119,10 @@ def test_caption_numbers_come_from_the_result(figs):
     best = naming.loc[naming["share_named"].idxmax()]
     assert f"link {B._pct(best['share_named'])} of the people who post" in by["naming"].title
     pu = by["what-protects"].result
-    safest = pu["unicity"].min()
-    assert f"at least {B._pct(safest)} of phones" in by["what-protects"].title
     for row in pu[pu["unicity"].isna()].itertuples():
         assert (
-            f"{row.utility_error:.2f} at epsilon = {row.epsilon:g}" in by["what-protects"].caption
+            f"{B._err(row.utility_error)} at epsilon = {row.epsilon:g}"
+            in by["what-protects"].caption
         )
     story = by["one-week"].result
     assert f"phone {story.device_id}" in by["one-week"].caption
@@ -129,10 +143,200 @@ def test_caption_numbers_come_from_the_result(figs):
     assert "merging neighbouring antennas" in by["coarsening"].caption
 
 
-def test_briefing_pdf_has_cover_figures_and_methods(runs, figs):
-    data = (runs[0] / "briefing.pdf").read_bytes()
+def test_briefing_pdf_is_tagged_with_pages_bookmarks_and_alt_text(runs, figs):
+    data = _pdf_text(runs[0] / "briefing.pdf")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
-    assert pages == len(figs) + 2  # cover, one page per figure, methods and references
+    # cover, summary, one page per figure (and the release table), methods and references
+    assert pages >= len(figs) + 3
+    assert b"/StructTreeRoot" in data and b"/MarkInfo" in data  # tagged (PDF/UA)
+    assert b"/Outlines" in data  # bookmarks from the headings
+    assert data.count(b"/Alt") >= len(figs)  # alt text attached to each figure, not printed
+    assert b"(fewpoints contributors)" in data or b"fewpoints contributors" in data
+
+
+class _Page(HTMLParser):
+    """What the accessibility checks need from briefing.html."""
+
+    def __init__(self):
+        super().__init__()
+        self.lang, self.imgs, self.headings, self.refs = None, [], [], []
+        self.print_css = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.lang = a.get("lang")
+        if tag == "img":
+            self.imgs.append(a)
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        for key in ("src", "href"):
+            if key in a and tag in ("img", "script", "link", "source", "iframe"):
+                self.refs.append(a[key])
+
+    def handle_data(self, data):
+        if "@media print" in data:
+            self.print_css = True
+
+
+def test_briefing_html_is_one_offline_accessible_page(runs, figs):
+    page = (runs[0] / "briefing.html").read_text(encoding="utf-8")
+    parsed = _Page()
+    parsed.feed(page)
+    assert parsed.lang == "en" and parsed.print_css
+    assert len(parsed.imgs) == len(figs)
+    for img, fig in zip(parsed.imgs, figs, strict=True):
+        assert img["alt"] == fig.alt  # the figure's alt text, attached to its image
+        assert img["src"].startswith("data:image/")  # inline: the file works offline
+    assert all(r.startswith("data:") for r in parsed.refs)  # nothing loaded from elsewhere
+    h = parsed.headings
+    assert h[0] == 1 and h.count(1) == 1
+    assert all(b - a <= 1 for a, b in zip(h, h[1:], strict=False))  # no level skipped
+    assert "<script" not in page
+    for fig in figs:
+        assert f">{fig.title}<".replace("'", "&#x27;").replace('"', "&quot;") in page
+
+
+def test_summary_page_glossary_version_date_and_command(runs, figs):
+    page = (runs[0] / "briefing.html").read_text(encoding="utf-8")
+    summary = page[page.index('id="summary"') : page.index(f'id="{figs[0].name}"')]
+    numbers = B.summary_numbers(figs)
+    assert len(numbers) == 3
+    for k in numbers:
+        assert B._pct(k.value) in summary and k.interval() in summary
+    assert "synthetic data" in summary
+    for term, _ in B.GLOSSARY:
+        assert f"<dt>{term}</dt>" in summary
+    for term in (
+        "Point",
+        "Unique",
+        "Anonymity set",
+        "Pseudonym",
+        "Differential privacy",
+        "Epsilon",
+    ):
+        assert term in summary
+    assert fewpoints.__version__ in page
+    assert "fewpoints briefing --preset tiny --seed 3" in page
+    assert re.search(r"run on \d{4}-\d\d-\d\d", page)
+    # "unicity" is defined (glossary) before the cover uses it, or not used there at all
+    cover = page[page.index("<body>") : page.index('id="summary"')]
+    assert "unicity" not in cover.lower().replace("unicity falls", "")
+
+
+def test_context_cites_each_fact_and_states_no_open_question_as_settled():
+    text = " ".join(B.COVER)
+    for key, _, _ in B.CONTEXT_SOURCES:
+        assert f"[{key}]" in text  # every context fact carries its source
+    assert "Secret Service" in text and "E-Government Act" in text  # what OIG-23-61 covers
+    assert "avoids that step" not in text and "has not been decided" in text
+    assert "Fourth Amendment Is Not For Sale Act" in text and "Gravy Analytics" in text
+
+
+# --- one world, one set of numbers ---------------------------------------------------
+
+
+def _one(values, what):
+    values = set(values)
+    assert len(values) == 1, f"{what} differs: {sorted(values)}"
+    return values.pop()
+
+
+def test_a_number_stated_twice_is_the_same_number(runs):
+    """captions.md and results.json: the share at p = 4, the raw-data share, the coarsened shares."""
+    md = (runs[0] / "captions.md").read_text(encoding="utf-8")
+    res = json.loads((runs[0] / "results.json").read_text(encoding="utf-8"))
+    figures = {f["name"].split("-", 1)[1]: f for f in res["figures"]}
+    # The results: every share that several figures state is one number.
+    stated = {}
+    for f in res["figures"]:
+        for key, fact in f["facts"].items():
+            if fact:
+                stated.setdefault(key, []).append((f["name"], fact["unicity"]))
+    for key, where in stated.items():
+        _one([v for _, v in where], f"{key} ({', '.join(n for n, _ in where)})")
+    raw = stated["raw data, 4 points"]
+    assert {n.split("-", 1)[1] for n, _ in raw} >= {"how-few-points", "coarsening", "what-protects"}
+    raw4 = raw[0][1]
+    # ... the summary page states the same numbers as the figures it cites.
+    for k in res["summary"]:
+        if k["label"] in stated:
+            assert k["value"] == stated[k["label"]][0][1], k["label"]
+    assert res["summary"][0]["value"] == raw4
+    # ... and so does the text: every sentence that states the raw share says the same.
+    sections = re.split(r"^## ", md, flags=re.M)
+    by_fig = {sec.split(". ", 1)[0]: sec for sec in sections}
+    pct = B._pct(raw4)
+    found = [
+        *re.findall(r"four single out (\S+%|over 99%)", by_fig["Figure 1"]),
+        *re.findall(r"falls from (\S+%|over 99%) as recorded", by_fig["Figure 2"]),
+        *re.findall(r"Raw data: (\S+%|over 99%)\.", by_fig["Figure 7"]),
+        *re.findall(r"raw data: (\S+%|over 99%) singled out", by_fig["Figure 7"]),
+        *re.findall(r"^- (\S+%|over 99%) of phones are singled out by 4", md, flags=re.M),
+    ]
+    assert len(found) >= 5 and _one(found, "the raw share in captions.md") == pct
+    # The coarsened and other releases: each share in figure 7's text is its result.
+    pu = figures["what-protects"]["facts"]
+    alt = by_fig["Figure 7"]
+    for setting, value in re.findall(
+        r"([a-zA-Z][^:;.]*?): (\S+%|over 99%|under 1%) singled out", alt
+    ):
+        key = f"release: {setting.strip()}"
+        if key in pu:
+            assert value == B._pct(pu[key]["unicity"]), setting
+    # Figure 2's marked coarsening is stated in its title from the same row.
+    cf = figures["coarsening"]["facts"]
+    (mid_key,) = [k for k in cf if k != "raw data, 4 points"]
+    assert (
+        f"single out {B._pct(cf[mid_key]['unicity'])} of phones with 4 points"
+        in (by_fig["Figure 2"])
+    )
+    # The summary's third number is figure 7's row, in words and in value.
+    third = res["summary"][-1]
+    assert third["value"] == pu[third["label"]]["unicity"]
+    assert f"{B._pct(third['value'])})" in md or B._pct(third["value"]) in md
+
+
+def test_no_device_samples_and_the_raw_share_matches_a_direct_unicity(figs):
+    world = fewpoints.make_world("tiny", seed=3)
+    ctx = B.BriefingContext(world, sizes=B.sizes_for(len(world.people)), seed=3)
+    direct = fewpoints.unicity(
+        ctx.hourly_index, 4, n_targets=ctx.sizes.n_targets, rng=B.attack_rng(3)
+    )
+    by = {f.name.split("-", 1)[1]: f for f in figs}
+    assert by["how-few-points"].facts["raw data, 4 points"]["unicity"] == direct.value
+    pu = by["what-protects"].result
+    assert int(pu.loc[pu["transform"] == "none", "n_devices"].iloc[0]) == ctx.hourly_index.n_devices
+    assert B.Sizes().max_devices is None and B.sizes_for(100_000).max_devices is None
+
+
+def test_titles_claim_only_what_was_tried(figs):
+    by = {f.name.split("-", 1)[1]: f for f in figs}
+    fig = by["what-protects"]
+    t = fig.result
+    released = t[t["unicity"].notna() & (t["transform"] != "none")]
+    assert f"Of the {len(released)} releases" in fig.title or (
+        f"Every one of the {len(released)} releases" in fig.title
+    )
+    few = released[released["unicity"] < B.FEW]
+    if len(few):
+        assert f"the {len(few)} that single out fewer than" in fig.title
+    else:
+        assert f"at least {B._pct(released['unicity'].min())}" in fig.title
+
+
+def test_every_figure_reads_at_print_size(figs):
+    """No type under 8 pt in the briefing's own figures (figure 3 belongs to its own recipe)."""
+    for fig in figs:
+        if fig.name.startswith("3-"):
+            continue
+        mfig = fig.figure()
+        mfig.canvas.draw()
+        sizes = [
+            t.get_fontsize() for t in mfig.findobj(matplotlib.text.Text) if t.get_text().strip()
+        ]
+        matplotlib.pyplot.close(mfig)
+        assert min(sizes) >= 8, (fig.name, min(sizes))
 
 
 def test_existing_output_is_refused_without_force(tmp_path, capsys):
@@ -154,7 +358,8 @@ def test_force_replaces_the_folder(tmp_path, figs):
     written = B.write_briefing(figs[:1], out, force=True)
     assert not (out / "old.txt").exists()
     assert sorted(p.name for p in written) == sorted(
-        [f"{figs[0].name}.{e}" for e in ("png", "svg", "pdf")] + ["briefing.pdf", "captions.md"]
+        [f"{figs[0].name}.{e}" for e in ("png", "svg", "pdf")]
+        + ["briefing.pdf", "briefing.html", "captions.md", "results.json"]
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pack"]  # no temporary folder left
 

@@ -106,16 +106,28 @@ def test_resolution_draws_each_setting_at_its_coarsening_and_the_fitted_law():
     ax = F.plot_resolution(sweep)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["as recorded (antenna)", "2 km squares"]
-    assert "4 points known; fitted law 1.90 - (v h)^0.05" in labels
+    # Plain words in the legend (the formula is in the caption), no formula.
+    assert "4 points known (filled; law dashed)" in labels
+    assert not any("^" in label for label in labels)
     dots = np.concatenate(
         [ln.get_xydata() for ln in ax.get_lines() if ln.get_gid() == "measured-4"]
     )
     t = sweep.table
     want = np.c_[t["v"] * t["h"], t["unicity"]]
-    np.testing.assert_allclose(dots[np.lexsort(dots.T[::-1])], want[np.lexsort(want.T[::-1])])
+    # Settings at the same v*h are drawn side by side (within 10%), never on top of each other.
+    got, exp = dots[np.lexsort(dots.T[::-1])], want[np.lexsort(want.T[::-1])]
+    np.testing.assert_allclose(got[:, 1], exp[:, 1])
+    assert np.all(np.abs(np.log(got[:, 0] / exp[:, 0])) < np.log(1.1))
+    assert len({tuple(d) for d in dots}) == len(dots)
+    # Ticks at the settings tried, and markers differ in shape per location precision.
+    ticks = ax.get_xticks()
+    assert all(np.min(np.abs(np.log(ticks / v))) < np.log(1.25) for v in want[:, 0])
+    markers = {ln.get_marker() for ln in ax.get_lines() if ln.get_gid() == "measured-4"}
+    assert len(markers) == 2
     (law,) = [ln for ln in ax.get_lines() if ln.get_gid() == "fitted-4"]
     x, y = law.get_xdata(), law.get_ydata()
-    np.testing.assert_allclose(y, np.clip(1.9 - x**0.05, 0, None))
+    np.testing.assert_allclose(y, np.clip(1.9 - x**0.05, 0, 1))
+    assert y.max() <= 1.0  # a share: the fitted law never starts above 100%
     assert x.min() == 1.0 and x.max() == 20.0
     coarsest = t.iloc[-1]["unicity"]
     assert f"{coarsest:.0%} by 4 points" in _headline(ax) and "2 km" in _headline(ax)
@@ -131,7 +143,7 @@ def test_resolution_with_a_second_number_of_points():
     ax = F.plot_resolution(sweep, n_points=(4, 8))
     assert "by 4 points" in _headline(ax) and "99% by 8 points" in _headline(ax)
     assert len([ln for ln in ax.get_lines() if ln.get_gid() == "measured-8"]) == 2
-    assert "8 points known" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "8 points known (open)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_resolution_of_merged_antennas_is_labelled_in_antennas():
@@ -284,18 +296,29 @@ PU = pd.DataFrame(
 )
 
 
-def test_privacy_utility_marks_dp_rows_apart():
+def test_privacy_utility_draws_one_row_per_setting_beside_its_error():
     ax = F.plot_privacy_utility(PU)
     dots = _by_gid(ax, "traces").get_xydata()
-    np.testing.assert_array_equal(dots[:, 1], PU["unicity"].iloc[:4])
-    dp = _by_gid(ax, "dp").get_offsets()
-    assert len(dp) == 1 and dp[0][0] == 0.05 and dp[0][1] < 0
-    assert ax.get_xlim()[0] < 0 < 0.3 < ax.get_xlim()[1]  # the raw data (error 0) is on the chart
-    assert "no traces" in [t.get_text() for t in ax.get_yticklabels()]
-    labels = {t.get_text() for t in ax.texts}
-    assert set(PU["setting"]) <= labels
-    assert "Raw data: 95%" in _headline(ax) and "(noise 1 km): 70%" in _headline(ax)
-    assert "mean relative error of counts" in ax.get_xlabel()
+    # raw data first, then the releases from most to least singled out
+    np.testing.assert_array_equal(dots[:, 0], [0.95, 0.85, 0.80, 0.70])
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "raw data", "2 km squares", "4 h slots", "noise 1 km", "DP counts, eps 1"
+    ]  # fmt: skip
+    notes = " ".join(t.get_text() for t in ax.texts if t.get_gid() == "dp-label")
+    assert "no traces released" in notes and "epsilon" in notes  # epsilon explained
+    right = ax.utility_axes
+    bars = [b.get_width() for b in right.patches if b.get_height() < 1]
+    np.testing.assert_allclose(sorted(bars), sorted(PU["utility_error"]))
+    # the error axis is a percentage, and every bar carries its value
+    assert right.xaxis.get_major_formatter()(0.5, 0) == "50%"
+    assert {"0%", "20%", "15%", "30%", "5%"} <= {t.get_text() for t in right.texts}
+    head = ax.figure._suptitle.get_text().replace("\n", " ")
+    assert "Raw data: 95%" in head and "(noise 1 km): 70%" in head
+    assert ax.figure._suptitle.get_gid() == "headline"
+    fig = ax.figure
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+    assert min(sizes) >= 8  # readable at print size
 
 
 def test_privacy_utility_labels_do_not_overlap():

@@ -23,14 +23,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 
@@ -41,10 +39,17 @@ __all__ = [
     "RECIPES",
     "BriefingContext",
     "BriefingFigure",
+    "KeyNumber",
     "Recipe",
+    "RunInfo",
     "Sizes",
+    "attack_rng",
+    "briefing_html",
     "build_briefing",
+    "release_settings",
+    "results_json",
     "sizes_for",
+    "summary_numbers",
     "write_briefing",
 ]
 
@@ -84,6 +89,8 @@ class BriefingFigure:
         The analysis result the figure draws (a table or a result object).
     seconds : float
         How long its analysis took (set by :func:`build_briefing`).
+    facts : dict
+        Shares the figure states that others may state too (see :func:`check_consistency`).
     """
 
     name: str
@@ -95,6 +102,9 @@ class BriefingFigure:
     figsize: tuple[float, float] = F.FIGSIZE
     result: object = None
     seconds: float = 0.0
+    #: The shares this figure states that another figure or the summary may state too,
+    #: by name (``"raw data, 4 points"``): ``{"unicity", "ci_low", "ci_high", "n_targets"}``.
+    facts: dict = field(default_factory=dict)
 
     def figure(self):
         """A new house-style matplotlib Figure with this figure drawn on it."""
@@ -108,11 +118,19 @@ class BriefingFigure:
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much work each analysis does (more targets: narrower intervals, longer runs)."""
+    """How much work each analysis does (more targets: narrower intervals, longer runs).
+
+    Every analysis runs on the whole world. The tests that report the share
+    of phones 4 points single out (the unicity curve, the coarsening sweep,
+    the privacy-utility comparison) sample the same number of targets,
+    ``n_targets``, from the same random state, so the raw data's share is
+    one number wherever it appears.
+    """
 
     n_targets: int = 10_000
     curve_points: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10)
-    sweep_targets: int = 3_000
+    #: Targets per setting of the coarsening sweep (default: ``n_targets``).
+    sweep_targets: int | None = None
     #: Antennas per merged group (call records located at antennas, as in the published law).
     sweep_merge: tuple[float, ...] = (1, 2, 4, 8)
     #: Square cells, only for records not located at antennas.
@@ -121,9 +139,15 @@ class Sizes:
     sweep_points: tuple[int, ...] = (4, 8)
     population_targets: int = 5_000
     extrapolate_to: tuple[float, ...] = (1e6,)
-    other_targets: int = 5_000
-    #: Home/work and privacy-utility run on a random sample of at most this many devices.
-    max_devices: int | None = 25_000
+    #: Targets per release in the privacy-utility comparison (default: ``n_targets``).
+    other_targets: int | None = None
+    #: Kept for old callers; the briefing no longer samples devices (None: all of them).
+    max_devices: int | None = None
+
+    @property
+    def shared_targets(self) -> tuple[int, int]:
+        """Targets of the sweep and of the privacy-utility comparison."""
+        return (self.sweep_targets or self.n_targets, self.other_targets or self.n_targets)
 
 
 def sizes_for(n_people: int) -> Sizes:
@@ -133,8 +157,24 @@ def sizes_for(n_people: int) -> Sizes:
     large world sweeps a 3 x 3 grid (up to 4 antennas and 4 h) instead of 4 x 4.
     """
     if n_people <= 20_000:
-        return Sizes(sweep_targets=2_000, population_targets=2_000, other_targets=2_000)
+        return Sizes(n_targets=2_000, population_targets=2_000)
     return Sizes(sweep_merge=(1, 2, 4), sweep_cells=(None, 1.0, 2.0), sweep_bins=("1h", "2h", "4h"))
+
+
+#: The random stream every 4-point test of the raw data starts from (see :func:`attack_rng`).
+ATTACK_STREAM = 0
+
+
+def attack_rng(seed: int) -> np.random.Generator:
+    """The generator the briefing's unicity tests of seed ``seed`` start from.
+
+    The unicity curve (4 points first), the coarsening sweep and the
+    privacy-utility comparison all draw their first targets from a fresh
+    copy of it, so on the same table they pick the same phones and points:
+    the raw data's share at p = 4 is the same number in every figure, and
+    ``benchmarks/bench_privacy.py`` reproduces the briefing's rows.
+    """
+    return np.random.default_rng([int(seed), ATTACK_STREAM])
 
 
 @dataclass
@@ -148,6 +188,17 @@ class BriefingContext:
     def rng(self, stream: int) -> np.random.Generator:
         """An independent random stream per recipe: adding a recipe changes no other figure."""
         return np.random.default_rng([self.seed, stream])
+
+    def attack_rng(self) -> np.random.Generator:
+        """A fresh copy of the stream every 4-point test of the raw data starts from."""
+        return attack_rng(self.seed)
+
+    @cached_property
+    def raw4(self):
+        """The 4-point test of the hourly call records: the briefing's one raw-data share."""
+        from fewpoints.attacks import unicity
+
+        return unicity(self.hourly_index, 4, n_targets=self.sizes.n_targets, rng=self.attack_rng())
 
     @property
     def cdr(self) -> pd.DataFrame:
@@ -226,7 +277,11 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import unicity_curve
 
     s = ctx.sizes
-    curve = unicity_curve(ctx.hourly_index, s.curve_points, n_targets=s.n_targets, rng=ctx.rng(1))
+    # 4 points first, from the shared attack stream: the curve's p = 4 is ctx.raw4 exactly
+    # (unicity_curve calls the generator as unicity does for each p in turn).
+    ps = [4, *(p for p in s.curve_points if p != 4)] if 4 in s.curve_points else s.curve_points
+    curve = unicity_curve(ctx.hourly_index, ps, n_targets=s.n_targets, rng=ctx.attack_rng())
+    curve = curve.sort_values("n_points", ignore_index=True)
     at = curve.set_index("n_points")
     u4, u2 = at.loc[4], at.loc[2]
     n_t = int(at["n_targets"].max())
@@ -256,6 +311,7 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
         headline=f"{_pct(u4['unicity'])} of phones singled out by 4 points (antenna x hour)",
         draw=lambda ax: F.plot_unicity_curve(curve, ax=ax),
         result=curve,
+        facts={"raw data, 4 points": _fact(u4)},
     )
 
 
@@ -273,8 +329,8 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         **space,
         time_bin=s.sweep_bins,
         n_points=s.sweep_points,
-        n_targets=s.sweep_targets,
-        rng=ctx.rng(2),
+        n_targets=s.shared_targets[0],
+        rng=ctx.attack_rng(),  # its first setting (as recorded, 1 h, 4 points) is ctx.raw4
     )
     t = sweep.table
     column, _, recorded = F._space_column(t)
@@ -351,6 +407,12 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
             sweep, n_points=s.sweep_points, mark=(mid_level, mid_h), ax=ax
         ),
         result=sweep,
+        facts={
+            "raw data, 4 points": _fact(at(recorded if merged else np.nan, hours[0], p))
+            if hours[0] == 1.0
+            else {},
+            f"{mid_where} x {mid_slot}, {p} points": _fact(mid),
+        },
     )
 
 
@@ -408,7 +470,7 @@ def _pings(ctx: BriefingContext) -> pd.DataFrame:
 def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
     from fewpoints.attacks import anonymity_table
 
-    pings = ctx.sample(_pings(ctx), 40)
+    pings = _pings(ctx)
     table = anonymity_table(pings, n=(1, 2, 3), unordered=(), places=ctx.world.places)
     hw = table[table["measure"] == "home/work"].dropna(subset=["share_unique"])
     top3 = table[table["measure"] == "top-3"].dropna(subset=["share_unique"])
@@ -524,8 +586,19 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     visited = set(sensitive_visits(sub, w.places)["device_id"].astype(str))
     hw = home_work(sub).dropna(subset=["home_x_km", "work_x_km"])
     located = set(hw["device_id"].astype(str))
-    chosen = next((d for d in order if str(d) in visited and str(d) in located), order[0])
+    fits = [d for d in order if str(d) in visited and str(d) in located]
+    chosen = fits[0] if fits else order[0]
     story = explain(w, chosen, model="pings", rng=rng)
+    span = "150 to 600 records over the period" if len(readable) else "any number of records"
+    why = (
+        f"Why this phone: it was drawn at random from the {len(fits):,} of {len(order):,} "
+        f"phones checked ({span}) whose record shows a home, a work and at least one visit "
+        "to a sensitive place, to show what such a record can reveal; the other phones' "
+        "records reveal as much about where they sleep and work, not all a sensitive visit."
+        if fits
+        else f"Why this phone: the first of {len(order):,} phones checked ({span}); none of "
+        "them showed a home, a work and a sensitive visit together."
+    )
     n_days = int(w.params.days)
     # The starred place: the one plot_device_week stars.
     top = (
@@ -563,7 +636,7 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
             f"The dots are the app location pings of phone {story.device_id} during one "
             f"week. The nights give its home, the weekday daytimes its work, from the "
             f"record alone. {unique}{named}{reveal} Each of these is an inference a buyer can "
-            f"draw, not a fact about a person. {SYNTHETIC}"
+            f"draw, not a fact about a person. {why} {SYNTHETIC}"
         ),
         alt=(
             f"Map of one synthetic phone's week: blue dots for its {len(story.trace):,} "
@@ -581,61 +654,188 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     )
 
 
+def release_settings(antennas: pd.DataFrame | None = None) -> list:
+    """Every way of releasing the call records that the briefing's last figure compares.
+
+    Raw data; coarsening to square cells and time bins at four strengths
+    (including the weakest two that bring unicity under 10% on the city
+    world); neighbouring antennas merged by 5 (when ``antennas``, the
+    antenna map, is given); Gaussian noise and geo-indistinguishability at
+    two strengths each; half the records; half the devices; IDs rotated
+    daily; rare points suppressed; the first week only; and differentially
+    private counts at epsilon 0.1, 1 and 10. The README's privacy-utility
+    table is this list, measured by the same call.
+
+    Returns
+    -------
+    list of fewpoints.defenses.Setting
+    """
+    from fewpoints.defenses import Setting
+
+    s = [Setting("raw data", "none", "as released")]
+    for cell, tb in ((1.0, "1h"), (2.0, "4h"), (5.0, "1h"), (2.0, "12h")):
+        words = f"{cell:g} km x {tb.removesuffix('h')} h"
+        s.append(
+            Setting(f"coarsened to {words}", "coarsen", words, {"cell_km": cell, "time_bin": tb})
+        )
+    if antennas is not None:
+        s.append(
+            Setting(
+                "antennas merged by 5", "merge_antennas", "v = 5", {"antennas": antennas, "v": 5}
+            )
+        )
+    for sigma, radius in ((100, 0.25), (500, 1.25)):
+        s.append(
+            Setting(
+                f"Gaussian noise, {sigma} m",
+                "add_noise",
+                f"sigma = {sigma} m, matched within {radius:g} km",
+                {"sigma_m": float(sigma)},
+                match_km=radius,
+            )
+        )
+    for eps, radius in ((5.0, 1.0), (2.0, 2.0)):
+        s.append(
+            Setting(
+                f"geo-indistinguishability, {eps:g} per km",
+                "geo_indistinguishable",
+                f"epsilon = {eps:g} per km, matched within {radius:g} km",
+                {"epsilon_per_km": eps},
+                match_km=radius,
+            )
+        )
+    s += [
+        Setting("half the records", "subsample", "keep 50%", {"keep": 0.5}),
+        Setting("half the devices", "sample_devices", "keep 50%", {"keep": 0.5}, count_scale=2.0),
+        Setting("IDs rotated daily", "pseudonymize", "new ID every day", {"rotate": "1D"}),
+        Setting("rare points suppressed (k = 5)", "suppress_rare", "k = 5", {"k": 5}),
+        Setting("first 7 days only", "truncate", "7 days", {"days": 7}),
+    ]
+    for eps in (0.1, 1.0, 10.0):
+        s.append(
+            Setting(
+                f"DP counts, epsilon = {eps:g}",
+                "dp_aggregate",
+                f"epsilon = {eps:g}",
+                {"epsilon": eps, "max_cells_per_device": 50},
+            )
+        )
+    return s
+
+
+#: Unicity below this share counts as "few singled out" in the last figure's title.
+FEW = 0.10
+
+
+def _err(v) -> str:
+    """A relative error as a whole percentage (0.45 -> "45%")."""
+    return f"{float(v):.0%}"
+
+
 def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
     import warnings
 
     from fewpoints.anonymize import WeakTransformWarning
     from fewpoints.defenses import privacy_utility
 
+    antennas = getattr(ctx.world, "antennas", None)
     with warnings.catch_warnings():
         # Data already at antenna x hour: coarsening to 1 h changes nothing, as intended.
         warnings.simplefilter("ignore", WeakTransformWarning)
-        hourly = ctx.sample(ctx.hourly, 70)
-        table = privacy_utility(hourly, n_targets=ctx.sizes.other_targets, rng=ctx.rng(7))
+        table = privacy_utility(
+            ctx.hourly,
+            release_settings(antennas),
+            n_targets=ctx.sizes.shared_targets[1],
+            rng=ctx.attack_rng(),  # its raw row is ctx.raw4
+        )
     dp = table[table["unicity"].isna()]
     tr = table[table["unicity"].notna()]
     raw = tr[tr["transform"] == "none"].iloc[0]
-    safest = tr.loc[tr["unicity"].idxmin()]
-    weakest = tr.drop(raw.name).loc[lambda d: d["unicity"].idxmax()]
-    dp_err = ", ".join(f"{r.utility_error:.2f} at epsilon = {r.epsilon:g}" for r in dp.itertuples())
+    released = tr.drop(raw.name)
+    n_tried = len(released)
+    safest = released.loc[released["unicity"].idxmin()]
+    weakest = released.loc[released["unicity"].idxmax()]
+    few = released[released["unicity"] < FEW]
+    best_dp = dp.loc[dp["utility_error"].idxmin()] if len(dp) else None
+    dp_err = ", ".join(
+        f"{_err(r.utility_error)} at epsilon = {r.epsilon:g}" for r in dp.itertuples()
+    )
     metric = str(table["utility_metric"].iloc[0])
+    if len(few):
+        cheapest = few.loc[few["utility_error"].idxmin()]
+        title = (
+            f"Of the {n_tried} releases of traces tried, the {len(few)} that single out fewer "
+            f"than {FEW:.0%} of phones make the hourly counts {_err(cheapest['utility_error'])} "
+            "wrong or worse; differentially private counts single out no one."
+        )
+        finding = (
+            f"{len(few)} of the {n_tried} single out fewer than {FEW:.0%} of phones; the least "
+            f"costly of them, {cheapest['setting']}, still singles out "
+            f"{_pct(cheapest['unicity'])} and makes the counts {_err(cheapest['utility_error'])} "
+            "wrong on average."
+        )
+    else:
+        cheapest = safest
+        title = (
+            f"Every one of the {n_tried} releases of traces tried still singles out at least "
+            f"{_pct(safest['unicity'])} of phones; differentially private counts single out "
+            "no one."
+        )
+        finding = (
+            f"The most protective of them, {safest['setting']}, still singles out "
+            f"{_pct(safest['unicity'])}, with counts {_err(safest['utility_error'])} wrong."
+        )
+    facts = {"raw data, 4 points": _fact(raw)}
+    facts.update({f"release: {r['setting']}": _fact(r) for _, r in released.iterrows()})
     return BriefingFigure(
         name="7-what-protects",
-        title=(
-            f"Every release of traces tried leaves at least {_pct(safest['unicity'])} of phones "
-            "exposed; only aggregate counts with differential privacy leave nothing to "
-            "single out."
-        ),
+        title=title,
         caption=(
-            f"Each dot is one way of releasing the same call records of "
-            f"{int(raw['n_devices']):,} phones, placed by how many phones 4 "
-            f"points still single out (up) and how much the release distorts a typical use, "
-            f"counting phones per 1 km square and hour (right). Raw data: "
-            f"{_pct(raw['unicity'])}. Some releases barely change that: "
-            f"{weakest['setting']} leaves "
-            f"{_pct(weakest['unicity'])}; the most protective trace release, "
-            f"{safest['setting']}, still {_pct(safest['unicity'])}, with an error of "
-            f"{safest['utility_error']:.2f}. Differentially private counts (green band) "
-            f"release no traces at all, with a formal guarantee; their error is {dp_err}. "
-            f"Error: {metric}. {SYNTHETIC}"
+            f"Each row is one way of releasing the same call records of "
+            f"{int(raw['n_devices']):,} phones (antenna and hour). Left: the share of phones "
+            f"that 4 known points still single out in the release, with its 95% interval. "
+            f"Right: how much the release distorts a typical use, counting phones per 1 km "
+            f"square and hour ({metric}; 0% is as good as the raw data). Raw data: "
+            f"{_pct(raw['unicity'])}. Some releases barely change that: {weakest['setting']} "
+            f"leaves {_pct(weakest['unicity'])}. {finding} Differentially private (DP) counts "
+            f"release no traces, so there is nothing to single out; their error is {dp_err}. "
+            "Epsilon is the privacy budget of such a release: the smaller it is, the more noise "
+            "and the stronger the guarantee. For the noise rows the attacker knows true places "
+            f"and times and accepts any record close enough, a lower bound on the risk. {SYNTHETIC}"
         ),
         alt=(
-            "Scatter chart of privacy against utility error for each release. "
+            f"Two-panel chart, one row per release, {n_tried} releases of traces and "
+            f"{len(dp)} of differentially private counts. "
             + "; ".join(
-                f"{r.setting}: {_pct(r.unicity)} singled out, error {r.utility_error:.2f}"
+                f"{r.setting}: {_pct(r.unicity)} singled out, counts {_err(r.utility_error)} wrong"
                 for r in tr.itertuples()
             )
-            + ". Differentially private counts, shown on a separate band, release no "
-            f"traces; error {dp_err}."
+            + ". Differentially private counts release no traces; their error is "
+            f"{dp_err}."
         ),
         headline=(
-            f"best trace release still {_pct(safest['unicity'])} singled out; DP counts: "
-            "nothing to single out"
+            f"releases of traces singling out under {FEW:.0%}: counts {_err(cheapest['utility_error'])}+ wrong"
+            if len(few)
+            else f"best trace release still {_pct(safest['unicity'])} singled out"
+        )
+        + (
+            f"; DP counts (epsilon = {best_dp['epsilon']:g}): nothing to single out, "
+            f"{_err(best_dp['utility_error'])} error"
+            if best_dp is not None
+            else ""
         ),
         draw=lambda ax: F.plot_privacy_utility(table, ax=ax),
-        figsize=(6.3, 4.6),
+        figsize=F.privacy_utility_size(table),
         result=table,
+        facts=facts,
     )
+
+
+def _fact(row) -> dict:
+    """A share stated in the briefing: value, 95% interval and targets, for results.json."""
+    keys = ("unicity", "ci_low", "ci_high", "n_targets")
+    get = row.get if hasattr(row, "get") else lambda k: getattr(row, k)
+    return {k: (float(get(k)) if k != "n_targets" else int(get(k))) for k in keys}
 
 
 #: The briefing's figures in reading order.
@@ -695,143 +895,311 @@ def build_briefing(
 
 
 # ---------------------------------------------------------------------------
-# writing: figures, captions.md, briefing.pdf
+# the document: summary, context, methods, references (one source for HTML and PDF)
 # ---------------------------------------------------------------------------
 
-A4 = (8.27, 11.69)
-MARGIN = 1.0  # inches
-WRAP = 92  # characters per line of 9.5 pt text across A4 text width
+COVER_TITLE = "Few points: how a handful of places and times singles out a phone in “anonymized” location data"
 
-COVER_TITLE = "Few points: why “anonymized” phone location data is not anonymous"
-COVER = (
-    "Data brokers buy the locations that apps on our phones report, strip the names, "
-    "and sell the records keyed by an advertising ID. Buyers call the data “anonymized”. "
-    "US agencies have bought such data without a warrant: DHS, ICE and CBP from the broker "
-    "Venntel, with CBP stating that it “doesn't include the individual user's identity”. "
-    "The DHS inspector general later found that these components used the data without "
-    "the privacy assessments their own rules require. Yet in Carpenter v. United States "
-    "(2018), the Supreme Court held that the government needs a warrant to obtain a "
-    "person's historical cell-site location records: buying comparable records avoids "
-    "that step.",
-    "The question this briefing answers: can a location record without a name still "
-    "point to one person? Each figure below tests one part of the claim on a simulated "
-    "city, with the attack a buyer could run on the data it bought.",
+#: Sources of the cover's context, each checked against its primary source: (key, text, address).
+CONTEXT_SOURCES = (
+    (
+        "wsj2020",
+        "Tau, B., Hackman, M. (2020, February 7). Federal agencies use cellphone location data "
+        "for immigration enforcement. The Wall Street Journal (reports the purchases and "
+        "quotes a CBP spokesman).",
+        None,
+    ),
+    (
+        "oig2023",
+        "US Department of Homeland Security, Office of Inspector General (2023, September 28). "
+        "CBP, ICE, and Secret Service did not adhere to privacy policies or develop sufficient "
+        "policies before procuring and using commercial telemetry data. Report OIG-23-61.",
+        "https://www.oversight.gov/reports/audit/cbp-ice-and-secret-service-did-not-adhere-"
+        "privacy-policies-or-develop-sufficient",
+    ),
+    (
+        "carpenter",
+        "Carpenter v. United States, 585 U.S. 296 (2018), No. 16-402, decided June 22, 2018.",
+        None,
+    ),
+    (
+        "ftc2024",
+        "US Federal Trade Commission (2024, December 3). Gravy Analytics, Inc. and Venntel, "
+        "Inc.: complaint and proposed consent order; Analysis of Proposed Consent Order to Aid "
+        "Public Comment, 89 Fed. Reg. 96986 (December 6, 2024).",
+        None,
+    ),
+    (
+        "hr4639",
+        "Fourth Amendment Is Not For Sale Act, H.R. 4639, 118th Congress; passed by the House "
+        "of Representatives on April 17, 2024, 219-199 (Roll no. 136); Congressional Record "
+        "170(67):H2459-H2468.",
+        "http://www.gpo.gov/fdsys/pkg/CREC-2024-04-17/html/CREC-2024-04-17-pt1-PgH2459-5.htm",
+    ),
 )
+
+#: Published research the figures compare with: (key, text).
+RESEARCH_SOURCES = (
+    (
+        "demontjoye2013",
+        "de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D. (2013). Unique in "
+        "the Crowd: the privacy bounds of human mobility. Scientific Reports 3:1376.",
+    ),
+    (
+        "farzanehfar2021",
+        "Farzanehfar, A., Houssiau, F., de Montjoye, Y.-A. (2021). The risk of "
+        "re-identification remains high even in country-scale location datasets. "
+        "Patterns 2(3):100204.",
+    ),
+    (
+        "golle2009",
+        "Golle, P., Partridge, K. (2009). On the anonymity of home/work location pairs. "
+        "Pervasive Computing, LNCS 5538.",
+    ),
+    (
+        "zang2011",
+        "Zang, H., Bolot, J. (2011). Anonymization of location data does not work: a "
+        "large-scale measurement study. MobiCom 2011.",
+    ),
+    (
+        "kondor2018",
+        "Kondor, D., Hashemian, B., de Montjoye, Y.-A., Ratti, C. (2018). Towards matching "
+        "user mobility traces in large-scale datasets. IEEE Transactions on Big Data "
+        "(arXiv:1709.05772).",
+    ),
+    (
+        "culnane2019",
+        "Culnane, C., Rubinstein, B. I. P., Teague, V. (2019). Stop the open data bus, we want "
+        "to get off. arXiv:1908.03268.",
+    ),
+    (
+        "andres2013",
+        "Andrés, M. E., Bordenabe, N. E., Chatzikokolakis, K., Palamidessi, C. (2013). "
+        "Geo-indistinguishability: differential privacy for location-based systems. CCS 2013.",
+    ),
+    (
+        "dwork2006",
+        "Dwork, C., McSherry, F., Nissim, K., Smith, A. (2006). Calibrating noise to "
+        "sensitivity in private data analysis. Theory of Cryptography Conference, LNCS 3876.",
+    ),
+    (
+        "song2010",
+        "Song, C., Koren, T., Wang, P., Barabási, A.-L. (2010). Modelling the scaling "
+        "properties of human mobility. Nature Physics 6:818-823.",
+    ),
+)
+
+#: Every reference in the order the briefing lists them (plain text).
+REFERENCES = tuple(t for _, t, _ in CONTEXT_SOURCES) + tuple(t for _, t in RESEARCH_SOURCES)
+
+#: The cover's context: paragraphs with [key] markers that become numbered citations.
+COVER = (
+    "Data brokers buy the locations that apps on phones report and sell the records "
+    "keyed by an advertising ID instead of a name. Such data are often described as "
+    "“anonymized”.",
+    "US agencies have bought access to such data. The Wall Street Journal reported in "
+    "February 2020 that the Department of Homeland Security (DHS) and two of its "
+    "components, Immigration and Customs Enforcement (ICE) and Customs and Border "
+    "Protection (CBP), had bought licences from the broker Venntel since 2017; a CBP "
+    "spokesman told the paper that the information “doesn't include the individual user's "
+    "identity” [wsj2020]. In September 2023 the DHS Office of Inspector General reported "
+    "that CBP, ICE and the Secret Service did not adhere to DHS privacy policies and the "
+    "E-Government Act of 2002, which require an approved privacy impact assessment before "
+    "such data are procured, and had not developed sufficient policies for using them "
+    "[oig2023].",
+    "In Carpenter v. United States (2018) the Supreme Court held that the government's "
+    "acquisition of a person's historical cell-site location records from wireless carriers "
+    "is a search under the Fourth Amendment, for which it must generally obtain a warrant; "
+    "the Court called its decision “a narrow one” [carpenter]. Whether the same reasoning "
+    "covers location data that an agency buys from a broker has not been decided by the "
+    "Supreme Court. In December 2024 the Federal Trade Commission announced a proposed "
+    "order against Gravy Analytics and its subsidiary Venntel, which it alleged had sold "
+    "sensitive location data without verifying consumers' consent; the order bars them "
+    "from selling sensitive location data except in limited circumstances [ftc2024]. The "
+    "proposed Fourth Amendment Is Not For Sale Act, which would bar law enforcement and "
+    "intelligence agencies from buying such records without a court order, passed the "
+    "House of Representatives in April 2024 and was not taken up by the Senate in that "
+    "Congress [hr4639].",
+    "The question this briefing answers, on a simulated city: can a location record "
+    "without a name still point to one person? Each figure tests one part of that question "
+    "with an attack a buyer could run on the data it bought.",
+)
+
+GLOSSARY = (
+    (
+        "Point",
+        "One place and one time slot in a phone's record, such as “the antenna on Elm "
+        "Street, Tuesday 8 to 9 a.m.”.",
+    ),
+    (
+        "Unique (singled out)",
+        "No other phone's record contains all the points known about a phone: those few "
+        "points pick out one phone. The share of phones that are unique is called unicity.",
+    ),
+    (
+        "Anonymity set",
+        "The phones whose records contain all the known points. A set of one phone means "
+        "that phone is singled out; a large set hides it among others.",
+    ),
+    (
+        "Pseudonym",
+        "An identifier that stands in for a name, such as a phone's advertising ID. It links "
+        "all of one phone's records together without saying whose phone it is.",
+    ),
+    (
+        "Differential privacy",
+        "A formal guarantee for published statistics: what is released changes very little "
+        "whether or not any one person's data are included, whatever else a reader knows.",
+    ),
+    (
+        "Epsilon (ε)",
+        "The privacy budget of a differentially private release: smaller means more noise "
+        "and a stronger guarantee. Here it is counted per phone over the whole four weeks.",
+    ),
+)
+
 METHODS = (
     "Data. fewpoints simulates a city: homes, workplaces, shops, clinics, places of worship "
     "and legal aid; people with households, commutes and leisure habits that follow "
-    "published patterns of human mobility (exploration and preferential return, heavy-tailed "
-    "travel); and the records their phones leave (call records at the serving antenna, "
-    "and app location pings). No real person is in any table.",
-    "Unicity. For a sample of phones, p points (a place and a time slot) are drawn at "
-    "random from each phone's own record; a phone is singled out when no other phone's "
-    "record contains all p. The share singled out is reported with a 95% Wilson interval "
-    "over the sampled phones. This is the test of de Montjoye et al. (2013).",
-    "Limits. The numbers describe one synthetic city of the chosen size and depend on "
-    "how often phones report and how people move in the simulation; a real dataset can "
-    "be more or less identifying. Extrapolations to larger populations are models, not "
-    "measurements. The attacks here are simple; a determined buyer with more auxiliary "
-    "data does at least as well.",
-    "Reproduce. {command}. The same seed gives the same figures, byte for byte (PNG and SVG).",
-)
-REFERENCES = (
-    "de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D. (2013). Unique in "
-    "the Crowd: the privacy bounds of human mobility. Scientific Reports 3:1376.",
-    "Farzanehfar, A., Houssiau, F., de Montjoye, Y.-A. (2021). The risk of "
-    "re-identification remains high even in country-scale location datasets. "
-    "Patterns 2(3):100204.",
-    "Golle, P., Partridge, K. (2009). On the anonymity of home/work location pairs. "
-    "Pervasive Computing, LNCS 5538.",
-    "Zang, H., Bolot, J. (2011). Anonymization of location data does not work: a "
-    "large-scale measurement study. MobiCom 2011.",
-    "Andrés, M. E., Bordenabe, N. E., Chatzikokolakis, K., Palamidessi, C. (2013). "
-    "Geo-indistinguishability: differential privacy for location-based systems. CCS 2013.",
-    "Song, C., Koren, T., Wang, P., Barabási, A.-L. (2010). Modelling the scaling "
-    "properties of human mobility. Nature Physics 6:818-823.",
-    "Kondor, D., Hashemian, B., de Montjoye, Y.-A., Ratti, C. (2018). Towards matching "
-    "user mobility traces in large-scale datasets. IEEE Transactions on Big Data "
-    "(arXiv:1709.05772).",
-    "Culnane, C., Rubinstein, B. I. P., Teague, V. (2019). Stop the open data bus, we want "
-    "to get off. arXiv:1908.03268.",
-    "Carpenter v. United States, 585 U.S. 296 (2018).",
-    "US Department of Homeland Security, Office of Inspector General (2023). CBP, ICE, "
-    "and Secret Service did not adhere to privacy policies or develop sufficient policies "
-    "before procuring and using commercial telemetry data. OIG-23-61.",
+    "published patterns of human mobility (exploration and preferential return, "
+    "heavy-tailed travel) [song2010]; and the records their phones leave (call records at "
+    "the serving antenna, and app location pings). No real person is in any table.",
+    "Unicity. For a sample of phones, p points (a place and a time slot) are drawn at random "
+    "from each phone's own record; a phone is singled out when no other phone's record "
+    "contains all p. The share singled out is reported with a 95% Wilson interval over the "
+    "sampled phones. This is the test of de Montjoye et al. [demontjoye2013]. Every "
+    "figure runs on the whole simulated city, and every 4-point test of the raw call "
+    "records draws the same phones and points, so the raw data's share is one number "
+    "throughout.",
+    "Limits. The numbers describe one synthetic city of the chosen size and depend on how "
+    "often phones report and how people move in the simulation; a real dataset can be more "
+    "or less identifying. Extrapolations to larger populations are models, not "
+    "measurements. The attacks here are simple; a buyer with more auxiliary data does at "
+    "least as well.",
 )
 
 
-def _wrap(text: str, width: int = WRAP) -> str:
-    return "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
+@dataclass
+class KeyNumber:
+    """One of the summary page's numbers: the share, its interval, and what follows from it."""
+
+    figure: str
+    label: str
+    value: float
+    ci_low: float
+    ci_high: float
+    statement: str
+    follows: str
+
+    def interval(self) -> str:
+        return f"95% interval {_pct(self.ci_low)} to {_pct(self.ci_high)}"
 
 
-class _Page:
-    """An A4 page of text laid out top to bottom (inches from the top edge)."""
-
-    def __init__(self, pdf):
-        from matplotlib import pyplot as plt
-
-        self.pdf = pdf
-        self.fig = plt.figure(figsize=A4)
-        self.y = MARGIN
-
-    def text(self, text, *, size=9.5, weight="normal", width=WRAP, gap=0.18, color="#111111"):
-        wrapped = _wrap(text, width)
-        n = wrapped.count("\n") + 1
-        self.fig.text(
-            MARGIN / A4[0],
-            1 - self.y / A4[1],
-            wrapped,
-            fontsize=size,
-            fontweight=weight,
-            va="top",
-            ha="left",
-            color=color,
-            linespacing=1.35,
+def summary_numbers(figs: Sequence[BriefingFigure]) -> list[KeyNumber]:
+    """The summary page's key numbers, read from the figures' results (those available)."""
+    by = {f.name.split("-", 1)[1]: (i, f) for i, f in enumerate(figs, 1)}
+    out = []
+    if "how-few-points" in by:
+        i, f = by["how-few-points"]
+        r = f.facts["raw data, 4 points"]
+        out.append(
+            KeyNumber(
+                f"Figure {i}",
+                "raw data, 4 points",
+                r["unicity"],
+                r["ci_low"],
+                r["ci_high"],
+                f"{_pct(r['unicity'])} of phones are singled out by 4 places and times from "
+                "their own record",
+                "For anyone who buys or sells such records: replacing names with an "
+                "advertising ID does not make them anonymous, because a few known sightings "
+                "of a person pick out their phone and with it the whole record.",
+            )
         )
-        self.y += n * size * 1.35 / 72 + gap
-        return self
-
-    def close(self):
-        from matplotlib import pyplot as plt
-
-        for t in list(self.fig.texts):
-            if t.get_gid() == "fewpoints-source":
-                t.remove()
-        self.fig.text(
-            1 - MARGIN / A4[0], 0.4 / A4[1], F.SOURCE_LINE, ha="right", fontsize=7, color=F.MUTED
+    if "naming" in by:
+        i, f = by["naming"]
+        c = f.result
+        best = c.loc[c["share_named"].idxmax()]
+        out.append(
+            KeyNumber(
+                f"Figure {i}",
+                f"named from {int(best['n_posts'])} posts",
+                float(best["share_named"]),
+                float(best["ci_low"]),
+                float(best["ci_high"]),
+                f"{_pct(best['share_named'])} of the people who post geotagged messages are "
+                f"linked by name to their phone's record from {int(best['n_posts'])} of "
+                "their posts",
+                "For sellers and regulators: public data such as posts and address "
+                "directories turn a pseudonymous record into a named person, so a promise "
+                "not to re-identify cannot be checked from the data alone.",
+            )
         )
-        self.pdf.savefig(self.fig)
-        plt.close(self.fig)
+    if "what-protects" in by:
+        i, f = by["what-protects"]
+        t = f.result
+        tr = t[t["unicity"].notna() & (t["transform"] != "none")]
+        few = tr[tr["unicity"] < FEW]
+        row = few.loc[few["utility_error"].idxmin()] if len(few) else tr.loc[tr["unicity"].idxmin()]
+        dp = t[t["unicity"].isna()]
+        dp_text = ""
+        if len(dp):
+            d = dp.loc[dp["utility_error"].idxmin()]
+            dp_text = (
+                f"; differentially private counts release no traces (error "
+                f"{_err(d['utility_error'])} at epsilon = {d['epsilon']:g})"
+            )
+        statement = (
+            f"the release of traces that singles out fewer than {FEW:.0%} of phones at the "
+            f"least cost ({row['setting']}: {_pct(row['unicity'])}) makes the hourly counts "
+            f"{_err(row['utility_error'])} wrong"
+            if len(few)
+            else f"the most protective release of traces tried ({row['setting']}) still "
+            f"singles out {_pct(row['unicity'])}"
+        ) + dp_text
+        out.append(
+            KeyNumber(
+                f"Figure {i}",
+                f"release: {row['setting']}",
+                float(row["unicity"]),
+                float(row["ci_low"]),
+                float(row["ci_high"]),
+                statement[0].upper() + statement[1:],
+                "For regulators: coarsening, noise or sampling either leave most phones "
+                "exposed or destroy what the data are for; aggregate counts with a formal "
+                "guarantee (differential privacy) remove the risk of singling out, at a cost "
+                "in accuracy that can be measured and weighed in the open.",
+            )
+        )
+    return out
 
 
-def _figure_page(pdf, number: int, fig: BriefingFigure) -> None:
-    """Title, the figure drawn as vectors at its own size and layout, then caption and alt text."""
-    from matplotlib import pyplot as plt
+# ---------------------------------------------------------------------------
+# writing: figures, captions.md, results.json, briefing.html, briefing.pdf
+# ---------------------------------------------------------------------------
 
-    page = _Page(pdf)
-    page.text(f"Figure {number}", size=8.5, color=F.MUTED, gap=0.05)
-    page.text(fig.title, size=12.5, weight="bold", width=70, gap=0.2)
-    # Lay the figure out on its own (constrained layout), then place an Axes of the
-    # same size at the same spot on the page, so the page shows exactly the figure.
-    w, h = fig.figsize
-    alone = fig.figure()
-    alone.canvas.draw()
-    box = alone.axes[0].get_position()
-    plt.close(alone)
-    top = page.y
-    ax = page.fig.add_axes(
-        [
-            (MARGIN + box.x0 * w) / A4[0],
-            1 - (top + (1 - box.y0) * h) / A4[1],
-            box.width * w / A4[0],
-            box.height * h / A4[1],
-        ]
-    )
-    fig.draw(ax)
-    page.y += h + 0.3
-    page.text(fig.caption)
-    page.text(f"Alt text: {fig.alt}", size=8, color="#444444")
-    page.close()
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What made the pack: the command, the fewpoints version and the date of the run."""
+
+    command: str
+    version: str
+    date: str  # ISO date of the run (SOURCE_DATE_EPOCH when set, for reproducible builds)
+
+    @classmethod
+    def now(cls, command: str) -> RunInfo:
+        import datetime as dt
+
+        from fewpoints import __version__
+
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        when = (
+            dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+            if epoch and epoch.isdigit()
+            else dt.datetime.now(dt.timezone.utc)
+        )
+        return cls(command=command, version=__version__, date=when.strftime("%Y-%m-%d"))
 
 
 def _captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
@@ -841,6 +1209,12 @@ def _captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
         f"Made with `{command}`. {SYNTHETIC}",
         "",
     ]
+    numbers = summary_numbers(figs)
+    if numbers:
+        lines += ["## Summary: the numbers that matter (synthetic data)", ""]
+        for k in numbers:
+            lines += [f"- {k.statement} ({k.interval()}; {k.figure}). {k.follows}"]
+        lines += [""]
     for i, fig in enumerate(figs, 1):
         lines += [
             f"## Figure {i}. {fig.title}",
@@ -857,38 +1231,279 @@ def _captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
     return "\n".join(lines)
 
 
-def _briefing_pdf(path: Path, figs: Sequence[BriefingFigure], command: str) -> None:
-    from matplotlib.backends.backend_pdf import PdfPages
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return None if not np.isfinite(v) else v
+    if isinstance(v, (str, int, bool)) or v is None:
+        return v
+    return str(v)
 
-    meta = dict(F.SAVE_METADATA["pdf"], Title="fewpoints briefing (synthetic data)")
-    with (
-        F.house_style(),
-        mpl.rc_context({"axes.grid": False}),
-        PdfPages(path, metadata=meta) as pdf,
-    ):
-        cover = _Page(pdf)
-        cover.text("fewpoints briefing · synthetic data", size=9, color=F.MUTED, gap=0.1)
-        cover.text(COVER_TITLE, size=17, weight="bold", width=48, gap=0.35)
-        for para in COVER:
-            cover.text(para, size=10.5, width=84, gap=0.2)
-        cover.text("What the figures show", size=11.5, weight="bold", gap=0.1)
-        for i, fig in enumerate(figs, 1):
-            cover.text(f"{i}. {fig.title}", size=10, width=86, gap=0.08)
-        cover.y += 0.2
-        cover.text(SYNTHETIC, size=9.5, color="#444444")
-        cover.close()
-        for i, fig in enumerate(figs, 1):
-            with mpl.rc_context(F.HOUSE_STYLE):
-                _figure_page(pdf, i, fig)
-        methods = _Page(pdf)
-        methods.text("Methods and limits", size=14, weight="bold", gap=0.2)
-        for para in METHODS:
-            methods.text(para.format(command=command), gap=0.15)
-        methods.y += 0.2
-        methods.text("References", size=14, weight="bold", gap=0.2)
-        for ref in REFERENCES:
-            methods.text(ref, size=9, gap=0.1)
-        methods.close()
+
+def results_json(figs: Sequence[BriefingFigure], run: RunInfo) -> dict:
+    """What the pack states, as data: each figure's facts and tables, and the summary numbers.
+
+    ``benchmarks/briefing_tables.py`` makes the README's tables from it, and the tests
+    check that a share stated twice is the same number.
+    """
+    out = {
+        "run": {"command": run.command, "version": run.version, "date": run.date},
+        "summary": [_jsonable(vars(k)) for k in summary_numbers(figs)],
+        "figures": [],
+    }
+    for fig in figs:
+        entry = {"name": fig.name, "title": fig.title, "headline": fig.headline,
+                 "facts": _jsonable(fig.facts)}  # fmt: skip
+        table = getattr(fig.result, "table", fig.result)
+        if isinstance(table, pd.DataFrame) and len(table) <= 500:
+            entry["table"] = _jsonable(table.to_dict(orient="records"))
+        out["figures"].append(entry)
+    return out
+
+
+def _cite(text: str, numbers: dict[str, int]) -> str:
+    """HTML-escape ``text`` and turn its ``[key]`` markers into linked reference numbers."""
+    import html
+    import re
+
+    def link(m):
+        key = m.group(1)
+        if key not in numbers:
+            return m.group(0)
+        return f'<a class="cite" href="#ref-{key}">[{numbers[key]}]</a>'
+
+    return re.sub(r"\[([a-z0-9]+)\]", link, html.escape(text, quote=False))
+
+
+#: The stylesheet of briefing.html; the print rules are what briefing.pdf is laid out with.
+CSS = """
+:root { --ink: #111; --muted: #555; --rule: #d0d0d0; --accent: #0b5394; --dp: #e4f2ea; }
+html { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink);
+       line-height: 1.5; }
+body { margin: 0 auto; max-width: 46rem; padding: 1.5rem 1.25rem 3rem; font-size: 1rem; }
+a { color: var(--accent); }
+.skip { position: absolute; left: -999px; }
+.skip:focus { left: 1rem; top: 1rem; background: #fff; padding: .25rem .5rem; }
+.kicker { color: var(--muted); font-size: .9rem; margin: 0 0 .5rem; }
+h1 { font-size: 1.75rem; line-height: 1.25; margin: .25rem 0 1rem; }
+h2 { font-size: 1.3rem; line-height: 1.3; margin: 2.5rem 0 .75rem; }
+h3 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
+.synthetic { border-left: 4px solid var(--accent); padding: .5rem .75rem; background: #f3f6fa; }
+.run { color: var(--muted); font-size: .9rem; }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: .85em; word-break: break-all; }
+figure { margin: 1rem 0 0; }
+figure img { display: block; width: 100%; height: auto; }
+figcaption { font-size: .95rem; margin-top: .5rem; }
+.fignum { color: var(--muted); font-size: .9rem; margin: 0; }
+.key { list-style: none; padding: 0; }
+.key li { border-top: 1px solid var(--rule); padding: .75rem 0; }
+.key .value { font-size: 1.6rem; font-weight: bold; display: block; }
+.key .follows { display: block; margin-top: .25rem; }
+dl.glossary dt { font-weight: bold; margin-top: .5rem; }
+dl.glossary dd { margin: 0 0 0 1.25rem; }
+table { border-collapse: collapse; width: 100%; font-size: .85rem; margin-top: 1rem; }
+caption { text-align: left; font-weight: bold; padding-bottom: .35rem; }
+th, td { border-bottom: 1px solid var(--rule); padding: .25rem .4rem; text-align: left;
+         vertical-align: top; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+tr.dp td { background: var(--dp); }
+ol.refs li { margin-bottom: .35rem; font-size: .9rem; }
+@media print {
+  @page { size: A4; margin: 18mm 20mm 20mm;
+          @bottom-left { content: "fewpoints briefing · synthetic data"; font-size: 8pt;
+                         color: #555; font-family: "DejaVu Sans", sans-serif; }
+          @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 8pt;
+                          color: #555; font-family: "DejaVu Sans", sans-serif; } }
+  html { font-size: 9.5pt; }
+  body { max-width: none; padding: 0; }
+  .skip { display: none; }
+  h1 { font-size: 17pt; }
+  h2 { font-size: 13pt; margin-top: 0; }
+  section.page { break-before: page; }
+  figure { break-inside: avoid; }
+  figure img { width: 6.3in; max-width: 100%; }
+  a { color: inherit; text-decoration: none; }
+  a.cite { color: #0b5394; }
+  table { font-size: 8pt; break-before: page; }
+  tr { break-inside: avoid; }
+  section.cover p, section.cover li { font-size: 8.8pt; line-height: 1.4; }
+  section.cover h3 { margin-top: .8rem; }
+  section.cover ol { margin: .3rem 0; }
+  #methods p { font-size: 9pt; }
+  ol.refs li { font-size: 8pt; margin-bottom: .15rem; }
+}
+"""
+
+
+def _data_uri(mime: str, data: bytes) -> str:
+    import base64
+
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def briefing_html(
+    figs: Sequence[BriefingFigure], run: RunInfo, images: dict[str, tuple[str, bytes]]
+) -> str:
+    """The whole briefing as one self-contained HTML page (figures inline, no network).
+
+    ``images`` maps each figure's name to ``(mime type, bytes)`` of its picture.
+    The same page, laid out by its print rules, is briefing.pdf.
+    """
+    import html
+
+    esc = lambda t: html.escape(str(t), quote=True)  # noqa: E731
+    keys = [k for k, _, _ in CONTEXT_SOURCES] + [k for k, _ in RESEARCH_SOURCES]
+    numbers = {k: i for i, k in enumerate(keys, 1)}
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(COVER_TITLE)} (fewpoints briefing, synthetic data)</title>",
+        '<meta name="author" content="fewpoints contributors">',
+        f'<meta name="description" content="{esc(SYNTHETIC)}">',
+        '<meta name="keywords" content="location data, re-identification, unicity, '
+        'synthetic data, privacy">',
+        f'<meta name="generator" content="fewpoints {esc(run.version)}">',
+        f'<meta name="dcterms.created" content="{esc(run.date)}">',
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        '<a class="skip" href="#summary">Skip to the summary</a>',
+        "<header>",
+        '<p class="kicker">fewpoints briefing · synthetic data</p>',
+        f"<h1>{esc(COVER_TITLE)}</h1>",
+        "</header>",
+        "<main>",
+        '<section class="cover" aria-labelledby="context-h">',
+        '<h2 id="context-h">The question</h2>',
+    ]
+    parts += [f"<p>{_cite(p, numbers)}</p>" for p in COVER]
+    parts += ['<h3 id="figures-h">What the figures show</h3>', "<ol>"]
+    parts += [f'<li><a href="#{esc(f.name)}">{esc(f.title)}</a></li>' for f in figs]
+    parts += [
+        "</ol>",
+        f'<p class="synthetic">{esc(SYNTHETIC)}</p>',
+        f'<p class="run">fewpoints {esc(run.version)}, run on {esc(run.date)}. Reproduce '
+        f"with <code>{esc(run.command)}</code>.</p>",
+        "</section>",
+    ]
+    # Summary page.
+    numbers_ = summary_numbers(figs)
+    parts += [
+        '<section class="page" id="summary" aria-labelledby="summary-h">',
+        '<h2 id="summary-h">Summary: the numbers that matter</h2>',
+        "<p>Measured on the simulated city (synthetic data, not a real population); "
+        "each with its 95% interval.</p>",
+        '<ol class="key">',
+    ]
+    for k in numbers_:
+        parts.append(
+            f'<li><span class="value">{esc(_pct(k.value))}</span>'
+            f"{esc(k.statement)} ({esc(k.interval())}; "
+            f'<a href="#{esc(next(f.name for i, f in enumerate(figs, 1) if f"Figure {i}" == k.figure))}">'
+            f'{esc(k.figure)}</a>).<span class="follows">{esc(k.follows)}</span></li>'
+        )
+    parts += ["</ol>", '<h3 id="glossary-h">Glossary</h3>', '<dl class="glossary">']
+    for term, words in GLOSSARY:
+        parts += [f"<dt>{esc(term)}</dt>", f"<dd>{esc(words)}</dd>"]
+    parts += ["</dl>", "</section>"]
+    # One section per figure.
+    for i, fig in enumerate(figs, 1):
+        mime, data = images[fig.name]
+        parts += [
+            f'<section class="page" id="{esc(fig.name)}" aria-labelledby="{esc(fig.name)}-h">',
+            f'<p class="fignum">Figure {i}</p>',
+            f'<h2 id="{esc(fig.name)}-h">{esc(fig.title)}</h2>',
+            "<figure>",
+            f'<img src="{_data_uri(mime, data)}" alt="{esc(fig.alt)}" '
+            f'width="{int(fig.figsize[0] * 96)}" height="{int(fig.figsize[1] * 96)}">',
+            f"<figcaption>{esc(fig.caption)}</figcaption>",
+            "</figure>",
+        ]
+        if fig.name.endswith("what-protects") and isinstance(fig.result, pd.DataFrame):
+            parts += _release_table(fig.result, i, esc)
+        parts.append("</section>")
+    # Methods, references.
+    parts += [
+        '<section class="page" id="methods" aria-labelledby="methods-h">',
+        '<h2 id="methods-h">Methods and limits</h2>',
+    ]
+    parts += [f"<p>{_cite(p, numbers)}</p>" for p in METHODS]
+    parts += [
+        f"<p>Reproduce. fewpoints {esc(run.version)}, run on {esc(run.date)}: "
+        f"<code>{esc(run.command)}</code>. The same seed gives the same figures, byte for "
+        "byte (PNG and SVG), and the same numbers.</p>",
+        '<h2 id="references-h">References</h2>',
+        '<ol class="refs">',
+    ]
+    for key, text, url in CONTEXT_SOURCES:
+        link = f' <a href="{esc(url)}">{esc(url)}</a>' if url else ""
+        parts.append(f'<li id="ref-{key}">{esc(text)}{link}</li>')
+    for key, text in RESEARCH_SOURCES:
+        parts.append(f'<li id="ref-{key}">{esc(text)}</li>')
+    parts += ["</ol>", "</section>", "</main>", "</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _release_table(table: pd.DataFrame, number: int, esc) -> list[str]:
+    rows = [
+        "<table>",
+        f"<caption>Table to figure {number}: every release compared (synthetic data; 4 known "
+        "points; 95% intervals)</caption>",
+        '<thead><tr><th scope="col">release</th><th scope="col" class="num">phones singled '
+        'out</th><th scope="col" class="num">95% interval</th><th scope="col" class="num">'
+        "error of hourly counts</th></tr></thead>",
+        "<tbody>",
+    ]
+    for r in table.itertuples():
+        if pd.isna(r.unicity):
+            u, ci, cls = "no traces released", "", ' class="dp"'
+        else:
+            u, ci, cls = f"{r.unicity:.1%}", f"{r.ci_low:.1%} to {r.ci_high:.1%}", ""
+        rows.append(
+            f'<tr{cls}><th scope="row">{esc(r.setting)}</th><td class="num">{esc(u)}</td>'
+            f'<td class="num">{esc(ci)}</td><td class="num">{_err(r.utility_error)}</td></tr>'
+        )
+    rows += ["</tbody>", "</table>"]
+    return rows
+
+
+def pdf_renderer():
+    """WeasyPrint's HTML class, or a FewpointsError saying in one line what is missing."""
+    try:
+        from weasyprint import HTML
+    except ImportError:
+        raise FewpointsError(
+            "briefing.pdf needs WeasyPrint: pip install weasyprint (a dependency of fewpoints)"
+        ) from None
+    except OSError as exc:  # Pango or its libraries are missing
+        raise FewpointsError(
+            "briefing.pdf needs the Pango library for WeasyPrint "
+            f"(apt-get install libpango-1.0-0 libpangoft2-1.0-0): {exc}".splitlines()[0]
+        ) from None
+    return HTML
+
+
+def _briefing_pdf(path: Path, page: str) -> None:
+    """Lay out the HTML page as a tagged PDF (PDF/UA-1: structure, alt text, bookmarks)."""
+    HTML = pdf_renderer()
+    HTML(string=page).write_pdf(path, pdf_variant="pdf/ua-1")
+
+
+def _picture(fig: BriefingFigure, stem: Path) -> tuple[str, bytes]:
+    """The figure as it goes inline into the HTML and the PDF: the SVG, or the PNG if the SVG is heavy."""
+    svg = stem.with_suffix(".svg").read_bytes()
+    if len(svg) <= 1_500_000:
+        return "image/svg+xml", svg
+    return "image/png", stem.with_suffix(".png").read_bytes()
 
 
 def write_briefing(
@@ -902,12 +1517,16 @@ def write_briefing(
     """Write the briefing pack to folder ``out``; return the files written.
 
     Each figure as ``NAME.png`` (300 dpi), ``NAME.svg`` (text as text) and
-    ``NAME.pdf`` (TrueType fonts embedded), then ``captions.md`` and
-    ``briefing.pdf`` (cover, one page per figure with its caption, methods
-    and limits, references). Everything is written to a temporary folder
+    ``NAME.pdf`` (TrueType fonts embedded), then ``captions.md``,
+    ``results.json`` (the numbers the pack states), ``briefing.html`` (one
+    self-contained, accessible page) and ``briefing.pdf`` (the same page laid
+    out for print by WeasyPrint, tagged PDF/UA: cover, summary, one page per
+    figure, methods, references). Everything is written to a temporary folder
     beside ``out`` and renamed into place at the end; an existing non-empty
     ``out`` is refused unless ``force``.
     """
+    import json
+
     from matplotlib import pyplot as plt
 
     out = Path(out)
@@ -917,24 +1536,34 @@ def write_briefing(
         raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
     if not figs:
         raise FewpointsError("no figures to write")
+    pdf_renderer()  # fail before any work when the PDF cannot be made
+    run = RunInfo.now(command)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
+        images = {}
         for i, fig in enumerate(figs):
             if progress:
                 progress("writing figures", i / len(figs))
             mfig = fig.figure()
             F.save_figure(mfig, tmp / fig.name)
             plt.close(mfig)
+            images[fig.name] = _picture(fig, tmp / fig.name)
         if progress:
             progress("writing figures", 1.0)
-            progress("writing briefing.pdf", 0.0)
+            progress("writing briefing.html and briefing.pdf", 0.0)
         (tmp / "captions.md").write_text(_captions_md(figs, command), encoding="utf-8")
-        _briefing_pdf(tmp / "briefing.pdf", figs, command)
+        (tmp / "results.json").write_text(
+            json.dumps(results_json(figs, run), indent=1, allow_nan=False) + "\n",
+            encoding="utf-8",
+        )
+        page = briefing_html(figs, run, images)
+        (tmp / "briefing.html").write_text(page, encoding="utf-8")
+        _briefing_pdf(tmp / "briefing.pdf", page)
         if progress:
-            progress("writing briefing.pdf", 1.0)
+            progress("writing briefing.html and briefing.pdf", 1.0)
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         if out.exists():
             out.rename(old)

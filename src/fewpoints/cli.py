@@ -807,11 +807,13 @@ def _add_briefing(sub) -> None:
 
     p = sub.add_parser(
         "briefing",
-        help="write the briefing pack: figures (PNG, SVG, PDF), captions and briefing.pdf",
+        help="write the briefing pack: figures (PNG, SVG, PDF), captions, briefing.pdf and .html",
         description=(
             "Generate a synthetic world, run each briefing analysis on it, and write every "
-            "figure as PNG (300 dpi), SVG and PDF, captions.md (captions and alt text) and "
-            "a printable briefing.pdf. The same seed gives the same figures."
+            "figure as PNG (300 dpi), SVG and PDF, captions.md (captions and alt text), "
+            "results.json (the numbers stated), a printable tagged briefing.pdf and the same "
+            "briefing as one accessible web page, briefing.html. The same seed gives the same "
+            "figures."
         ),
     )
     p.add_argument("--out", required=True, help="folder to write (refused if not empty)")
@@ -838,6 +840,9 @@ def _run_briefing(args) -> int:
         raise FewpointsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not args.force:
         raise FewpointsError(f"{out} exists and is not empty; use --force to replace it")
+    from fewpoints.briefing import pdf_renderer
+
+    pdf_renderer()  # a missing PDF library is said before the world is generated
     progress = Progress(enabled=not args.quiet)
     t0 = time.perf_counter()
     skipped = [r.name for r in RECIPES if not r.available()]
@@ -855,7 +860,8 @@ def _run_briefing(args) -> int:
         f"Briefing -- SYNTHETIC data (preset {args.preset}, seed {args.seed}): "
         f"{len(figs)} figures, {len(written)} files in {out}/ ({time.perf_counter() - t0:.0f} s)"
     )
-    print(f"  read first: {out / 'briefing.pdf'}   captions and alt text: {out / 'captions.md'}")
+    print(f"  read first: {out / 'briefing.pdf'}   on screen: {out / 'briefing.html'}")
+    print(f"  captions and alt text: {out / 'captions.md'}   numbers: {out / 'results.json'}")
     if skipped:
         print(f"  not in this build yet: {', '.join(skipped)}")
     print(

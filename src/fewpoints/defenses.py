@@ -106,6 +106,14 @@ def _distinct(traces: pd.DataFrame, cell: float, step: int):
     dev, n_dev = _device_codes(traces)
     n_dev = max(n_dev, 1)
     code, n_codes, decode, ordered = _cell_keys(ix, iy, it)
+    if n_codes < (2**62) // n_dev:
+        # One int64 key per record, device-major: a sort and a pass over neighbours
+        # (about 10x faster than hashing 10M keys; the pairs come out by device, then cell).
+        key = dev * n_codes + code
+        key.sort()
+        if len(key):
+            key = key[np.r_[True, key[1:] != key[:-1]]]
+        return key // n_codes, key % n_codes, n_codes, decode, ordered
     pair = pd.unique(code * n_dev + dev)
     return pair % n_dev, pair // n_dev, n_codes, decode, ordered
 
@@ -360,9 +368,13 @@ def dp_aggregate(
     dev, ix, iy, it = dev[inside], ix[inside], iy[inside], it[inside]
 
     # The cap: a random priority per (device, cell) pair; keep each device's m smallest.
-    order = np.lexsort((rng.random(len(dev)), dev))
+    # One int64 sort of (device, 31 random bits) instead of a lexsort of floats.
+    key = (dev << 31) | rng.integers(0, 2**31, size=len(dev), dtype=np.int64)
+    order = np.argsort(key)
+    del key
     sorted_dev = dev[order]
-    first = np.searchsorted(sorted_dev, sorted_dev, side="left")
+    starts = np.flatnonzero(np.r_[True, sorted_dev[1:] != sorted_dev[:-1]]) if len(dev) else dev
+    first = np.repeat(starts, np.diff(np.r_[starts, len(dev)]))
     keep = order[(np.arange(len(order)) - first) < m]
     capped_share = 1.0 - len(keep) / len(dev) if len(dev) else 0.0
 
@@ -630,10 +642,17 @@ def _near_unicity(raw_index, released, p, n_targets, radius, rng):
     rx = released["x_km"].to_numpy(dtype=np.float64)
     ry = released["y_km"].to_numpy(dtype=np.float64)
     rt = released["time"].to_numpy().astype("datetime64[s]").view(np.int64)
-    rdev, rlabels = pd.factorize(released["device_id"].astype(str))
+    ids = released["device_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        # The Categorical's own codes: no string per record (10M of them cost seconds).
+        rdev = ids.cat.codes.to_numpy().astype(np.int64)
+        rlabels = ids.cat.categories.astype(str)
+    else:
+        rdev, rlabels = pd.factorize(ids.astype(str))
     n_dev = max(len(rlabels), 1)
     # Records bucketed by (time, cell of side radius): a query's matches lie in its 3 x 3 cells.
-    t_code, t_uniq = pd.factorize(np.concatenate([rt, qt]))
+    # Times coded in increasing order, so a table sorted by device and time gives sorted keys.
+    t_code, t_uniq = pd.factorize(np.concatenate([rt, qt]), sort=True)
     r_tc, q_tc = t_code[: len(rt)].astype(np.int64), t_code[len(rt) :].astype(np.int64)
     gx, gy = np.floor(rx / radius).astype(np.int64), np.floor(ry / radius).astype(np.int64)
     hx, hy = np.floor(qx / radius).astype(np.int64), np.floor(qy / radius).astype(np.int64)
@@ -679,8 +698,11 @@ def _near_unicity(raw_index, released, p, n_targets, radius, rng):
     # Records by (device, time), to test a candidate device at another known point.
     n_times = max(len(t_uniq), 1)
     dkey = rdev.astype(np.int64) * n_times + r_tc
-    by_dev = np.argsort(dkey, kind="stable")
-    dkey = dkey[by_dev]
+    if len(dkey) and bool((dkey[1:] >= dkey[:-1]).all()):
+        by_dev = np.arange(len(dkey))  # the table's own order (by device, then time)
+    else:
+        by_dev = np.argsort(dkey, kind="stable")
+        dkey = dkey[by_dev]
     ustart = np.flatnonzero(np.r_[True, dkey[1:] != dkey[:-1]]) if len(dkey) else np.zeros(0, int)
     ukey, ucount = dkey[ustart], np.diff(np.r_[ustart, len(dkey)])
     alive = np.ones(len(pairs), dtype=bool)
@@ -869,7 +891,12 @@ def privacy_utility(
                     res.n_devices,
                 )
             row.update(unicity=value, ci_low=lo, ci_high=hi, n_targets=n, n_devices=n_dev)
-            released = aggregate(out, cell_km=cell, time_bin=time_bin)
+            # The raw release's counts are the truth (counted once, above).
+            released = (
+                truth
+                if setting.transform == "none"
+                else aggregate(out, cell_km=cell, time_bin=time_bin)
+            )
             if setting.count_scale != 1.0:
                 released = released.assign(devices=released["devices"] * float(setting.count_scale))
         row["utility_error"] = utility_error(truth, released, min_count=min_count)["mre"]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.text import Text
-from matplotlib.ticker import FuncFormatter, LogLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import Bbox
 
 from fewpoints.schema import FewpointsError
@@ -42,6 +42,7 @@ __all__ = [
     "plot_population",
     "plot_privacy_utility",
     "plot_resolution",
+    "privacy_utility_size",
     "plot_unicity_curve",
     "save_figure",
     "use_house_style",
@@ -174,7 +175,7 @@ def _source_line(ax) -> None:
     fig = ax.figure
     if any(t.get_gid() == "fewpoints-source" for t in fig.texts):
         return
-    fig.supxlabel(SOURCE_LINE, x=0.995, ha="right", fontsize=7, color=MUTED)
+    fig.supxlabel(SOURCE_LINE, x=0.995, ha="right", fontsize=8, color=MUTED)
     fig._supxlabel.set_gid("fewpoints-source")
 
 
@@ -364,6 +365,28 @@ def _hours_label(h: float) -> str:
     return f"{h:g} h"
 
 
+#: Marker shapes of the spatial levels of :func:`plot_resolution` (with the colours).
+_SHAPES = ("o", "^", "D", "v", "P", "X")
+#: Horizontal spread (a factor on the log axis) between settings with the same v*h.
+_DODGE = 1.07
+
+
+def _tick_groups(vh: np.ndarray) -> list[float]:
+    """One tick per cluster of coarsening factors within 25% of each other (their geometric mean)."""
+    v = np.sort(np.unique(vh[np.isfinite(vh) & (vh > 0)]))
+    if not len(v):
+        return []
+    groups, cur = [], [v[0]]
+    for x in v[1:]:
+        if x / cur[0] < 1.25:
+            cur.append(x)
+        else:
+            groups.append(cur)
+            cur = [x]
+    groups.append(cur)
+    return [float(np.exp(np.mean(np.log(g)))) for g in groups]
+
+
 def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
     """Unicity against how much coarser the data are made, with the fitted law of de Montjoye et al.
 
@@ -418,12 +441,13 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
         for i, cell in enumerate(cells):
             g = t[(key == cell) & (t["n_points"] == p)]
             colour = CYCLE[i % len(CYCLE)]
+            shape = _SHAPES[i % len(_SHAPES)]  # shape as well as colour: readable in greyscale
             ax.errorbar(
-                g["vh"],
+                g["vh"] * _DODGE ** (i - (len(cells) - 1) / 2),  # settings at one v*h side by side
                 g["unicity"],
                 yerr=_yerr(g),
                 ls="none",
-                marker="o" if filled else "s",
+                marker=shape,
                 mfc=colour if filled else "white",
                 mew=1.3,
                 ms=5.5 if filled else 5,
@@ -433,7 +457,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
                 gid=f"measured-{p}",
             )
             if filled:
-                handles.append(Line2D([], [], ls="none", marker="o", color=colour))
+                handles.append(Line2D([], [], ls="none", marker=shape, color=colour))
                 labels.append(_space_label(g[column].iloc[0], merged=merged))
         row = fit[fit["n_points"] == p] if fit is not None and len(fit) else []
         style = "--" if filled else ":"
@@ -442,21 +466,24 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             alpha, beta = float(row["alpha"].iloc[0]), float(row["beta"].iloc[0])
             ax.plot(
                 grid,
-                np.clip(alpha - grid**beta, 0, None),
+                np.clip(alpha - grid**beta, 0, 1),  # a share: never above 100%
                 ls=style,
                 lw=1.3,
                 color=MUTED,
                 zorder=3,
                 gid=f"fitted-{p}",
             )
-            law = f"; fitted law {alpha:.2f} - (v h)^{beta:.2f}"
+            law = "; law " + ("dashed" if filled else "dotted")
         handles.append(
-            Line2D([], [], color=MUTED, ls=style, lw=1.3, marker="o" if filled else "s",
+            Line2D([], [], color=MUTED, ls=style, lw=1.3, marker="o",
                    mfc=MUTED if filled else "white", mec=MUTED)
         )  # fmt: skip
-        labels.append(f"{p} points known{law}")
+        labels.append(f"{p} points known ({'filled' if filled else 'open'}{law})")
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{v:g}"))
+    ticks = _tick_groups(t["vh"].to_numpy(float))
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{v:.2g}"))
     _percent_axis(ax, top=1.04)
     ax.set_xlabel("How much coarser than the recorded data (locations merged × hours per slot)")
     ax.set_ylabel("Phones singled out" if len(ps) > 1 else f"Phones singled out by {ps[0]} points")
@@ -484,7 +511,6 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
         ha="right",
         va="top",
     )
-    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.legend(handles, labels, loc="lower left", fontsize=8)
     laws = [(x, y) for line in ax.get_lines() if line.get_gid() for x, y in line.get_xydata()]
     _clear_spot(
@@ -497,6 +523,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             ((0.97, 0.05), "right", "bottom"),
             ((0.97, 0.55), "right", "center"),
             ((0.97, 0.30), "right", "center"),
+            ((0.97, 0.20), "right", "center"),
             ((0.60, 0.95), "center", "top"),
         ],
     )
@@ -676,6 +703,17 @@ MEASURE_WORDS = {
 }
 
 
+#: Line style and marker of each measure of :func:`plot_anonymity_sets` (greyscale-safe).
+_MEASURE_LOOK = {
+    "top-1": (":", "v"),
+    "top-2": ("-.", "s"),
+    "top-3": ("--", "^"),
+    "top-3 (any order)": ((0, (1, 1, 4, 1)), "D"),
+    "home/work": ("-", "o"),
+}
+_LOOKS = list(_MEASURE_LOOK.values())
+
+
 def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
     """Share of phones that their top places (or home and work) single out, by location precision.
 
@@ -705,11 +743,15 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
         g = table[table["measure"] == measure]
         x = g["granularity"].map(pos).to_numpy(float) + (i - (m - 1) / 2) * 0.07
         colour = CYCLE[i % len(CYCLE)]
+        # Dash and marker as well as colour: four lines stay apart in greyscale.
+        line, marker = _MEASURE_LOOK.get(measure, _LOOKS[i % len(_LOOKS)])
         ax.errorbar(
             x,
             g["share_unique"],
             yerr=_yerr(g, "share_unique"),
-            marker="o",
+            marker=marker,
+            ls=line,
+            ms=6,
             color=colour,
             capsize=0,
             elinewidth=1.2,
@@ -1001,123 +1043,166 @@ def _spread_labels(y: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarra
     return res
 
 
-def plot_privacy_utility(table: pd.DataFrame, *, ax=None):
-    """Privacy (phones still singled out) against utility (error of the released data), per setting.
+#: Height of one row of :func:`plot_privacy_utility`, and of what surrounds the rows (inches).
+_ROW_IN, _FRAME_IN = 0.24, 1.9
+
+
+def privacy_utility_size(table: pd.DataFrame) -> tuple[float, float]:
+    """Figure size that gives each setting of ``table`` a readable row at A4 text width."""
+    return (6.3, round(_FRAME_IN + _ROW_IN * max(len(table), 3), 2))
+
+
+def _error_label(v: float) -> str:
+    return f"{v:.0%}"
+
+
+def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0):
+    """Privacy (phones still singled out) beside utility (error of the released data), per setting.
 
     Parameters
     ----------
     table : DataFrame
         From ``fewpoints.privacy_utility``: ``setting``, ``transform``,
         ``unicity``, ``ci_low``, ``ci_high`` (NaN for DP aggregates, which
-        release no traces), ``utility_error``, ``utility_metric``.
+        release no traces), ``utility_error``, ``utility_metric`` (and
+        ``epsilon`` for the DP rows).
     ax : Axes, optional
+        The left panel; the right one is added beside it, sharing the rows.
+    error_cap : float, default 3.0
+        Errors above this (300%) are drawn to the edge with their value written.
 
     Returns
     -------
     Axes
-        Trace releases as dots at their unicity; differentially private
-        aggregates (no traces released, so nothing to single out) as
-        squares on a separate band below the axis.
+        The left panel: one row per setting (raw data first, then the
+        releases of traces from most to least singled out, then the
+        differentially private counts), a dot with its 95% interval at the
+        share singled out by 4 points, and "no traces released" for the DP
+        rows. Its ``utility_axes`` attribute is the right panel: a bar per
+        row for the error of the released counts, as a percentage.
     """
     table = _need_columns(
         table,
         ["setting", "transform", "unicity", "ci_low", "ci_high", "utility_error", "utility_metric"],
         "plot_privacy_utility",
     )
-    ax = new_axes(ax, figsize=(6.3, 4.6))
-    dp = table["unicity"].isna().to_numpy()
-    traces = table[~dp]
-    aggregates = table[dp]
-    err = table["utility_error"].to_numpy(float)
-    band = -0.14  # where releases without traces sit, below the 0% line
-    raw = traces[traces["transform"] == "none"]
+    frame = new_axes(ax, figsize=privacy_utility_size(table))
+    # Two panels sharing the rows, in the place of the Axes given.
+    spec = frame.get_subplotspec()
+    fig = frame.figure
+    if spec is not None:
+        frame.remove()
+        inner = spec.subgridspec(1, 2, width_ratios=[1.45, 1.0], wspace=0.04)
+        ax = fig.add_subplot(inner[0])
+        right = fig.add_subplot(inner[1], sharey=ax)
+    else:
+        frame.set_axis_off()
+        ax = frame.inset_axes([0.0, 0.0, 0.58, 1.0])
+        right = frame.inset_axes([0.62, 0.0, 0.38, 1.0], sharey=ax)
+    ax.utility_axes = right
+    dp = table["unicity"].isna()
+    raw = table[(table["transform"] == "none") & ~dp]
+    rest = table[(table["transform"] != "none") & ~dp].sort_values(
+        "unicity", ascending=False, kind="stable"
+    )
+    rows = pd.concat([raw, rest, table[dp]])
+    n = len(rows)
+    y = np.arange(n)[::-1].astype(float)  # first row at the top
+    is_dp = rows["unicity"].isna().to_numpy()
+    traces = rows[~is_dp]
+    ty = y[~is_dp]
+    # Left: the share singled out, a dot and its interval per release of traces.
     ax.errorbar(
-        traces["utility_error"],
         traces["unicity"],
-        yerr=_yerr(traces),
+        ty,
+        xerr=np.vstack(
+            [
+                traces["unicity"] - traces["ci_low"],
+                traces["ci_high"] - traces["unicity"],
+            ]
+        ),
         ls="none",
         marker="o",
-        ms=6,
+        ms=5,
         color=OURS,
-        elinewidth=1.1,
+        elinewidth=1.2,
         zorder=4,
-        label="release of traces: phones singled out (95% interval)",
         gid="traces",
     )
-    if len(aggregates):
-        ax.axhspan(band - 0.08, band + 0.08, color="#E4F2EA", lw=0, zorder=0)
-        ax.scatter(
-            aggregates["utility_error"],
-            np.full(len(aggregates), band),
-            marker="s",
-            s=42,
-            color=OKABE_ITO["green"],
-            zorder=4,
-            label="differentially private counts: no traces to single out",
-            gid="dp",
+    if is_dp.any():
+        band = (y[is_dp].min() - 0.5, y[is_dp].max() + 0.5)
+        for a in (ax, right):
+            a.axhspan(*band, color="#E4F2EA", lw=0, zorder=0)
+        notes = {
+            1: ["no traces released; epsilon = privacy budget"],
+            2: ["no traces: nothing to single out", "epsilon: privacy budget (smaller: stronger)"],
+        }.get(
+            int(is_dp.sum()),
+            [
+                "no traces released: nothing to single out",
+                "epsilon = the privacy budget per phone:",
+                "smaller = more noise, stronger privacy",
+            ],
         )
-    top = np.nanmax(err) if np.isfinite(err).any() else 1.0
-    span = max(top, 1e-9)
-    ax.set_xlim(-0.03 * span, top + 0.42 * span)
-    dx = 0.025 * span
-    # Trace labels to the right of their dots, spread vertically so none overlap.
-    ys = traces["unicity"].to_numpy(float)
-    xs = traces["utility_error"].to_numpy(float)
-    label_y = _spread_labels(ys, 0.058, 0.02, 1.02)
-    # Points close in height share one column of labels, right of the rightmost of them.
-    near = np.abs(ys[:, None] - ys[None, :]) < 0.2
-    label_x = np.where(near, xs[None, :], -np.inf).max(axis=1) + dx
-    for x, y, lx, ly, text in zip(xs, ys, label_x, label_y, traces["setting"], strict=True):
-        ax.annotate(
-            text,
-            (x, y),
-            xytext=(lx, ly),
-            textcoords="data",
-            fontsize=7.5,
-            va="center",
-            ha="left",
-            color="#222222",
-            arrowprops={"arrowstyle": "-", "color": FAINT, "lw": 0.6, "shrinkA": 0, "shrinkB": 3},
-        )
-    # DP labels inside their band, alternating above and below the squares.
-    for k, (x, text) in enumerate(
-        zip(aggregates["utility_error"], aggregates["setting"], strict=True)
-    ):
-        ax.annotate(
-            text,
-            (x, band),
-            xytext=(x + dx, band + (0.04 if k % 2 == 0 else -0.04)),
-            textcoords="data",
-            fontsize=7.5,
-            va="center",
-            ha="left",
-            color="#222222",
-        )
-    ax.set_ylim(band - 0.1, 1.06)
-    ticks = [0, 0.25, 0.5, 0.75, 1.0]
-    ax.set_yticks(ticks + ([band] if len(aggregates) else []))
-    ax.set_yticklabels([f"{t:.0%}" for t in ticks] + (["no traces"] if len(aggregates) else []))
-    ax.set_ylabel("Phones singled out by 4 points")
-    metric = textwrap.fill(str(table["utility_metric"].iloc[0]), 96)
-    ax.set_xlabel(f"Error of the released data (0 = as useful as the raw data)\n{metric}")
-    ax.xaxis.label.set_size(8.5)
+        for yy, text in zip(y[is_dp], notes, strict=False):
+            note = ax.text(0.02, yy, text, va="center", ha="left", fontsize=8, color="#1F5F45",
+                           gid="dp-label", clip_on=True)  # fmt: skip
+            note.set_in_layout(False)  # inside the panel: never squeezes the layout
+        ax.scatter([], [], gid="dp")  # marker for tests: DP rows are drawn apart
+    if len(raw):
+        ax.axvline(float(raw["unicity"].iloc[0]), color=MUTED, lw=0.8, ls=(0, (2, 2)), zorder=2)
+    ax.set_xlim(0, 1.0)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_yticks(y)
+    ax.set_yticklabels(rows["setting"])
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="x", color="#E3E3E3", lw=0.7)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("Phones singled out\nby 4 points (95% interval)")
+    # Right: the error of the released counts, as a bar per row.
+    err = rows["utility_error"].to_numpy(float)
+    cap = max(min(error_cap, float(np.nanmax(err)) if np.isfinite(err).any() else 1.0), 0.5)
+    shown = np.minimum(err, cap)
+    colours = np.where(is_dp, OKABE_ITO["green"], MUTED)
+    right.barh(y, shown, height=0.55, color=colours, zorder=3, gid="utility")
+    for yy, e, sh in zip(y, err, shown, strict=True):
+        if np.isfinite(e):
+            over = e > cap
+            right.text(
+                sh - 0.01 * cap if over else sh + 0.02 * cap,
+                yy,
+                _error_label(e),
+                va="center",
+                ha="right" if over else "left",
+                fontsize=8,
+                color="white" if over else "#222222",
+                fontweight="bold" if over else "normal",
+                zorder=4,
+            )
+    right.set_xlim(0, cap * 1.3)
+    right.xaxis.set_major_locator(MaxNLocator(4))
+    right.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    right.tick_params(axis="y", left=False, labelleft=False)
+    right.grid(axis="x", color="#E3E3E3", lw=0.7)
+    right.grid(axis="y", visible=False)
+    right.spines["left"].set_visible(False)
+    right.set_xlabel("Error of hourly counts\n(0% = as good as raw)")
+    right.set_axisbelow(True)
+    # Headline above the panels (a managed title: clear of every row and label).
     if len(raw):
         r = raw.iloc[0]
-        best = traces.loc[traces["unicity"].idxmin()]
-        text = (
-            f"Raw data: {r['unicity']:.0%} singled out.\n"
-            f"Most protective release of traces\n({best['setting']}): {best['unicity']:.0%}"
-        )
-        _headline(
-            ax,
-            text,
-            (0, 0),
-            (0.97, 0.62),
-            coords="axes fraction",
-            ha="right",
-            va="top",
-            arrow=False,
-        )
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.15), fontsize=7.5)
+        lines = [f"Raw data: {r['unicity']:.0%} of phones singled out by 4 points."]
+        if len(rest):
+            best = rest.loc[rest["unicity"].idxmin()]
+            lines.append(
+                f"Most protective release of traces ({best['setting']}): "
+                f"{best['unicity']:.0%}, counts {_error_label(best['utility_error'])} wrong."
+            )
+        text = "\n".join(textwrap.fill(line, 86) for line in lines)
+        title = fig.suptitle(text, x=0.01, ha="left", fontsize=9, fontweight="bold")
+        title.set_gid("headline")
+    ax.utility_metric = str(table["utility_metric"].iloc[0])
     _source_line(ax)
     return ax

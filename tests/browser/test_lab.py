@@ -4,9 +4,12 @@
 on 127.0.0.1 with a token and a free port, on copies of the notebooks (so nothing is
 saved into the repository), opens each notebook, runs all cells, waits until every code
 cell has run and the kernel is idle (the app's own state and the server's
-``/api/sessions``), checks that no cell failed and that the figures were drawn, and saves
-screenshots to ``build/screenshots/``: ``NAME.png`` (the whole notebook) and
-``NAME-figure.png`` (the first figure, one screen).
+``/api/sessions``), checks that no cell failed and that the figures were drawn, that
+every prediction cell is still empty and every answer still hidden (only its **Show the
+answer** button shows), then clicks the first button and checks that its answer appears.
+Screenshots go to ``build/screenshots/``: ``NAME.png`` (the whole notebook after Run
+All, answers hidden), ``NAME-figure.png`` (the first figure, one screen) and
+``NAME-revealed.png`` (the first exercise after its button was clicked).
 
 Chromium is Debian's package (``/usr/bin/chromium``, or ``FEWPOINTS_CHROMIUM``), driven by
 Playwright's Python API; Playwright's own browser download is not used.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -151,7 +155,9 @@ NOTEBOOK_STATE = """(name) => {
     const panel = app && app.shell.currentWidget;
     if (!panel || !panel.context || panel.context.path !== name || !panel.model) return null;
     const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
-    const cells = Array.from(panel.model.cells).filter((c) => c.type === 'code');
+    // Empty cells (the students' prediction cells) are never given an execution count.
+    const cells = Array.from(panel.model.cells).filter(
+        (c) => c.type === 'code' && c.sharedModel.getSource().trim() !== '');
     const errors = [], stderr = [];
     for (const c of cells) {
         for (const o of c.outputs.toJSON()) {
@@ -164,6 +170,21 @@ NOTEBOOK_STATE = """(name) => {
         executed: cells.filter((c) => c.executionCount !== null).length,
         cells: cells.length,
         errors, stderr,
+    };
+}"""
+
+EXERCISES = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const cells = Array.from(panel.model.cells);
+    const tagged = (tag) => cells.filter((c) => (c.getMetadata('tags') || []).includes(tag));
+    const text = (c) => c.outputs.toJSON().map((o) => JSON.stringify(o.text || (o.data && o.data['text/plain']) || '')).join('');
+    const answers = Array.from(panel.content.node.querySelectorAll('.fewpoints-answer'));
+    return {
+        predictions: tagged('prediction').map((c) => ({source: c.sharedModel.getSource(), outputs: c.outputs.length})),
+        solutions: tagged('solution').map((c) => ({kinds: c.outputs.toJSON().map((o) => o.output_type), text: text(c)})),
+        buttons: panel.content.node.querySelectorAll('.fewpoints-reveal').length,
+        answerText: answers.map((a) => a.innerText.trim()),
+        debrief: panel.content.node.innerText.includes('Debrief.'),
     };
 }"""
 
@@ -229,6 +250,50 @@ def test_notebook_runs_in_jupyterlab(path, lab, browser):
         page.evaluate(SCROLLER + "s.scrollTop = 0; }")
         page.wait_for_timeout(500)
         page.screenshot(path=SHOTS / f"{path.stem}.png")
-        print(f"{name}: ran in {elapsed:.1f} s in the browser; {len(images)} figures")
+
+        # Predict, then reveal: after Run All, no answer is shown, no prediction is written.
+        ex = page.evaluate(EXERCISES)
+        assert ex["predictions"] and all(
+            p == {"source": "", "outputs": 0} for p in ex["predictions"]
+        ), f"{name}: prediction cells not empty: {ex['predictions']}"
+        assert len(ex["solutions"]) == len(ex["predictions"]) == ex["buttons"]
+        for s in ex["solutions"]:
+            assert s["kinds"] == ["execute_result"] and "is hidden" in s["text"], s
+        assert ex["answerText"] == [""] * ex["buttons"], (
+            f"{name}: an answer shows: {ex['answerText']}"
+        )
+        assert not ex["debrief"], f"{name}: the teacher's debrief is in the student's edition"
+
+        page.set_viewport_size({"width": 1280, "height": 900})
+        button = page.locator(".fewpoints-reveal").first
+        button.scroll_into_view_if_needed()
+        button.click()
+        answer = page.locator(".fewpoints-answer").first
+        # The answer's code shows at once; wait for what it prints (or draws) after it.
+        printed = '[data-mime-type="application/vnd.jupyter.stdout"], img'
+        answer.locator(printed).first.wait_for(timeout=BUDGET_S * 1000)
+        # The answer runs inside the button's callback, where the kernel's status is not a
+        # reliable signal: wait until what it shows has stopped growing for 3 s.
+        deadline, last, steady = time.monotonic() + BUDGET_S, None, 0
+        while steady < 3 and time.monotonic() < deadline:
+            now = answer.inner_text()
+            steady = steady + 1 if now == last else 0
+            last = now
+            page.wait_for_timeout(1000)
+        _wait(page, base, token, name, ran=True)
+        shown = answer.locator(printed).first.inner_text()
+        assert "reveal" not in shown and re.search(r"\d", shown), (
+            f"{name}: no answer shown: {shown!r}"
+        )
+        assert not page.evaluate(NOTEBOOK_STATE, name)["errors"], f"{name}: the answer failed"
+        page.locator(".fewpoints-reveal").first.evaluate(
+            "(b) => b.closest('.jp-Cell').previousElementSibling.previousElementSibling.scrollIntoView({block: 'start'})"
+        )
+        page.wait_for_timeout(300)
+        page.screenshot(path=SHOTS / f"{path.stem}-revealed.png")
+        print(
+            f"{name}: ran in {elapsed:.1f} s in the browser; {len(images)} figures; "
+            f"{ex['buttons']} answers hidden until clicked"
+        )
     finally:
         page.close()

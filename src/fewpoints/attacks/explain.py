@@ -285,7 +285,10 @@ def explain(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", WeakTransformWarning)
             binned = coarsen_time(traces, time_bin=time_bin)
-        resolution = f"place and {time_bin} time bin"
+        # GPS fixes are points to the metre, not antennas: say so, or "one point singles it
+        # out" reads as contradicting the antenna-level unicity of "Unique in the Crowd".
+        where = "GPS position as recorded" if "accuracy_m" in traces.columns else "place"
+        resolution = f"{where} and {time_bin} time bin"
     own = binned[mask]
     if isinstance(own["device_id"].dtype, pd.CategoricalDtype):
         own = own.assign(device_id=own["device_id"].astype(str))
