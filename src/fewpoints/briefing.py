@@ -416,47 +416,171 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
     )
 
 
+#: Subset sizes measured live on the briefing's own world (those smaller than it).
+LIVE_SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000)
+#: "Barely moves": the largest fall, in points of unicity, the population headline calls flat.
+FLAT = 0.05
+
+
+def _scale_rows(measured: pd.DataFrame, axis: str, p: int = 4) -> pd.DataFrame:
+    rows = measured[(measured["axis"] == axis) & (measured["n_points"] == p)]
+    return rows.sort_values("n_devices").reset_index(drop=True)
+
+
+@dataclass
+class PopulationResult:
+    """What figure 3 draws: the region's subsets (fitted), its towns, the live points, the paper's model."""
+
+    curve: object
+    towns: pd.DataFrame
+    live: pd.DataFrame
+    paper: pd.DataFrame
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Every point drawn, one row each, ``series`` saying which."""
+        cols = ["n_devices", "n_points", "unicity", "ci_low", "ci_high"]
+        parts = [
+            self.curve.table[cols].assign(series="region: random subsets"),
+            self.towns[cols].assign(series="region: grown town by town"),
+            self.live[cols].assign(series="this world: random subsets"),
+            self.paper[cols].assign(series="published model on the region's marginals"),
+        ]
+        ex = self.curve.extrapolation
+        parts.append(ex.assign(n_points=4, series="extrapolated: fitted model and lower bound"))
+        return pd.concat(parts, ignore_index=True)
+
+
 def _population(ctx: BriefingContext) -> BriefingFigure:
-    from fewpoints.attacks import population_curve
+    """Figure 3: the measured scale table (a synthetic region to 10M), live points, the models."""
+    from fewpoints.attacks.population import PopulationCurve, population_table, scale_tables
 
     s = ctx.sizes
-    curve = population_curve(
-        ctx.hourly_index,
-        n_points=4,
-        n_targets=s.population_targets,
-        extrapolate_to=s.extrapolate_to,
-        rng=ctx.rng(3),
+    measured, model = scale_tables()
+    subsets, towns = _scale_rows(measured, "subsets"), _scale_rows(measured, "towns")
+    five = _scale_rows(measured, "subsets", 5)
+    curve = PopulationCurve.from_table(subsets, extrapolate_to=(6e7,), fit_from=1e6)
+    curve5 = PopulationCurve.from_table(five, extrapolate_to=(6e7,), fit_from=1e6)
+    paper = model[model["n_points"] == 4].sort_values("n_devices")
+    paper60 = float(paper.loc[paper["n_devices"] == 6e7, "unicity"].iloc[0])
+    paper5 = float(model.loc[(model["n_points"] == 5) & (model["n_devices"] == 6e7), "unicity"].iloc[0])  # fmt: skip
+    far, far5 = curve.extrapolation.iloc[-1], curve5.extrapolation.iloc[-1]
+
+    # Live: random subsets of this world, and the whole of it, which is figure 1's 4-point
+    # test (ctx.raw4, the shared attack stream): the briefing's raw share is one number.
+    index = ctx.hourly_index
+    n_all = index.n_devices
+    sizes = [n for n in LIVE_SIZES if n < 0.8 * n_all]
+    raw = ctx.raw4
+    whole = pd.DataFrame([{"n_devices": n_all, "n_points": 4, "unicity": raw.value,
+                           "ci_low": raw.ci_low, "ci_high": raw.ci_high,
+                           "n_targets": raw.n_targets}])  # fmt: skip
+    if sizes:
+        part = population_table(index, sizes, n_points=[4], n_targets=s.population_targets,
+                                rng=ctx.rng(3)).table  # fmt: skip
+        live = pd.concat([part[whole.columns], whole], ignore_index=True)
+    else:
+        live = whole
+
+    world = measured["world"].iloc[0]
+    n_region = int(subsets["n_devices"].max())
+    big = subsets.iloc[-1]
+    small = subsets.iloc[0]
+    drop = float(small["unicity"] - big["unicity"])
+    t_first, t_last = towns.iloc[0], towns.iloc[-1]
+    t_drop = float(t_first["unicity"] - t_last["unicity"])
+    N, n0 = F._fmt_count(big["n_devices"]), F._fmt_count(small["n_devices"])
+    if drop < FLAT:
+        title = (
+            f"A bigger crowd barely hides anyone: 4 points single out {_pct(big['unicity'])} of "
+            f"{N} phones in a synthetic region, and {_pct(small['unicity'])} of {n0}."
+        )
+    else:
+        title = (
+            f"Unicity falls as the crowd grows: 4 points single out {_pct(small['unicity'])} of "
+            f"{n0} phones in a synthetic region and {_pct(big['unicity'])} of {N}."
+        )
+    towns_move = "barely moves" if abs(t_drop) < FLAT else ("falls" if t_drop > 0 else "rises")
+    subsets_move = "falls only slowly" if drop < 2 * FLAT else "falls"
+    gap = F.PUBLISHED_POPULATION["unicity"] - paper60
+    if abs(gap) <= 0.10:
+        paper_text = (
+            f"the published model of Farzanehfar et al., built from this region's three "
+            f"marginals, gives {_pct(paper60)}, within {abs(gap) * 100:.0f} points of their "
+            f"published 93%"
+        )
+    else:
+        paper_text = (
+            f"the published model of Farzanehfar et al., built from this region's three "
+            f"marginals, gives {_pct(paper60)}, {abs(gap) * 100:.0f} points "
+            f"{'below' if gap > 0 else 'above'} their published 93%"
+        )
+    where = ", ".join(F._fmt_count(n) for n in live["n_devices"])
+    note = (
+        f"Filled: measured on a synthetic region of {n_region:,} people, "
+        f"`{measured['world_command'].iloc[0]}`, then `benchmarks/bench_population.py` "
+        f"(synthetic_data/population_scale.csv). Hollow: measured now on this briefing's "
+        f"{n_all:,} phones."
     )
-    t = curve.table
-    first, last = t.iloc[0], t.iloc[-1]
-    far = curve.extrapolation.iloc[-1]
-    big = F._fmt_count(far["n_devices"])
+    caption = (
+        f"Each filled dot is the share of phones that 4 known points (antenna and hour) "
+        f"single out in a random subset of {world} (a broker with a bigger share of the same "
+        f"people): from {_pct(small['unicity'])} at {n0} phones to {_pct(big['unicity'])} at "
+        f"{N}, {abs(drop) * 100:.1f} points {'lower' if drop >= 0 else 'higher'} "
+        f"({int(big['n_targets']):,} phones sampled per size, 95% intervals). Subsets pack "
+        f"more people into the same streets, so a target's points are shared more often and "
+        f"unicity {subsets_move}. The squares grow the region town by town instead (a broker "
+        f"covering more of the country): {_pct(t_first['unicity'])} at "
+        f"{F._fmt_count(t_first['n_devices'])} phones and {_pct(t_last['unicity'])} at "
+        f"{F._fmt_count(t_last['n_devices'])}; people in a new town are rarely at the "
+        f"antennas of the towns already covered, so unicity {towns_move}. The hollow circles "
+        f"are measured now on this briefing's city ({where} phones); the whole city is "
+        f"{_pct(raw.value)}, figure 1's number. Beyond the measurements (shaded) there are "
+        f"only models: at 60 million phones the convex model fitted to the subsets gives "
+        f"{_pct(far['model'])}, the straight line through the last two measurements (a lower "
+        f"bound, since unicity is convex) {_pct(far['lower_bound'])}, and {paper_text} "
+        f"(with 5 points: {_pct(far5['model'])}, lower bound {_pct(far5['lower_bound'])}, "
+        f"published model {_pct(paper5)}). {SYNTHETIC} Published: Farzanehfar et al. (2021) "
+        f"estimated 93% unique with 4 points among 60 million people (diamond), with a lower "
+        f"bound of 22% (triangle; 87% with 5 points)."
+    )
+    alt = (
+        f"Chart of the share of phones singled out by 4 points against the number of phones, "
+        f"on a log scale from {F._fmt_count(live['n_devices'].min())} to 60 million. Filled "
+        f"dots, random subsets of a synthetic region: {_pct(small['unicity'])} at {n0} to "
+        f"{_pct(big['unicity'])} at {N}. Squares, the region grown town by town: "
+        f"{_pct(t_first['unicity'])} to {_pct(t_last['unicity'])}. Hollow circles, subsets of "
+        f"this briefing's city: {_pct(live['unicity'].iloc[0])} to {_pct(raw.value)}. In a "
+        f"shaded band beyond {N}: a dashed model reaching {_pct(far['model'])} at 60 million, "
+        f"a dotted lower bound at {_pct(far['lower_bound'])}, the published model on this "
+        f"region's marginals at {_pct(paper60)}, and markers for the published 93% and its "
+        f"22% lower bound."
+    )
     return BriefingFigure(
         name="3-population",
-        title=("A bigger crowd does not hide you: unicity falls only slowly as the dataset grows."),
-        caption=(
-            f"The 4-point test in random subsets of the synthetic city's phones: from "
-            f"{F._fmt_count(first['n_devices'])} to {F._fmt_count(last['n_devices'])} phones, "
-            f"unicity moves from {_pct(first['unicity'])} to {_pct(last['unicity'])}. "
-            f"Beyond the data (shaded), a convex model fitted to these points gives "
-            f"{_pct(far['model'])} at {big} phones, and the straight-line lower bound "
-            f"{_pct(far['lower_bound'])}. Both are extrapolations from one synthetic city, "
-            f"where extra phones would crowd the same streets: they are not measurements, "
-            f"and not a prediction for a country. {SYNTHETIC} Published: Farzanehfar et al. "
-            "(2021) estimated 93% unique with 4 points among 60 million people (diamond)."
+        title=title,
+        caption=caption,
+        alt=alt,
+        headline=(
+            f"{_pct(big['unicity'])} singled out by 4 points among {N} phones "
+            f"(measured, synthetic region; {_pct(small['unicity'])} at {n0})"
         ),
-        alt=(
-            f"Chart of the share singled out against the number of phones on a log scale. "
-            f"Measured points fall from {_pct(first['unicity'])} at "
-            f"{F._fmt_count(first['n_devices'])} phones to {_pct(last['unicity'])} at "
-            f"{F._fmt_count(last['n_devices'])}; a dashed model continues to "
-            f"{_pct(far['model'])} at {big}, with a dotted lower bound at "
-            f"{_pct(far['lower_bound'])}. A diamond far to the right marks the published 93% at "
-            "60 million people."
-        ),
-        headline=f"{_pct(far['model'])} predicted at {big} phones (model; lower bound {_pct(far['lower_bound'])})",
-        draw=lambda ax: F.plot_population(curve, ax=ax),
-        result=curve,
+        draw=lambda ax: F.plot_population(
+            curve,
+            towns=towns,
+            live=live,
+            paper_model=paper,
+            labels={"live": "measured now: subsets of this city"},
+            note=note,
+            headline=f"{_pct(big['unicity'])} singled out\namong {N} phones",
+            ax=ax,
+        ),  # fmt: skip
+        figsize=(6.3, 5.6),
+        result=PopulationResult(curve=curve, towns=towns, live=live, paper=paper),
+        facts={
+            "raw data, 4 points": _fact(whole.iloc[0]),
+            f"synthetic region, {N} phones, 4 points": _fact(big),
+        },
     )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.text import Text
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
 from fewpoints.schema import FewpointsError
@@ -539,6 +539,19 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
 #: Farzanehfar et al. 2021 (firm): the linear lower bounds at 60M people, by number of points.
 PUBLISHED_LOWER_BOUND = {4: 0.22, 5: 0.87}
 
+#: Legend text of each series of :func:`plot_population` (the defaults; ``labels=`` overrides).
+POPULATION_LABELS = {
+    "measured": "measured: random subsets (95% CI)",
+    "towns": "measured: region grown town by town",
+    "live": "measured now: subsets of this world",
+    "model": "model fitted to subsets, continued",
+    "lower-bound": "lower bound (last chord, continued)",
+    "paper-model": "published model, on these marginals",
+    "published": "published: {pct} at 60M (real data)",
+    "published-lower-bound": "published lower bound: {pct} at 60M",
+    "extrapolated": "shaded: models beyond the data",
+}
+
 
 def plot_population(
     curve,
@@ -546,9 +559,10 @@ def plot_population(
     towns: pd.DataFrame | None = None,
     live=None,
     paper_model: pd.DataFrame | None = None,
-    label: str | None = None,
+    labels: dict | None = None,
     note: str | None = None,
     published: bool = True,
+    headline: str | None = None,
     ax=None,
 ):
     """Unicity against the number of phones: measured points, the extrapolation band, the published marks.
@@ -557,25 +571,27 @@ def plot_population(
     ----------
     curve : PopulationCurve
         The measured series the model and the lower bound are fitted to
-        (``table``, ``fit``, ``extrapolation``, ``predict``, ``lower_bound``),
-        e.g. random subsets of a region (``PopulationCurve.from_table`` of the
-        shipped scale table) or of the world at hand
+        (``table``, ``fit``, ``extrapolation``, ``predict``, ``lower_bound``):
+        random subsets of a region (``PopulationCurve.from_table`` of rows of
+        the shipped scale table) or of the world at hand
         (:func:`fewpoints.attacks.population_curve`).
     towns : DataFrame, optional
         The same world grown town by town (``n_devices``, ``unicity``,
         ``ci_low``, ``ci_high``), drawn beside the subsets.
     live : PopulationCurve or DataFrame, optional
-        Points measured now on a smaller world (drawn small and hollow).
+        Points measured now on a smaller world (hollow circles).
     paper_model : DataFrame, optional
-        The published model on this world's marginals (``n_devices``,
+        The published model on the data's marginals (``n_devices``,
         ``unicity``; :func:`fewpoints.attacks.population.marginals_unicity`).
-    label : str, optional
-        Legend text of ``curve``'s points (default: "measured, synthetic city").
+    labels : dict, optional
+        Legend text by series (keys of :data:`POPULATION_LABELS`).
     note : str, optional
-        A line under the chart (where the measured points come from).
+        A line under the chart saying where the measured points come from.
     published : bool, default True
-        Mark 93% at 60 million people with 4 points, and the published lower
+        Mark 93% at 60 million people with 4 points and the published lower
         bounds (Farzanehfar et al. 2021), labelled as published.
+    headline : str, optional
+        The bold note at the largest measured point (default: its share).
     ax : Axes, optional
 
     Returns
@@ -587,104 +603,112 @@ def plot_population(
         ["n_devices", "unicity", "ci_low", "ci_high"],
         "plot_population",
     ).sort_values("n_devices")
+    words = {**POPULATION_LABELS, **(labels or {})}
     ex = getattr(curve, "extrapolation", pd.DataFrame())
     ax = new_axes(ax)
     n = table["n_devices"].to_numpy(float)
     p = int(table["n_points"].iloc[0]) if "n_points" in table else None
-    n_max = float(ex["n_devices"].max()) if len(ex) else n.max()
-    lows = [n.min()]
+    n_top = float(ex["n_devices"].max()) if len(ex) else n.max()
+    live_t = None
     if live is not None:
         live_t = getattr(live, "table", live).sort_values("n_devices")
-        lows.append(float(live_t["n_devices"].min()))
+    lows = [n.min()] + ([float(live_t["n_devices"].min())] if live_t is not None else [])
     if paper_model is not None:
+        paper_model = paper_model.sort_values("n_devices")
         lows.append(float(paper_model["n_devices"].min()))
-    x_min = min(lows) / 1.6
-    x_max = n_max * 1.6
+        n_top = max(n_top, float(paper_model["n_devices"].max()))
     pub = PUBLISHED_POPULATION if published and p == PUBLISHED_POPULATION["n_points"] else None
-    if pub is not None:
-        x_max = max(x_max, pub["n_devices"] * 2.5)
-    if len(ex) and n_max > n.max():
-        ax.axvspan(
-            n.max() * 1.15, x_max, color="#EFEFEF", lw=0, zorder=0,
-            label="shaded: extrapolated, models beyond the data, not measurements",
-            gid="extrapolated",
-        )  # fmt: skip
-    grid = np.geomspace(n.min(), max(n_max, n.max()), 200)
-    beyond = grid >= n.max()
-    model = curve.predict(grid)
-    ax.plot(grid[~beyond], model[~beyond], color=OURS, lw=1.0, alpha=0.6, zorder=3)
-    ax.plot(grid[beyond], model[beyond], color=OURS, lw=1.3, ls=(0, (4, 2)), zorder=3,
-            label="model fitted to the subsets (convex, Beta)", gid="model")  # fmt: skip
-    if beyond.any():
-        lb = curve.lower_bound(grid[beyond])
-        ax.plot(grid[beyond], lb, color=MUTED, lw=1.3, ls=":", zorder=3,
-                label="lower bound (the last chord, continued)", gid="lower-bound")  # fmt: skip
+    lower = PUBLISHED_LOWER_BOUND.get(p) if published else None
+    if pub is not None or lower is not None:
+        n_top = max(n_top, 60e6)
+    x_min, x_max = min(lows) / 1.6, n_top * 2.2
+    edge = n.max() * 1.25  # the band starts just past the largest measurement
+    if n_top > n.max():
+        ax.axvspan(edge, x_max, color="#EBEBEB", lw=0, zorder=0,
+                   label=words["extrapolated"], gid="extrapolated")  # fmt: skip
+        ax.text(np.sqrt(edge * x_max), 1.015, "beyond the data:\nmodels, not measurements",
+                ha="center", va="bottom", fontsize=8, color=MUTED, style="italic",
+                gid="band-label")  # fmt: skip
+    # The fitted model: faint where it runs through the data, dashed beyond them.
+    inside = np.geomspace(n.min(), n.max(), 100)
+    ax.plot(inside, curve.predict(inside), color=OURS, lw=1.0, alpha=0.5, zorder=3)
+    if n_top > n.max():
+        beyond = np.geomspace(n.max(), n_top, 100)
+        ax.plot(beyond, curve.predict(beyond), color=OURS, lw=1.4, ls=(0, (5, 2)), zorder=3,
+                label=words["model"], gid="model")  # fmt: skip
+        ax.plot(beyond, curve.lower_bound(beyond), color=PUBLISHED, lw=1.4, ls=(0, (1, 1.5)),
+                zorder=3, label=words["lower-bound"], gid="lower-bound")  # fmt: skip
     if paper_model is not None:
-        pm = paper_model.sort_values("n_devices")
-        ax.plot(pm["n_devices"], pm["unicity"], color=OKABE_ITO["purple"], lw=1.3,
-                ls=(0, (5, 1.5, 1, 1.5)), marker=".", ms=5, zorder=4,
-                label="the published model on this world's marginals", gid="paper-model")  # fmt: skip
-    if live is not None:
+        ax.plot(paper_model["n_devices"], paper_model["unicity"], color=OKABE_ITO["purple"],
+                lw=1.4, ls=(0, (6, 1.5, 1.2, 1.5)), marker="x", ms=5, mew=1.2, zorder=4,
+                label=words["paper-model"], gid="paper-model")  # fmt: skip
+    if live_t is not None:
         ax.errorbar(live_t["n_devices"], live_t["unicity"], yerr=_yerr(live_t), ls="none",
-                    marker="o", ms=4.5, mfc="white", mec=MUTED, color=MUTED, elinewidth=0.8,
-                    capsize=0, zorder=5, label="measured now: subsets of the briefing's city",
+                    marker="o", ms=5, mfc="white", mec=MUTED, mew=1.2, color=MUTED,
+                    elinewidth=0.9, capsize=0, zorder=5, label=words["live"],
                     gid="live")  # fmt: skip
-    ax.errorbar(
-        n, table["unicity"], yerr=_yerr(table), ls="none", marker="o", color=OURS, capsize=0,
-        elinewidth=1.2, zorder=6, label=label or "measured, synthetic city (95% interval)",
-        gid="measured",
-    )  # fmt: skip
+    ax.errorbar(n, table["unicity"], yerr=_yerr(table), ls="-", lw=0.8, marker="o", ms=5,
+                color=OURS, capsize=0, elinewidth=1.2, zorder=6, label=words["measured"],
+                gid="measured")  # fmt: skip
     if towns is not None:
         tw = towns.sort_values("n_devices")
         ax.errorbar(tw["n_devices"], tw["unicity"], yerr=_yerr(tw), ls="-", lw=0.8,
-                    marker="s", ms=5, color=OKABE_ITO["orange"], capsize=0, elinewidth=1.2,
-                    zorder=6, label="measured, the same region grown town by town",
+                    marker="s", ms=5, color=OKABE_ITO["vermillion"], mfc=OKABE_ITO["orange"],
+                    capsize=0, elinewidth=1.2, zorder=6, label=words["towns"],
                     gid="towns")  # fmt: skip
     if pub is not None:
-        ax.plot(pub["n_devices"], pub["unicity"], ls="none", marker="D", ms=7, mfc="white",
+        ax.plot(pub["n_devices"], pub["unicity"], ls="none", marker="D", ms=7.5, mfc="white",
                 mec=PUBLISHED, mew=1.6, zorder=7,
-                label=f"Published: {pub['unicity']:.0%} at {_fmt_count(pub['n_devices'])} people "
-                f"({pub['source']}, real data)", gid="published")  # fmt: skip
-    if published and p in PUBLISHED_LOWER_BOUND:
-        ax.plot(60e6, PUBLISHED_LOWER_BOUND[p], ls="none", marker="v", ms=6.5, mfc="white",
-                mec=PUBLISHED, mew=1.3, zorder=7,
-                label=f"Published lower bound: {PUBLISHED_LOWER_BOUND[p]:.0%} at 60 million",
+                label=words["published"].format(pct=f"{pub['unicity']:.0%}"),
+                gid="published")  # fmt: skip
+    if lower is not None:
+        ax.plot(60e6, lower, ls="none", marker="v", ms=7.5, mfc="white", mec=PUBLISHED,
+                mew=1.6, zorder=7, label=words["published-lower-bound"].format(pct=f"{lower:.0%}"),
                 gid="published-lower-bound")  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlim(x_min, x_max)
+    # Ticks at 1, 2 and 5 per decade over a short span, at every decade otherwise; no minor labels.
+    subs = (1.0, 2.0, 5.0) if np.log10(x_max / x_min) < 2.5 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt_count(v).replace(" million", "M")))
-    _percent_axis(ax, top=1.04)
+    _percent_axis(ax, top=1.0)
+    ax.set_ylim(0, 1.12)
+    ax.yaxis.set_major_locator(FixedLocator([0, 0.2, 0.4, 0.6, 0.8, 1.0]))
     ax.set_xlabel("Phones in the dataset (log scale)")
-    pts = f"{p} points" if p else "the known points"
-    ax.set_ylabel(f"Phones singled out by {pts}")
+    ax.set_ylabel(f"Phones singled out by {p} points" if p else "Phones singled out")
     last = table.iloc[-1]
     _headline(
         ax,
-        f"{last['unicity']:.0%} singled out\namong {_fmt_count(last['n_devices'])} phones",
+        headline
+        or f"{last['unicity']:.0%} singled out\namong {_fmt_count(last['n_devices'])} phones",
         (last["n_devices"], last["unicity"]),
-        (-20, -48),
+        (-14, -44),
         ha="right",
     )
-    handles, labels = ax.get_legend_handles_labels()
-    def rank(text):
-        hits = [(len(pre), i) for i, pre in enumerate(_POP_ORDER) if text.startswith(pre)]
-        return max(hits)[1] if hits else 0
+    handles, texts = ax.get_legend_handles_labels()
 
-    order = sorted(range(len(labels)), key=lambda i: rank(labels[i]))
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left",
-              fontsize=7, ncols=1)  # fmt: skip
+    def rank(i):
+        h = handles[i]
+        gid = (h.lines[0] if hasattr(h, "lines") else h).get_gid()
+        return _POP_ORDER.index(gid) if gid in _POP_ORDER else len(_POP_ORDER)
+
+    order = sorted(range(len(texts)), key=rank)
+    legend = ax.legend([handles[i] for i in order], [texts[i] for i in order], loc="upper left",
+                       bbox_to_anchor=(-0.09, -0.15), ncols=2, fontsize=8, handlelength=2.6,
+                       columnspacing=1.0, borderaxespad=0)  # fmt: skip
     if note:
-        ax.annotate(note, xy=(0, 0), xycoords="axes fraction", xytext=(0, -30),
-                    textcoords="offset points", fontsize=6.5, color=MUTED, va="top",
-                    gid="population-note")  # fmt: skip
+        note = "\n".join(textwrap.wrap(note, 96))
+        ax.annotate(note, xy=(0, 0), xycoords=legend, xytext=(0, -5), textcoords="offset points",
+                    ha="left", va="top", fontsize=8, color=MUTED, gid="population-note")  # fmt: skip
     _source_line(ax)
     return ax
 
 
-#: Legend order of the population chart, by how each label starts (anything else first).
+#: Legend order of the population chart, by series.
 _POP_ORDER = [
-    "measured", "measured, the same region", "measured now", "model", "lower", "the published",
-    "Published:", "Published lower", "shaded",
+    "measured", "towns", "live", "model", "lower-bound", "paper-model", "published",
+    "published-lower-bound", "extrapolated",
 ]  # fmt: skip
 
 
