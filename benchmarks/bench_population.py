@@ -110,7 +110,11 @@ def child(args) -> dict:
         world = fewpoints.make_world("region", seed=args.world_seed, n_people=args.people)
         out["world_command"] = world.metadata()["command"]
         out["people"], out["seed"] = args.people, args.world_seed
-        towns, places, antennas = device_towns(world.people, world.places), world.places, world.antennas
+        towns, places, antennas = (
+            device_towns(world.people, world.places),
+            world.places,
+            world.antennas,
+        )
         traces = world.traces
         n_all = traces["device_id"].nunique()
         del world

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -417,7 +418,7 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
 
 
 #: Subset sizes measured live on the briefing's own world (those smaller than it).
-LIVE_SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000)
+LIVE_SIZES = (1_000, 3_000, 10_000, 30_000)
 #: "Barely moves": the largest fall, in points of unicity, the population headline calls flat.
 FLAT = 0.05
 
@@ -483,78 +484,101 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
         live = whole
 
     world = measured["world"].iloc[0]
-    n_region = int(subsets["n_devices"].max())
-    big = subsets.iloc[-1]
-    small = subsets.iloc[0]
+    people = int(re.search(r"([\d,]+) people", world).group(1).replace(",", ""))
+    region = world.replace("region, ", "a synthetic region of ", 1)
+    big, small = subsets.iloc[-1], subsets.iloc[0]
     drop = float(small["unicity"] - big["unicity"])
     t_first, t_last = towns.iloc[0], towns.iloc[-1]
     t_drop = float(t_first["unicity"] - t_last["unicity"])
-    N, n0 = F._fmt_count(big["n_devices"]), F._fmt_count(small["n_devices"])
-    if drop < FLAT:
+    N, n0 = F._fmt_round(big["n_devices"]), F._fmt_round(small["n_devices"])
+    times = big["n_devices"] / small["n_devices"]
+    u_big, u_small = _pct(big["unicity"]), _pct(small["unicity"])
+    if big["unicity"] >= 1 - FEW and drop < FLAT:
         title = (
-            f"A bigger crowd barely hides anyone: 4 points single out {_pct(big['unicity'])} of "
-            f"{N} phones in a synthetic region, and {_pct(small['unicity'])} of {n0}."
+            f"A bigger crowd barely hides anyone: 4 points single out {u_big} of {N} phones in "
+            f"a synthetic region, and {u_small} of {n0}."
+        )
+    elif big["unicity"] >= 1 - FEW and drop < 2 * FLAT:
+        title = (
+            f"A crowd {times:,.0f} times bigger hides few: 4 points single out {u_big} of {N} "
+            f"phones in a synthetic region, against {u_small} of {n0}."
         )
     else:
         title = (
-            f"Unicity falls as the crowd grows: 4 points single out {_pct(small['unicity'])} of "
-            f"{n0} phones in a synthetic region and {_pct(big['unicity'])} of {N}."
+            f"Unicity falls as the crowd grows: 4 points single out {u_small} of {n0} phones "
+            f"in a synthetic region and {u_big} of {N}."
         )
-    towns_move = "barely moves" if abs(t_drop) < FLAT else ("falls" if t_drop > 0 else "rises")
-    subsets_move = "falls only slowly" if drop < 2 * FLAT else "falls"
+    if abs(t_drop) < FLAT:
+        towns_move = "barely moves"
+    else:
+        towns_move = "falls" if t_drop > 0 else "rises"
     gap = F.PUBLISHED_POPULATION["unicity"] - paper60
-    if abs(gap) <= 0.10:
-        paper_text = (
-            f"the published model of Farzanehfar et al., built from this region's three "
-            f"marginals, gives {_pct(paper60)}, within {abs(gap) * 100:.0f} points of their "
-            f"published 93%"
-        )
-    else:
-        paper_text = (
-            f"the published model of Farzanehfar et al., built from this region's three "
-            f"marginals, gives {_pct(paper60)}, {abs(gap) * 100:.0f} points "
-            f"{'below' if gap > 0 else 'above'} their published 93%"
-        )
-    where = ", ".join(F._fmt_count(n) for n in live["n_devices"])
+    side = "below" if gap > 0 else "above"
+    paper_text = (
+        f"the published model of Farzanehfar et al., built from this region's three marginals "
+        f"(how many points people have, how they spread over each person's top 10 antennas, "
+        f"and at what hours), {_pct(paper60)}, "
+        + (f"within {abs(gap) * 100:.0f} points of" if abs(gap) <= FEW else
+           f"{abs(gap) * 100:.0f} points {side}")
+        + " the published 93%"
+    )  # fmt: skip
+    live_sizes = live["n_devices"].iloc[:-1]
+    subsets_live = (
+        f"random subsets of {F._fmt_count(live_sizes.min())} to {F._fmt_count(live_sizes.max())} "
+        f"phones and all {n_all:,}"
+        if len(live_sizes) > 1
+        else (f"a subset of {F._fmt_count(live_sizes.iloc[0])} phones and all {n_all:,}"
+              if len(live_sizes) else f"all {n_all:,} phones")
+    )  # fmt: skip
     note = (
-        f"Filled: measured on a synthetic region of {n_region:,} people, "
-        f"`{measured['world_command'].iloc[0]}`, then `benchmarks/bench_population.py` "
+        f"Filled: measured on a synthetic region of {people:,} people, made by "
+        f"{measured['world_command'].iloc[0]} and measured by benchmarks/bench_population.py "
         f"(synthetic_data/population_scale.csv). Hollow: measured now on this briefing's "
         f"{n_all:,} phones."
     )
     caption = (
         f"Each filled dot is the share of phones that 4 known points (antenna and hour) "
-        f"single out in a random subset of {world} (a broker with a bigger share of the same "
-        f"people): from {_pct(small['unicity'])} at {n0} phones to {_pct(big['unicity'])} at "
-        f"{N}, {abs(drop) * 100:.1f} points {'lower' if drop >= 0 else 'higher'} "
-        f"({int(big['n_targets']):,} phones sampled per size, 95% intervals). Subsets pack "
-        f"more people into the same streets, so a target's points are shared more often and "
-        f"unicity {subsets_move}. The squares grow the region town by town instead (a broker "
-        f"covering more of the country): {_pct(t_first['unicity'])} at "
-        f"{F._fmt_count(t_first['n_devices'])} phones and {_pct(t_last['unicity'])} at "
-        f"{F._fmt_count(t_last['n_devices'])}; people in a new town are rarely at the "
-        f"antennas of the towns already covered, so unicity {towns_move}. The hollow circles "
-        f"are measured now on this briefing's city ({where} phones); the whole city is "
-        f"{_pct(raw.value)}, figure 1's number. Beyond the measurements (shaded) there are "
-        f"only models: at 60 million phones the convex model fitted to the subsets gives "
-        f"{_pct(far['model'])}, the straight line through the last two measurements (a lower "
-        f"bound, since unicity is convex) {_pct(far['lower_bound'])}, and {paper_text} "
-        f"(with 5 points: {_pct(far5['model'])}, lower bound {_pct(far5['lower_bound'])}, "
-        f"published model {_pct(paper5)}). {SYNTHETIC} Published: Farzanehfar et al. (2021) "
-        f"estimated 93% unique with 4 points among 60 million people (diamond), with a lower "
-        f"bound of 22% (triangle; 87% with 5 points)."
+        f"single out in random subsets of {region}, as a broker with a bigger share of the "
+        f"same people would hold: {u_small} of {small['n_devices']:,} phones, {u_big} of "
+        f"{big['n_devices']:,} ({abs(drop) * 100:.1f} points {'lower' if drop >= 0 else 'higher'} "
+        f"for {times:,.0f} times as many phones; {int(big['n_targets']):,} phones sampled per "
+        f"size, 95% intervals). More people in the same streets share a target's antennas "
+        f"and hours more often, so unicity falls, slowly. The squares grow the region town by "
+        f"town instead, as a broker covering more of the country would: "
+        f"{_pct(t_first['unicity'])} of {t_first['n_devices']:,} phones, "
+        f"{_pct(t_last['unicity'])} of {t_last['n_devices']:,}. People in a new town are "
+        f"rarely at the antennas of the towns already covered, so unicity {towns_move}. "
+        + (
+            f"At about the same size the towns start lower than the subsets "
+            f"({_pct(t_first['unicity'])} against {u_small}): whole towns hold everyone in "
+            f"their streets, a {small['n_devices'] / big['n_devices']:.0%} subset of the country "
+            f"only a few. "
+            if abs(t_first["n_devices"] / small["n_devices"] - 1) < 0.2
+            and small["unicity"] - t_first["unicity"] >= 0.02
+            else ""
+        )
+        + "The "
+        f"hollow circles are measured now on this briefing's city ({subsets_live}): the whole "
+        f"city is {_pct(raw.value)}, figure 1's number. Beyond the measurements (shaded) "
+        f"there are only models, and they disagree. At 60 million phones the convex model "
+        f"fitted to the subsets gives {_pct(far['model'])}; the straight line through the last "
+        f"two measurements, a lower bound because unicity is convex, {_pct(far['lower_bound'])}; "
+        f"{paper_text} (with 5 points: {_pct(far5['model'])}, lower bound "
+        f"{_pct(far5['lower_bound'])}, published model {_pct(paper5)}). {SYNTHETIC} "
+        "Published: Farzanehfar et al. (2021) estimated 93% unique with 4 points among 60 "
+        "million people (diamond), with a lower bound of 22% (triangle) and of 87% with 5 "
+        "points, from 3 months of real location data."
     )
     alt = (
         f"Chart of the share of phones singled out by 4 points against the number of phones, "
         f"on a log scale from {F._fmt_count(live['n_devices'].min())} to 60 million. Filled "
-        f"dots, random subsets of a synthetic region: {_pct(small['unicity'])} at {n0} to "
-        f"{_pct(big['unicity'])} at {N}. Squares, the region grown town by town: "
-        f"{_pct(t_first['unicity'])} to {_pct(t_last['unicity'])}. Hollow circles, subsets of "
-        f"this briefing's city: {_pct(live['unicity'].iloc[0])} to {_pct(raw.value)}. In a "
-        f"shaded band beyond {N}: a dashed model reaching {_pct(far['model'])} at 60 million, "
-        f"a dotted lower bound at {_pct(far['lower_bound'])}, the published model on this "
-        f"region's marginals at {_pct(paper60)}, and markers for the published 93% and its "
-        f"22% lower bound."
+        f"dots, random subsets of a synthetic region: {u_small} at {n0} phones down to "
+        f"{u_big} at {N}. Squares, the region grown town by town: {_pct(t_first['unicity'])} "
+        f"to {_pct(t_last['unicity'])}. Hollow circles, this briefing's city: "
+        f"{_pct(live['unicity'].iloc[0])} to {_pct(raw.value)}. In a shaded band beyond {N}: "
+        f"a dashed fitted model reaching {_pct(far['model'])} at 60 million, a dotted lower "
+        f"bound at {_pct(far['lower_bound'])}, the published model on this region's marginals "
+        f"at {_pct(paper60)}, and markers for the published 93% and its 22% lower bound."
     )
     return BriefingFigure(
         name="3-population",
@@ -562,15 +586,15 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
         caption=caption,
         alt=alt,
         headline=(
-            f"{_pct(big['unicity'])} singled out by 4 points among {N} phones "
-            f"(measured, synthetic region; {_pct(small['unicity'])} at {n0})"
+            f"{u_big} singled out by 4 points among {N} phones "
+            f"(measured, synthetic region; {u_small} among {n0})"
         ),
         draw=lambda ax: F.plot_population(
             curve,
             towns=towns,
             live=live,
             paper_model=paper,
-            labels={"live": "measured now: subsets of this city"},
+            labels={"live": "measured now: this city, and subsets"},
             note=note,
             headline=f"{_pct(big['unicity'])} singled out\namong {N} phones",
             ax=ax,

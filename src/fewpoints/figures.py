@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, offset_copy
 
 from fewpoints.schema import FewpointsError
 
@@ -255,6 +255,13 @@ def _fmt_count(n: float) -> str:
         v = n / 1e6
         return f"{v:.0f} million" if v >= 10 or v == int(v) else f"{v:.1f} million"
     return f"{n:,.0f}"
+
+
+def _fmt_round(n: float) -> str:
+    """A count in words to two significant figures: 9,991,019 -> "10 million", 101,873 -> "100,000"."""
+    n = float(n)
+    digits = int(np.floor(np.log10(n))) - 1 if n >= 10 else 0
+    return _fmt_count(round(n / 10**digits) * 10**digits)
 
 
 def _yerr(table, value="unicity"):
@@ -621,12 +628,14 @@ def plot_population(
     lower = PUBLISHED_LOWER_BOUND.get(p) if published else None
     if pub is not None or lower is not None:
         n_top = max(n_top, 60e6)
-    x_min, x_max = min(lows) / 1.6, n_top * 2.2
     edge = n.max() * 1.25  # the band starts just past the largest measurement
+    x_min, x_max = min(lows) / 1.6, n_top * (2.2 if n_top > n.max() else 1.6)
     if n_top > n.max():
+        x_max = max(x_max, edge * 18)  # room for the band's label
+
         ax.axvspan(edge, x_max, color="#EBEBEB", lw=0, zorder=0,
                    label=words["extrapolated"], gid="extrapolated")  # fmt: skip
-        ax.text(np.sqrt(edge * x_max), 1.015, "beyond the data:\nmodels, not measurements",
+        ax.text(np.sqrt(edge * x_max), 1.015, "beyond the data:\nmodels only",
                 ha="center", va="bottom", fontsize=8, color=MUTED, style="italic",
                 gid="band-label")  # fmt: skip
     # The fitted model: faint where it runs through the data, dashed beyond them.
@@ -634,13 +643,13 @@ def plot_population(
     ax.plot(inside, curve.predict(inside), color=OURS, lw=1.0, alpha=0.5, zorder=3)
     if n_top > n.max():
         beyond = np.geomspace(n.max(), n_top, 100)
-        ax.plot(beyond, curve.predict(beyond), color=OURS, lw=1.4, ls=(0, (5, 2)), zorder=3,
+        ax.plot(beyond, curve.predict(beyond), color=OURS, lw=1.4, ls="--", zorder=3,
                 label=words["model"], gid="model")  # fmt: skip
-        ax.plot(beyond, curve.lower_bound(beyond), color=PUBLISHED, lw=1.4, ls=(0, (1, 1.5)),
+        ax.plot(beyond, curve.lower_bound(beyond), color=PUBLISHED, lw=1.4, ls=":",
                 zorder=3, label=words["lower-bound"], gid="lower-bound")  # fmt: skip
     if paper_model is not None:
         ax.plot(paper_model["n_devices"], paper_model["unicity"], color=OKABE_ITO["purple"],
-                lw=1.4, ls=(0, (6, 1.5, 1.2, 1.5)), marker="x", ms=5, mew=1.2, zorder=4,
+                lw=1.4, ls="-.", marker="x", ms=5, mew=1.2, zorder=4,
                 label=words["paper-model"], gid="paper-model")  # fmt: skip
     if live_t is not None:
         ax.errorbar(live_t["n_devices"], live_t["unicity"], yerr=_yerr(live_t), ls="none",
@@ -681,7 +690,7 @@ def plot_population(
     _headline(
         ax,
         headline
-        or f"{last['unicity']:.0%} singled out\namong {_fmt_count(last['n_devices'])} phones",
+        or f"{last['unicity']:.0%} singled out\namong {_fmt_round(last['n_devices'])} phones",
         (last["n_devices"], last["unicity"]),
         (-14, -44),
         ha="right",
@@ -694,9 +703,11 @@ def plot_population(
         return _POP_ORDER.index(gid) if gid in _POP_ORDER else len(_POP_ORDER)
 
     order = sorted(range(len(texts)), key=rank)
+    # Below the axis label, whatever the axes' height: an offset in points from its bottom left.
+    below = offset_copy(ax.transAxes, fig=ax.figure, x=-40, y=-36, units="points")
     legend = ax.legend([handles[i] for i in order], [texts[i] for i in order], loc="upper left",
-                       bbox_to_anchor=(-0.09, -0.15), ncols=2, fontsize=8, handlelength=2.6,
-                       columnspacing=1.0, borderaxespad=0)  # fmt: skip
+                       bbox_to_anchor=(0, 0), bbox_transform=below, ncols=2, fontsize=8,
+                       handlelength=2.6, columnspacing=1.0, borderaxespad=0)  # fmt: skip
     if note:
         note = "\n".join(textwrap.wrap(note, 96))
         ax.annotate(note, xy=(0, 0), xycoords=legend, xytext=(0, -5), textcoords="offset points",
