@@ -119,13 +119,14 @@ def test_caption_numbers_come_from_the_result(figs):
     rows = measured.query("axis == 'subsets' and n_points == 4").sort_values("n_devices")
     small, big = rows.iloc[0], rows.iloc[-1]
     # The title states the shipped measurements, and says "falls" only if they fall.
-    assert (
-        f"{B._pct(big['unicity'])} of {fewpoints.figures._fmt_count(big['n_devices'])}" in pop.title
-    )
-    flat = small["unicity"] - big["unicity"] < B.FLAT
-    assert pop.title.startswith("A bigger crowd barely hides anyone") == flat
+    count = fewpoints.figures._fmt_round(big["n_devices"])
+    assert f"{B._pct(big['unicity'])} of {count} phones" in pop.title
+    drop, high = small["unicity"] - big["unicity"], big["unicity"] >= 1 - B.FEW
+    assert pop.title.startswith("A bigger crowd barely hides anyone") == (high and drop < B.FLAT)
+    assert pop.title.startswith("Unicity falls") == (not high or drop >= 2 * B.FLAT)
+    assert f"{drop * 100:.1f} points lower" in pop.caption
     paper = model.query("n_points == 4 and n_devices == 6e7")["unicity"].iloc[0]
-    assert f"marginals, gives {B._pct(paper)}" in pop.caption
+    assert f"and at what hours), {B._pct(paper)}," in pop.caption
     # Its last live point is the whole world: figure 1's 4-point test, the same number.
     raw = by["how-few-points"].facts["raw data, 4 points"]
     assert pop.result.live["unicity"].iloc[-1] == raw["unicity"]

@@ -1219,6 +1219,14 @@ METHODS = (
     "figure runs on the whole simulated city, and every 4-point test of the raw call "
     "records draws the same phones and points, so the raw data's share is one number "
     "throughout.",
+    "Dataset size. Figure 3 draws, beside random subsets of the city measured in this run, "
+    "measurements shipped with fewpoints (synthetic_data/population_scale.csv): the same test "
+    "on a synthetic country of towns far larger than the city, in random subsets of it and "
+    "grown town by town, made with the package's Dask engine by benchmarks/bench_population.py "
+    "(its size and the command that made it are printed under the figure). Beyond the "
+    "largest measurement the figure shows only models: a convex curve fitted to the "
+    "measurements, the straight-line lower bound, and the published model of Farzanehfar et "
+    "al. built from the region's three marginal distributions [farzanehfar2021].",
     "Limits. The numbers describe one synthetic city of the chosen size and depend on how "
     "often phones report and how people move in the simulation; a real dataset can be more "
     "or less identifying. Extrapolations to larger populations are models, not "
