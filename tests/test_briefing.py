@@ -114,7 +114,7 @@ def test_caption_numbers_come_from_the_result(figs):
     )
     pop = by["population"]
     far = pop.result.curve.extrapolation.iloc[-1]
-    assert f"fitted to the subsets gives {B._pct(far['model'])}" in pop.caption
+    assert f"{B._pct(far['model'])} (a convex curve fitted to the subsets)" in pop.caption
     measured, model = fewpoints.attacks.population.scale_tables()
     rows = measured.query("axis == 'subsets' and n_points == 4").sort_values("n_devices")
     small, big = rows.iloc[0], rows.iloc[-1]
@@ -126,7 +126,7 @@ def test_caption_numbers_come_from_the_result(figs):
     assert pop.title.startswith("Unicity falls") == (not high or drop >= 2 * B.FLAT)
     assert f"{drop * 100:.1f} points lower" in pop.caption
     paper = model.query("n_points == 4 and n_devices == 6e7")["unicity"].iloc[0]
-    assert f"and at what hours), {B._pct(paper)}," in pop.caption
+    assert f"{B._pct(paper)} (the published model of Farzanehfar et al." in pop.caption
     # Its last live point is the whole world: figure 1's 4-point test, the same number.
     raw = by["how-few-points"].facts["raw data, 4 points"]
     assert pop.result.live["unicity"].iloc[-1] == raw["unicity"]

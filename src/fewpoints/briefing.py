@@ -515,16 +515,15 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
     gap = F.PUBLISHED_POPULATION["unicity"] - paper60
     side = "below" if gap > 0 else "above"
     paper_text = (
-        f"the published model of Farzanehfar et al., built from this region's three marginals "
-        f"(how many points people have, how they spread over each person's top 10 antennas, "
-        f"and at what hours), {_pct(paper60)}, "
+        f"{_pct(paper60)} (the published model of Farzanehfar et al. on this region's three "
+        "marginals, "
         + (f"within {abs(gap) * 100:.0f} points of" if abs(gap) <= FEW else
            f"{abs(gap) * 100:.0f} points {side}")
-        + " the published 93%"
+        + " their 93%)"
     )  # fmt: skip
     live_sizes = live["n_devices"].iloc[:-1]
     subsets_live = (
-        f"random subsets of {F._fmt_count(live_sizes.min())} to {F._fmt_count(live_sizes.max())} "
+        f"subsets of {F._fmt_count(live_sizes.min())} to {F._fmt_count(live_sizes.max())} "
         f"phones and all {n_all:,}"
         if len(live_sizes) > 1
         else (f"a subset of {F._fmt_count(live_sizes.iloc[0])} phones and all {n_all:,}"
@@ -536,38 +535,33 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
         f"(synthetic_data/population_scale.csv). Hollow: measured now on this briefing's "
         f"{n_all:,} phones."
     )
+    denser = (
+        f" At the same size the towns start lower ({_pct(t_first['unicity'])} against "
+        f"{u_small}): whole towns hold everyone in their streets, a "
+        f"{small['n_devices'] / big['n_devices']:.0%} subset of the country only a few."
+        if abs(t_first["n_devices"] / small["n_devices"] - 1) < 0.2
+        and small["unicity"] - t_first["unicity"] >= 0.02
+        else ""
+    )
     caption = (
-        f"Each filled dot is the share of phones that 4 known points (antenna and hour) "
-        f"single out in random subsets of {region}, as a broker with a bigger share of the "
-        f"same people would hold: {u_small} of {small['n_devices']:,} phones, {u_big} of "
-        f"{big['n_devices']:,} ({abs(drop) * 100:.1f} points {'lower' if drop >= 0 else 'higher'} "
-        f"for {times:,.0f} times as many phones; {int(big['n_targets']):,} phones sampled per "
-        f"size, 95% intervals). More people in the same streets share a target's antennas "
-        f"and hours more often, so unicity falls, slowly. The squares grow the region town by "
-        f"town instead, as a broker covering more of the country would: "
+        f"Filled dots: the share of phones that 4 known points (antenna and hour) single out in "
+        f"random subsets of {region}, a broker with more of the same people: {u_small} of "
+        f"{small['n_devices']:,} phones, {u_big} of {big['n_devices']:,}, "
+        f"{abs(drop) * 100:.1f} points {'lower' if drop >= 0 else 'higher'} for {times:,.0f} "
+        f"times as many ({int(big['n_targets']):,} phones sampled per size, 95% intervals). "
+        f"Squares: the region grown town by town, a broker covering more of the country: "
         f"{_pct(t_first['unicity'])} of {t_first['n_devices']:,} phones, "
-        f"{_pct(t_last['unicity'])} of {t_last['n_devices']:,}. People in a new town are "
-        f"rarely at the antennas of the towns already covered, so unicity {towns_move}. "
-        + (
-            f"At about the same size the towns start lower than the subsets "
-            f"({_pct(t_first['unicity'])} against {u_small}): whole towns hold everyone in "
-            f"their streets, a {small['n_devices'] / big['n_devices']:.0%} subset of the country "
-            f"only a few. "
-            if abs(t_first["n_devices"] / small["n_devices"] - 1) < 0.2
-            and small["unicity"] - t_first["unicity"] >= 0.02
-            else ""
-        )
-        + "The "
-        f"hollow circles are measured now on this briefing's city ({subsets_live}): the whole "
-        f"city is {_pct(raw.value)}, figure 1's number. Beyond the measurements (shaded) "
-        f"there are only models, and they disagree. At 60 million phones the convex model "
-        f"fitted to the subsets gives {_pct(far['model'])}; the straight line through the last "
-        f"two measurements, a lower bound because unicity is convex, {_pct(far['lower_bound'])}; "
-        f"{paper_text} (with 5 points: {_pct(far5['model'])}, lower bound "
-        f"{_pct(far5['lower_bound'])}, published model {_pct(paper5)}). {SYNTHETIC} "
-        "Published: Farzanehfar et al. (2021) estimated 93% unique with 4 points among 60 "
-        "million people (diamond), with a lower bound of 22% (triangle) and of 87% with 5 "
-        "points, from 3 months of real location data."
+        f"{_pct(t_last['unicity'])} of {t_last['n_devices']:,}. Unicity {towns_move} as towns "
+        f"are added, because their people are rarely at the antennas of the towns already "
+        f"covered; more people in the same streets share a target's points more often, so it "
+        f"falls, slowly.{denser} Hollow circles: this briefing's city ({subsets_live}); the "
+        f"whole city is {_pct(raw.value)}, figure 1's number. Shaded: models only, and they "
+        f"disagree. At 60 million phones: {_pct(far['model'])} (a convex curve fitted to the "
+        f"subsets), {_pct(far['lower_bound'])} (the straight-line lower bound) and "
+        f"{paper_text}; with 5 points {_pct(far5['model'])}, {_pct(far5['lower_bound'])} and "
+        f"{_pct(paper5)}. {SYNTHETIC} Published: Farzanehfar et al. (2021) estimated 93% unique "
+        "with 4 points among 60 million people (diamond), lower bound 22% (triangle; 87% with "
+        "5 points), from 3 months of real location data."
     )
     alt = (
         f"Chart of the share of phones singled out by 4 points against the number of phones, "
@@ -599,7 +593,7 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
             headline=f"{_pct(big['unicity'])} singled out\namong {N} phones",
             ax=ax,
         ),  # fmt: skip
-        figsize=(6.3, 5.6),
+        figsize=(6.3, 5.0),
         result=PopulationResult(curve=curve, towns=towns, live=live, paper=paper),
         facts={
             "raw data, 4 points": _fact(whole.iloc[0]),
