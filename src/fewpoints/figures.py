@@ -632,7 +632,6 @@ def plot_population(
     x_min, x_max = min(lows) / 1.6, n_top * (2.2 if n_top > n.max() else 1.6)
     if n_top > n.max():
         x_max = max(x_max, edge * 18)  # room for the band's label
-
         ax.axvspan(edge, x_max, color="#EBEBEB", lw=0, zorder=0,
                    label=words["extrapolated"], gid="extrapolated")  # fmt: skip
         ax.text(np.sqrt(edge * x_max), 1.015, "beyond the data:\nmodels only",
