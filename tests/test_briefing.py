@@ -115,9 +115,25 @@ def test_caption_numbers_come_from_the_result(figs):
     assert f"Two points already single out {B._pct(curve.loc[2, 'unicity'])}" in (
         by["how-few-points"].caption
     )
-    pop = by["population"].result
-    far = pop.extrapolation.iloc[-1]
-    assert f"gives {B._pct(far['model'])} at" in by["population"].caption
+    pop = by["population"]
+    far = pop.result.curve.extrapolation.iloc[-1]
+    assert f"{B._pct(far['model'])} (a convex curve fitted to the subsets)" in pop.caption
+    measured, model = fewpoints.attacks.population.scale_tables()
+    rows = measured.query("axis == 'subsets' and n_points == 4").sort_values("n_devices")
+    small, big = rows.iloc[0], rows.iloc[-1]
+    # The title states the shipped measurements, and says "falls" only if they fall.
+    count = fewpoints.figures._fmt_round(big["n_devices"])
+    assert f"{B._pct(big['unicity'])} of {count} phones" in pop.title
+    drop, high = small["unicity"] - big["unicity"], big["unicity"] >= 1 - B.FEW
+    assert pop.title.startswith("A bigger crowd barely hides anyone") == (high and drop < B.FLAT)
+    assert pop.title.startswith("Unicity falls") == (not high or drop >= 2 * B.FLAT)
+    assert f"{drop * 100:.1f} points lower" in pop.caption
+    paper = model.query("n_points == 4 and n_devices == 6e7")["unicity"].iloc[0]
+    assert f"{B._pct(paper)} (the published model of Farzanehfar et al." in pop.caption
+    # Its last live point is the whole world: figure 1's 4-point test, the same number.
+    raw = by["how-few-points"].facts["raw data, 4 points"]
+    assert pop.result.live["unicity"].iloc[-1] == raw["unicity"]
+    assert pop.facts["raw data, 4 points"] == raw
     naming = by["naming"].result
     best = naming.loc[naming["share_named"].idxmax()]
     assert f"link {B._pct(best['share_named'])} of the people who post" in by["naming"].title
@@ -259,7 +275,9 @@ def test_a_number_stated_twice_is_the_same_number(runs):
     for key, where in stated.items():
         _one([v for _, v in where], f"{key} ({', '.join(n for n, _ in where)})")
     raw = stated["raw data, 4 points"]
-    assert {n.split("-", 1)[1] for n, _ in raw} >= {"how-few-points", "coarsening", "what-protects"}
+    assert {n.split("-", 1)[1] for n, _ in raw} >= {
+        "how-few-points", "coarsening", "population", "what-protects"
+    }  # fmt: skip
     raw4 = raw[0][1]
     # ... the summary page states the same numbers as the figures it cites.
     for k in res["summary"]:
@@ -275,9 +293,10 @@ def test_a_number_stated_twice_is_the_same_number(runs):
         *re.findall(r"falls from (\S+%|over 99%) as recorded", by_fig["Figure 2"]),
         *re.findall(r"Raw data: (\S+%|over 99%)\.", by_fig["Figure 7"]),
         *re.findall(r"raw data: (\S+%|over 99%) singled out", by_fig["Figure 7"]),
+        *re.findall(r"the whole city is (\S+%|over 99%), figure 1", by_fig["Figure 3"]),
         *re.findall(r"^- (\S+%|over 99%) of phones are singled out by 4", md, flags=re.M),
     ]
-    assert len(found) >= 5 and _one(found, "the raw share in captions.md") == pct
+    assert len(found) >= 6 and _one(found, "the raw share in captions.md") == pct
     # The coarsened and other releases: each share in figure 7's text is its result.
     pu = figures["what-protects"]["facts"]
     alt = by_fig["Figure 7"]
@@ -329,10 +348,8 @@ def test_titles_claim_only_what_was_tried(figs):
 
 
 def test_every_figure_reads_at_print_size(figs):
-    """No type under 8 pt in the briefing's own figures (figure 3 belongs to its own recipe)."""
+    """No type under 8 pt in any of the briefing's figures."""
     for fig in figs:
-        if fig.name.startswith("3-"):
-            continue
         mfig = fig.figure()
         mfig.canvas.draw()
         sizes = [

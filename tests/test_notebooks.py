@@ -47,9 +47,6 @@ CASE_IDS = [f"{stem}-{edition}" for stem, edition in CASES]
 CPU_BUDGET_S = 120.0
 #: Wall-clock seconds before a notebook is stopped as hung (FEWPOINTS_NOTEBOOK_TIMEOUT).
 BUDGET_S = float(os.environ.get("FEWPOINTS_NOTEBOOK_TIMEOUT", "300"))
-#: Lesson 5 is being rewritten (the population issue): its exercises use the new markup,
-#: its debriefs and Sources cell come with that rewrite.
-PENDING_CONTENT = {"05_bigger_crowds"}
 PROBE = "FEWPOINTS-PROBE "
 CPU = "FEWPOINTS-CPU "
 CPU_CELL = (
@@ -122,11 +119,10 @@ def test_notebook_has_the_shape_of_a_lesson(stem, edition):
     assert "synthetic" in md[-1].lower(), "a footer saying the data are synthetic"
     lines = sorted(len(c.source.splitlines()) for c in code)
     assert lines[len(lines) // 2] <= 5, "code cells stay short (median lines)"
-    if stem not in PENDING_CONTENT:
-        sources = [m for m in md if re.search(r"^## Sources", m, re.M)]
-        assert sources, "a Sources cell"
-        assert "docs/references.md" in sources[0]
-        assert len(re.findall(r"^- ", sources[0], re.M)) >= 2, "Sources lists its sources"
+    sources = [m for m in md if re.search(r"^## Sources", m, re.M)]
+    assert sources, "a Sources cell"
+    assert "docs/references.md" in sources[0]
+    assert len(re.findall(r"^- ", sources[0], re.M)) >= 2, "Sources lists its sources"
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -154,8 +150,6 @@ def test_teacher_edition_runs_each_answer_and_debriefs_it(stem):
     answers = [i for i, c in enumerate(nb.cells) if "solution" in _tags(c)]
     assert answers and not any(c.metadata.get("jupyter") for c in nb.cells)
     assert not any(_tags(c) == ["prediction"] for c in nb.cells)
-    if stem in PENDING_CONTENT:
-        return
     for i in answers:
         debrief = nb.cells[i + 1]
         assert debrief.cell_type == "markdown" and debrief.source.startswith("**Debrief.** ")
@@ -273,6 +267,14 @@ PROBES = {
         "blurred_named": named["share_named"].to_dict(),
         "cdr_hw": cdr_table.query("measure == 'home/work'").set_index("granularity")["share_unique"].to_dict(),
     }""",
+    "05_bigger_crowds": """{
+        "local": float(local.median()), "sub": sub.tolist(), "twn": twn.tolist(),
+        "big": big.tolist(), "towns_10m": four["towns"].dropna().tolist(),
+        "far_model": float(far.model), "far_lb": float(far.lower_bound), "paper60": float(paper60),
+        "whole": {str(k): v for k, v in whole.items()},
+        "two": {a: g.sort_values("n_devices")["unicity"].tolist() for a, g in two.table.groupby("axis")},
+        "five": five.tolist(),
+    }""",
     "06_what_does_protect": """{
         "mre": {str(k): v["mre"] for k, v in errors.items()},
         "safest_unicity": float(safest["unicity"]), "dp_error": {str(k): v for k, v in dp.items()},
@@ -338,6 +340,31 @@ def _check_04(n):
     assert n["cdr_hw"]["antenna"] < n["hw"]["0.1 km"] / 2, "exercise 3: far fewer with CDR"
 
 
+def _check_05(n):
+    assert n["local"] > 0.7, "'the phones seen at an antenna are mostly the phones of one town'"
+    sub, twn = n["sub"], n["twn"]
+    assert abs(twn[0] - twn[-1]) < 0.05, "'adding towns leaves unicity about where it was'"
+    assert 0.02 < sub[0] - sub[-1] < 0.10, "'twenty times more phones take off fewer than ten'"
+    assert twn[0] < sub[0], "'a few whole towns are less unique than a random 5%'"
+    big, towns = n["big"], n["towns_10m"]
+    assert big[-1] > 0.9, "'more than nine phones in ten' at 10 million"
+    assert big[0] - big[-1] < 0.10, "'a hundredfold ... lowers that by less than ten points'"
+    assert towns[-1] >= towns[0] - 0.005, "'town by town does not lower it at all'"
+    assert max(n["far_model"], n["far_lb"]) < n["paper60"], (
+        "'fall further than the published model'"
+    )
+    assert abs(n["paper60"] - 0.93) < 0.05, "'stays close to the published 93%'"
+    whole = {int(k): v for k, v in n["whole"].items()}
+    assert whole[10_000] < sub[-1] and whole[20_000] < sub[-1] + 0.02, "exercise 1: not lower"
+    assert whole[20_000] > whole[10_000] - 0.02, "exercise 1: 'as identifying, or a little more'"
+    two = n["two"]
+    assert two["subsets"][0] - two["subsets"][-1] > 0.25, "exercise 2: subsets 'fall steeply'"
+    assert abs(two["towns"][0] - two["towns"][-1]) < 0.05, "exercise 2: towns 'stay flat'"
+    five = n["five"]
+    assert five[0] - five[-1] < big[0] - big[-1], "exercise 3: 'the fall is smaller still'"
+    assert five[-1] > 0.87, "exercise 3: 'above [the published 87%] at 10 million'"
+
+
 def _check_06(n):
     mre = {float(k): v for k, v in n["mre"].items()}
     assert mre[1.0] > 1.0, "'even epsilon = 1 gives errors larger than the counts'"
@@ -354,6 +381,7 @@ TAKEAWAYS = {
     "02_four_points_are_enough": _check_02,
     "03_coarsening_does_not_save_you": _check_03,
     "04_from_pseudonym_to_name": _check_04,
+    "05_bigger_crowds": _check_05,
     "06_what_does_protect": _check_06,
 }
 

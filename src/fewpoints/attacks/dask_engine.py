@@ -244,9 +244,17 @@ def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
     if len(df) == 0:
         return np.zeros(len(need), dtype=np.int64)
     dev, x, y, t = _columns(df)
-    # The broadcast join: each coordinate is looked up among the known
-    # points' values (a hash lookup), then the (x, y, t) triple among the
-    # known triples (a binary search on one packed key).
+    rows, pid = _known_rows(x, y, t, known)
+    return _count_holders(dev.iloc[rows], pid, known)
+
+
+def _known_rows(x, y, t, known: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The records that are known points, and the point id of each.
+
+    The broadcast join: each coordinate is looked up among the known
+    points' values (a hash lookup), then the (x, y, t) triple among the
+    known triples (a binary search on one packed key).
+    """
     xs, ys, ts = (pd.Index(np.unique(known[c])) for c in ("x", "y", "t"))
     xi, yi, ti = xs.get_indexer(x), ys.get_indexer(y), ts.get_indexer(t)
     rows = np.flatnonzero((xi >= 0) & (yi >= 0) & (ti >= 0))
@@ -257,8 +265,7 @@ def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
     korder = np.argsort(kkey)
     pos = np.searchsorted(kkey[korder], key).clip(max=len(kkey) - 1)
     ok = kkey[korder][pos] == key
-    rows, pid = rows[ok], korder[pos[ok]]
-    return _count_holders(dev.iloc[rows], pid, known)
+    return rows[ok], korder[pos[ok]]
 
 
 def _count_holders(dev: pd.Series, pid: np.ndarray, known: dict) -> np.ndarray:
@@ -267,7 +274,18 @@ def _count_holders(dev: pd.Series, pid: np.ndarray, known: dict) -> np.ndarray:
     if len(pid) == 0:
         return np.zeros(len(need), dtype=np.int64)
     dcode, dev_ids = pd.factorize(dev)
-    n_dev = len(dev_ids)
+    g, _ = _holder_pairs(dcode, len(dev_ids), pid, known)
+    return np.bincount(g, minlength=len(need)).astype(np.int64)
+
+
+def _holder_pairs(dcode: np.ndarray, n_dev: int, pid: np.ndarray, known: dict):
+    """``(target, device)`` for every device (codes below ``n_dev``) holding all of a target's points.
+
+    ``dcode[i]`` and ``pid[i]`` are the device and the known point of matched record ``i``.
+    """
+    need = known["need"]
+    if len(pid) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     pair = pid.astype(np.int64) * n_dev + dcode
     pair.sort()
     pair = _dedupe_sorted(pair)
@@ -283,13 +301,79 @@ def _count_holders(dev: pd.Series, pid: np.ndarray, known: dict) -> np.ndarray:
     tkey = g * n_dev + np.repeat(d, n)
     tkey.sort()
     new = np.empty(len(tkey), dtype=bool)
-    new[0] = True
+    new[:1] = True
     np.not_equal(tkey[1:], tkey[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     held = np.diff(np.append(starts, len(tkey)))
-    g = tkey[starts] // n_dev
+    g, d = tkey[starts] // n_dev, tkey[starts] % n_dev
     full = held == need[g]
-    return np.bincount(g[full], minlength=len(need)).astype(np.int64)
+    return g[full], d[full]
+
+
+_HOLDERS_META = pd.DataFrame(
+    {"target": np.array([], dtype=np.int64), "device": np.array([], dtype=np.int64)}
+)
+
+
+def _holders_partition(df: pd.DataFrame, known: dict) -> pd.DataFrame:
+    """Pass 3 for sub-populations: each target's holders in this partition, by local position.
+
+    A holder is named by its position among the partition's devices in
+    sorted ID order (the order pass 1 listed them in), so the client turns
+    it into a device code with pass 1's table, and no ID travels back.
+    """
+    if len(df) == 0:
+        return _HOLDERS_META.copy()
+    dev, x, y, t = _columns(df)
+    dcode, ids = _factorize_devices(dev)
+    rows, pid = _known_rows(x, y, t, known)
+    g, d = _holder_pairs(dcode[rows], len(ids), pid, known)
+    return pd.DataFrame({"target": g, "device": d})
+
+
+def dask_holders(ddf, counts: _Counts, requests, *, progress=None, stages=("2/3", "3/3")):
+    """The known points of every ``(targets, ranks)`` request and every device holding them all.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The table pass 1 (``_count``) read, with each device in one partition.
+    counts : _Counts
+        Pass 1's result.
+    requests : list of (targets, ranks)
+        Device codes of targets and, per target, the ranks of its known
+        points among its distinct points (as ``unicity`` draws them).
+    progress : callable, optional
+
+    Returns
+    -------
+    points : list of (x, y, t)
+        Each request's known points, row by row (times in seconds).
+    target, holder : int64 arrays
+        One pair per target (numbered over all requests in order) and device
+        code holding all its points; the target is among its own holders.
+    """
+    dask = require_dask()
+    x, y, t = _fetch_points(ddf, counts, requests, f"pass {stages[0]}: known points", progress)
+    known = _known_points(x, y, t, requests)
+    known_d = dask.delayed(known, pure=True)
+    frames = _compute(
+        _per_partition(ddf, _holders_partition, known_d, meta=_HOLDERS_META),
+        f"pass {stages[1]}: matching",
+        progress,
+    )
+    target = [f["target"].to_numpy() for f in frames]
+    holder = [
+        counts.row_code[counts.part_start[k] + f["device"].to_numpy()] for k, f in enumerate(frames)
+    ]
+    target = np.concatenate(target) if target else np.empty(0, dtype=np.int64)
+    holder = np.concatenate(holder) if holder else np.empty(0, dtype=np.int64)
+    points, at = [], 0
+    for devices, ranks in requests:
+        m = len(devices) * np.asarray(ranks).shape[1]
+        points.append((x[at : at + m], y[at : at + m], t[at : at + m]))
+        at += m
+    return points, target.astype(np.int64), holder.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------
@@ -343,12 +427,30 @@ def _select(ddf):
 
 
 class _Counts:
-    """Pass 1's result, shaped like the part of a PointIndex that target sampling reads."""
+    """Pass 1's result, shaped like the part of a PointIndex that target sampling reads.
 
-    def __init__(self, device_ids, n_points: np.ndarray, n_records: int):
+    ``row_code[part_start[k] + i]`` is the device code (its rank in sorted ID
+    order) of the ``i``-th device, in sorted ID order, of partition ``k``.
+    """
+
+    def __init__(
+        self,
+        device_ids,
+        n_points: np.ndarray,
+        n_records: int,
+        row_code: np.ndarray | None = None,
+        part_start: np.ndarray | None = None,
+    ):
         self._ids = device_ids  # sorted, Arrow-backed: no Python object per device
         self._n_points = n_points
         self.n_records = n_records
+        self.row_code = row_code
+        self.part_start = part_start
+
+    @property
+    def device_ids(self):
+        """Every device ID in code order (an Arrow-backed array)."""
+        return self._ids
 
     @property
     def n_devices(self) -> int:
@@ -382,12 +484,67 @@ def _count(ddf, progress) -> tuple[object, _Counts]:
         repeated = len(sorted_ids) > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any())
         if not repeated:
             n_points = table["n_points"].to_numpy(dtype=np.int64)[order]
-            return ddf, _Counts(sorted_ids, n_points, n_records)
+            row_code = np.empty(len(order), dtype=np.int64)
+            row_code[order] = np.arange(len(order), dtype=np.int64)
+            part_start = np.cumsum([0] + [len(f) for f in frames]).astype(np.int64)
+            return ddf, _Counts(sorted_ids, n_points, n_records, row_code, part_start)
         if attempt == 1:  # pragma: no cover - a shuffle on device_id cannot leave repeats
             raise FewpointsError("a device still spans two partitions after shuffling")
         # Some device spans two partitions: gather each device's records in one partition.
         ddf = ddf.shuffle(on="device_id")
     raise AssertionError("unreachable")
+
+
+def _fetch_points(ddf, counts: _Counts, requests, stage: str, progress):
+    """Pass 2: x, y, t of the ``ranks``-th points of every ``(devices, ranks)`` request, in order."""
+    dask = require_dask()
+    req_dev, req_rank = [], []
+    for devices, ranks in requests:
+        req_dev.append(np.repeat(counts.ids(devices), ranks.shape[1]))
+        req_rank.append(np.asarray(ranks).ravel())
+    want = pd.DataFrame(
+        {
+            "device_id": pd.Series(np.concatenate(req_dev), dtype=str),
+            "rank": np.concatenate(req_rank),
+        }
+    )
+    want["request"] = np.arange(len(want), dtype=np.int64)
+    want_d = dask.delayed(want, pure=True)
+    got = _compute(_per_partition(ddf, _fetch_partition, want_d, meta=_FETCH_META), stage, progress)
+    got = pd.concat(got, ignore_index=True).sort_values("request")
+    if len(got) != len(want) or not np.array_equal(got["request"].to_numpy(), want["request"]):
+        raise FewpointsError(
+            "the traces changed while they were read (a target's points are missing)"
+        )
+    return got["x"].to_numpy(), got["y"].to_numpy(), got["t"].to_numpy()
+
+
+def _known_points(x, y, t, requests) -> dict:
+    """The distinct known points and, for each, the targets (numbered over all requests) knowing it."""
+    sizes = [len(d) for d, _ in requests]
+    widths = [np.asarray(r).shape[1] for _, r in requests]
+    base = np.cumsum([0, *sizes])
+    owner = np.concatenate(
+        [
+            np.repeat(np.arange(n, dtype=np.int64), w) + b
+            for n, w, b in zip(sizes, widths, base[:-1], strict=True)
+        ]
+    )
+    pts = pd.DataFrame({"x": x, "y": y, "t": t})
+    pid, uniq = pd.factorize(pd.MultiIndex.from_frame(pts))
+    order = np.argsort(pid, kind="stable")
+    offsets = np.zeros(len(uniq) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pid, minlength=len(uniq)), out=offsets[1:])
+    return {
+        "x": uniq.get_level_values(0).to_numpy(dtype=np.float64),
+        "y": uniq.get_level_values(1).to_numpy(dtype=np.float64),
+        "t": uniq.get_level_values(2).to_numpy(dtype=np.int64),
+        "offsets": offsets,
+        "targets": owner[order].astype(np.int64),
+        "need": np.concatenate(
+            [np.full(n, w, dtype=np.int64) for n, w in zip(sizes, widths, strict=True)]
+        ),
+    }
 
 
 def dask_unicity(
@@ -434,47 +591,12 @@ def dask_unicity(
     draws = _draw_random(counts, ps, n_targets, rng)
 
     # Pass 2: fetch the known points (one request per target point, over all p).
-    req_dev, req_rank = [], []
-    for _, targets, local, _ in draws:
-        req_dev.append(np.repeat(counts.ids(targets), local.shape[1]))
-        req_rank.append(local.ravel())
-    want = pd.DataFrame(
-        {
-            "device_id": pd.Series(np.concatenate(req_dev), dtype=str),
-            "rank": np.concatenate(req_rank),
-        }
-    )
-    want["request"] = np.arange(len(want), dtype=np.int64)
-    want_d = dask.delayed(want, pure=True)
-    got = _compute(
-        _per_partition(ddf, _fetch_partition, want_d, meta=_FETCH_META),
-        "pass 2/3: known points",
-        progress,
-    )
-    got = pd.concat(got, ignore_index=True).sort_values("request")
-    if len(got) != len(want) or not np.array_equal(got["request"].to_numpy(), want["request"]):
-        raise FewpointsError(
-            "the traces changed while they were read (a target's points are missing)"
-        )
-    x, y, t = got["x"].to_numpy(), got["y"].to_numpy(), got["t"].to_numpy()
+    requests = [(targets, local) for _, targets, local, _ in draws]
+    x, y, t = _fetch_points(ddf, counts, requests, "pass 2/3: known points", progress)
 
     # Pass 3: the broadcast join. Target g (over all p) knows requests owners == g.
-    owner = np.concatenate([np.repeat(np.arange(len(tg)), lc.shape[1]) for _, tg, lc, _ in draws])
     base = np.cumsum([0] + [len(tg) for _, tg, _, _ in draws])
-    owner = owner + np.repeat(base[:-1], [len(tg) * lc.shape[1] for _, tg, lc, _ in draws])
-    pts = pd.DataFrame({"x": x, "y": y, "t": t})
-    pid, uniq = pd.factorize(pd.MultiIndex.from_frame(pts))
-    order = np.argsort(pid, kind="stable")
-    offsets = np.zeros(len(uniq) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pid, minlength=len(uniq)), out=offsets[1:])
-    known = {
-        "x": uniq.get_level_values(0).to_numpy(dtype=np.float64),
-        "y": uniq.get_level_values(1).to_numpy(dtype=np.float64),
-        "t": uniq.get_level_values(2).to_numpy(dtype=np.int64),
-        "offsets": offsets,
-        "targets": owner[order].astype(np.int64),
-        "need": np.concatenate([np.full(len(tg), p, dtype=np.int64) for p, tg, _, _ in draws]),
-    }
+    known = _known_points(x, y, t, requests)
     known_d = dask.delayed(known, pure=True)
     hits = _compute(
         _per_partition(ddf, _match_frame, known_d, meta=_MATCH_META),
@@ -962,3 +1084,14 @@ def connect(*, scheduler: str | None = None, workers: int | None = None, memory_
     )
     with cluster, Client(cluster) as client:
         yield client
+
+
+def dask_map(ddf, func, *args, stage: str, progress=None) -> list:
+    """``func(partition, *args)`` for every partition, computed on the active scheduler, in order.
+
+    For per-partition summaries that are not tables (the population model's
+    marginal counts, say); ``func`` must be a module-level function.
+    """
+    dask = require_dask()
+    tasks = [dask.delayed(func, pure=True)(part, *args) for part in ddf.to_delayed()]
+    return _compute(tasks, stage, progress)

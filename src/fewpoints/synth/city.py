@@ -11,6 +11,7 @@ one a few kilometres, as in real networks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -224,12 +225,32 @@ class City:
     def of_kind(self, kind: str) -> np.ndarray:
         return np.flatnonzero(self.place_kind == KINDS.index(kind)).astype(np.int32)
 
+    def gravity(
+        self, places: np.ndarray, weights: np.ndarray, *, beta: float, d0_km: float, trip: str
+    ) -> Gravity:
+        """A gravity model choosing among ``places`` by ``weights`` x (distance + d0)^-beta.
+
+        ``trip`` names the kind of trip (``"work"``, ``"school"``, ``"worship"``,
+        ...); a city ignores it, a region (:mod:`fewpoints.synth.region`) uses
+        it to decide how often the trip leaves the traveller's own town.
+        """
+        return Gravity(self.grid, self.place_cell, places, weights, beta=beta, d0_km=d0_km)
+
+    def day_trip(self, origin: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A day-trip destination for travellers leaving from places ``origin``: a place out of town."""
+        resorts = self._resorts
+        return resorts[rng.integers(0, resorts.size, origin.size)]
+
+    @cached_property
+    def _resorts(self) -> np.ndarray:
+        return self.of_kind("out_of_town")
+
 
 def city_side_km(n_people: int, density_per_km2: float) -> float:
     return float(max(10.0, np.sqrt(n_people / density_per_km2)))
 
 
-def _nearest_two(
+def nearest_two(
     px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, chunk: int = 4096
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest and second-nearest antenna of every place.
@@ -303,6 +324,9 @@ def _nearest_two(
             d2[np.arange(who.size), a] = np.inf
             second[who] = cand[np.argmin(d2, axis=1)]
     return first, second
+
+
+_nearest_two = nearest_two
 
 
 def _other_towns(side_km: float, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -402,7 +426,7 @@ def make_city(params, *, rng: np.random.Generator) -> City:
     antennas = pd.DataFrame(
         {"antenna_id": np.arange(n_ant, dtype=np.int32), "x_km": ax, "y_km": ay}
     )
-    serving, backup = _nearest_two(x, y, ax, ay)
+    serving, backup = nearest_two(x, y, ax, ay)
 
     # Discretionary destinations: everyday and sensitive places, with heavy-tailed appeal.
     disc_kinds = [KINDS.index(k) for k in APPEAL]

@@ -192,7 +192,6 @@ def _plan_day(
     service = (people.worship >= 0) & (people.worship_day == weekday) & (rng.random(n) < 0.85)
     trip = weekend & ~service & (rng.random(n) < people.day_trips)
     k = np.where(service | trip, np.maximum(k, 1), k)
-    resorts = city.of_kind("out_of_town")
 
     here = np.where(goes, people.work, people.home).astype(np.int32)
     long_outing = 1.6 if weekend else 1.0
@@ -205,7 +204,7 @@ def _plan_day(
         svc = service[who] if j == 0 else np.zeros(who.size, dtype=bool)
         dest[svc] = people.worship[who[svc]]
         away = trip[who] if j == 0 else np.zeros(who.size, dtype=bool)
-        dest[away] = resorts[rng.integers(0, resorts.size, int(away.sum()))]
+        dest[away] = city.day_trip(here[who[away]], rng)
         free = np.flatnonzero(~svc & ~away)
         dest[free] = memory.step(who[free], here[who[free]], city, rng)
         p[who, col] = dest

@@ -225,6 +225,11 @@ def draw_names(
     return vocab[idx]
 
 
+def town_names(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` distinct invented town names (two or three syllables, like ``"Brandor"``)."""
+    return _syllable_words(n, rng, min_syll=2, max_syll=3)
+
+
 def street_names(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` street names like ``"Alder Lane"`` (distinct while they last, then reused)."""
     combos = np.char.add(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from fewpoints.synth import names
-from fewpoints.synth.city import City, Gravity
+from fewpoints.synth.city import City
 
 ROLES = ("worker", "student", "other")
 #: Places an EPR memory can hold; when full, a new place replaces the least visited one.
@@ -160,13 +160,11 @@ def make_people(
     work = np.full(n, -1, dtype=np.int32)
     workplaces = city.of_kind("work")
     jobs = firm_sizes(workplaces.size, rng) if cohort is None else cohort.jobs
-    to_work = Gravity(city.grid, city.place_cell, workplaces, jobs, beta=1.3, d0_km=1.5)
+    to_work = city.gravity(workplaces, jobs, beta=1.3, d0_km=1.5, trip="work")
     w = role == 0
     work[w] = to_work.sample(home_cell[w], rng)
     schools = city.of_kind("school")
-    to_school = Gravity(
-        city.grid, city.place_cell, schools, np.ones(schools.size), beta=2.5, d0_km=0.5
-    )
+    to_school = city.gravity(schools, np.ones(schools.size), beta=2.5, d0_km=0.5, trip="school")
     s = role == 1
     work[s] = to_school.sample(home_cell[s], rng)
 
@@ -180,8 +178,8 @@ def make_people(
     worship = np.full(n, -1, dtype=np.int32)
     worshippers = rng.random(n) < 0.18
     temples = city.of_kind("worship")
-    worship[worshippers] = Gravity(
-        city.grid, city.place_cell, temples, np.ones(temples.size), beta=2.0, d0_km=1.0
+    worship[worshippers] = city.gravity(
+        temples, np.ones(temples.size), beta=2.0, d0_km=1.0, trip="worship"
     ).sample(home_cell[worshippers], rng)
     worship_day = rng.choice([4, 5, 6], size=n, p=[0.2, 0.3, 0.5]).astype(np.int8)
 

@@ -79,6 +79,21 @@ class WorldParams:
         Share of people who post geotagged messages publicly.
     posts_per_week : float
         Average geotagged posts per poster per week.
+    layout : {"city", "region"}
+        ``"city"``: everybody in one city of ``density_per_km2``. ``"region"``:
+        a country of towns (:mod:`fewpoints.synth.region`), each at
+        ``density_per_km2``, spread over a country of ``region_density_per_km2``.
+    region_density_per_km2 : float
+        Region layout: residents per square kilometre of the whole country
+        (towns and the empty country between them); sets its size.
+    town_zipf : float
+        Region layout: exponent of the rank-size law of towns (the k-th
+        largest has about 1/k**town_zipf of the largest's residents).
+    min_town_people : int
+        Region layout: residents of the smallest villages, where the law stops.
+    commute_share : float
+        Region layout: share of a 50,000-resident town's workers who work in
+        another town (smaller towns send more, larger ones fewer).
     """
 
     n_people: int = 5_000
@@ -99,6 +114,11 @@ class WorldParams:
     directory_coverage: float = 0.7
     poster_share: float = 0.25
     posts_per_week: float = 2.0
+    layout: str = "city"
+    region_density_per_km2: float = 120.0
+    town_zipf: float = 1.0
+    min_town_people: int = 500
+    commute_share: float = 0.12
     preset: str = "custom"
     seed: int = 0
 
@@ -133,7 +153,20 @@ PRESETS: dict[str, WorldParams] = {
     ),
     # Country-scale stress test for the unicity engine.
     "crowd": WorldParams(n_people=1_000_000, days=28, observe=("cdr",), preset="crowd"),
+    # A country of towns (cities, towns, villages: a rank-size law) in the setting of "Unique
+    # in the Crowd": call records at the antenna, hourly, about 230 residents per antenna in
+    # every town. The world of the population lesson; with --chunk-people, 10 million and more.
+    "region": WorldParams(
+        n_people=1_000_000,
+        days=28,
+        observe=("cdr",),
+        cdr_time_bin="1h",
+        layout="region",
+        preset="region",
+    ),
 }
+
+LAYOUTS = ("city", "region")
 
 
 def resolve_params(
@@ -206,6 +239,18 @@ def _check(p: WorldParams) -> None:
     ):
         v = getattr(p, name)
         need(np.isfinite(v) and v > 0, f"{name} must be positive, got {v}")
+    need(p.layout in LAYOUTS, f"unknown layout {p.layout!r}; choose one of {', '.join(LAYOUTS)}")
+    for name in ("region_density_per_km2", "town_zipf", "min_town_people"):
+        v = getattr(p, name)
+        need(np.isfinite(v) and v > 0, f"{name} must be positive, got {v}")
+    need(
+        p.region_density_per_km2 <= p.density_per_km2,
+        "region_density_per_km2 (the whole country) must not exceed density_per_km2 (its towns)",
+    )
+    need(
+        0.0 <= p.commute_share <= 1.0,
+        f"commute_share must be between 0 and 1, got {p.commute_share}",
+    )
     for name in ("cdr_activity_sigma", "pings_activity_sigma", "posts_per_week"):
         v = getattr(p, name)
         need(np.isfinite(v) and v >= 0, f"{name} must be zero or positive, got {v}")
@@ -361,6 +406,12 @@ def _extent_km(places: pd.DataFrame) -> str:
     town = places[places["kind"] == "home"]
     w = town["x_km"].max() - town["x_km"].min()
     h = town["y_km"].max() - town["y_km"].min()
+    if "town" in places.columns:
+        homes = np.bincount(town["town"].to_numpy(), minlength=int(places["town"].max()) + 1)
+        return (
+            f"{homes.size:,} towns over {w:.0f} x {h:.0f} km "
+            f"(largest {homes.max():,} homes, smallest {homes.min():,})"
+        )
     trips = int((places["kind"] == "out_of_town").sum())
     return f"{w:.0f} x {h:.0f} km (plus {trips} day-trip places out of town)"
 
@@ -475,15 +526,17 @@ def make_world(
 
 
 def _city(params: WorldParams, report: ProgressFn):
-    """The world's random streams (one per stage, see :data:`STREAMS`) and its city."""
-    from fewpoints.synth import city
+    """The world's random streams (one per stage, see :data:`STREAMS`) and its city (or region)."""
+    from fewpoints.synth import city, region
 
     streams = dict(
         zip(STREAMS, np.random.SeedSequence(params.seed).spawn(len(STREAMS)), strict=True)
     )
-    report("building the city", 0.0)
-    town = city.make_city(params, rng=np.random.default_rng(streams["city"]))
-    report("building the city", 1.0)
+    stage = "building the region" if params.layout == "region" else "building the city"
+    report(stage, 0.0)
+    make = region.make_region if params.layout == "region" else city.make_city
+    town = make(params, rng=np.random.default_rng(streams["city"]))
+    report(stage, 1.0)
     return streams, town
 
 
