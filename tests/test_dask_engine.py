@@ -324,19 +324,28 @@ def test_parquet_columns_are_recognised_by_the_one_reader(tmp_path, tiny_world):
     traces.drop(columns="time").to_parquet(tmp_path / "no-time.parquet")
     with pytest.raises(InputError, match=r"missing column\(s\) time; a traces file needs"):
         read_traces_dask(tmp_path / "no-time.parquet")
-    degrees = traces.drop(columns=["x_km", "y_km"]).assign(lat=48.8, lon=2.3)
-    degrees.to_parquet(tmp_path / "degrees.parquet")
-    with pytest.raises(FewpointsError, match="needs x_km/y_km; convert lat/lon first"):
-        read_traces_dask(tmp_path / "degrees.parquet")
     traces.assign(x_km=traces["x_km"] > 3).to_parquet(tmp_path / "bool.parquet")
     with pytest.raises(FewpointsError, match="column x_km holds bool, not numbers"):
         read_traces_dask(tmp_path / "bool.parquet")
-    unix = traces.assign(time=traces["time"].astype("int64") // 10**9)
-    unix.to_parquet(tmp_path / "unix.parquet")
-    with pytest.raises(
-        FewpointsError, match="column time holds int64; the Dask engine reads times"
-    ):
-        read_traces_dask(tmp_path / "unix.parquet")
+    # Degrees, Unix times and broker names are read by the reader's rules, as read_traces reads them.
+    from fewpoints.audit import broker_form
+    from fewpoints.io import read_traces
+
+    broker = broker_form(traces, rng=0).rename(columns={"advertiser_id": "maid"})
+    broker.to_parquet(tmp_path / "broker.parquet")
+    for tz in ("UTC", "America/Phoenix"):
+        want = read_traces(tmp_path / "broker.parquet", timezone=tz)
+        info = {}
+        ddf = read_traces_dask(tmp_path / "broker.parquet", timezone=tz, info=info)
+        got = ddf.compute()
+        assert info["columns"]["device_id"] == "maid" and info["time"] == "Unix seconds (UTC)"
+        for c in ("time", "x_km", "y_km", "accuracy_m"):
+            assert np.array_equal(got[c].to_numpy(), want[c].to_numpy()), c
+        assert list(got["device_id"].astype(str)) == list(want["device_id"])
+    ms = broker.assign(timestamp=broker["timestamp"] * 1000, latitude=broker["latitude"] + 100)
+    ms.to_parquet(tmp_path / "bad-degrees.parquet")
+    with pytest.raises(InputError, match="beyond \\+-90 degrees of latitude"):
+        read_traces_dask(tmp_path / "bad-degrees.parquet")  # refused before any work
     traces.to_parquet(tmp_path / "ok.parquet")
     ddf = read_traces_dask(tmp_path / "ok.parquet")
     assert list(ddf.columns) == ["device_id", "time", "x_km", "y_km"]

@@ -1570,17 +1570,7 @@ def briefing_html(
     parts += ["</dl>", "</section>"]
     # One section per figure.
     for i, fig in enumerate(figs, 1):
-        mime, data = images[fig.name]
-        parts += [
-            f'<section class="page" id="{esc(fig.name)}" aria-labelledby="{esc(fig.name)}-h">',
-            f'<p class="fignum">Figure {i}</p>',
-            f'<h2 id="{esc(fig.name)}-h">{esc(fig.title)}</h2>',
-            "<figure>",
-            f'<img src="{_data_uri(mime, data)}" alt="{esc(fig.alt)}" '
-            f'width="{int(fig.figsize[0] * 96)}" height="{int(fig.figsize[1] * 96)}">',
-            f"<figcaption>{esc(fig.caption)}</figcaption>",
-            "</figure>",
-        ]
+        parts += figure_html(fig, i, images[fig.name])
         if fig.name.endswith("what-protects") and isinstance(fig.result, pd.DataFrame):
             parts += _release_table(fig.result, i, esc)
         parts.append("</section>")
@@ -1604,6 +1594,28 @@ def briefing_html(
         parts.append(f'<li id="ref-{key}">{esc(text)}</li>')
     parts += ["</ol>", "</section>", "</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def figure_html(fig: BriefingFigure, number: int, image: tuple[str, bytes]) -> list[str]:
+    """The opening of a figure's page: its number, its finding as heading, the picture, the caption.
+
+    ``image`` is ``(mime type, bytes)``. The caller adds any table and closes
+    the ``section`` (the briefing and the audit lay out their figures alike).
+    """
+    import html
+
+    esc = lambda t: html.escape(str(t), quote=True)  # noqa: E731
+    mime, data = image
+    return [
+        f'<section class="page" id="{esc(fig.name)}" aria-labelledby="{esc(fig.name)}-h">',
+        f'<p class="fignum">Figure {number}</p>',
+        f'<h2 id="{esc(fig.name)}-h">{esc(fig.title)}</h2>',
+        "<figure>",
+        f'<img src="{_data_uri(mime, data)}" alt="{esc(fig.alt)}" '
+        f'width="{int(fig.figsize[0] * 96)}" height="{int(fig.figsize[1] * 96)}">',
+        f"<figcaption>{esc(fig.caption)}</figcaption>",
+        "</figure>",
+    ]
 
 
 def _release_table(table: pd.DataFrame, number: int, esc) -> list[str]:

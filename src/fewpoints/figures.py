@@ -34,6 +34,7 @@ __all__ = [
     "OKABE_ITO",
     "SAVE_METADATA",
     "SOURCE_LINE",
+    "data_labels",
     "house_style",
     "new_axes",
     "plot_anonymity_sets",
@@ -69,6 +70,13 @@ FAINT = "#BDBDBD"
 #: A4 text width is about 16 cm (6.3 in); figures are drawn at that size so 9-10 pt type stays 9-10 pt.
 FIGSIZE = (6.3, 3.9)
 SOURCE_LINE = "Synthetic data - fewpoints"
+#: The words that say whose data a chart shows (see :func:`data_labels`).
+_DATA = {
+    "source": SOURCE_LINE,
+    "series": "Synthetic city (this run)",
+    "here": "This city",
+    "recorded": "as recorded (antenna)",
+}
 
 #: The single style definition every figure uses (matplotlib rcParams).
 HOUSE_STYLE = {
@@ -128,6 +136,27 @@ def house_style():
         yield
 
 
+@contextlib.contextmanager
+def data_labels(*, source: str, series: str, here: str, recorded: str | None = None):
+    """Inside the block, charts say whose data they show in these words instead of "synthetic city".
+
+    ``source`` is the small line at the bottom right, ``series`` the legend
+    entry of the measured curve, ``here`` how a headline names the data
+    ("This city: 95% singled out"), ``recorded`` how a coarsening chart names
+    the locations as recorded. The audit of a user's own file uses it, so
+    that nothing measured on real data is labelled synthetic.
+    """
+    old = dict(_DATA)
+    _DATA.update(source=source, series=series, here=here)
+    if recorded is not None:
+        _DATA["recorded"] = recorded
+    try:
+        yield
+    finally:
+        _DATA.clear()
+        _DATA.update(old)
+
+
 def new_axes(ax=None, *, figsize=None):
     """``ax`` if given, else one Axes on a new house-style figure (constrained layout)."""
     if ax is not None:
@@ -175,7 +204,7 @@ def _source_line(ax) -> None:
     fig = ax.figure
     if any(t.get_gid() == "fewpoints-source" for t in fig.texts):
         return
-    fig.supxlabel(SOURCE_LINE, x=0.995, ha="right", fontsize=8, color=MUTED)
+    fig.supxlabel(_DATA["source"], x=0.995, ha="right", fontsize=8, color=MUTED)
     fig._supxlabel.set_gid("fewpoints-source")
 
 
@@ -310,7 +339,7 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
     ax.fill_between(
         p, curve["ci_low"], curve["ci_high"], color=OURS, alpha=0.22, lw=0, label="95% interval"
     )
-    ax.plot(p, u, "o-", color=OURS, label="Synthetic city (this run)", zorder=4, gid="unicity")
+    ax.plot(p, u, "o-", color=OURS, label=_DATA["series"], zorder=4, gid="unicity")
     if published:
         pub = PUBLISHED_UNICITY
         ax.plot(
@@ -332,7 +361,7 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
     row = curve[curve["n_points"] == at].iloc[0]
     _headline(
         ax,
-        f"This city: {row['unicity']:.0%} singled out\nby {at} points",
+        f"{_DATA['here']}: {row['unicity']:.0%} singled out\nby {at} points",
         (at, row["unicity"]),
         (28, -62),
     )
@@ -354,7 +383,7 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
 def _space_label(cell, *, merged: bool = False) -> str:
     """Plain words for a spatial setting: ``cell`` is km squares, or antennas merged."""
     if cell is None or pd.isna(cell) or (merged and cell == 1):
-        return "as recorded (antenna)"
+        return _DATA["recorded"]
     return f"groups of {cell:g} antennas" if merged else f"{cell:g} km squares"
 
 
@@ -506,6 +535,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
         raise FewpointsError(f"plot_resolution: no setting with {column}={cell}, {h:g} h to mark")
     at = at.set_index("n_points")
     where = _space_label(cell, merged=merged).replace("as recorded (antenna)", "antennas")
+    where = where.replace("as recorded", "locations as recorded")
     values = [f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps]
     # Narrow lines, placed where they hide the fewest points (below).
     lines = [f"{what} {where},", f"{_hours_label(h)} slots: {values[0]}", *values[1:]]
@@ -804,7 +834,11 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
     rows = table[(table["measure"] == key) & table["share_unique"].notna()]
     row = rows.iloc[0]
     text = f"{MEASURE_WORDS.get(key, key).capitalize()}: {row['share_unique']:.0%} singled out"
-    text += f"\nat {row['granularity']} precision"
+    text += (
+        "\nwith locations as recorded"
+        if str(row["granularity"]).startswith("as recorded")
+        else f"\nat {row['granularity']} precision"
+    )
     if key == "home/work":
         k = f"{row['median_set_size']:,.0f}"
         text += f" (median {k} phone{'' if k == '1' else 's'} per pair)"
@@ -865,7 +899,7 @@ def plot_naming(curve: pd.DataFrame, *, ax=None):
         curve["share_named"],
         "o-",
         color=OKABE_ITO["vermillion"],
-        label="Synthetic city (this run)",
+        label=_DATA["series"],
         zorder=4,
         gid="share_named",
     )

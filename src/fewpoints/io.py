@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import ctypes
+import dataclasses
 import errno
 import gzip
 import json
@@ -670,6 +671,11 @@ def _to_local(utc_seconds: np.ndarray, timezone: str) -> np.ndarray:
     return local.to_numpy().astype(TIME_UNIT)
 
 
+def _show(value) -> str:
+    """A value as a user wrote it: numpy scalars as plain numbers (95.0, not np.float64(95.0))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _first(mask, values, first_line) -> tuple[str, object]:
     """(where, value) of the first True of ``mask`` (a numpy bool array)."""
     i = int(np.argmax(mask))
@@ -684,6 +690,7 @@ def parse_times(
     dayfirst: bool | None = None,
     timezone: str = "UTC",
     first_line: int | None = None,
+    rule: dict | None = None,
 ) -> np.ndarray:
     """Read a column of times by one rule for the whole column; return naive ``datetime64[s]``.
 
@@ -724,6 +731,10 @@ def parse_times(
     first_line : int, optional
         The file line of the first value (2 for a CSV file with a header);
         messages then name lines, else rows.
+    rule : dict, optional
+        Filled with how the column was read: ``form`` (plain words, e.g.
+        "Unix seconds (UTC)"), and ``time_unit`` or ``dayfirst`` where they
+        were decided, so that the parts of a file can be read by the same rule.
 
     Raises
     ------
@@ -732,6 +743,7 @@ def parse_times(
     """
     import pyarrow as pa
 
+    rule = {} if rule is None else rule
     _check_options(time_unit, dayfirst, timezone, what)
     arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
     if isinstance(arr, pa.ChunkedArray):
@@ -740,13 +752,18 @@ def parse_times(
     if arr.null_count:
         raise InputError(f"{what} has {arr.null_count:,} missing time(s)")
     if pa.types.is_timestamp(t):
+        rule["form"] = (
+            "datetimes with a time zone" if t.tz else "datetimes without a time zone (local times)"
+        )
         return _arrow_datetimes(arr, timezone)
     if pa.types.is_date(t):
+        rule["form"] = "dates"
         return arr.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False).astype(TIME_UNIT)
     if pa.types.is_boolean(t):
         raise InputError(f"{what} holds true/false values, not times")
     if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return _unix(arr.to_numpy(zero_copy_only=False), what, time_unit, timezone, first_line)
+        v = arr.to_numpy(zero_copy_only=False)
+        return _unix(v, what, time_unit, timezone, first_line, rule)
     if pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
         t = arr.type
@@ -754,7 +771,7 @@ def parse_times(
         arr = arr.cast(pa.string())
     elif not pa.types.is_string(t):
         raise InputError(f"{what} holds {t}, not times")
-    return _text_times(arr, what, time_unit, dayfirst, timezone, first_line)
+    return _text_times(arr, what, time_unit, dayfirst, timezone, first_line, rule)
 
 
 def _arrow_datetimes(arr, timezone: str) -> np.ndarray:
@@ -773,13 +790,13 @@ def _arrow_datetimes(arr, timezone: str) -> np.ndarray:
     return _to_local(seconds, timezone)
 
 
-def _unix(v: np.ndarray, what, time_unit, timezone, first_line) -> np.ndarray:
+def _unix(v: np.ndarray, what, time_unit, timezone, first_line, rule=None) -> np.ndarray:
     v = np.asarray(v)
     if v.dtype.kind == "f":
         bad = ~np.isfinite(v)
         if bad.any():
             where, value = _first(bad, v, first_line)
-            raise InputError(f"{what} has a number that is not a time ({value!r} on {where})")
+            raise InputError(f"{what} has a number that is not a time ({_show(value)} on {where})")
     unit = time_unit
     if unit is None:
         fits = {u: bool(((v >= lo) & (v < hi)).all()) for u, (lo, hi) in _UNIX_RANGE.items()}
@@ -791,17 +808,22 @@ def _unix(v: np.ndarray, what, time_unit, timezone, first_line) -> np.ndarray:
                 "2000 and 2100; if they are Unix times, say the unit with time_unit='s' or 'ms' "
                 "(--time-unit s or ms on the command line)"
             )
+    if rule is not None:
+        rule["form"] = "Unix " + ("seconds" if unit == "s" else "milliseconds") + " (UTC)"
+        rule["time_unit"] = unit
     scale = 1 if unit == "s" else 1000
     limit = 2**62 // 10**9 * scale  # keeps the seconds within what datetime64 holds
     out_of_range = np.abs(v) > limit
     if out_of_range.any():
         where, value = _first(out_of_range, v, first_line)
-        raise InputError(f"{what}: {value!r} on {where} is too large for a Unix time in {unit}")
+        raise InputError(
+            f"{what}: {_show(value)} on {where} is too large for a Unix time in {unit}"
+        )
     seconds = np.floor_divide(v, scale) if v.dtype.kind in "iu" else np.floor(v / scale)
     return _to_local(seconds.astype(np.int64).astype(TIME_UNIT), timezone)
 
 
-def _text_times(arr, what, time_unit, dayfirst, timezone, first_line) -> np.ndarray:
+def _text_times(arr, what, time_unit, dayfirst, timezone, first_line, rule) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -813,11 +835,13 @@ def _text_times(arr, what, time_unit, dayfirst, timezone, first_line) -> np.ndar
     # The usual cases in one vectorised pass each: all naive ISO, or all ISO with an offset.
     try:
         naive = pc.cast(arr, pa.timestamp("ns"))
+        rule["form"] = "ISO 8601 without a UTC offset (local times as written)"
         return _arrow_datetimes(naive, timezone)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     try:
         aware = pc.cast(arr, pa.timestamp("ns", tz="UTC"))
+        rule["form"] = "ISO 8601 with a UTC offset"
         return _arrow_datetimes(aware, timezone)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
@@ -833,7 +857,7 @@ def _text_times(arr, what, time_unit, dayfirst, timezone, first_line) -> np.ndar
             v = pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False)
         else:
             v = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
-        return _unix(v, what, time_unit, timezone, first_line)
+        return _unix(v, what, time_unit, timezone, first_line, rule)
     naive_iso, offset_iso, dmy = matches(_NAIVE_ISO), matches(_OFFSET_ISO), matches(_DMY)
     iso = naive_iso | offset_iso
     if naive_iso.any() and offset_iso.any():
@@ -856,19 +880,19 @@ def _text_times(arr, what, time_unit, dayfirst, timezone, first_line) -> np.ndar
         where, value = _first(bad, text, first_line)
         if re.match(_TIME_ONLY, str(value)):
             raise InputError(
-                f"{what}: {value!r} on {where} is a time without a date; write the date too "
+                f"{what}: {_show(value)} on {where} is a time without a date; write the date too "
                 "(2026-03-02 08:15:00)"
             )
         raise InputError(
-            f"{what} has an unparsable time {value!r} on {where}; write times as {_FORMS}"
+            f"{what} has an unparsable time {_show(value)} on {where}; write times as {_FORMS}"
         )
     if dmy.all():
-        return _dmy_times(arr, text, what, dayfirst, first_line)
+        return _dmy_times(arr, text, what, dayfirst, first_line, rule)
     # Every value has an ISO form, yet the column did not parse: an impossible date or offset.
     kind = pa.timestamp("ns", tz="UTC") if offset_iso.any() else pa.timestamp("ns")
     where, value = _first_invalid(arr, kind, text, first_line)
     raise InputError(
-        f"{what}: {value!r} on {where} is not a valid date and time (or is outside the "
+        f"{what}: {_show(value)} on {where} is not a valid date and time (or is outside the "
         "years 1678 to 2261)"
     )
 
@@ -894,7 +918,7 @@ def _first_invalid(arr, kind, text, first_line):
     return _row(lo, first_line), text[lo]  # pragma: no cover
 
 
-def _dmy_times(arr, text, what, dayfirst, first_line) -> np.ndarray:
+def _dmy_times(arr, text, what, dayfirst, first_line, rule) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -921,6 +945,8 @@ def _dmy_times(arr, text, what, dayfirst, first_line) -> np.ndarray:
                 "--month-first on the command line), or write ISO 8601 dates (2026-03-05)"
             )
         dayfirst = bool(day_first.any())
+    rule["form"] = "day/month/year" if dayfirst else "month/day/year"
+    rule["dayfirst"] = dayfirst
     day, month = (a, b) if dayfirst else (b, a)
     stamps = pd.to_datetime(
         pd.DataFrame(
@@ -939,7 +965,7 @@ def _dmy_times(arr, text, what, dayfirst, first_line) -> np.ndarray:
     if bad.any():
         where, value = _first(bad, text, first_line)
         order = "day/month/year" if dayfirst else "month/day/year"
-        raise InputError(f"{what}: {value!r} on {where} is not a valid date read as {order}")
+        raise InputError(f"{what}: {_show(value)} on {where} is not a valid date read as {order}")
     return stamps.to_numpy().astype(TIME_UNIT)
 
 
@@ -979,8 +1005,10 @@ def _numbers(col, what: str, first_line: int | None) -> np.ndarray:
     if bad.any():
         where, value = _first(bad, col.to_numpy(zero_copy_only=False), first_line)
         if str(value).strip() in ("True", "False", "true", "false", "TRUE", "FALSE"):
-            raise InputError(f"{what} holds true/false values, not numbers ({value!r} on {where})")
-        raise InputError(f"{what} must be numeric (found {value!r} on {where})")
+            raise InputError(
+                f"{what} holds true/false values, not numbers ({_show(value)} on {where})"
+            )
+        raise InputError(f"{what} must be numeric (found {_show(value)} on {where})")
     out = np.full(len(col), np.nan)
     keep = ~missing
     if keep.any():
@@ -1013,58 +1041,278 @@ def _ids(col, what: str) -> np.ndarray:
 
 
 _EARTH_RADIUS_KM = 6371.0088
+#: Bins (degrees) in which a file's fixes are counted to find its median.
+_CENTRE_STEP = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """Lambert azimuthal equal-area projection of the sphere, centred on ``(lat0, lon0)``, in km.
+
+    Areas are exact on the sphere (a 1 km square covers 1 km² wherever it
+    is), so square cells coarsen a whole country fairly, and distances stay
+    within 0.1% of the sphere's up to 500 km from the centre, 0.35% up to
+    1,000 km and 1.3% up to 2,000 km (the scale is ``1 / cos(c / 2)`` across
+    and its inverse along the direction from the centre, ``c`` the angle
+    from it). The Earth is taken as a sphere of radius 6,371.0088 km, which
+    adds at most about 0.5% against the ellipsoid. The same projection
+    (``x`` east, ``y`` north) is used for a traces file and its places file.
+    """
+
+    lat0: float
+    lon0: float
+
+    def forward(self, lat, lon) -> tuple[np.ndarray, np.ndarray]:
+        """Degrees to kilometres east (x) and north (y) of the centre."""
+        phi = np.deg2rad(np.asarray(lat, dtype=np.float64))
+        dlam = np.deg2rad((np.asarray(lon, dtype=np.float64) - self.lon0 + 180.0) % 360.0 - 180.0)
+        p0 = np.deg2rad(self.lat0)
+        cos_c = np.sin(p0) * np.sin(phi) + np.cos(p0) * np.cos(phi) * np.cos(dlam)
+        k = np.sqrt(2.0 / np.maximum(1.0 + cos_c, 1e-300))
+        x = _EARTH_RADIUS_KM * k * np.cos(phi) * np.sin(dlam)
+        y = (
+            _EARTH_RADIUS_KM
+            * k
+            * (np.cos(p0) * np.sin(phi) - np.sin(p0) * np.cos(phi) * np.cos(dlam))
+        )
+        return x, y
+
+    def inverse(self, x_km, y_km) -> tuple[np.ndarray, np.ndarray]:
+        """Kilometres east and north of the centre to degrees (lat, lon in -180..180)."""
+        x = np.asarray(x_km, dtype=np.float64)
+        y = np.asarray(y_km, dtype=np.float64)
+        rho = np.hypot(x, y)
+        c = 2.0 * np.arcsin(np.clip(rho / (2.0 * _EARTH_RADIUS_KM), -1.0, 1.0))
+        p0 = np.deg2rad(self.lat0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = np.where(rho > 0, y * np.sin(c) * np.cos(p0) / np.where(rho > 0, rho, 1.0), 0.0)
+        phi = np.arcsin(np.clip(np.cos(c) * np.sin(p0) + s, -1.0, 1.0))
+        lam = np.arctan2(x * np.sin(c), rho * np.cos(p0) * np.cos(c) - y * np.sin(p0) * np.sin(c))
+        lon = (self.lon0 + np.rad2deg(lam) + 180.0) % 360.0 - 180.0
+        return np.rad2deg(phi), lon
+
+    @classmethod
+    def for_data(cls, lat, lon) -> Projection:
+        """The projection of a file: centred on its median fix, rounded to the whole degree.
+
+        The median latitude, and the median longitude on the circle cut at the
+        widest gap between the fixes (so that data either side of the
+        antimeridian stay together), counted in 0.1-degree bins and rounded to
+        the nearest whole degree: a few stray fixes far away do not move it,
+        files of one area share one frame, and a file read in parts
+        (:func:`centre_counts`, summed) gets the same centre as read whole.
+        The centre is then at most about 80 km from the median, which changes
+        no distance by more than 0.01%.
+        """
+        return cls.from_counts(*centre_counts(lat, lon))
+
+    @classmethod
+    def from_counts(cls, lat_counts: np.ndarray, lon_counts: np.ndarray) -> Projection:
+        """The projection of :meth:`for_data` from its bin counts (summed over a file's parts)."""
+        lat_counts = np.asarray(lat_counts, dtype=np.int64)
+        lon_counts = np.asarray(lon_counts, dtype=np.int64)
+        if lat_counts.sum() == 0:
+            raise InputError("no coordinates to centre a projection on")
+        half = lat_counts.sum() / 2.0
+        lat0 = (int(np.searchsorted(np.cumsum(lat_counts), half)) - 900) * _CENTRE_STEP
+        n = len(lon_counts)
+        # Cut the circle in the middle of its widest run of empty bins.
+        occupied = np.flatnonzero(lon_counts)
+        gaps = np.diff(np.append(occupied, occupied[0] + n))
+        widest = int(np.argmax(gaps))
+        cut = (occupied[widest] + gaps[widest] // 2 + 1) % n
+        rolled = np.roll(lon_counts, -cut)
+        k = (int(np.searchsorted(np.cumsum(rolled), half)) + cut) % n
+        lon0 = (k - 1800) * _CENTRE_STEP
+        lon0 = (lon0 + 180.0) % 360.0 - 180.0
+        lat0 = float(np.clip(np.round(lat0), -90, 90))
+        lon0 = float((np.round(lon0) + 180.0) % 360.0 - 180.0)
+        return cls(lat0 + 0.0, lon0 + 0.0)
+
+    def describe(self) -> str:
+        ns = "N" if self.lat0 >= 0 else "S"
+        ew = "E" if self.lon0 >= 0 else "W"
+        return (
+            f"latitude/longitude projected to km by a Lambert azimuthal equal-area projection "
+            f"centred at {abs(self.lat0):.0f}°{ns} {abs(self.lon0):.0f}°{ew} (the file's "
+            "median fix, to the degree): areas exact, distances within 0.35% up to 1,000 km "
+            "from the centre and 1.3% up to 2,000 km"
+        )
+
+
+def centre_counts(lat, lon) -> tuple[np.ndarray, np.ndarray]:
+    """Fixes per 0.1-degree bin of latitude (1,801 bins) and of longitude (3,600), for a centre."""
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    i = np.clip(np.rint(lat / _CENTRE_STEP).astype(np.int64) + 900, 0, 1800)
+    j = (np.rint(lon / _CENTRE_STEP).astype(np.int64) + 1800) % 3600
+    return np.bincount(i, minlength=1801), np.bincount(j, minlength=3600)
 
 
 def project_lat_lon(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Degrees to kilometres: an equirectangular projection around the data's own centre.
+    """Degrees to kilometres by the projection of the data themselves (:meth:`Projection.for_data`)."""
+    return Projection.for_data(lat, lon).forward(lat, lon)
 
-    The centre's longitude is the circular mean of the longitudes and every
-    difference from it is taken the short way round, so points either side of
-    the antimeridian (179.99 and -179.99) stay as close as they are. Accurate
-    to well under 1% across a city; distances across a country are distorted
-    where the latitude differs much from the centre's.
-    """
-    lat = np.asarray(lat, dtype=float)
-    lon = np.asarray(lon, dtype=float)
-    rad = np.deg2rad(lon)
-    lon0 = np.rad2deg(np.arctan2(np.mean(np.sin(rad)), np.mean(np.cos(rad))))
-    lat0 = float(np.mean(lat))
-    dlon = (lon - lon0 + 180.0) % 360.0 - 180.0
-    x = np.deg2rad(dlon) * np.cos(np.deg2rad(lat0)) * _EARTH_RADIUS_KM
-    y = np.deg2rad(lat - lat0) * _EARTH_RADIUS_KM
-    return x, y
+
+#: Projected kilometres are kept to the micrometre (9 decimals): no distance that matters
+#: changes, and degrees written from kilometres read back to the same kilometres.
+KM_DECIMALS = 9
+
+
+def _check_degrees(lat, lon, names: tuple[str, str], where: str, first_line) -> None:
+    """Refuse, naming the column and the fix, degrees that cannot be latitude and longitude."""
+    lat_name, lon_name = names
+    for v, name in ((lat, lat_name), (lon, lon_name)):
+        if np.isnan(v).any():
+            where_, _ = _first(np.isnan(v), v, first_line)
+            raise InputError(f"{where}: column {name} has {int(np.isnan(v).sum()):,} missing "
+                             f"value(s) (first on {where_})")  # fmt: skip
+        if not np.isfinite(v).all():
+            raise InputError(f"{where}: column {name} has infinite values")
+    bad_lat = np.abs(lat) > 90
+    if bad_lat.any():
+        at, value = _first(bad_lat, lat, first_line)
+        if (np.abs(lon) <= 90).all():
+            raise InputError(
+                f"{where}: column {lat_name} holds {float(value):g} on {at}, beyond +-90 degrees "
+                f"({lat_name} must be within +-90), while {lon_name} stays within +-90: "
+                "latitude and longitude look swapped; map them "
+                f"with --columns lat={lon_name},lon={lat_name}"
+            )
+        raise InputError(
+            f"{where}: column {lat_name} holds {float(value):g} on {at}, beyond +-90 degrees of "
+            f"latitude ({lat_name} must be within +-90); map the latitude column with "
+            "--columns lat=COLUMN"
+        )
+    bad_lon = np.abs(lon) > 180
+    if bad_lon.any():
+        at, value = _first(bad_lon, lon, first_line)
+        raise InputError(
+            f"{where}: column {lon_name} holds {float(value):g} on {at}, beyond +-180 degrees of "
+            "longitude (coordinates in metres or another projection? give them in degrees, or "
+            "as x_km,y_km)"
+        )
 
 
 # ---------------------------------------------------------------------------
 # read_traces: the one reader of a user's traces
 # ---------------------------------------------------------------------------
 
-#: The names a traces column may have in a file, by the name it takes in the table.
-#: The one place where a file's columns are recognised (the first name present wins).
+#: The names a traces column may have in a file, by the name it takes in the table: the
+#: names brokers and researchers ship (compared in lower case, with spaces and dashes read
+#: as underscores); the first name present wins. The one place where a file's columns are
+#: recognised; ``--columns`` (``columns=``) names any other.
 TRACE_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
-    "device_id": ("device_id",),
-    "time": ("time",),
+    "device_id": (
+        "device_id", "maid", "ad_id", "advertiser_id", "advertising_id", "mobile_ad_id",
+        "idfa", "gaid", "aaid", "ifa", "deviceid", "device", "user_id", "userid", "uid",
+        "subscriber_id", "caller_id",
+    ),
+    "time": (
+        "time", "timestamp", "datetime", "utc_timestamp", "timestamp_utc", "time_utc",
+        "datetime_utc", "ts", "event_time", "location_at", "date_time", "unix_time",
+        "unix_timestamp", "epoch", "local_time",
+    ),
     "x_km": ("x_km",),
     "y_km": ("y_km",),
-    "lat": ("lat",),
-    "lon": ("lon",),
-    "antenna_id": ("antenna_id",),
-    "accuracy_m": ("accuracy_m",),
-}
+    "lat": ("lat", "latitude", "lat_deg", "latitude_deg"),
+    "lon": ("lon", "lng", "long", "longitude", "lon_deg", "longitude_deg"),
+    "antenna_id": ("antenna_id", "cell_id", "cellid", "tower_id"),
+    "accuracy_m": (
+        "accuracy_m", "horizontal_accuracy", "horizontal_accuracy_m", "accuracy",
+        "h_accuracy", "hacc", "accuracy_meters", "gps_accuracy",
+    ),
+}  # fmt: skip
 
 
-def _recognise(names: list[str]) -> dict[str, str]:
+def _normal(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def column_map(text: str | dict | None) -> dict[str, str]:
+    """``--columns device_id=maid,time=ts,...`` as ``{"device_id": "maid", ...}``, checked.
+
+    Raises
+    ------
+    InputError
+        One line naming the pair that is not ``ROLE=COLUMN`` or the unknown role.
+    """
+    if text is None or isinstance(text, dict):
+        pairs = dict(text or {})
+    else:
+        pairs = {}
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            role, eq, name = part.partition("=")
+            if not eq or not role.strip() or not name.strip():
+                raise InputError(
+                    f"--columns: expected ROLE=COLUMN pairs separated by commas (such as "
+                    f"device_id=maid,time=ts), got {part.strip()!r}"
+                )
+            role = role.strip()
+            if role in pairs:
+                raise InputError(f"--columns: {role} is given twice")
+            pairs[role] = name.strip()
+    unknown = [r for r in pairs if r not in TRACE_COLUMN_NAMES]
+    if unknown:
+        raise InputError(
+            f"--columns: unknown column {unknown[0]!r}; name one of "
+            f"{', '.join(TRACE_COLUMN_NAMES)} (such as time=ts)"
+        )
+    return pairs
+
+
+def _recognise(names: list[str], where: str = "", columns: dict | None = None) -> dict[str, str]:
     """Which column of the file is which column of a traces table (canonical -> file's name)."""
-    present = set(names)
-    found = {}
-    for column, candidates in TRACE_COLUMN_NAMES.items():
-        hit = next((c for c in candidates if c in present), None)
+    found: dict[str, str] = {}
+    for role, name in column_map(columns).items():
+        hit = (
+            name if name in names else next((n for n in names if _normal(n) == _normal(name)), None)
+        )
+        if hit is None:
+            shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+            raise InputError(
+                f"{where}: --columns {role}={name}: the file has no column {name} (it has {shown})"
+            )
+        found[role] = hit
+    taken = set(found.values())
+    by_normal: dict[str, str] = {}
+    for n in names:
+        by_normal.setdefault(_normal(n), n)
+    for role, candidates in TRACE_COLUMN_NAMES.items():
+        if role in found:
+            continue
+        hit = next(
+            (by_normal[c] for c in candidates if c in by_normal and by_normal[c] not in taken),
+            None,
+        )
         if hit is not None:
-            found[column] = hit
-    if {"x_km", "y_km"} <= set(found):
+            found[role] = hit
+            taken.add(hit)
+    mapped = set(column_map(columns))
+    if {"x_km", "y_km"} <= set(found) and not ({"lat", "lon"} & mapped):
         found.pop("lat", None)
         found.pop("lon", None)
+    elif {"lat", "lon"} & mapped:
+        found.pop("x_km", None)
+        found.pop("y_km", None)
     return found
+
+
+def recognised_words(found: dict[str, str]) -> str:
+    """``device_id <- maid, time <- ts, lat/lon <- latitude/longitude``: what was recognised."""
+    words = []
+    for role in ("device_id", "time"):
+        words.append(f"{role} <- {found[role]}")
+    if "x_km" in found:
+        words.append(f"x_km/y_km <- {found['x_km']}/{found['y_km']}")
+    else:
+        words.append(f"lat/lon <- {found['lat']}/{found['lon']}")
+    for role in ("accuracy_m", "antenna_id"):
+        if role in found:
+            words.append(f"{role} <- {found[role]}")
+    return ", ".join(words)
 
 
 def _arrow_types(found: dict[str, str]) -> dict[str, object]:
@@ -1082,6 +1330,9 @@ def read_traces(
     time_unit: str | None = None,
     dayfirst: bool | None = None,
     timezone: str = "UTC",
+    columns: dict | str | None = None,
+    projection: Projection | None = None,
+    info: dict | None = None,
 ) -> pd.DataFrame:
     """Read a traces table from CSV (optionally gzip-compressed) or Parquet.
 
@@ -1093,10 +1344,17 @@ def read_traces(
       offset, Unix seconds or milliseconds, day/month/year text when the
       column says which; never a time without a date);
     - coordinates are ``x_km, y_km`` (kilometres), or ``lat, lon`` (degrees,
-      projected by :func:`project_lat_lon`); numbers only, never true/false,
-      none missing or infinite;
+      projected once for the whole file by :class:`Projection`, kept to the
+      micrometre); numbers only, never true/false, none missing or infinite,
+      latitudes within +-90 and longitudes within +-180 (swapped columns are
+      named as such);
     - ``antenna_id`` and ``accuracy_m`` are kept when present, as are other
       columns (as text).
+
+    Columns are recognised by the names brokers and researchers ship
+    (:data:`TRACE_COLUMN_NAMES`: ``maid``, ``advertiser_id``, ``idfa``, ...;
+    ``timestamp``, ``datetime``, ...; ``latitude``/``longitude``, ``lng``;
+    ``horizontal_accuracy``, ...), or as ``columns`` maps them.
 
     Parameters
     ----------
@@ -1110,6 +1368,16 @@ def read_traces(
     timezone : str, default "UTC"
         The local time zone: times with a UTC offset, and Unix times, are
         converted to it; times without an offset are taken as local already.
+    columns : dict or str, optional
+        Which column is which, for names not recognised: ``{"device_id":
+        "maid", "time": "ts"}`` or ``"device_id=maid,time=ts"``.
+    projection : Projection, optional
+        For degrees: the projection to use (default: the file's own,
+        :meth:`Projection.for_data`), e.g. to put two files in one frame.
+    info : dict, optional
+        Filled with how the file was read: ``columns`` (the file's name of
+        each column), ``time`` (the rule its times were read by),
+        ``timezone``, and ``projection`` for degrees.
 
     Returns
     -------
@@ -1141,11 +1409,11 @@ def read_traces(
     name = path.name.lower()
     if name.endswith(".parquet"):
         table, first_line = _read_parquet(path), None
-        found = trace_columns(table.column_names, where)
+        found = trace_columns(table.column_names, where, columns)
     elif name.endswith(_TEXT_SUFFIXES):
         magic = _open_check(path)
         sep = "\t" if ".tsv" in name else ","
-        found = trace_columns(_header(path, sep, _compressed(path, magic)), where)
+        found = trace_columns(_header(path, sep, _compressed(path, magic)), where, columns)
         try:
             table = _read_csv(path, _arrow_types(found))
         except InputError:
@@ -1156,38 +1424,48 @@ def read_traces(
         raise InputError(f"{path}: expected a .csv, .csv.gz or .parquet file")
     if table.num_rows == 0:
         raise InputError(f"{where}: the traces table is empty")
-    columns: dict[str, object] = {}
+    out: dict[str, object] = {}
     device = _ids(table.column(found["device_id"]), f"{where}: column {found['device_id']}")
-    columns["device_id"] = device.to_pandas().astype("str")
-    columns["time"] = parse_times(
+    out["device_id"] = device.to_pandas().astype("str")
+    rule: dict = {}
+    out["time"] = parse_times(
         table.column(found["time"]),
         what=f"{where}: column {found['time']}",
         time_unit=time_unit,
         dayfirst=dayfirst,
         timezone=timezone,
         first_line=first_line,
+        rule=rule,
     )
     if "x_km" in found:
         for c in ("x_km", "y_km"):
-            columns[c] = _numbers(table.column(found[c]), f"{where}: column {found[c]}", first_line)
+            out[c] = _numbers(table.column(found[c]), f"{where}: column {found[c]}", first_line)
     else:
         lat = _numbers(table.column(found["lat"]), f"{where}: column {found['lat']}", first_line)
         lon = _numbers(table.column(found["lon"]), f"{where}: column {found['lon']}", first_line)
-        if np.isnan(lat).any() or np.isnan(lon).any():
-            raise InputError(f"{where}: lat/lon have missing values")
-        if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
-            raise InputError(f"{where}: lat/lon have infinite values")
-        if (np.abs(lat) > 90).any() or (np.abs(lon) > 180).any():
-            raise InputError(f"{where}: lat must be within +-90 and lon within +-180 degrees")
-        columns["x_km"], columns["y_km"] = project_lat_lon(lat, lon)
+        _check_degrees(lat, lon, (found["lat"], found["lon"]), where, first_line)
+        projection = projection or Projection.for_data(lat, lon)
+        x, y = projection.forward(lat, lon)
+        del lat, lon
+        out["x_km"], out["y_km"] = np.round(x, KM_DECIMALS), np.round(y, KM_DECIMALS)
+        del x, y
     for c in ("antenna_id", "accuracy_m"):
         if c in found:
             v = _numbers(table.column(found[c]), f"{where}: column {found[c]}", first_line)
             if c == "antenna_id" and not np.isnan(v).any() and (v == np.floor(v)).all():
                 v = v.astype(np.int64)
-            columns[c] = v
+            out[c] = v
+    if info is not None:
+        info.update(
+            columns=dict(found),
+            columns_words=recognised_words(found),
+            time=rule.get("form", ""),
+            rule=rule,
+            timezone=str(timezone),
+            projection=None if "x_km" in found else projection,
+        )
     used = set(found.values())
-    df = pd.DataFrame(columns)
+    df = pd.DataFrame(out)
     for extra in table.column_names:
         if extra not in used and extra not in df.columns:
             col = table.column(extra)
@@ -1198,24 +1476,27 @@ def read_traces(
     return validate(df, "traces", source=where)
 
 
-def trace_columns(names: Iterable[str], where: str) -> dict[str, str]:
+def trace_columns(names: Iterable[str], where: str, columns=None) -> dict[str, str]:
     """Which of a file's columns is which traces column (``{"device_id": name in the file, ...}``).
 
     The one place where a traces file's column names are recognised (by
-    :data:`TRACE_COLUMN_NAMES`), for every reader (:func:`read_traces` and the
-    Dask engine's Parquet reader). ``x_km, y_km`` win over ``lat, lon``.
+    :data:`TRACE_COLUMN_NAMES`, or as ``columns`` maps them: ``{"time": "ts"}``
+    or ``"time=ts"``), for every reader (:func:`read_traces` and the Dask
+    engine's Parquet reader). ``x_km, y_km`` win over ``lat, lon`` unless
+    ``columns`` maps degrees.
 
     Raises
     ------
     InputError
-        One line naming the missing columns.
+        One line naming the missing columns, the names looked for and the fix.
     """
-    found = _recognise([str(n).strip() for n in names])
-    _require_columns(found, where)
+    names = [str(n).strip() for n in names]
+    found = _recognise(names, where, columns)
+    _require_columns(found, where, names)
     return found
 
 
-def _require_columns(found: dict[str, str], where: str) -> None:
+def _require_columns(found: dict[str, str], where: str, names: list[str] = ()) -> None:
     need = ["device_id", "time"]
     if "x_km" in found or "y_km" in found or not ({"lat", "lon"} & set(found)):
         need += ["x_km", "y_km"]
@@ -1223,9 +1504,16 @@ def _require_columns(found: dict[str, str], where: str) -> None:
         need += ["lat", "lon"]
     missing = [c for c in need if c not in found]
     if missing:
+        if set(missing) == {"x_km", "y_km"}:
+            missing = ["x_km", "y_km (or lat, lon)"]
+        first = missing[0].split(" ")[0]
+        looked = ", ".join(TRACE_COLUMN_NAMES[first][:6])
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         raise InputError(
             f"{where}: missing column(s) {', '.join(missing)}; a traces file needs "
-            "device_id,time,x_km,y_km (or device_id,time,lat,lon)"
+            f"device_id,time,x_km,y_km (or device_id,time,lat,lon) under these or common names "
+            f"(for {first}: {looked}, ...): name yours with --columns {first}=COLUMN (the file "
+            f"has: {shown})"
         )
 
 
