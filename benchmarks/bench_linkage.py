@@ -35,7 +35,7 @@ from fewpoints.attacks.linkage import (
     linkage_score,
     naming_curve,
 )
-from fewpoints.attacks.unicity import wilson_interval
+from fewpoints.attacks.result import wilson_interval
 
 HERE = Path(__file__).resolve().parent
 

@@ -46,7 +46,7 @@ import fewpoints
 from fewpoints.anonymize import coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, resolution_sweep, unicity
 from fewpoints.attacks import resolution as resolution_module
-from fewpoints.attacks.unicity import _unicity
+from fewpoints.attacks.unicity import unicity_on_index
 
 HERE = Path(__file__).resolve().parent
 CELLS = (None, 0.5, 1.0, 2.0, 4.0)
@@ -158,11 +158,11 @@ def whole_call(traces: pd.DataFrame, label: str, targets: int, seed: int) -> dic
     # The same call in two steps, with and without bitsets.
     index, t_build = _best(lambda: PointIndex.from_traces(traces))
     again, t_query = _best(
-        lambda: _unicity(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
+        lambda: unicity_on_index(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
     )
     index.points = index.points.with_dense_min(2**62)
     lists, t_query_lists = _best(
-        lambda: _unicity(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
+        lambda: unicity_on_index(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
     )
     sizes = res.targets["anonymity_set_size"].tolist()
     assert again.targets["anonymity_set_size"].tolist() == sizes

@@ -25,6 +25,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import (
+    ascii_index,
+    check_share,
+    device_code_range,
+    duration_seconds,
+    nearest,
+    positive,
+    within_earth,
+)
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
 __all__ = [
@@ -78,7 +87,7 @@ def coarsen_space(traces: pd.DataFrame, *, cell_km: float = 1.0) -> pd.DataFrame
        Scientific Reports 3:1376.
     """
     validate_traces(traces)
-    cell = _positive(cell_km, "cell_km")
+    cell = positive(cell_km, "cell_km")
     out = traces.drop(columns=["antenna_id"], errors="ignore").copy()
     for col in ("x_km", "y_km"):
         v = traces[col].to_numpy(dtype=np.float64)
@@ -120,7 +129,7 @@ def coarsen_time(traces: pd.DataFrame, *, time_bin: str | pd.Timedelta = "1h") -
        Scientific Reports 3:1376.
     """
     validate_traces(traces)
-    s = _duration_seconds(time_bin, "time_bin")
+    s = duration_seconds(time_bin, "time_bin")
     t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
     floored = t - np.mod(t, s)
     if np.array_equal(floored, t):
@@ -192,7 +201,7 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
             stacklevel=2,
         )
     else:
-        step = _duration_seconds(rotate, "rotate")
+        step = duration_seconds(rotate, "rotate")
         t = traces["time"].to_numpy().astype("datetime64[s]", copy=False).view(np.int64)
         day0 = int(t.min()) - int(t.min()) % 86_400
         period = t - day0  # a new array (t may be the input's own data)
@@ -366,36 +375,7 @@ def _random_hex_ids(n: int, rng: np.random.Generator) -> pd.Index:
     text = np.empty((n, 3), dtype="<u4")
     for j, shift in enumerate((32, 16, 0)):
         text[:, j] = _HEX_QUADS[(ids >> shift) & 0xFFFF]
-    return _ascii_index(text.view(np.uint8).reshape(-1), width=12)
-
-
-def _ascii_index(text: np.ndarray, *, width: int) -> pd.Index:
-    """A ``str`` Index of ``len(text) // width`` fixed-width ASCII strings packed in ``text``.
-
-    With pyarrow (pandas' ``str`` is then Arrow-backed) the strings are the
-    buffer itself, with no Python object; otherwise one decode and split makes
-    the Python strings in C.
-    """
-    n = len(text) // width
-    dtype = pd.Index([], dtype="str").dtype  # what this pandas means by "str"
-    storage = getattr(dtype, "storage", None)
-    if storage == "pyarrow":
-        import pyarrow as pa
-
-        offsets = np.arange(0, width * (n + 1), width, dtype=np.int64)
-        values = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
-        return pd.Index(pd.arrays.ArrowStringArray(values, dtype=dtype), copy=False)
-    lines = np.empty((n, width + 1), dtype=np.uint8)
-    lines[:, :width] = text.reshape(n, width)
-    lines[:, width] = ord("\n")
-    words = str(memoryview(lines).cast("B"), "ascii").split("\n")
-    del lines
-    words.pop()  # after the last newline
-    strings = np.array(words, dtype=object)
-    del words
-    if storage == "python":
-        return pd.Index(pd.arrays.StringArray(strings, dtype=dtype), copy=False)
-    return pd.Index(strings, dtype=dtype)  # older pandas: object (or its own string type)
+    return ascii_index(text.view(np.uint8).reshape(-1), width=12)
 
 
 # ---------------------------------------------------------------------------
@@ -450,7 +430,7 @@ def merge_antennas(
     """
     validate_traces(traces)
     validate(antennas, "antennas")
-    v = _positive(v, "v")
+    v = positive(v, "v")
     if v < 1:
         raise FewpointsError(f"v must be at least 1 (antennas per cluster), got {v!r}")
     rng = np.random.default_rng(rng)
@@ -475,7 +455,7 @@ def merge_antennas(
     if need.any():
         x = traces["x_km"].to_numpy(dtype=np.float64)[need]
         y = traces["y_km"].to_numpy(dtype=np.float64)[need]
-        row[need] = _nearest(x, y, ax, ay)
+        row[need] = nearest(x, y, ax, ay)
     out = traces.drop(columns=["antenna_id"], errors="ignore").copy()
     out["x_km"] = cx[cluster[row]]
     out["y_km"] = cy[cluster[row]]
@@ -504,7 +484,7 @@ def _kmeans(x: np.ndarray, y: np.ndarray, k: int, rng, n_iter: int = 100):
         np.minimum(d2, ((pts - centres[j]) ** 2).sum(axis=1), out=d2)
     label = np.full(n, -1)
     for _ in range(n_iter):
-        new = _nearest(pts[:, 0], pts[:, 1], centres[:, 0], centres[:, 1])
+        new = nearest(pts[:, 0], pts[:, 1], centres[:, 0], centres[:, 1])
         if np.array_equal(new, label):
             break
         label = new
@@ -517,19 +497,6 @@ def _kmeans(x: np.ndarray, y: np.ndarray, k: int, rng, n_iter: int = 100):
     used = np.flatnonzero(np.bincount(label, minlength=k))
     label, _ = _dense_codes(label)
     return label, centres[used, 0], centres[used, 1]
-
-
-def _nearest(
-    x: np.ndarray, y: np.ndarray, cx: np.ndarray, cy: np.ndarray, max_work: int = 1 << 24
-) -> np.ndarray:
-    """Index of the nearest of the centres (cx, cy) to each point (x, y), by chunks of points."""
-    out = np.empty(len(x), dtype=np.int64)
-    chunk = max(1, max_work // max(len(cx), 1))
-    for s in range(0, len(x), chunk):
-        dx = x[s : s + chunk, None] - cx[None, :]
-        dy = y[s : s + chunk, None] - cy[None, :]
-        out[s : s + chunk] = np.argmin(dx * dx + dy * dy, axis=1)
-    return out
 
 
 def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame:
@@ -572,8 +539,8 @@ def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame
        Computing, LNCS 4480, 127-143.
     """
     validate_traces(traces)
-    sigma = _positive(sigma_m, "sigma_m")
-    _within_earth(sigma / 1000.0, f"sigma_m {sigma_m!r}", "a standard deviation of")
+    sigma = positive(sigma_m, "sigma_m")
+    within_earth(sigma / 1000.0, f"sigma_m {sigma_m!r}", "a standard deviation of")
     rng = np.random.default_rng(rng)
     _warn_if_below_resolution(traces, sigma, f"Gaussian noise of {sigma:g} m")
     # float32 draws: half the memory traffic, and 0.1 m of noise is still exact to a micrometre.
@@ -624,8 +591,8 @@ def geo_indistinguishable(traces: pd.DataFrame, *, epsilon_per_km: float, rng=No
        location-based systems. CCS '13, 901-914.
     """
     validate_traces(traces)
-    eps = _positive(epsilon_per_km, "epsilon_per_km")
-    _within_earth(2.0 / eps, f"epsilon_per_km {epsilon_per_km!r}", "a mean displacement of")
+    eps = positive(epsilon_per_km, "epsilon_per_km")
+    within_earth(2.0 / eps, f"epsilon_per_km {epsilon_per_km!r}", "a mean displacement of")
     rng = np.random.default_rng(rng)
     _warn_if_below_resolution(
         traces,
@@ -769,7 +736,7 @@ def subsample(traces: pd.DataFrame, *, keep: float, rng=None) -> pd.DataFrame:
        Scientific Reports 3:1376.
     """
     validate_traces(traces)
-    keep = _share(keep, "keep")
+    keep = check_share(keep, "keep")
     rng = np.random.default_rng(rng)
     if keep == 1.0:
         _warn_keep_all("subsample")
@@ -813,9 +780,9 @@ def sample_devices(traces: pd.DataFrame, *, keep: float, rng=None) -> pd.DataFra
        datasets. Patterns 2(3):100204.
     """
     validate_traces(traces)
-    keep = _share(keep, "keep")
+    keep = check_share(keep, "keep")
     rng = np.random.default_rng(rng)
-    dev, n_dev = _device_codes(traces)
+    dev, n_dev = device_code_range(traces)
     present = np.flatnonzero(np.bincount(dev, minlength=n_dev))
     m = max(1, int(round(keep * len(present))))
     if m == len(present):
@@ -868,7 +835,7 @@ def suppress_rare(traces: pd.DataFrame, *, k: int) -> pd.DataFrame:
     validate_traces(traces)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise FewpointsError(f"k must be a whole number of devices, at least 1, got {k!r}")
-    dev, n_dev = _device_codes(traces)
+    dev, n_dev = device_code_range(traces)
     point, n_points = _point_codes(traces)
     # Distinct devices per point: sort the (device, point) pairs, drop repeats, count.
     # Points are coded time first, so a table in device then time order gives
@@ -1007,15 +974,6 @@ def _categorical(
     )
 
 
-def _device_codes(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
-    """Integer code of each row's device (Categorical codes when it is one) and the code range."""
-    s = traces["device_id"]
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
-    codes, uniques = pd.factorize(s, sort=True)
-    return codes.astype(np.int64), len(uniques)
-
-
 def _device_codes_view(traces: pd.DataFrame) -> np.ndarray:
     """Integer code of each row's device, in increasing device order; the Categorical's own
     codes when it is one (no copy)."""
@@ -1094,52 +1052,9 @@ def _xy_codes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return xc.astype(np.int64) * (int(yc.max()) + 1 if len(yc) else 1) + yc
 
 
-def _duration_seconds(value, name: str) -> int:
-    try:
-        step = pd.Timedelta(value)
-    except (ValueError, TypeError):
-        raise FewpointsError(f"{name} is not a duration: {value!r}") from None
-    seconds = step.total_seconds()
-    if not seconds >= 1 or seconds != int(seconds):
-        raise FewpointsError(f"{name} must be a whole number of seconds, got {value!r}")
-    return int(seconds)
-
-
-def _share(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise FewpointsError(f"{name} must be a number, got {value!r}") from None
-    if not (0.0 < v <= 1.0):
-        raise FewpointsError(f"{name} must be a share in (0, 1], got {value!r}")
-    return v
-
-
 def _warn_keep_all(what: str) -> None:
     warnings.warn(
         f"{what} keeps everything at keep=1: the release is the whole table",
         WeakTransformWarning,
         stacklevel=3,
     )
-
-
-#: Noise that moves points further than around the Earth has no meaning (and overflows).
-_EARTH_CIRCUMFERENCE_KM = 40_075.0
-
-
-def _within_earth(km: float, what: str, scale: str) -> None:
-    if not km <= _EARTH_CIRCUMFERENCE_KM:
-        raise FewpointsError(
-            f"{what} gives {scale} {km:,.3g} km, more than the Earth's circumference "
-            f"({_EARTH_CIRCUMFERENCE_KM:,.0f} km): nothing of the data would be left"
-        )
-
-
-def _positive(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise FewpointsError(f"{name} must be a number, got {value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise FewpointsError(f"{name} must be positive, got {value!r}")
-    return v

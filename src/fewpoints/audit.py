@@ -223,7 +223,7 @@ _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 
 def _advertising_ids(n: int, rng) -> pd.Index:
     """``n`` distinct random advertising IDs (IDFA-style UUIDs, upper case), sorted, vectorised."""
-    from fewpoints.anonymize import _ascii_index
+    from fewpoints.common import ascii_index
 
     ids = np.empty((0, 36), dtype=np.uint8)
     while len(ids) < n:
@@ -237,7 +237,7 @@ def _advertising_ids(n: int, rng) -> pd.Index:
         ids = np.concatenate([ids, text])
         keys = np.unique(ids.view("S36").ravel())
         ids = keys.view(np.uint8).reshape(-1, 36)
-    return _ascii_index(np.ascontiguousarray(ids).reshape(-1), width=36)
+    return ascii_index(np.ascontiguousarray(ids).reshape(-1), width=36)
 
 
 def broker_form(
@@ -282,10 +282,10 @@ def broker_form(
         ``advertiser_id, timestamp, latitude, longitude, horizontal_accuracy``,
         one row per record, in the order of ``traces``.
     """
-    from fewpoints.attacks.index import _device_codes
+    from fewpoints.common import device_codes
 
     rng = np.random.default_rng(rng)
-    codes, labels = _device_codes(traces["device_id"])
+    codes, labels = device_codes(traces["device_id"])
     ids = _advertising_ids(len(labels), rng)
     x = traces["x_km"].to_numpy(dtype=np.float64)
     y = traces["y_km"].to_numpy(dtype=np.float64)
@@ -523,11 +523,11 @@ def per_device_risk(traces, *, max_points: int = 10, n_targets: int = 10_000, rn
        (2013). Unique in the Crowd. Scientific Reports 3:1376.
     """
     from fewpoints.attacks.index import as_index
-    from fewpoints.attacks.unicity import _check_p, _check_targets
+    from fewpoints.common import check_points, check_targets
 
     rng = np.random.default_rng(rng)
-    P = _check_p(max_points)
-    n_targets = _check_targets(n_targets)
+    P = check_points(max_points)
+    n_targets = check_targets(n_targets)
     index = as_index(traces)
     targets, m, ranks = _risk_draws(index.points_per_device(), P, n_targets, rng)
     items = index.nth_points_batch([(targets, ranks)])[0]
@@ -547,7 +547,7 @@ def _risk_draws(m_all: np.ndarray, P: int, n_targets: int, rng):
     Both engines draw through here (the same calls in the same order), so the
     same seed samples the same devices and reveals the same points.
     """
-    from fewpoints.attacks.unicity import _floyd_sample
+    from fewpoints.attacks.draws import floyd_sample
 
     eligible = np.flatnonzero(m_all > 0)
     n = min(n_targets, len(eligible))
@@ -556,7 +556,7 @@ def _risk_draws(m_all: np.ndarray, P: int, n_targets: int, rng):
     ranks = np.empty((n, P), dtype=np.int64)
     big = m >= P
     if big.any():
-        ranks[big] = rng.permuted(_floyd_sample(m[big], P, rng), axis=1)
+        ranks[big] = rng.permuted(floyd_sample(m[big], P, rng), axis=1)
     small = np.flatnonzero(~big)
     if len(small):
         # A random order of all of a small device's points; the columns past its
@@ -570,7 +570,7 @@ def _risk_draws(m_all: np.ndarray, P: int, n_targets: int, rng):
 
 def _risk_table(first: np.ndarray, m: np.ndarray, P: int) -> pd.DataFrame:
     """The per-device risk table from each sampled device's fewest points (0: not singled out)."""
-    from fewpoints.attacks.unicity import wilson_interval
+    from fewpoints.attacks.result import wilson_interval
 
     n = len(first)
     outcome = np.where(first > 0, first, np.where(m > P, P + 1, 0))
@@ -714,7 +714,7 @@ def release_costs(traces: pd.DataFrame, cells, bins) -> dict:
 
 def _release_words(cell, tb) -> str:
     space = "locations as recorded" if cell is None else f"{cell:g} km squares"
-    slot = "times as recorded" if tb is None else f"{F._hours_label(_hours(tb))} time slots"
+    slot = "times as recorded" if tb is None else f"{F.hours_label(_hours(tb))} time slots"
     return f"{space} and {slot}"
 
 
@@ -1046,29 +1046,29 @@ def _about_words(a: Audit) -> str:
 
 
 def _fig_curve(a: Audit):
-    from fewpoints.briefing import BriefingFigure, _pct
+    from fewpoints.briefing import BriefingFigure, pct
 
     c = a.curve
     at = c.set_index("n_points")
     u4 = at.loc[4]
     first, last = c.iloc[0], c.iloc[-1]
-    two = f"; two single out {_pct(at.loc[2, 'unicity'])}" if 2 in at.index else ""
+    two = f"; two single out {pct(at.loc[2, 'unicity'])}" if 2 in at.index else ""
     n_t = int(u4["n_targets"])
     if first["unicity"] >= 0.5 and u4["unicity"] - first["unicity"] < 0.01:
         title = (
             f"In {a.source}, a single point of a device's own trace (a place and a time to "
-            f"{a.about['time_step_words']}) singles out {_pct(first['unicity'])} of devices."
+            f"{a.about['time_step_words']}) singles out {pct(first['unicity'])} of devices."
         )
     elif first["unicity"] >= 0.5:
         title = (
             f"In {a.source}, {int(first['n_points'])} point of a device's own trace already "
-            f"singles out {_pct(first['unicity'])} of devices, and 4 points "
-            f"{_pct(u4['unicity'])}."
+            f"singles out {pct(first['unicity'])} of devices, and 4 points "
+            f"{pct(u4['unicity'])}."
         )
     else:
         title = (
             f"In {a.source}, 4 points of a device's own trace single out "
-            f"{_pct(u4['unicity'])} of devices."
+            f"{pct(u4['unicity'])} of devices."
         )
     return BriefingFigure(
         name="1-how-few-points",
@@ -1077,8 +1077,8 @@ def _fig_curve(a: Audit):
             f"{_measured(a)}: each dot is the share of sampled devices whose known points "
             f"(a place and a time at the file's own precision, drawn at random from the "
             f"device's trace) match no other device among {_about_words(a)}. One point singles "
-            f"out {_pct(first['unicity'])}{two}; four single out {_pct(u4['unicity'])} (95% "
-            f"interval {_pct(u4['ci_low'])} to {_pct(u4['ci_high'])}, {n_t:,} devices "
+            f"out {pct(first['unicity'])}{two}; four single out {pct(u4['unicity'])} (95% "
+            f"interval {pct(u4['ci_low'])} to {pct(u4['ci_high'])}, {n_t:,} devices "
             "sampled). Points are matched exactly, as an attacker who knows them to the "
             "file's precision would; figure 2 asks the same question of coarser versions of "
             "the file, as of an attacker who knows less. Published: on call records of 1.5 "
@@ -1089,11 +1089,11 @@ def _fig_curve(a: Audit):
         alt=(
             f"Line chart of the share of devices singled out against the number of points "
             f"known, from {int(first['n_points'])} to {int(last['n_points'])}, measured on "
-            f"{a.source}: {_pct(first['unicity'])} with {int(first['n_points'])}, "
-            f"{_pct(u4['unicity'])} with four, {_pct(last['unicity'])} with "
+            f"{a.source}: {pct(first['unicity'])} with {int(first['n_points'])}, "
+            f"{pct(u4['unicity'])} with four, {pct(last['unicity'])} with "
             f"{int(last['n_points'])}. A marker at 4 points shows the published 95%."
         ),
-        headline=f"{_pct(u4['unicity'])} of devices singled out by 4 points (as recorded)",
+        headline=f"{pct(u4['unicity'])} of devices singled out by 4 points (as recorded)",
         draw=lambda ax: F.plot_unicity_curve(c, ax=ax),
         result=c,
         facts={"as recorded, 4 points": _fact(u4)},
@@ -1159,7 +1159,7 @@ def plot_coarsening(table: pd.DataFrame, *, mark=None, few: float = FEW, ax=None
     """
     from matplotlib.patches import Rectangle
 
-    table = F._need_columns(
+    table = F.need_columns(
         table, ["cell_km", "time_bin", "unicity", "ci_low", "ci_high"], "plot_coarsening"
     )
     cells = list(dict.fromkeys(table["cell_km"].fillna(0.0)))
@@ -1192,7 +1192,7 @@ def plot_coarsening(table: pd.DataFrame, *, mark=None, few: float = FEW, ax=None
         ax.add_patch(Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, lw=2.6,
                                ec="#111111", zorder=5, gid="marked"))  # fmt: skip
     ax.set_xticks(range(len(bins)))
-    ax.set_xticklabels(["as recorded" if b == "" else F._hours_label(_hours(b)) for b in bins])
+    ax.set_xticklabels(["as recorded" if b == "" else F.hours_label(_hours(b)) for b in bins])
     ax.set_yticks(range(len(cells)))
     ax.set_yticklabels(["as recorded" if c == 0 else f"{c:g} km" for c in cells])
     ax.set_xlabel("Times floored to slots of")
@@ -1210,12 +1210,12 @@ def plot_coarsening(table: pd.DataFrame, *, mark=None, few: float = FEW, ax=None
         labels.append(f"least coarsening under {few:.0%}")
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2,
               fontsize=8)  # fmt: skip
-    F._source_line(ax)
+    F.source_line(ax)
     return ax
 
 
 def _fig_coarsening(a: Audit):
-    from fewpoints.briefing import BriefingFigure, _pct
+    from fewpoints.briefing import BriefingFigure, pct
 
     p = a.sizes.sweep_points
     r, c = a.release, a.coarsest
@@ -1224,14 +1224,14 @@ def _fig_coarsening(a: Audit):
         alt_words = f" (or {r['alternatives'][0]})" if r["alternatives"] else ""
         title = (
             f"Only coarsened to {r['words']}{alt_words} do fewer than {FEW:.0%} of devices "
-            f"stand out by {p} points ({_pct(r['unicity'])}); locations then move "
+            f"stand out by {p} points ({pct(r['unicity'])}); locations then move "
             f"{r['moved_km']:.1f} km on average."
         )
         mark = (r["cell_km"], r["time_bin"])
         verdict = (
             f"The least coarsening tried whose 95% interval lies under {FEW:.0%} is {r['words']}: "
-            f"{_pct(r['unicity'])} singled out (95% interval {_pct(r['ci_low'])} to "
-            f"{_pct(r['ci_high'])}). Its cost in precision: every location moved to the centre "
+            f"{pct(r['unicity'])} singled out (95% interval {pct(r['ci_low'])} to "
+            f"{pct(r['ci_high'])}). Its cost in precision: every location moved to the centre "
             f"of its square, {r['moved_km']:.2f} km from where it was on average, and every "
             f"time to the start of its slot, {r['shifted_minutes']:.0f} minutes earlier on "
             "average."
@@ -1246,17 +1246,17 @@ def _fig_coarsening(a: Audit):
     else:
         title = (
             f"No coarsening tried brings the share singled out by {p} points under {FEW:.0%}: "
-            f"even {c['words']} single out {_pct(c['unicity'])}."
+            f"even {c['words']} single out {pct(c['unicity'])}."
         )
         mark = None
         verdict = (
             f"No setting tried, up to {c['words']}, brings it under {FEW:.0%}: the coarsest "
-            f"still singles out {_pct(c['unicity'])} (95% interval {_pct(c['ci_low'])} to "
-            f"{_pct(c['ci_high'])})."
+            f"still singles out {pct(c['unicity'])} (95% interval {pct(c['ci_low'])} to "
+            f"{pct(c['ci_high'])})."
         )
     t = coarsening_table(a)
     cells = ", ".join(f"{v:g} km" for v in dict.fromkeys(t["cell_km"].dropna()))
-    bins = ", ".join(F._hours_label(_hours(v)) for v in dict.fromkeys(t["time_bin"].dropna()))
+    bins = ", ".join(F.hours_label(_hours(v)) for v in dict.fromkeys(t["time_bin"].dropna()))
     return BriefingFigure(
         name="2-coarsening",
         title=title,
@@ -1265,7 +1265,7 @@ def _fig_coarsening(a: Audit):
             f"file, locations snapped to the centres of squares ({cells}) and times floored "
             f"to slots ({bins}); each cell of the grid is one setting and the share of devices "
             f"it still singles out. As recorded, {p} points single out "
-            f"{_pct(raw['unicity'])}. {verdict} Published: on real call records, de Montjoye "
+            f"{pct(raw['unicity'])}. {verdict} Published: on real call records, de Montjoye "
             "et al. (2013) found that unicity falls only about as the 1/10 power of the "
             "resolution. The table after this figure lists every setting with its interval "
             "and cost."
@@ -1275,18 +1275,18 @@ def _fig_coarsening(a: Audit):
             f"from as recorded to {cells.split(', ')[-1] if cells else 'as recorded'} down "
             f"the side and time slots from as recorded to "
             f"{bins.split(', ')[-1] if bins else 'as recorded'} across, measured on "
-            f"{a.source}: {_pct(raw['unicity'])} as recorded; "
+            f"{a.source}: {pct(raw['unicity'])} as recorded; "
             + (
-                f"{_pct(r['unicity'])} at {r['words']}, the least coarsening under {FEW:.0%}; "
+                f"{pct(r['unicity'])} at {r['words']}, the least coarsening under {FEW:.0%}; "
                 if r is not None
                 else ""
             )
-            + f"{_pct(c['unicity'])} at the coarsest setting, {c['words']}."
+            + f"{pct(c['unicity'])} at the coarsest setting, {c['words']}."
         ),
         headline=(
-            f"under {FEW:.0%} only at {r['words']} ({_pct(r['unicity'])})"
+            f"under {FEW:.0%} only at {r['words']} ({pct(r['unicity'])})"
             if r is not None
-            else f"no coarsening tried gets under {FEW:.0%} ({_pct(c['unicity'])} at {c['words']})"
+            else f"no coarsening tried gets under {FEW:.0%} ({pct(c['unicity'])} at {c['words']})"
         ),
         draw=lambda ax: plot_coarsening(t, mark=mark, ax=ax),
         result=t,
@@ -1306,7 +1306,7 @@ def _precision(granularity: str) -> str:
 
 
 def _fig_anonymity(a: Audit):
-    from fewpoints.briefing import BriefingFigure, _pct
+    from fewpoints.briefing import BriefingFigure, pct
 
     table = a.anonymity
     hw = table[(table["measure"] == "home/work")].dropna(subset=["share_unique"])
@@ -1316,21 +1316,21 @@ def _fig_anonymity(a: Audit):
     if len(hw):
         fine, coarse = hw.iloc[0], hw.iloc[-1]
         title = (
-            f"Home and work inferred from {a.source} single out {_pct(fine['share_unique'])} "
+            f"Home and work inferred from {a.source} single out {pct(fine['share_unique'])} "
             f"of devices {_precision(fine['granularity'])}, and "
-            f"{_pct(coarse['share_unique'])} {_precision(coarse['granularity'])}."
+            f"{pct(coarse['share_unique'])} {_precision(coarse['granularity'])}."
         )
         pair = (
-            f"The home and work pair singles out {_pct(fine['share_unique'])} of the "
+            f"The home and work pair singles out {pct(fine['share_unique'])} of the "
             f"{int(fine['n_devices']):,} devices with both {_precision(fine['granularity'])} "
             f"(median {fine['median_set_size']:,.0f} device(s) per pair) and "
-            f"{_pct(coarse['share_unique'])} {_precision(coarse['granularity'])}"
+            f"{pct(coarse['share_unique'])} {_precision(coarse['granularity'])}"
         )
     else:
         title = f"No device in {a.source} has both a night-time and a weekday-daytime place."
         pair = "No device has both a home and a work place"
     t2 = (
-        f"; the top 2 places, in order, single out {_pct(top2.iloc[0]['share_unique'])} "
+        f"; the top 2 places, in order, single out {pct(top2.iloc[0]['share_unique'])} "
         f"{_precision(top2.iloc[0]['granularity'])}"
         if len(top2)
         else ""
@@ -1359,13 +1359,13 @@ def _fig_anonymity(a: Audit):
             f"Chart of the share of devices singled out by their top 1, 2 or 3 places or by "
             f"home and work, at precisions {grans}, measured on {a.source}. Home and work: "
             + (
-                ", ".join(f"{_pct(r.share_unique)} at {r.granularity}" for r in hw.itertuples())
+                ", ".join(f"{pct(r.share_unique)} at {r.granularity}" for r in hw.itertuples())
                 or "none found"
             )
             + "."
         ),
         headline=(
-            f"{_pct(hw.iloc[0]['share_unique'])} singled out by home and work "
+            f"{pct(hw.iloc[0]['share_unique'])} singled out by home and work "
             f"({hw.iloc[0]['granularity']})"
             if len(hw)
             else "no home/work pairs"
@@ -1376,7 +1376,7 @@ def _fig_anonymity(a: Audit):
 
 
 def _fig_population(a: Audit):
-    from fewpoints.briefing import BriefingFigure, _pct
+    from fewpoints.briefing import BriefingFigure, pct
 
     curve = a.population
     t, ex = curve.table, curve.extrapolation
@@ -1386,10 +1386,10 @@ def _fig_population(a: Audit):
     falls = last["unicity"] < first["unicity"] - 0.05
     title = (
         f"A release larger than {a.source} would hide few more devices: the model gives "
-        f"{_pct(ten['model'])} singled out at {F._fmt_count(ten['n_devices'])} devices."
+        f"{pct(ten['model'])} singled out at {F.fmt_count(ten['n_devices'])} devices."
         if ten["model"] >= 0.5
         else f"In a release larger than {a.source}, the model gives "
-        f"{_pct(ten['model'])} singled out at {F._fmt_count(ten['n_devices'])} devices."
+        f"{pct(ten['model'])} singled out at {F.fmt_count(ten['n_devices'])} devices."
     )
     if abs(last["unicity"] - first["unicity"]) < 0.005:
         how = "stays"
@@ -1412,19 +1412,19 @@ def _fig_population(a: Audit):
         caption=(
             f"{_measured(a)}: the 4-point test in random subsets of the file's devices, "
             f"nested like a broker's growing market share: from "
-            f"{F._fmt_count(first['n_devices'])} to {F._fmt_count(last['n_devices'])} "
+            f"{F.fmt_count(first['n_devices'])} to {F.fmt_count(last['n_devices'])} "
             f"devices unicity {how}"
             + (
-                f" at {_pct(last['unicity'])}. "
+                f" at {pct(last['unicity'])}. "
                 if how == "stays"
-                else f", from {_pct(first['unicity'])} to {_pct(last['unicity'])}. "
+                else f", from {pct(first['unicity'])} to {pct(last['unicity'])}. "
             )
             + f"Beyond the file (shaded), a convex model of the form Farzanehfar et al. (2021) "
             f"proved, U(n) = E[(1 - P)^(n - 1)], with P drawn from a Beta distribution fitted "
-            f"to these points (our choice of family), gives {_pct(ten['model'])} at {F._fmt_count(ten['n_devices'])} "
-            f"devices and {_pct(far['model'])} at {F._fmt_count(far['n_devices'])}; the "
+            f"to these points (our choice of family), gives {pct(ten['model'])} at {F.fmt_count(ten['n_devices'])} "
+            f"devices and {pct(far['model'])} at {F.fmt_count(far['n_devices'])}; the "
             f"straight line through the two largest subsets, a lower bound for any convex "
-            f"curve, gives {_pct(ten['lower_bound'])} and {_pct(far['lower_bound'])}. Both "
+            f"curve, gives {pct(ten['lower_bound'])} and {pct(far['lower_bound'])}. Both "
             "are extrapolations from this file, not measurements: a larger release with "
             "other kinds of people or places may differ. Published: on real data, "
             "Farzanehfar et al. estimated 93% unique with 4 points among 60 million people "
@@ -1432,15 +1432,15 @@ def _fig_population(a: Audit):
         ),
         alt=(
             f"Chart of the share singled out by 4 points against the number of devices (log "
-            f"scale), measured on subsets of {a.source}: {_pct(first['unicity'])} at "
-            f"{F._fmt_count(first['n_devices'])} devices, {_pct(last['unicity'])} at "
-            f"{F._fmt_count(last['n_devices'])}; a dashed model continues to "
-            f"{_pct(far['model'])} at {F._fmt_count(far['n_devices'])}, a dotted lower bound "
-            f"to {_pct(far['lower_bound'])}. A diamond marks the published 93% at 60 million."
+            f"scale), measured on subsets of {a.source}: {pct(first['unicity'])} at "
+            f"{F.fmt_count(first['n_devices'])} devices, {pct(last['unicity'])} at "
+            f"{F.fmt_count(last['n_devices'])}; a dashed model continues to "
+            f"{pct(far['model'])} at {F.fmt_count(far['n_devices'])}, a dotted lower bound "
+            f"to {pct(far['lower_bound'])}. A diamond marks the published 93% at 60 million."
         ),
         headline=(
-            f"{_pct(ten['model'])} at {F._fmt_count(ten['n_devices'])} devices (model; lower "
-            f"bound {_pct(ten['lower_bound'])})"
+            f"{pct(ten['model'])} at {F.fmt_count(ten['n_devices'])} devices (model; lower "
+            f"bound {pct(ten['lower_bound'])})"
         ),
         draw=draw,
         result=curve,
@@ -1460,7 +1460,7 @@ def plot_risk(risk: pd.DataFrame, *, ax=None):
     -------
     Axes
     """
-    risk = F._need_columns(
+    risk = F.need_columns(
         risk, ["fewest_points", "label", "share", "ci_low", "ci_high"], "plot_risk"
     )
     ax = F.new_axes(ax)
@@ -1471,7 +1471,7 @@ def plot_risk(risk: pd.DataFrame, *, ax=None):
     colours = np.where(within, F.OURS, F.FAINT)
     ax.bar(x, risk["share"], color=colours, width=0.7, zorder=3, gid="risk")
     ax.errorbar(
-        x, risk["share"], yerr=F._yerr(risk, "share"), ls="none", color="#333333",
+        x, risk["share"], yerr=F.error_bars(risk, "share"), ls="none", color="#333333",
         elinewidth=0.9, capsize=0, zorder=4,
     )  # fmt: skip
     labels = [
@@ -1481,7 +1481,7 @@ def plot_risk(risk: pd.DataFrame, *, ax=None):
     ax.set_xticks(x)
     ax.set_xticklabels(labels)
     top = float(max(risk["ci_high"].max(), 0.05))
-    F._percent_axis(ax, top=min(1.04, top * 1.25))
+    F.percent_axis(ax, top=min(1.04, top * 1.25))
     ax.set_xlabel("Fewest random points of its own trace that single a device out")
     ax.set_ylabel("Devices (share of those sampled)")
     k2 = risk[risk["fewest_points"] == 2]
@@ -1491,12 +1491,12 @@ def plot_risk(risk: pd.DataFrame, *, ax=None):
             transform=ax.transAxes, ha="right", va="top", fontsize=10, fontweight="bold",
             color="#111111", gid="headline", zorder=6,
         )  # fmt: skip
-    F._source_line(ax)
+    F.source_line(ax)
     return ax
 
 
 def _fig_risk(a: Audit):
-    from fewpoints.briefing import BriefingFigure, _pct
+    from fewpoints.briefing import BriefingFigure, pct
 
     r = a.risk
     P = a.sizes.risk_points
@@ -1515,13 +1515,13 @@ def _fig_risk(a: Audit):
             median_k = int(within["fewest_points"].to_numpy()[np.argmax(c >= 0.5)])
     if one >= 0.5:
         title = (
-            f"One random point of its own trace singles out {_pct(one)} of the devices in "
-            f"{a.source}; {_pct(never + more)} are not singled out by {P}."
+            f"One random point of its own trace singles out {pct(one)} of the devices in "
+            f"{a.source}; {pct(never + more)} are not singled out by {P}."
         )
     elif median_k is not None:
         title = (
             f"Half the devices in {a.source} stand out after {median_k} random points of "
-            f"their own; {_pct(never + more)} are not singled out by {P}."
+            f"their own; {pct(never + more)} are not singled out by {P}."
         )
     else:
         title = f"Most devices in {a.source} are not singled out by {P} random points of their own."
@@ -1532,9 +1532,9 @@ def _fig_risk(a: Audit):
             f"{_measured(a)}: for {n:,} devices drawn at random, their points are revealed "
             f"one by one in a random order until no other device's trace holds them all; "
             f"each bar is the share of devices that many points single out (with its 95% "
-            f"interval). One point is enough for {_pct(one)}, two or fewer for {_pct(two)}, "
-            f"four or fewer for {_pct(four)}; {_pct(more)} need more than {P}, and "
-            f"{_pct(never)} are never singled out because every point they have is shared "
+            f"interval). One point is enough for {pct(one)}, two or fewer for {pct(two)}, "
+            f"four or fewer for {pct(four)}; {pct(more)} need more than {P}, and "
+            f"{pct(never)} are never singled out because every point they have is shared "
             "(devices with few records). The report counts devices and never lists which: "
             "no device ID is in any file it writes."
         ),
@@ -1542,10 +1542,10 @@ def _fig_risk(a: Audit):
             f"Bar chart of the share of devices singled out by each number of random points of "
             f"their own, from 1 to {P}, then more than {P}, then never, measured on "
             f"{a.source}: "
-            + ", ".join(f"{_pct(row.share)} {row.label}" for row in r.itertuples())
+            + ", ".join(f"{pct(row.share)} {row.label}" for row in r.itertuples())
             + "."
         ),
-        headline=f"{_pct(two)} of devices singled out by 2 points or fewer",
+        headline=f"{pct(two)} of devices singled out by 2 points or fewer",
         draw=lambda ax: plot_risk(r, ax=ax),
         result=r,
     )
@@ -1553,7 +1553,7 @@ def _fig_risk(a: Audit):
 
 def plot_sensitive(table: pd.DataFrame, *, ax=None):
     """Share of devices with a visit near each kind of sensitive place, as horizontal bars."""
-    table = F._need_columns(table, ["kind", "share", "n_devices"], "plot_sensitive")
+    table = F.need_columns(table, ["kind", "share", "n_devices"], "plot_sensitive")
     ax = F.new_axes(ax)
     t = table.iloc[::-1].reset_index(drop=True)
     y = np.arange(len(t))
@@ -1566,14 +1566,14 @@ def plot_sensitive(table: pd.DataFrame, *, ax=None):
     ax.set_yticklabels([k.replace("_", " ") for k in t["kind"]])
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
-    F._percent_axis(ax, "x", top=min(1.0, float(t["share"].max()) * 1.35 + 0.02))
+    F.percent_axis(ax, "x", top=min(1.0, float(t["share"].max()) * 1.35 + 0.02))
     ax.set_xlabel("Devices with at least one visit near such a place (share of all devices)")
-    F._source_line(ax)
+    F.source_line(ax)
     return ax
 
 
 def _fig_sensitive(a: Audit):
-    from fewpoints.briefing import BriefingFigure, _pct
+    from fewpoints.briefing import BriefingFigure, pct
 
     t = a.sensitive
     anyrow = t[t["kind"] == "any sensitive place"].iloc[0]
@@ -1589,14 +1589,14 @@ def _fig_sensitive(a: Audit):
     return BriefingFigure(
         name="6-sensitive-places",
         title=(
-            f"{_pct(anyrow['share'])} of the devices in {a.source} show a visit near a "
+            f"{pct(anyrow['share'])} of the devices in {a.source} show a visit near a "
             "sensitive place (health, worship, legal aid, shelter)."
         ),
         caption=(
             f"{_measured(a)}, against the {int(anyrow['n_sensitive_places']):,} sensitive "
             f"places of the public places file: a visit is {how}, away from the device's own "
             f"inferred home and work. {int(anyrow['n_devices']):,} devices "
-            f"({_pct(anyrow['share'])}) show at least one, "
+            f"({pct(anyrow['share'])}) show at least one, "
             + "; ".join(
                 f"{int(r.n_devices):,} near {r.kind.replace('_', ' ')}" for r in kinds.itertuples()
             )
@@ -1606,10 +1606,10 @@ def _fig_sensitive(a: Audit):
         alt=(
             f"Horizontal bar chart of the share of devices with a visit near each kind of "
             f"sensitive place, measured on {a.source}: "
-            + ", ".join(f"{r.kind.replace('_', ' ')} {_pct(r.share)}" for r in t.itertuples())
+            + ", ".join(f"{r.kind.replace('_', ' ')} {pct(r.share)}" for r in t.itertuples())
             + "."
         ),
-        headline=f"{_pct(anyrow['share'])} of devices near a sensitive place",
+        headline=f"{pct(anyrow['share'])} of devices near a sensitive place",
         draw=lambda ax: plot_sensitive(t, ax=ax),
         result=t,
     )
@@ -1634,7 +1634,7 @@ def audit_figures(a: Audit) -> list:
 
 def summary_numbers(a: Audit, figs: Sequence) -> list:
     """The numbers that matter, each with its interval and what follows from it."""
-    from fewpoints.briefing import KeyNumber, _pct
+    from fewpoints.briefing import KeyNumber, pct
 
     num = {f.name.split("-", 1)[0]: f"Figure {i}" for i, f in enumerate(figs, 1)}
     raw = a.raw4
@@ -1645,7 +1645,7 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
             raw["unicity"],
             raw["ci_low"],
             raw["ci_high"],
-            f"{_pct(raw['unicity'])} of the devices in {a.source} are singled out by 4 "
+            f"{pct(raw['unicity'])} of the devices in {a.source} are singled out by 4 "
             "places and times from their own trace",
             "Replacing names with advertising IDs does not make this file anonymous: a few "
             "sightings of a person (a photo, a post, a delivery, a meeting) pick out their "
@@ -1662,7 +1662,7 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 r["ci_low"],
                 r["ci_high"],
                 f"Only coarsened to {r['words']} would fewer than {FEW:.0%} be singled out by 4 "
-                f"points ({_pct(r['unicity'])}), at a cost of {r['moved_km']:.1f} km per "
+                f"points ({pct(r['unicity'])}), at a cost of {r['moved_km']:.1f} km per "
                 f"location and {r['shifted_minutes']:.0f} minutes per time on average",
                 "Anyone asked to sign that this file is anonymized should weigh that cost: "
                 + (
@@ -1682,7 +1682,7 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 c["ci_low"],
                 c["ci_high"],
                 f"No coarsening tried brings it under {FEW:.0%}: even {c['words']} single "
-                f"out {_pct(c['unicity'])} with 4 points",
+                f"out {pct(c['unicity'])} with 4 points",
                 "Coarsening this file is not a way to release it safely; aggregate counts with "
                 "a formal guarantee (differential privacy) are.",
             )
@@ -1698,7 +1698,7 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 float(h["ci_low"]),
                 float(h["ci_high"]),
                 f"The home and work inferred from the file single out "
-                f"{_pct(h['share_unique'])} of devices {_precision(h['granularity'])}",
+                f"{pct(h['share_unique'])} of devices {_precision(h['granularity'])}",
                 "A home and a workplace are what a public directory, a property record or a "
                 "colleague knows: they turn a pseudonymous trace into a named person.",
             )
@@ -1713,7 +1713,7 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
                 float(k["cumulative"]),
                 float(k["cumulative_low"]),
                 float(k["cumulative_high"]),
-                f"{_pct(k['cumulative'])} of devices are singled out by at most 2 random "
+                f"{pct(k['cumulative'])} of devices are singled out by at most 2 random "
                 "points of their own",
                 "The risk is not carried by a few unusual devices: it is the common case."
                 if k["cumulative"] >= 0.5
@@ -1847,7 +1847,7 @@ def report_html(a: Audit, figs: Sequence, run, images: dict) -> str:
     """The whole report as one self-contained HTML page (figures inline, no network)."""
     import html
 
-    from fewpoints.briefing import RESEARCH_SOURCES, _cite, _pct, figure_html
+    from fewpoints.briefing import RESEARCH_SOURCES, cite, figure_html, pct
 
     esc = lambda t: html.escape(str(t), quote=True)  # noqa: E731
     refs = [(k, t) for k, t in RESEARCH_SOURCES if k in _REFERENCE_KEYS]
@@ -1905,7 +1905,7 @@ def report_html(a: Audit, figs: Sequence, run, images: dict) -> str:
     by_number = {f"Figure {i}": f.name for i, f in enumerate(figs, 1)}
     for k in summary_numbers(a, figs):
         parts.append(
-            f'<li><span class="value">{esc(_pct(k.value))}</span>{esc(k.statement)} '
+            f'<li><span class="value">{esc(pct(k.value))}</span>{esc(k.statement)} '
             f'({esc(k.interval())}; <a href="#{esc(by_number[k.figure])}">{esc(k.figure)}</a>).'
             f'<span class="follows">{esc(k.follows)}</span></li>'
         )
@@ -1929,7 +1929,7 @@ def report_html(a: Audit, figs: Sequence, run, images: dict) -> str:
         head, _, rest = text.partition(". ")
         parts.append(f"<li><strong>{esc(head)}.</strong> {esc(rest)}</li>")
     parts += ["</ul>", '<h2 id="methods-h">Methods</h2>']
-    parts += [f"<p>{_cite(p, numbers)}</p>" for p in METHODS]
+    parts += [f"<p>{cite(p, numbers)}</p>" for p in METHODS]
     parts += [
         f"<p>Reproduce. fewpoints {esc(run.version)}, run on {esc(run.date)}: "
         f"<code>{esc(run.command)}</code>. The same file and seed give the same numbers.</p>",
@@ -2022,17 +2022,17 @@ def _sensitive_rows(a: Audit, number: int, esc) -> list[str]:
 
 def audit_json(a: Audit, figs: Sequence, run) -> dict:
     """Every number the report states, as data (no device is listed)."""
-    from fewpoints.briefing import _jsonable
+    from fewpoints.briefing import jsonable
 
     def records(df):
-        return _jsonable(df.to_dict(orient="records"))
+        return jsonable(df.to_dict(orient="records"))
 
     pop = a.population
     population = None
     if pop is not None:
         population = {
             "table": records(pop.table),
-            "fit": _jsonable(pop.fit),
+            "fit": jsonable(pop.fit),
             "extrapolation": records(pop.extrapolation),
             "model": "Beta model of Farzanehfar et al. (2021) fitted to nested random subsets; "
             "lower bound: the chord through the two largest subsets, continued",
@@ -2043,18 +2043,18 @@ def audit_json(a: Audit, figs: Sequence, run) -> dict:
         "synthetic": False,
         "engine": a.engine,
         "seed": a.seed,
-        "about": _jsonable(a.about),
-        "summary": [_jsonable(vars(k)) for k in summary_numbers(a, figs)],
+        "about": jsonable(a.about),
+        "summary": [jsonable(vars(k)) for k in summary_numbers(a, figs)],
         "unicity": records(a.curve),
         "coarsening": {
             "few": FEW,
             "n_points": a.sizes.sweep_points,
-            "release": _jsonable(a.release),
-            "coarsest": _jsonable(a.coarsest),
+            "release": jsonable(a.release),
+            "coarsest": jsonable(a.coarsest),
             "table": records(coarsening_table(a)),
             "fit": records(a.sweep.fit),
         },
-        "home_work": _jsonable(a.home_work),
+        "home_work": jsonable(a.home_work),
         "anonymity_sets": records(a.anonymity),
         "population": population,
         "per_device_risk": None if a.risk is None else records(a.risk),
@@ -2067,11 +2067,11 @@ def audit_json(a: Audit, figs: Sequence, run) -> dict:
                 "headline": f.headline,
                 "caption": f.caption,
                 "alt": f.alt,
-                "facts": _jsonable(f.facts),
+                "facts": jsonable(f.facts),
             }  # fmt: skip
             for f in figs
         ],
-        "seconds": _jsonable(a.seconds),
+        "seconds": jsonable(a.seconds),
     }
     return out
 
@@ -2128,7 +2128,7 @@ def write_audit(
 
     from matplotlib import pyplot as plt
 
-    from fewpoints.briefing import RunInfo, _briefing_pdf, _picture, pdf_renderer
+    from fewpoints.briefing import RunInfo, briefing_pdf, pdf_renderer, picture
     from fewpoints.io import atomic_folder
 
     pdf_renderer()  # a missing PDF library is said before any work
@@ -2144,7 +2144,7 @@ def write_audit(
                 mfig = fig.figure()
                 F.save_figure(mfig, tmp / fig.name)
                 plt.close(mfig)
-                images[fig.name] = _picture(fig, tmp / fig.name)
+                images[fig.name] = picture(fig, tmp / fig.name)
         if progress:
             progress("writing figures", 1.0)
             progress("writing report.html and report.pdf", 0.0)
@@ -2155,7 +2155,7 @@ def write_audit(
         )
         page = report_html(a, figs, run, images)
         (tmp / "report.html").write_text(page, encoding="utf-8")
-        _briefing_pdf(tmp / "report.pdf", page)
+        briefing_pdf(tmp / "report.pdf", page)
         if progress:
             progress("writing report.html and report.pdf", 1.0)
         names = sorted(p.name for p in tmp.iterdir())
@@ -2298,7 +2298,7 @@ def choose_engine(path, engine: str = "auto", *, available: int | None = None) -
     """
     from pathlib import Path
 
-    from fewpoints.synth.world import available_memory
+    from fewpoints.io import available_memory
 
     path = Path(path)
     if not path.exists():
@@ -2372,7 +2372,7 @@ def _describe_partition(df: pd.DataFrame, cells, bins, max_locations: int) -> di
 
 def _describe_dask(ddf, cells, bins, progress) -> dict:
     """The file's time range and step, its locations, and the costs of each coarsening (one pass)."""
-    from fewpoints.attacks.dask_engine import _compute as compute
+    from fewpoints.attacks.dask_engine import compute_tasks as compute
     from fewpoints.attacks.dask_engine import require_dask
 
     dask = require_dask()
@@ -2420,20 +2420,20 @@ def _hw_partition(df: pd.DataFrame, radius, grans, ns) -> pd.DataFrame:
     """
     from fewpoints.attacks.top_locations import (
         HourlyVisits,
-        _granularity,
-        _home_work_codes,
-        _ranked,
+        home_work_codes,
+        ranked_places,
+        resolve_granularity,
     )
 
     visits = HourlyVisits.from_traces(df, cluster_km=radius)
-    home, home_support, work, work_support = _home_work_codes(visits)
+    home, home_support, work, work_support = home_work_codes(visits)
     out = {"device_id": pd.array(visits.device_ids, dtype="string[pyarrow]")}
     out["has_home"] = home >= 0
     out["has_work"] = work >= 0
     out["home_support"], out["work_support"] = home_support, work_support
     n_dev = visits.n_devices
     for g in grans:
-        label, mapping = _granularity(g, visits, None, None)
+        label, mapping = resolve_granularity(g, visits, None, None)
         if mapping is None:
             at = visits
             unit_x, unit_y, unit = visits.loc_x, visits.loc_y, np.arange(visits.n_locations)
@@ -2445,7 +2445,7 @@ def _hw_partition(df: pd.DataFrame, radius, grans, ns) -> pd.DataFrame:
             out[f"{label}|{name}_x"] = np.where(code >= 0, unit_x[u], np.nan)
             out[f"{label}|{name}_y"] = np.where(code >= 0, unit_y[u], np.nan)
         pairs = at.location_hours(windows=False)
-        order, rank = _ranked(pairs, n_dev)
+        order, rank = ranked_places(pairs, n_dev)
         out[f"{label}|n_loc"] = np.bincount(pairs.dev, minlength=n_dev)
         for k in range(max(ns)):
             sel = order[rank == k]
@@ -2467,8 +2467,8 @@ def _set_sizes(cols: list[np.ndarray]) -> np.ndarray:
 
 def _anonymity_rows(keys: pd.DataFrame, labels: list[str], ns) -> tuple[pd.DataFrame, dict]:
     """:func:`fewpoints.attacks.anonymity_table` rows from the per-device keys of every partition."""
+    from fewpoints.attacks.result import wilson_interval
     from fewpoints.attacks.top_locations import TABLE_COLUMNS
-    from fewpoints.attacks.unicity import wilson_interval
 
     rows = []
 
@@ -2515,12 +2515,12 @@ def _dask_risk(ddf, counts, max_points: int, n_targets: int, rng, progress) -> p
     and counts the devices holding all of them (the engine's broadcast join).
     """
     from fewpoints.attacks.dask_engine import (
-        _FETCH_META,
-        _MATCH_META,
-        _compute,
-        _fetch_partition,
-        _match_frame,
-        _per_partition,
+        FETCH_META,
+        MATCH_META,
+        compute_tasks,
+        fetch_partition,
+        match_frame,
+        per_partition,
         require_dask,
     )
 
@@ -2531,8 +2531,8 @@ def _dask_risk(ddf, counts, max_points: int, n_targets: int, rng, progress) -> p
     want = pd.DataFrame({"device_id": pd.Series(np.repeat(counts.ids(targets), P), dtype=str),
                          "rank": ranks.ravel()})  # fmt: skip
     want["request"] = np.arange(len(want), dtype=np.int64)
-    got = _compute(
-        _per_partition(ddf, _fetch_partition, dask.delayed(want, pure=True), meta=_FETCH_META),
+    got = compute_tasks(
+        per_partition(ddf, fetch_partition, dask.delayed(want, pure=True), meta=FETCH_META),
         "per-device risk: revealed points",
         progress,
     )
@@ -2572,12 +2572,12 @@ def _dask_risk(ddf, counts, max_points: int, n_targets: int, rng, progress) -> p
         "targets": owner[order].astype(np.int64),
         "need": p_of.astype(np.int64),
     }
-    hits = _compute(
-        _per_partition(ddf, _match_frame, dask.delayed(known, pure=True), meta=_MATCH_META),
+    hits = compute_tasks(
+        per_partition(ddf, match_frame, dask.delayed(known, pure=True), meta=MATCH_META),
         "per-device risk: matching",
         progress,
     )
-    hits = pd.concat(hits, ignore_index=True) if hits else _MATCH_META
+    hits = pd.concat(hits, ignore_index=True) if hits else MATCH_META
     sizes = np.bincount(hits["target"].to_numpy(), weights=hits["holders"].to_numpy(),
                         minlength=g0).astype(np.int64)  # fmt: skip
     first = np.zeros(n, dtype=np.int64)
@@ -2634,14 +2634,14 @@ def _audit_dask(
     ``fewpoints generate --chunk-people`` writes them).
     """
     from fewpoints.attacks.dask_engine import (
-        _compute,
-        _select,
         coarsen_dask,
+        compute_tasks,
         dask_unicity,
         require_dask,
+        select_columns,
     )
     from fewpoints.attacks.resolution import ResolutionSweep
-    from fewpoints.attacks.unicity import _curve_row
+    from fewpoints.attacks.result import curve_row
     from fewpoints.briefing import attack_rng
 
     dask = require_dask()
@@ -2660,14 +2660,14 @@ def _audit_dask(
     ps = list(sizes.curve_points)
     ps = [4, *(p for p in ps if p != 4)] if 4 in ps else ps
     results, counts = dask_unicity(
-        _select(ddf), ps, n_targets=sizes.n_targets, rng=attack_rng(seed), progress=report
+        select_columns(ddf), ps, n_targets=sizes.n_targets, rng=attack_rng(seed), progress=report
     )
     if counts.n_devices < MIN_DEVICES:
         raise InputError(
             f"{source}: column device_id holds {counts.n_devices:,} device(s); an audit needs "
             f"at least {MIN_DEVICES}"
         )
-    curve = pd.DataFrame([_curve_row(r) for r in results])
+    curve = pd.DataFrame([curve_row(r) for r in results])
     curve = curve.sort_values("n_points", ignore_index=True)
     seconds["unicity against points known"] = time.perf_counter() - t0
 
@@ -2706,15 +2706,15 @@ def _audit_dask(
     for i, (c, b) in enumerate(settings_, 1):
         stage = f"coarsening {i}/{len(settings_)}: {_release_words(c, b)}"
         part = (
-            _select(ddf)
+            select_columns(ddf)
             if c is None and b is None
-            else coarsen_dask(_select(ddf), cell_km=c, time_bin=b)
+            else coarsen_dask(select_columns(ddf), cell_km=c, time_bin=b)
         )
         res, _ = dask_unicity(part, [sizes.sweep_points], n_targets=sizes.n_targets, rng=rng,
                               progress=lambda s, f, stage=stage: report(stage, f))  # fmt: skip
         h = step_s / 3600.0 if b is None else _hours(b)
         rows.append({"cell_km": np.nan if c is None else float(c), "merge_v": np.nan,
-                     "time_bin": b, "v": np.nan, "h": h, **_curve_row(res[0])})  # fmt: skip
+                     "time_bin": b, "v": np.nan, "h": h, **curve_row(res[0])})  # fmt: skip
     table = pd.DataFrame(rows)
     table["fitted"] = np.nan
     sweep = ResolutionSweep(table=table, fit=pd.DataFrame(
@@ -2730,7 +2730,7 @@ def _audit_dask(
     seconds["coarsening table"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    risk = _dask_risk(_select(ddf), counts, sizes.risk_points, sizes.n_targets,
+    risk = _dask_risk(select_columns(ddf), counts, sizes.risk_points, sizes.n_targets,
                       np.random.default_rng([seed, 5]), report)  # fmt: skip
     seconds["per-device risk"] = time.perf_counter() - t0
 
@@ -2738,7 +2738,7 @@ def _audit_dask(
     radius = None if kind == "repeating" else _GPS_KM
     grans = (["antenna"] if radius is None else []) + list(sizes.granularities)
     ns = (1, 2, 3)
-    frames = _compute(
+    frames = compute_tasks(
         [dask.delayed(_hw_partition)(p, radius, grans, ns) for p in ddf.to_delayed()],
         "home, work and top places",
         report,
@@ -2761,7 +2761,7 @@ def _audit_dask(
             loc = d["locations"]
             antennas = pd.DataFrame({"antenna_id": np.arange(len(loc)), "x_km": loc["x"].to_numpy(),
                                      "y_km": loc["y"].to_numpy()})  # fmt: skip
-        parts = _compute(
+        parts = compute_tasks(
             [
                 dask.delayed(_sensitive_partition)(p, places, antennas, kind != "repeating")
                 for p in ddf.to_delayed()

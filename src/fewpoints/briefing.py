@@ -267,7 +267,7 @@ def _n(k: int, noun: str) -> str:
     return f"{k:,} {noun}{'' if k == 1 else 's'}"
 
 
-def _pct(v) -> str:
+def pct(v) -> str:
     """A share in whole percent that never rounds a near-certainty to 100% or a few to 0%."""
     v = float(v)
     if 0.995 <= v < 1:
@@ -292,14 +292,14 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
     return BriefingFigure(
         name="1-how-few-points",
         title=(
-            f"Four places and times single out {_pct(u4['unicity'])} of phones in a "
+            f"Four places and times single out {pct(u4['unicity'])} of phones in a "
             'synthetic city\'s "anonymized" records.'
         ),
         caption=(
             f"Each dot is the share of phones whose known points (antenna and hour, drawn "
             f"from the phone's own record) match no other phone among {ctx.about}. "
-            f"Two points already single out {_pct(u2['unicity'])}; four single out "
-            f"{_pct(u4['unicity'])} (95% interval {_pct(u4['ci_low'])} to {_pct(u4['ci_high'])}, "
+            f"Two points already single out {pct(u2['unicity'])}; four single out "
+            f"{pct(u4['unicity'])} (95% interval {pct(u4['ci_low'])} to {pct(u4['ci_high'])}, "
             f"{n_t:,} phones sampled). "
             f"{SYNTHETIC} Published: on real call records of 1.5 million people over 15 "
             "months, de Montjoye et al. (2013) found 95% unique with 4 points (diamond)."
@@ -307,12 +307,12 @@ def _how_few_points(ctx: BriefingContext) -> BriefingFigure:
         alt=(
             f"Line chart of the share of phones singled out against the number of points "
             f"known, from {int(curve['n_points'].min())} to {int(curve['n_points'].max())}. "
-            f"It rises steeply: {_pct(at['unicity'].iloc[0])} with one point, "
-            f"{_pct(u2['unicity'])} with two, {_pct(u4['unicity'])} with four, "
-            f"{_pct(at['unicity'].iloc[-1])} with {int(curve['n_points'].max())}. "
+            f"It rises steeply: {pct(at['unicity'].iloc[0])} with one point, "
+            f"{pct(u2['unicity'])} with two, {pct(u4['unicity'])} with four, "
+            f"{pct(at['unicity'].iloc[-1])} with {int(curve['n_points'].max())}. "
             "A marker at 4 points shows the published 95% for comparison."
         ),
-        headline=f"{_pct(u4['unicity'])} of phones singled out by 4 points (antenna x hour)",
+        headline=f"{pct(u4['unicity'])} of phones singled out by 4 points (antenna x hour)",
         draw=lambda ax: F.plot_unicity_curve(curve, ax=ax),
         result=curve,
         facts={"raw data, 4 points": _fact(u4)},
@@ -337,7 +337,7 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         rng=ctx.attack_rng(),  # its first setting (as recorded, 1 h, 4 points) is ctx.raw4
     )
     t = sweep.table
-    column, _, recorded = F._space_column(t)
+    column, _, recorded = F.space_column(t)
     p, more = s.sweep_points[0], s.sweep_points[-1]
 
     def at(level, h, n):
@@ -356,13 +356,13 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
     fit = sweep.fit.set_index("n_points").loc[p]
 
     def label(level):
-        words = F._space_label(level, merged=merged)
+        words = F.space_label(level, merged=merged)
         return words.replace("as recorded (antenna)", "single antennas")
 
-    where, slot = label(coarse[column]), F._hours_label(coarse["h"])
-    mid_where, mid_slot = label(mid_level), F._hours_label(mid_h)
+    where, slot = label(coarse[column]), F.hours_label(coarse["h"])
+    mid_where, mid_slot = label(mid_level), F.hours_label(mid_h)
     biggest = max(levels) if levels else 0
-    span = f"{F._hours_label(t['h'].min())} to {F._hours_label(t['h'].max())}"
+    span = f"{F.hours_label(t['h'].min())} to {F.hours_label(t['h'].max())}"
     if merged:
         how = (
             f"after merging neighbouring antennas into groups of up to {biggest:g} (as the "
@@ -379,16 +379,16 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         name="2-coarsening",
         title=(
             f"Blurred to {mid_where} and {mid_slot} time slots, the data still single out "
-            f"{_pct(mid['unicity'])} of phones with {p} points and {_pct(mid_more['unicity'])} "
+            f"{pct(mid['unicity'])} of phones with {p} points and {pct(mid_more['unicity'])} "
             f"with {more}."
         ),
         caption=(
             f"The same test on the same phones {how}; each dot is one setting, placed by "
             f"how much coarser it is than the recorded data (locations merged x hours per "
-            f"slot). With {p} points, unicity falls from {_pct(finest['unicity'])} as recorded "
-            f"to {_pct(mid['unicity'])} at {mid_where} and {mid_slot}, and to "
-            f"{_pct(coarse['unicity'])} only at {where} and {slot} slots (with {more} "
-            f"points: {_pct(coarse_more['unicity'])}).{why} The grey lines are the law of "
+            f"slot). With {p} points, unicity falls from {pct(finest['unicity'])} as recorded "
+            f"to {pct(mid['unicity'])} at {mid_where} and {mid_slot}, and to "
+            f"{pct(coarse['unicity'])} only at {where} and {slot} slots (with {more} "
+            f"points: {pct(coarse_more['unicity'])}).{why} The grey lines are the law of "
             f"de Montjoye et al., unicity = alpha - (v h)^beta, fitted to these points (beta = "
             f"{fit['beta']:.2f} with {p} points). {SYNTHETIC} Published: on real call "
             "records, de Montjoye et al. (2013) found that unicity decays only about as the "
@@ -398,13 +398,13 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
             f"Scatter chart of the share of phones singled out against how much coarser the "
             f"data are made (log scale), filled dots for {p} known points and open squares "
             f"for {more}, coloured by location precision, with fitted curves. With {p} points "
-            f"the share falls from {_pct(finest['unicity'])} as recorded to "
-            f"{_pct(mid['unicity'])} at {mid_where} and {mid_slot} slots and "
-            f"{_pct(coarse['unicity'])} at the coarsest setting; with {more} points it is "
-            f"{_pct(mid_more['unicity'])} and {_pct(coarse_more['unicity'])}."
+            f"the share falls from {pct(finest['unicity'])} as recorded to "
+            f"{pct(mid['unicity'])} at {mid_where} and {mid_slot} slots and "
+            f"{pct(coarse['unicity'])} at the coarsest setting; with {more} points it is "
+            f"{pct(mid_more['unicity'])} and {pct(coarse_more['unicity'])}."
         ),
         headline=(
-            f"{_pct(mid['unicity'])} singled out by {p} points, {_pct(mid_more['unicity'])} by "
+            f"{pct(mid['unicity'])} singled out by {p} points, {pct(mid_more['unicity'])} by "
             f"{more}, after blurring to {mid_where} and {mid_slot} slots"
         ),
         draw=lambda ax: F.plot_resolution(
@@ -493,9 +493,9 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
     drop = float(small["unicity"] - big["unicity"])
     t_first, t_last = towns.iloc[0], towns.iloc[-1]
     t_drop = float(t_first["unicity"] - t_last["unicity"])
-    N, n0 = F._fmt_round(big["n_devices"]), F._fmt_round(small["n_devices"])
+    N, n0 = F.fmt_round(big["n_devices"]), F.fmt_round(small["n_devices"])
     times = big["n_devices"] / small["n_devices"]
-    u_big, u_small = _pct(big["unicity"]), _pct(small["unicity"])
+    u_big, u_small = pct(big["unicity"]), pct(small["unicity"])
     if big["unicity"] >= 1 - FEW and drop < FLAT:
         title = (
             f"A bigger crowd barely hides anyone: 4 points single out {u_big} of {N} phones in "
@@ -518,7 +518,7 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
     gap = F.PUBLISHED_POPULATION["unicity"] - paper60
     side = "below" if gap > 0 else "above"
     paper_text = (
-        f"{_pct(paper60)} (the published model of Farzanehfar et al. on this region's three "
+        f"{pct(paper60)} (the published model of Farzanehfar et al. on this region's three "
         "marginals, "
         + (f"within {abs(gap) * 100:.0f} points of" if abs(gap) <= FEW else
            f"{abs(gap) * 100:.0f} points {side}")
@@ -526,10 +526,10 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
     )  # fmt: skip
     live_sizes = live["n_devices"].iloc[:-1]
     subsets_live = (
-        f"subsets of {F._fmt_count(live_sizes.min())} to {F._fmt_count(live_sizes.max())} "
+        f"subsets of {F.fmt_count(live_sizes.min())} to {F.fmt_count(live_sizes.max())} "
         f"phones and all {n_all:,}"
         if len(live_sizes) > 1
-        else (f"a subset of {F._fmt_count(live_sizes.iloc[0])} phones and all {n_all:,}"
+        else (f"a subset of {F.fmt_count(live_sizes.iloc[0])} phones and all {n_all:,}"
               if len(live_sizes) else f"all {n_all:,} phones")
     )  # fmt: skip
     note = (
@@ -539,7 +539,7 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
         f"{n_all:,} phones."
     )
     denser = (
-        f" At the same size the towns start lower ({_pct(t_first['unicity'])} against "
+        f" At the same size the towns start lower ({pct(t_first['unicity'])} against "
         f"{u_small}): whole towns hold everyone in their streets, a "
         f"{small['n_devices'] / big['n_devices']:.0%} subset of the country only a few."
         if abs(t_first["n_devices"] / small["n_devices"] - 1) < 0.2
@@ -553,29 +553,29 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
         f"{abs(drop) * 100:.1f} points {'lower' if drop >= 0 else 'higher'} for {times:,.0f} "
         f"times as many ({int(big['n_targets']):,} phones sampled per size, 95% intervals). "
         f"Squares: the region grown town by town, a broker covering more of the country: "
-        f"{_pct(t_first['unicity'])} of {t_first['n_devices']:,} phones, "
-        f"{_pct(t_last['unicity'])} of {t_last['n_devices']:,}. Unicity {towns_move} as towns "
+        f"{pct(t_first['unicity'])} of {t_first['n_devices']:,} phones, "
+        f"{pct(t_last['unicity'])} of {t_last['n_devices']:,}. Unicity {towns_move} as towns "
         f"are added, because their people are rarely at the antennas of the towns already "
         f"covered; more people in the same streets share a target's points more often, so it "
         f"falls, slowly.{denser} Hollow circles: this briefing's city ({subsets_live}); the "
-        f"whole city is {_pct(raw.value)}, figure 1's number. Shaded: models only, and they "
-        f"disagree. At 60 million phones: {_pct(far['model'])} (a convex curve fitted to the "
-        f"subsets), {_pct(far['lower_bound'])} (the straight-line lower bound) and "
-        f"{paper_text}; with 5 points {_pct(far5['model'])}, {_pct(far5['lower_bound'])} and "
-        f"{_pct(paper5)}. {SYNTHETIC} Published: Farzanehfar et al. (2021) estimated 93% unique "
+        f"whole city is {pct(raw.value)}, figure 1's number. Shaded: models only, and they "
+        f"disagree. At 60 million phones: {pct(far['model'])} (a convex curve fitted to the "
+        f"subsets), {pct(far['lower_bound'])} (the straight-line lower bound) and "
+        f"{paper_text}; with 5 points {pct(far5['model'])}, {pct(far5['lower_bound'])} and "
+        f"{pct(paper5)}. {SYNTHETIC} Published: Farzanehfar et al. (2021) estimated 93% unique "
         "with 4 points among 60 million people (diamond), lower bound 22% (triangle; 87% with "
         "5 points), from 3 months of real location data."
     )
     alt = (
         f"Chart of the share of phones singled out by 4 points against the number of phones, "
-        f"on a log scale from {F._fmt_count(live['n_devices'].min())} to 60 million. Filled "
+        f"on a log scale from {F.fmt_count(live['n_devices'].min())} to 60 million. Filled "
         f"dots, random subsets of a synthetic region: {u_small} at {n0} phones down to "
-        f"{u_big} at {N}. Squares, the region grown town by town: {_pct(t_first['unicity'])} "
-        f"to {_pct(t_last['unicity'])}. Hollow circles, this briefing's city: "
-        f"{_pct(live['unicity'].iloc[0])} to {_pct(raw.value)}. In a shaded band beyond {N}: "
-        f"a dashed fitted model reaching {_pct(far['model'])} at 60 million, a dotted lower "
-        f"bound at {_pct(far['lower_bound'])}, the published model on this region's marginals "
-        f"at {_pct(paper60)}, and markers for the published 93% and its 22% lower bound."
+        f"{u_big} at {N}. Squares, the region grown town by town: {pct(t_first['unicity'])} "
+        f"to {pct(t_last['unicity'])}. Hollow circles, this briefing's city: "
+        f"{pct(live['unicity'].iloc[0])} to {pct(raw.value)}. In a shaded band beyond {N}: "
+        f"a dashed fitted model reaching {pct(far['model'])} at 60 million, a dotted lower "
+        f"bound at {pct(far['lower_bound'])}, the published model on this region's marginals "
+        f"at {pct(paper60)}, and markers for the published 93% and its 22% lower bound."
     )
     return BriefingFigure(
         name="3-population",
@@ -593,7 +593,7 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
             paper_model=paper,
             labels={"live": "measured now: this city, and subsets"},
             note=note,
-            headline=f"{_pct(big['unicity'])} singled out\namong {N} phones",
+            headline=f"{pct(big['unicity'])} singled out\namong {N} phones",
             ax=ax,
         ),  # fmt: skip
         figsize=(6.3, 5.0),
@@ -626,18 +626,18 @@ def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
     return BriefingFigure(
         name="4-home-work",
         title=(
-            f"Home and work alone single out {_pct(fine['share_unique'])} of phones when "
+            f"Home and work alone single out {pct(fine['share_unique'])} of phones when "
             f"located to {fine['granularity']}."
         ),
         caption=(
             f"From app location pings, a buyer infers each phone's most visited places and "
             f"where it spends its nights (home) and weekday days (work); a phone is singled "
             f"out when no other phone has the same places at that precision ({grans}). "
-            f"The home and work pair singles out {_pct(fine['share_unique'])} of "
+            f"The home and work pair singles out {pct(fine['share_unique'])} of "
             f"{int(fine['n_devices']):,} phones at {fine['granularity']} and "
-            f"{_pct(mid['share_unique'])} at {mid['granularity']}; its top 3 places single out "
-            f"{_pct(t3['share_unique'])} at {t3['granularity']}. Only coarse areas "
-            f"({coarse['granularity']}: {_pct(coarse['share_unique'])}) hide the pair. "
+            f"{pct(mid['share_unique'])} at {mid['granularity']}; its top 3 places single out "
+            f"{pct(t3['share_unique'])} at {t3['granularity']}. Only coarse areas "
+            f"({coarse['granularity']}: {pct(coarse['share_unique'])}) hide the pair. "
             f"{SYNTHETIC} Published: "
             "Golle and Partridge (2009) found a median of 1 person sharing a home/work pair at "
             "census-block level in the US, 21 at tract level; Zang and Bolot (2011) found the "
@@ -646,12 +646,12 @@ def _anonymity_sets(ctx: BriefingContext) -> BriefingFigure:
         alt=(
             f"Chart of the share of phones singled out by their top 1, 2 or 3 places or by "
             f"home and work, at precisions {grans}. Home and work: "
-            + ", ".join(f"{_pct(r.share_unique)} at {r.granularity}" for r in hw.itertuples())
+            + ", ".join(f"{pct(r.share_unique)} at {r.granularity}" for r in hw.itertuples())
             + ". One top place alone singles out few phones; two or three single out most "
             "at fine precision."
         ),
         headline=(
-            f"{_pct(fine['share_unique'])} singled out by home and work alone "
+            f"{pct(fine['share_unique'])} singled out by home and work alone "
             f"({fine['granularity']} precision)"
         ),
         draw=lambda ax: F.plot_anonymity_sets(table, ax=ax),
@@ -671,16 +671,16 @@ def _naming(ctx: BriefingContext) -> BriefingFigure:
         name="5-naming",
         title=(
             f"From pseudonym to name: {int(best['n_posts'])} geotagged public posts link "
-            f"{_pct(best['share_named'])} of the people who post to their phone's record."
+            f"{pct(best['share_named'])} of the people who post to their phone's record."
         ),
         caption=(
             f"The buyer takes a person's public posts that carry a place and a time "
             f"(synthetic social media) and looks for the phones that were there then. When "
             f"exactly one phone fits, that pseudonymous record now has a name. With one post "
-            f"{_pct(first['share_named'])} of {int(first['n_names']):,} posters are named; with "
-            f"{int(best['n_posts'])}, {_pct(best['share_named'])} (95% interval "
-            f"{_pct(best['ci_low'])} to {_pct(best['ci_high'])}); with {int(last['n_posts'])}, "
-            f"{_pct(last['share_named'])} of the {int(last['n_names']):,} who posted that often. "
+            f"{pct(first['share_named'])} of {int(first['n_names']):,} posters are named; with "
+            f"{int(best['n_posts'])}, {pct(best['share_named'])} (95% interval "
+            f"{pct(best['ci_low'])} to {pct(best['ci_high'])}); with {int(last['n_posts'])}, "
+            f"{pct(last['share_named'])} of the {int(last['n_names']):,} who posted that often. "
             f"The others match no phone or several, because pings are sparse and posts are "
             f"not always sent where the phone reported. Names are checked against the "
             f"simulation's ground truth, which the attack never reads. {SYNTHETIC} Published: "
@@ -692,11 +692,11 @@ def _naming(ctx: BriefingContext) -> BriefingFigure:
         alt=(
             "Line chart of the share of people linked to their phone's record by name "
             "against the number of geotagged posts known: "
-            + ", ".join(f"{_pct(r.share_named)} with {int(r.n_posts)}" for r in curve.itertuples())
+            + ", ".join(f"{pct(r.share_named)} with {int(r.n_posts)}" for r in curve.itertuples())
             + "."
         ),
         headline=(
-            f"{_pct(best['share_named'])} of posters named from {int(best['n_posts'])} "
+            f"{pct(best['share_named'])} of posters named from {int(best['n_posts'])} "
             "geotagged posts"
         ),
         draw=lambda ax: F.plot_naming(curve, ax=ax),
@@ -916,19 +916,19 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
         finding = (
             f"{len(few)} of the {n_tried} single out fewer than {FEW:.0%} of phones; the least "
             f"costly of them, {cheapest['setting']}, still singles out "
-            f"{_pct(cheapest['unicity'])} and makes the counts {_err(cheapest['utility_error'])} "
+            f"{pct(cheapest['unicity'])} and makes the counts {_err(cheapest['utility_error'])} "
             "wrong on average."
         )
     else:
         cheapest = safest
         title = (
             f"Every one of the {n_tried} releases of traces tried still singles out at least "
-            f"{_pct(safest['unicity'])} of phones; differentially private counts single out "
+            f"{pct(safest['unicity'])} of phones; differentially private counts single out "
             "no one."
         )
         finding = (
             f"The most protective of them, {safest['setting']}, still singles out "
-            f"{_pct(safest['unicity'])}, with counts {_err(safest['utility_error'])} wrong."
+            f"{pct(safest['unicity'])}, with counts {_err(safest['utility_error'])} wrong."
         )
     facts = {"raw data, 4 points": _fact(raw)}
     facts.update({f"release: {r['setting']}": _fact(r) for _, r in released.iterrows()})
@@ -941,8 +941,8 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
             f"that 4 known points still single out in the release, with its 95% interval. "
             f"Right: how much the release distorts a typical use, counting phones per 1 km "
             f"square and hour ({metric}; 0% is as good as the raw data). Raw data: "
-            f"{_pct(raw['unicity'])}. Some releases barely change that: {weakest['setting']} "
-            f"leaves {_pct(weakest['unicity'])}. {finding} Differentially private (DP) counts "
+            f"{pct(raw['unicity'])}. Some releases barely change that: {weakest['setting']} "
+            f"leaves {pct(weakest['unicity'])}. {finding} Differentially private (DP) counts "
             f"release no traces, so there is nothing to single out; their error is {dp_err}. "
             "Epsilon is the privacy budget of such a release: the smaller it is, the more noise "
             "and the stronger the guarantee. For the noise rows the attacker knows true places "
@@ -952,7 +952,7 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
             f"Two-panel chart, one row per release, {n_tried} releases of traces and "
             f"{len(dp)} of differentially private counts. "
             + "; ".join(
-                f"{r.setting}: {_pct(r.unicity)} singled out, counts {_err(r.utility_error)} wrong"
+                f"{r.setting}: {pct(r.unicity)} singled out, counts {_err(r.utility_error)} wrong"
                 for r in tr.itertuples()
             )
             + ". Differentially private counts release no traces; their error is "
@@ -961,7 +961,7 @@ def _privacy_utility(ctx: BriefingContext) -> BriefingFigure:
         headline=(
             f"releases of traces singling out under {FEW:.0%}: counts {_err(cheapest['utility_error'])}+ wrong"
             if len(few)
-            else f"best trace release still {_pct(safest['unicity'])} singled out"
+            else f"best trace release still {pct(safest['unicity'])} singled out"
         )
         + (
             f"; DP counts (epsilon = {best_dp['epsilon']:g}): nothing to single out, "
@@ -1245,7 +1245,7 @@ class KeyNumber:
     follows: str
 
     def interval(self) -> str:
-        return f"95% interval {_pct(self.ci_low)} to {_pct(self.ci_high)}"
+        return f"95% interval {pct(self.ci_low)} to {pct(self.ci_high)}"
 
 
 def summary_numbers(figs: Sequence[BriefingFigure]) -> list[KeyNumber]:
@@ -1262,7 +1262,7 @@ def summary_numbers(figs: Sequence[BriefingFigure]) -> list[KeyNumber]:
                 r["unicity"],
                 r["ci_low"],
                 r["ci_high"],
-                f"{_pct(r['unicity'])} of phones are singled out by 4 places and times from "
+                f"{pct(r['unicity'])} of phones are singled out by 4 places and times from "
                 "their own record",
                 "For anyone who buys or sells such records: replacing names with an "
                 "advertising ID does not make them anonymous, because a few known sightings "
@@ -1280,7 +1280,7 @@ def summary_numbers(figs: Sequence[BriefingFigure]) -> list[KeyNumber]:
                 float(best["share_named"]),
                 float(best["ci_low"]),
                 float(best["ci_high"]),
-                f"{_pct(best['share_named'])} of the people who post geotagged messages are "
+                f"{pct(best['share_named'])} of the people who post geotagged messages are "
                 f"linked by name to their phone's record from {int(best['n_posts'])} of "
                 "their posts",
                 "For sellers and regulators: public data such as posts and address "
@@ -1304,11 +1304,11 @@ def summary_numbers(figs: Sequence[BriefingFigure]) -> list[KeyNumber]:
             )
         statement = (
             f"the release of traces that singles out fewer than {FEW:.0%} of phones at the "
-            f"least cost ({row['setting']}: {_pct(row['unicity'])}) makes the hourly counts "
+            f"least cost ({row['setting']}: {pct(row['unicity'])}) makes the hourly counts "
             f"{_err(row['utility_error'])} wrong"
             if len(few)
             else f"the most protective release of traces tried ({row['setting']}) still "
-            f"singles out {_pct(row['unicity'])}"
+            f"singles out {pct(row['unicity'])}"
         ) + dp_text
         out.append(
             KeyNumber(
@@ -1384,11 +1384,11 @@ def _captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
     return "\n".join(lines)
 
 
-def _jsonable(v):
+def jsonable(v):
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
@@ -1407,20 +1407,20 @@ def results_json(figs: Sequence[BriefingFigure], run: RunInfo) -> dict:
     """
     out = {
         "run": {"command": run.command, "version": run.version, "date": run.date},
-        "summary": [_jsonable(vars(k)) for k in summary_numbers(figs)],
+        "summary": [jsonable(vars(k)) for k in summary_numbers(figs)],
         "figures": [],
     }
     for fig in figs:
         entry = {"name": fig.name, "title": fig.title, "headline": fig.headline,
-                 "facts": _jsonable(fig.facts)}  # fmt: skip
+                 "facts": jsonable(fig.facts)}  # fmt: skip
         table = getattr(fig.result, "table", fig.result)
         if isinstance(table, pd.DataFrame) and len(table) <= 500:
-            entry["table"] = _jsonable(table.to_dict(orient="records"))
+            entry["table"] = jsonable(table.to_dict(orient="records"))
         out["figures"].append(entry)
     return out
 
 
-def _cite(text: str, numbers: dict[str, int]) -> str:
+def cite(text: str, numbers: dict[str, int]) -> str:
     """HTML-escape ``text`` and turn its ``[key]`` markers into linked reference numbers."""
     import html
     import re
@@ -1538,7 +1538,7 @@ def briefing_html(
         '<section class="cover" aria-labelledby="context-h">',
         '<h2 id="context-h">The question</h2>',
     ]
-    parts += [f"<p>{_cite(p, numbers)}</p>" for p in COVER]
+    parts += [f"<p>{cite(p, numbers)}</p>" for p in COVER]
     parts += ['<h3 id="figures-h">What the figures show</h3>', "<ol>"]
     parts += [f'<li><a href="#{esc(f.name)}">{esc(f.title)}</a></li>' for f in figs]
     parts += [
@@ -1559,7 +1559,7 @@ def briefing_html(
     ]
     for k in numbers_:
         parts.append(
-            f'<li><span class="value">{esc(_pct(k.value))}</span>'
+            f'<li><span class="value">{esc(pct(k.value))}</span>'
             f"{esc(k.statement)} ({esc(k.interval())}; "
             f'<a href="#{esc(next(f.name for i, f in enumerate(figs, 1) if f"Figure {i}" == k.figure))}">'
             f'{esc(k.figure)}</a>).<span class="follows">{esc(k.follows)}</span></li>'
@@ -1579,7 +1579,7 @@ def briefing_html(
         '<section class="page" id="methods" aria-labelledby="methods-h">',
         '<h2 id="methods-h">Methods and limits</h2>',
     ]
-    parts += [f"<p>{_cite(p, numbers)}</p>" for p in METHODS]
+    parts += [f"<p>{cite(p, numbers)}</p>" for p in METHODS]
     parts += [
         f"<p>Reproduce. fewpoints {esc(run.version)}, run on {esc(run.date)}: "
         f"<code>{esc(run.command)}</code>. The same seed gives the same figures, byte for "
@@ -1657,13 +1657,13 @@ def pdf_renderer():
     return HTML
 
 
-def _briefing_pdf(path: Path, page: str) -> None:
+def briefing_pdf(path: Path, page: str) -> None:
     """Lay out the HTML page as a tagged PDF (PDF/UA-1: structure, alt text, bookmarks)."""
     HTML = pdf_renderer()
     HTML(string=page).write_pdf(path, pdf_variant="pdf/ua-1")
 
 
-def _picture(fig: BriefingFigure, stem: Path) -> tuple[str, bytes]:
+def picture(fig: BriefingFigure, stem: Path) -> tuple[str, bytes]:
     """The figure as it goes inline into the HTML and the PDF: the SVG, or the PNG if the SVG is heavy."""
     svg = stem.with_suffix(".svg").read_bytes()
     if len(svg) <= 1_500_000:
@@ -1729,7 +1729,7 @@ def write_briefing(
             mfig = fig.figure()
             F.save_figure(mfig, tmp / fig.name)
             plt.close(mfig)
-            images[fig.name] = _picture(fig, tmp / fig.name)
+            images[fig.name] = picture(fig, tmp / fig.name)
         if progress:
             progress("writing figures", 1.0)
             progress("writing briefing.html and briefing.pdf", 0.0)
@@ -1740,7 +1740,7 @@ def write_briefing(
         )
         page = briefing_html(figs, run, images)
         (tmp / "briefing.html").write_text(page, encoding="utf-8")
-        _briefing_pdf(tmp / "briefing.pdf", page)
+        briefing_pdf(tmp / "briefing.pdf", page)
         if progress:
             progress("writing briefing.html and briefing.pdf", 1.0)
         names = sorted(p.name for p in tmp.iterdir())

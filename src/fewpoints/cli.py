@@ -299,7 +299,7 @@ def _positive_float(text: str) -> float:
 
 
 def _add_unicity(sub) -> None:
-    from fewpoints.attacks.unicity import KNOWLEDGE
+    from fewpoints.attacks.draws import KNOWLEDGE
     from fewpoints.synth.world import OBSERVATION_MODELS, PRESETS
 
     p = sub.add_parser(
@@ -516,17 +516,13 @@ def _run_unicity(args) -> int:
     import warnings
     from pathlib import Path
 
-    from fewpoints.anonymize import (
-        WeakTransformWarning,
-        _duration_seconds,
-        coarsen_space,
-        coarsen_time,
-    )
+    from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
     from fewpoints.attacks import PointIndex, unicity, worst_case_risk
+    from fewpoints.common import duration_seconds
 
     # Every option checked before any work (a preset can take minutes to generate).
     if args.time_bin is not None:
-        _duration_seconds(args.time_bin, "--time-bin")
+        duration_seconds(args.time_bin, "--time-bin")
     _check_model_of_preset(args.source, args.model)
     _check_reading(args, Path(args.source).is_file())
     if args.engine == "dask":
@@ -769,6 +765,7 @@ def _anonymize_steps(args) -> list[tuple[str, object, str]]:
     from functools import partial
 
     from fewpoints import anonymize as A
+    from fewpoints.common import check_share, duration_seconds, within_earth
 
     def number(text, option, *, kind=float):
         try:
@@ -787,25 +784,25 @@ def _anonymize_steps(args) -> list[tuple[str, object, str]]:
         steps["merge-antennas"] = (v, f"about {v:g} neighbouring antennas merged")
     if args.noise is not None:
         km = _length_km(args.noise, "noise", "m")
-        A._within_earth(km, f"--noise {args.noise}", "a standard deviation of")
+        within_earth(km, f"--noise {args.noise}", "a standard deviation of")
         steps["noise"] = (km * 1000.0, f"Gaussian noise of {km * 1000:g} m per axis")
     if args.geo_ind is not None:
         eps = number(args.geo_ind, "geo-ind")
         if not (np.isfinite(eps) and eps > 0):
             raise FewpointsError(f"--geo-ind: epsilon must be positive, got {args.geo_ind!r}")
-        A._within_earth(2.0 / eps, f"--geo-ind {args.geo_ind}", "a mean displacement of")
+        within_earth(2.0 / eps, f"--geo-ind {args.geo_ind}", "a mean displacement of")
         steps["geo-ind"] = (eps, f"planar Laplace noise, epsilon {eps:g} per km")
     if args.coarsen_space is not None:
         km = _length_km(args.coarsen_space, "coarsen-space", "km")
         steps["coarsen-space"] = (km, f"locations snapped to {km:g} km cells")
     if args.coarsen_time is not None:
-        A._duration_seconds(args.coarsen_time, "--coarsen-time")
+        duration_seconds(args.coarsen_time, "--coarsen-time")
         steps["coarsen-time"] = (args.coarsen_time, f"times floored to {args.coarsen_time} bins")
     if args.subsample is not None:
-        keep = A._share(number(args.subsample, "subsample"), "--subsample")
+        keep = check_share(number(args.subsample, "subsample"), "--subsample")
         steps["subsample"] = (keep, f"{keep:.0%} of records kept at random")
     if args.rotate is not None:
-        A._duration_seconds(args.rotate, "--rotate")
+        duration_seconds(args.rotate, "--rotate")
         steps["rotate"] = (args.rotate, f"device IDs replaced, a new one every {args.rotate}")
     if args.suppress_rare is not None:
         k = number(args.suppress_rare, "suppress-rare", kind=int)

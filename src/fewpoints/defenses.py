@@ -22,9 +22,16 @@ import numpy as np
 import pandas as pd
 
 from fewpoints import anonymize
-from fewpoints.anonymize import _device_codes, _duration_seconds, _positive
 from fewpoints.attacks.index import PointIndex
-from fewpoints.attacks.unicity import _check_p, _check_targets, unicity, wilson_interval
+from fewpoints.attacks.result import wilson_interval
+from fewpoints.attacks.unicity import unicity
+from fewpoints.common import (
+    check_points,
+    check_targets,
+    device_code_range,
+    duration_seconds,
+    positive,
+)
 from fewpoints.schema import FewpointsError, validate_traces
 
 __all__ = [
@@ -103,7 +110,7 @@ def _cell_keys(ix, iy, it):
 def _distinct(traces: pd.DataFrame, cell: float, step: int):
     """Distinct (device, cell and bin) pairs: ``dev, code, n_codes, decode, ordered``."""
     ix, iy, it = _grid_codes(traces, cell, step)
-    dev, n_dev = _device_codes(traces)
+    dev, n_dev = device_code_range(traces)
     n_dev = max(n_dev, 1)
     code, n_codes, decode, ordered = _cell_keys(ix, iy, it)
     if n_codes < (2**62) // n_dev:
@@ -182,8 +189,8 @@ def aggregate(traces: pd.DataFrame, *, cell_km: float = 1.0, time_bin="1h") -> p
        aggregated mobility data. Proceedings of WWW 2017, 1241-1250.
     """
     validate_traces(traces)
-    cell = _positive(cell_km, "cell_km")
-    step = _duration_seconds(time_bin, "time_bin")
+    cell = positive(cell_km, "cell_km")
+    step = duration_seconds(time_bin, "time_bin")
     _, code, n_codes, decode, ordered = _distinct(traces, cell, step)
     if ordered:
         counts = np.bincount(code, minlength=n_codes)
@@ -315,9 +322,9 @@ def dp_aggregate(
     """
     rng = np.random.default_rng(rng)
     validate_traces(traces)
-    cell = _positive(cell_km, "cell_km")
-    step = _duration_seconds(time_bin, "time_bin")
-    eps = _positive(epsilon, "epsilon")
+    cell = positive(cell_km, "cell_km")
+    step = duration_seconds(time_bin, "time_bin")
+    eps = positive(epsilon, "epsilon")
     m = _check_cap(max_cells_per_device)
     if post_process not in ("round", "none"):
         raise FewpointsError(f"post_process must be 'round' or 'none', got {post_process!r}")
@@ -603,7 +610,7 @@ def _apply(setting: Setting, traces: pd.DataFrame, rng) -> pd.DataFrame:
         out = anonymize.coarsen_space(traces, cell_km=cell)
         # "1 km x 1 h" names the resolution released: on hourly data the clock
         # is already there, and only the space step has work to do.
-        step = _duration_seconds(time_bin, "time_bin")
+        step = duration_seconds(time_bin, "time_bin")
         t = out["time"].to_numpy().astype("datetime64[s]").view(np.int64)
         if (t % step == 0).all():
             return out
@@ -821,10 +828,10 @@ def privacy_utility(
     """
     rng = np.random.default_rng(rng)
     validate_traces(traces)
-    p = _check_p(n_points)
-    n_targets = _check_targets(n_targets)
-    cell = _positive(cell_km, "cell_km")
-    step = _duration_seconds(time_bin, "time_bin")
+    p = check_points(n_points)
+    n_targets = check_targets(n_targets)
+    cell = positive(cell_km, "cell_km")
+    step = duration_seconds(time_bin, "time_bin")
     settings = default_settings() if settings is None else list(settings)
     labels = [s.label for s in settings]
     if not settings:
@@ -877,7 +884,7 @@ def privacy_utility(
                     out,
                     p,
                     n_targets,
-                    _positive(setting.match_km, "match_km"),
+                    positive(setting.match_km, "match_km"),
                     attack_rng,
                 )
             else:

@@ -189,7 +189,7 @@ def save_figure(fig, stem, formats=("png", "svg", "pdf")) -> list:
 # ---------------------------------------------------------------------------
 
 
-def _percent_axis(ax, axis="y", *, top=1.0) -> None:
+def percent_axis(ax, axis="y", *, top=1.0) -> None:
     fmt = FuncFormatter(lambda v, _: f"{v:.0%}")
     if axis == "y":
         ax.set_ylim(0, top)
@@ -199,7 +199,7 @@ def _percent_axis(ax, axis="y", *, top=1.0) -> None:
         ax.xaxis.set_major_formatter(fmt)
 
 
-def _source_line(ax) -> None:
+def source_line(ax) -> None:
     """The small "Synthetic data - fewpoints" line at the figure's bottom right (once per figure)."""
     fig = ax.figure
     if any(t.get_gid() == "fewpoints-source" for t in fig.texts):
@@ -267,7 +267,7 @@ def _clear_spot(ax, note, points, lines, candidates) -> None:
     note.set_verticalalignment(va)
 
 
-def _need_columns(table, columns, what) -> pd.DataFrame:
+def need_columns(table, columns, what) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
         raise FewpointsError(f"{what} needs a DataFrame, got {type(table).__name__}")
     missing = [c for c in columns if c not in table.columns]
@@ -278,7 +278,7 @@ def _need_columns(table, columns, what) -> pd.DataFrame:
     return table
 
 
-def _fmt_count(n: float) -> str:
+def fmt_count(n: float) -> str:
     n = float(n)
     if n >= 1e6:
         v = n / 1e6
@@ -286,14 +286,14 @@ def _fmt_count(n: float) -> str:
     return f"{n:,.0f}"
 
 
-def _fmt_round(n: float) -> str:
+def fmt_round(n: float) -> str:
     """A count in words to two significant figures: 9,991,019 -> "10 million", 101,873 -> "100,000"."""
     n = float(n)
     digits = int(np.floor(np.log10(n))) - 1 if n >= 10 else 0
-    return _fmt_count(round(n / 10**digits) * 10**digits)
+    return fmt_count(round(n / 10**digits) * 10**digits)
 
 
-def _yerr(table, value="unicity"):
+def error_bars(table, value="unicity"):
     v = table[value].to_numpy(float)
     return np.vstack([v - table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float) - v])
 
@@ -330,7 +330,7 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
     -------
     Axes
     """
-    curve = _need_columns(
+    curve = need_columns(
         curve, ["n_points", "unicity", "ci_low", "ci_high"], "plot_unicity_curve"
     ).sort_values("n_points")
     ax = new_axes(ax)
@@ -365,13 +365,13 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
         (at, row["unicity"]),
         (28, -62),
     )
-    _percent_axis(ax, top=1.04)
+    percent_axis(ax, top=1.04)
     ax.set_xlim(p.min() - 0.4, p.max() + 0.4)
     ax.set_xticks(p)
     ax.set_xlabel("Points known about a phone (place and time)")
     ax.set_ylabel("Phones singled out")
     ax.legend(loc="lower right")
-    _source_line(ax)
+    source_line(ax)
     return ax
 
 
@@ -380,20 +380,20 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
 # ---------------------------------------------------------------------------
 
 
-def _space_label(cell, *, merged: bool = False) -> str:
+def space_label(cell, *, merged: bool = False) -> str:
     """Plain words for a spatial setting: ``cell`` is km squares, or antennas merged."""
     if cell is None or pd.isna(cell) or (merged and cell == 1):
         return _DATA["recorded"]
     return f"groups of {cell:g} antennas" if merged else f"{cell:g} km squares"
 
 
-def _space_column(table: pd.DataFrame) -> tuple[str, bool, float]:
+def space_column(table: pd.DataFrame) -> tuple[str, bool, float]:
     """Which column of a sweep says how space was coarsened: (column, merged?, its recorded value)."""
     merged = "merge_v" in table.columns and bool(table["merge_v"].notna().any())
     return ("merge_v", True, 1.0) if merged else ("cell_km", False, 0.0)
 
 
-def _hours_label(h: float) -> str:
+def hours_label(h: float) -> str:
     if h >= 24 and h % 24 == 0:
         return f"{h / 24:g} day" + ("s" if h > 24 else "")
     if h < 1:
@@ -449,7 +449,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
         groups of merged antennas, whichever the sweep used), and the fitted law
         ``unicity = alpha - (v*h)**beta`` as one line per number of points.
     """
-    table = _need_columns(
+    table = need_columns(
         getattr(sweep, "table", None),
         ["cell_km", "v", "h", "n_points", "unicity", "ci_low", "ci_high"],
         "plot_resolution",
@@ -464,7 +464,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             )
     t = table[table["n_points"].isin(ps)].assign(vh=lambda d: d["v"] * d["h"])
     ax = new_axes(ax)
-    column, merged, recorded = _space_column(t)
+    column, merged, recorded = space_column(t)
     key = t[column].fillna(recorded)
     cells = sorted(key.unique())
     fit = getattr(sweep, "fit", None)
@@ -481,7 +481,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             ax.errorbar(
                 g["vh"] * _DODGE ** (i - (len(cells) - 1) / 2),  # settings at one v*h side by side
                 g["unicity"],
-                yerr=_yerr(g),
+                yerr=error_bars(g),
                 ls="none",
                 marker=shape,
                 mfc=colour if filled else "white",
@@ -494,7 +494,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             )
             if filled:
                 handles.append(Line2D([], [], ls="none", marker=shape, color=colour))
-                labels.append(_space_label(g[column].iloc[0], merged=merged))
+                labels.append(space_label(g[column].iloc[0], merged=merged))
         row = fit[fit["n_points"] == p] if fit is not None and len(fit) else []
         style = "--" if filled else ":"
         law = ""
@@ -520,7 +520,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(FixedLocator([]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{v:.2g}"))
-    _percent_axis(ax, top=1.04)
+    percent_axis(ax, top=1.04)
     ax.set_xlabel("How much coarser than the recorded data (locations merged × hours per slot)")
     ax.set_ylabel("Phones singled out" if len(ps) > 1 else f"Phones singled out by {ps[0]} points")
     # Headline: the marked setting (default the coarsest, largest v*h), for each number of points.
@@ -534,11 +534,11 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
     if at.empty:
         raise FewpointsError(f"plot_resolution: no setting with {column}={cell}, {h:g} h to mark")
     at = at.set_index("n_points")
-    where = _space_label(cell, merged=merged).replace("as recorded (antenna)", "antennas")
+    where = space_label(cell, merged=merged).replace("as recorded (antenna)", "antennas")
     where = where.replace("as recorded", "locations as recorded")
     values = [f"{at.loc[p, 'unicity']:.0%} by {p} points" for p in ps]
     # Narrow lines, placed where they hide the fewest points (below).
-    lines = [f"{what} {where},", f"{_hours_label(h)} slots: {values[0]}", *values[1:]]
+    lines = [f"{what} {where},", f"{hours_label(h)} slots: {values[0]}", *values[1:]]
     note = _headline(
         ax,
         ",\n".join(lines[1:]).join([lines[0] + "\n", ""]),
@@ -564,7 +564,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
             ((0.60, 0.95), "center", "top"),
         ],
     )
-    _source_line(ax)
+    source_line(ax)
     return ax
 
 
@@ -635,7 +635,7 @@ def plot_population(
     -------
     Axes
     """
-    table = _need_columns(
+    table = need_columns(
         getattr(curve, "table", None),
         ["n_devices", "unicity", "ci_low", "ci_high"],
         "plot_population",
@@ -681,16 +681,16 @@ def plot_population(
                 lw=1.4, ls="-.", marker="x", ms=5, mew=1.2, zorder=4,
                 label=words["paper-model"], gid="paper-model")  # fmt: skip
     if live_t is not None:
-        ax.errorbar(live_t["n_devices"], live_t["unicity"], yerr=_yerr(live_t), ls="none",
+        ax.errorbar(live_t["n_devices"], live_t["unicity"], yerr=error_bars(live_t), ls="none",
                     marker="o", ms=5, mfc="white", mec=MUTED, mew=1.2, color=MUTED,
                     elinewidth=0.9, capsize=0, zorder=5, label=words["live"],
                     gid="live")  # fmt: skip
-    ax.errorbar(n, table["unicity"], yerr=_yerr(table), ls="-", lw=0.8, marker="o", ms=5,
+    ax.errorbar(n, table["unicity"], yerr=error_bars(table), ls="-", lw=0.8, marker="o", ms=5,
                 color=OURS, capsize=0, elinewidth=1.2, zorder=6, label=words["measured"],
                 gid="measured")  # fmt: skip
     if towns is not None:
         tw = towns.sort_values("n_devices")
-        ax.errorbar(tw["n_devices"], tw["unicity"], yerr=_yerr(tw), ls="-", lw=0.8,
+        ax.errorbar(tw["n_devices"], tw["unicity"], yerr=error_bars(tw), ls="-", lw=0.8,
                     marker="s", ms=5, color=OKABE_ITO["vermillion"], mfc=OKABE_ITO["orange"],
                     capsize=0, elinewidth=1.2, zorder=6, label=words["towns"],
                     gid="towns")  # fmt: skip
@@ -709,8 +709,8 @@ def plot_population(
     subs = (1.0, 2.0, 5.0) if np.log10(x_max / x_min) < 2.5 else (1.0,)
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt_count(v).replace(" million", "M")))
-    _percent_axis(ax, top=1.0)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_count(v).replace(" million", "M")))
+    percent_axis(ax, top=1.0)
     ax.set_ylim(0, 1.12)
     ax.yaxis.set_major_locator(FixedLocator([0, 0.2, 0.4, 0.6, 0.8, 1.0]))
     ax.set_xlabel("Phones in the dataset (log scale)")
@@ -719,7 +719,7 @@ def plot_population(
     _headline(
         ax,
         headline
-        or f"{last['unicity']:.0%} singled out\namong {_fmt_round(last['n_devices'])} phones",
+        or f"{last['unicity']:.0%} singled out\namong {fmt_round(last['n_devices'])} phones",
         (last["n_devices"], last["unicity"]),
         (-14, -44),
         ha="right",
@@ -741,7 +741,7 @@ def plot_population(
         note = "\n".join(textwrap.wrap(note, 96))
         ax.annotate(note, xy=(0, 0), xycoords=legend, xytext=(0, -5), textcoords="offset points",
                     ha="left", va="top", fontsize=8, color=MUTED, gid="population-note")  # fmt: skip
-    _source_line(ax)
+    source_line(ax)
     return ax
 
 
@@ -793,7 +793,7 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
     -------
     Axes
     """
-    table = _need_columns(
+    table = need_columns(
         table,
         ["measure", "granularity", "share_unique", "ci_low", "ci_high", "median_set_size"],
         "plot_anonymity_sets",
@@ -812,7 +812,7 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
         ax.errorbar(
             x,
             g["share_unique"],
-            yerr=_yerr(g, "share_unique"),
+            yerr=error_bars(g, "share_unique"),
             marker=marker,
             ls=line,
             ms=6,
@@ -827,7 +827,7 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
     ax.set_xticks(range(len(grans)))
     ax.set_xticklabels(grans)
     ax.set_xlim(-0.4, len(grans) - 0.6)
-    _percent_axis(ax, top=1.04)
+    percent_axis(ax, top=1.04)
     ax.set_xlabel("Location precision (finest on the left)")
     ax.set_ylabel("Phones singled out")
     key = "home/work" if "home/work" in measures else measures[0]
@@ -857,7 +857,7 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
         title_fontsize=8.5,
         alignment="left",
     )
-    _source_line(ax)
+    source_line(ax)
     return ax
 
 
@@ -880,7 +880,7 @@ def plot_naming(curve: pd.DataFrame, *, ax=None):
     -------
     Axes
     """
-    curve = _need_columns(
+    curve = need_columns(
         curve, ["n_posts", "share_named", "ci_low", "ci_high"], "plot_naming"
     ).sort_values("n_posts")
     ax = new_axes(ax)
@@ -911,13 +911,13 @@ def plot_naming(curve: pd.DataFrame, *, ax=None):
         (-40, 45),
         ha="right",
     )
-    _percent_axis(ax, top=1.04)
+    percent_axis(ax, top=1.04)
     ax.set_xticks(k)
     ax.set_xlim(k.min() - 0.4, k.max() + 0.4)
     ax.set_xlabel("Geotagged public posts known about a person")
     ax.set_ylabel("Phones linked to the person's name")
     ax.legend(loc="lower right")
-    _source_line(ax)
+    source_line(ax)
     return ax
 
 
@@ -958,7 +958,7 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     -------
     Axes
     """
-    trace = _need_columns(
+    trace = need_columns(
         _get(story, "trace"), ["time", "x_km", "y_km"], "plot_device_week"
     ).sort_values("time")
     n_days = int((trace["time"].max().normalize() - trace["time"].min().normalize()).days) + 1
@@ -1086,7 +1086,7 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None):
     ax.set_xlabel("West to east (km)")
     ax.set_ylabel("South to north (km)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
-    _source_line(ax)
+    source_line(ax)
     return ax
 
 
@@ -1149,7 +1149,7 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0
         rows. Its ``utility_axes`` attribute is the right panel: a bar per
         row for the error of the released counts, as a percentage.
     """
-    table = _need_columns(
+    table = need_columns(
         table,
         ["setting", "transform", "unicity", "ci_low", "ci_high", "utility_error", "utility_metric"],
         "plot_privacy_utility",
@@ -1272,5 +1272,5 @@ def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0
         title = fig.suptitle(text, x=0.01, ha="left", fontsize=9, fontweight="bold")
         title.set_gid("headline")
     ax.utility_metric = str(table["utility_metric"].iloc[0])
-    _source_line(ax)
+    source_line(ax)
     return ax

@@ -649,7 +649,7 @@ def _tz(timezone: str):
         ) from None
 
 
-def _check_options(time_unit, dayfirst, timezone, where: str) -> None:
+def check_read_options(time_unit, dayfirst, timezone, where: str) -> None:
     """Refuse reading options that are not options, before anything is read."""
     if time_unit not in (None, "s", "ms"):
         raise InputError(f"{where}: time_unit must be 's' or 'ms', got {time_unit!r}")
@@ -739,7 +739,7 @@ def parse_times(
     import pyarrow as pa
 
     rule = {} if rule is None else rule
-    _check_options(time_unit, dayfirst, timezone, what)
+    check_read_options(time_unit, dayfirst, timezone, what)
     arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
@@ -972,7 +972,7 @@ _FLOAT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^(?i:[+-]?(inf|infinity))$"
 _NAN = r"^(?i:[+-]?nan)$"
 
 
-def _numbers(col, what: str, first_line: int | None) -> np.ndarray:
+def as_numbers(col, what: str, first_line: int | None) -> np.ndarray:
     """A column of numbers as float64 (missing values NaN); refuses text and true/false values."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -1009,7 +1009,7 @@ def _numbers(col, what: str, first_line: int | None) -> np.ndarray:
     return out
 
 
-def _ids(col, what: str) -> np.ndarray:
+def as_ids(col, what: str) -> np.ndarray:
     """Device IDs as text, exactly as written (``01`` and ``1`` are two devices)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -1150,7 +1150,7 @@ def project_lat_lon(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.nd
 KM_DECIMALS = 9
 
 
-def _check_degrees(lat, lon, names: tuple[str, str], where: str, first_line) -> None:
+def check_degrees(lat, lon, names: tuple[str, str], where: str, first_line) -> None:
     """Refuse, naming the column and the fix, degrees that cannot be latitude and longitude."""
     lat_name, lon_name = names
     for v, name in ((lat, lat_name), (lon, lon_name)):
@@ -1384,7 +1384,7 @@ def read_traces(
     import pyarrow as pa
 
     path = Path(path)
-    _check_options(time_unit, dayfirst, timezone, str(path))
+    check_read_options(time_unit, dayfirst, timezone, str(path))
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -1414,7 +1414,7 @@ def read_traces(
     if table.num_rows == 0:
         raise InputError(f"{where}: the traces table is empty")
     out: dict[str, object] = {}
-    device = _ids(table.column(found["device_id"]), f"{where}: column {found['device_id']}")
+    device = as_ids(table.column(found["device_id"]), f"{where}: column {found['device_id']}")
     out["device_id"] = device.to_pandas().astype("str")
     rule: dict = {}
     out["time"] = parse_times(
@@ -1428,11 +1428,11 @@ def read_traces(
     )
     if "x_km" in found:
         for c in ("x_km", "y_km"):
-            out[c] = _numbers(table.column(found[c]), f"{where}: column {found[c]}", first_line)
+            out[c] = as_numbers(table.column(found[c]), f"{where}: column {found[c]}", first_line)
     else:
-        lat = _numbers(table.column(found["lat"]), f"{where}: column {found['lat']}", first_line)
-        lon = _numbers(table.column(found["lon"]), f"{where}: column {found['lon']}", first_line)
-        _check_degrees(lat, lon, (found["lat"], found["lon"]), where, first_line)
+        lat = as_numbers(table.column(found["lat"]), f"{where}: column {found['lat']}", first_line)
+        lon = as_numbers(table.column(found["lon"]), f"{where}: column {found['lon']}", first_line)
+        check_degrees(lat, lon, (found["lat"], found["lon"]), where, first_line)
         projection = projection or Projection.for_data(lat, lon)
         x, y = projection.forward(lat, lon)
         del lat, lon
@@ -1440,7 +1440,7 @@ def read_traces(
         del x, y
     for c in ("antenna_id", "accuracy_m"):
         if c in found:
-            v = _numbers(table.column(found[c]), f"{where}: column {found[c]}", first_line)
+            v = as_numbers(table.column(found[c]), f"{where}: column {found[c]}", first_line)
             if c == "antenna_id" and not np.isnan(v).any() and (v == np.floor(v)).all():
                 v = v.astype(np.int64)
             out[c] = v
@@ -1983,10 +1983,23 @@ def _parquet_rows(files: list[Path]) -> int:
     return total
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def check_fits(rows: dict[str, int], where: str) -> None:
     """Refuse to read tables of ``rows`` (kind -> rows) that would not fit in the free memory."""
-    from fewpoints.synth.world import available_memory
-
     need = sum(_ROW_BYTES.get(kind, 100) * n for kind, n in rows.items())
     have = available_memory()
     if have is not None and need > have:

@@ -201,8 +201,16 @@ _FROM_IO = frozenset(
 
 
 def __getattr__(name: str):
+    """Old import paths of the readers and writers: they work, with a DeprecationWarning."""
     if name in _FROM_IO:
+        import warnings
+
         from fewpoints import io
 
+        warnings.warn(
+            f"fewpoints.schema.{name} moved to fewpoints.io.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(io, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fewpoints.attacks.index import _dedupe_sorted, location_codes
+from fewpoints.attacks.index import location_codes
+from fewpoints.common import dedupe_sorted
 from fewpoints.schema import FewpointsError
 
 __all__ = [
@@ -80,7 +81,7 @@ def require_dask():
 # ---------------------------------------------------------------------------
 
 
-def _columns(df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+def partition_columns(df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
     """device_id (str), x, y (float64, -0.0 as 0.0) and time (int64 seconds) of a partition."""
     missing = [c for c in _COLUMNS if c not in df.columns]
     if missing:
@@ -107,7 +108,7 @@ def _columns(df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray, np.nd
     return dev, x, y, t
 
 
-def _factorize_devices(dev: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def factorize_devices(dev: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes 0..n-1 of the devices present and their IDs as str, in sorted ID order."""
     if isinstance(dev.dtype, pd.CategoricalDtype):
         codes = dev.cat.codes.to_numpy().astype(np.int64)
@@ -131,8 +132,8 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
     x, then y, then time. Intermediate arrays are freed or reused as soon as
     possible: this is a worker's peak memory.
     """
-    dev, x, y, t = _columns(df)
-    dcode, dev_ids = _factorize_devices(dev)
+    dev, x, y, t = partition_columns(df)
+    dcode, dev_ids = factorize_devices(dev)
     records = None if coordinates else np.bincount(dcode, minlength=len(dev_ids))
     del dev
     loc, loc_x, loc_y = location_codes(x, y)
@@ -155,7 +156,7 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
         key += point
         del point
         key.sort()
-        key = _dedupe_sorted(key)
+        key = dedupe_sorted(key)
         d, pt = key // n_points, key % n_points
     else:  # very many distinct values: sort the pairs without one packed key
         pairs = np.unique(np.stack([dcode, point]), axis=1)
@@ -190,7 +191,7 @@ def _count_partition(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_FETCH_META = pd.DataFrame(
+FETCH_META = pd.DataFrame(
     {
         "request": np.array([], dtype=np.int64),
         "x": np.array([], dtype=np.float64),
@@ -200,9 +201,9 @@ _FETCH_META = pd.DataFrame(
 )
 
 
-def _fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
+def fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
     """Pass 2: the ``rank``-th point of each wanted ``device_id`` held by this partition."""
-    empty = _FETCH_META.copy()
+    empty = FETCH_META.copy()
     if len(df) == 0:
         return empty
     dev = df["device_id"]
@@ -221,12 +222,12 @@ def _fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_MATCH_META = pd.DataFrame(
+MATCH_META = pd.DataFrame(
     {"target": np.array([], dtype=np.int64), "holders": np.array([], dtype=np.int64)}
 )
 
 
-def _match_frame(df: pd.DataFrame, known: dict) -> pd.DataFrame:
+def match_frame(df: pd.DataFrame, known: dict) -> pd.DataFrame:
     """Pass 3 as a small frame: the targets with holders in this partition, and how many."""
     counts = _match_partition(df, known)
     hit = np.flatnonzero(counts)
@@ -243,7 +244,7 @@ def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
     need = known["need"]
     if len(df) == 0:
         return np.zeros(len(need), dtype=np.int64)
-    dev, x, y, t = _columns(df)
+    dev, x, y, t = partition_columns(df)
     rows, pid = _known_rows(x, y, t, known)
     return _count_holders(dev.iloc[rows], pid, known)
 
@@ -288,7 +289,7 @@ def _holder_pairs(dcode: np.ndarray, n_dev: int, pid: np.ndarray, known: dict):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     pair = pid.astype(np.int64) * n_dev + dcode
     pair.sort()
-    pair = _dedupe_sorted(pair)
+    pair = dedupe_sorted(pair)
     pid, d = pair // n_dev, pair % n_dev
     # Every (device, point) pair counts once for each target that knows the point.
     offsets, targets = known["offsets"], known["targets"]
@@ -324,8 +325,8 @@ def _holders_partition(df: pd.DataFrame, known: dict) -> pd.DataFrame:
     """
     if len(df) == 0:
         return _HOLDERS_META.copy()
-    dev, x, y, t = _columns(df)
-    dcode, ids = _factorize_devices(dev)
+    dev, x, y, t = partition_columns(df)
+    dcode, ids = factorize_devices(dev)
     rows, pid = _known_rows(x, y, t, known)
     g, d = _holder_pairs(dcode[rows], len(ids), pid, known)
     return pd.DataFrame({"target": g, "device": d})
@@ -337,7 +338,7 @@ def dask_holders(ddf, counts: _Counts, requests, *, progress=None, stages=("2/3"
     Parameters
     ----------
     ddf : dask DataFrame
-        The table pass 1 (``_count``) read, with each device in one partition.
+        The table pass 1 (``count_points``) read, with each device in one partition.
     counts : _Counts
         Pass 1's result.
     requests : list of (targets, ranks)
@@ -357,8 +358,8 @@ def dask_holders(ddf, counts: _Counts, requests, *, progress=None, stages=("2/3"
     x, y, t = _fetch_points(ddf, counts, requests, f"pass {stages[0]}: known points", progress)
     known = _known_points(x, y, t, requests)
     known_d = dask.delayed(known, pure=True)
-    frames = _compute(
-        _per_partition(ddf, _holders_partition, known_d, meta=_HOLDERS_META),
+    frames = compute_tasks(
+        per_partition(ddf, _holders_partition, known_d, meta=_HOLDERS_META),
         f"pass {stages[1]}: matching",
         progress,
     )
@@ -381,7 +382,7 @@ def dask_holders(ddf, counts: _Counts, requests, *, progress=None, stages=("2/3"
 # ---------------------------------------------------------------------------
 
 
-def _per_partition(ddf, func, *args, meta) -> list:
+def per_partition(ddf, func, *args, meta) -> list:
     """One delayed ``func(partition, *args)`` per partition, fused with the partition's read.
 
     ``map_partitions`` lets Dask fuse reading a partition and working on it
@@ -391,7 +392,7 @@ def _per_partition(ddf, func, *args, meta) -> list:
     return list(ddf.map_partitions(func, *args, meta=meta, align_dataframes=False).to_delayed())
 
 
-def _compute(tasks: list, stage: str, progress) -> list:
+def compute_tasks(tasks: list, stage: str, progress) -> list:
     """Compute delayed tasks on the active scheduler, reporting progress per finished task."""
     dask = require_dask()
     report = progress or (lambda stage, fraction: None)
@@ -417,7 +418,7 @@ def _compute(tasks: list, stage: str, progress) -> list:
     return client.gather(futures)
 
 
-def _select(ddf):
+def select_columns(ddf):
     missing = [c for c in _COLUMNS if c not in ddf.columns]
     if missing:
         raise FewpointsError(
@@ -441,7 +442,7 @@ class _Counts:
         row_code: np.ndarray | None = None,
         part_start: np.ndarray | None = None,
     ):
-        self._ids = device_ids  # sorted, Arrow-backed: no Python object per device
+        self.as_ids = device_ids  # sorted, Arrow-backed: no Python object per device
         self._n_points = n_points
         self.n_records = n_records
         self.row_code = row_code
@@ -450,25 +451,25 @@ class _Counts:
     @property
     def device_ids(self):
         """Every device ID in code order (an Arrow-backed array)."""
-        return self._ids
+        return self.as_ids
 
     @property
     def n_devices(self) -> int:
-        return len(self._ids)
+        return len(self.as_ids)
 
     def ids(self, codes: np.ndarray) -> np.ndarray:
         """The device IDs of ``codes``, as str objects."""
-        return np.asarray(self._ids.take(np.asarray(codes, dtype=np.int64)), dtype=object)
+        return np.asarray(self.as_ids.take(np.asarray(codes, dtype=np.int64)), dtype=object)
 
     def points_per_device(self) -> np.ndarray:
         return self._n_points
 
 
-def _count(ddf, progress) -> tuple[object, _Counts]:
+def count_points(ddf, progress) -> tuple[object, _Counts]:
     """Pass 1, shuffling on device_id first when a device spans partitions."""
     for attempt in (0, 1):
-        frames = _compute(
-            _per_partition(ddf, _count_partition, meta=_COUNT_META),
+        frames = compute_tasks(
+            per_partition(ddf, _count_partition, meta=_COUNT_META),
             "pass 1/3: points per device",
             progress,
         )
@@ -510,7 +511,9 @@ def _fetch_points(ddf, counts: _Counts, requests, stage: str, progress):
     )
     want["request"] = np.arange(len(want), dtype=np.int64)
     want_d = dask.delayed(want, pure=True)
-    got = _compute(_per_partition(ddf, _fetch_partition, want_d, meta=_FETCH_META), stage, progress)
+    got = compute_tasks(
+        per_partition(ddf, fetch_partition, want_d, meta=FETCH_META), stage, progress
+    )
     got = pd.concat(got, ignore_index=True).sort_values("request")
     if len(got) != len(want) or not np.array_equal(got["request"].to_numpy(), want["request"]):
         raise FewpointsError(
@@ -576,7 +579,8 @@ def dask_unicity(
         ``n_records`` and ``n_devices`` of the table.
     """
     rng = np.random.default_rng(rng)
-    from fewpoints.attacks.unicity import UnicityResult, _draw_random, wilson_interval
+    from fewpoints.attacks.draws import draw_random
+    from fewpoints.attacks.result import UnicityResult, wilson_interval
 
     dask = require_dask()
     if knowledge != "random":
@@ -584,11 +588,11 @@ def dask_unicity(
             f"the Dask engine measures knowledge='random' only (asked {knowledge!r}); "
             "load the table into memory for top places or home and work"
         )
-    ddf = _select(ddf)
-    ddf, counts = _count(ddf, progress)
+    ddf = select_columns(ddf)
+    ddf, counts = count_points(ddf, progress)
 
     # Draw every p's targets and point ranks, in the in-memory engine's order.
-    draws = _draw_random(counts, ps, n_targets, rng)
+    draws = draw_random(counts, ps, n_targets, rng)
 
     # Pass 2: fetch the known points (one request per target point, over all p).
     requests = [(targets, local) for _, targets, local, _ in draws]
@@ -598,12 +602,12 @@ def dask_unicity(
     base = np.cumsum([0] + [len(tg) for _, tg, _, _ in draws])
     known = _known_points(x, y, t, requests)
     known_d = dask.delayed(known, pure=True)
-    hits = _compute(
-        _per_partition(ddf, _match_frame, known_d, meta=_MATCH_META),
+    hits = compute_tasks(
+        per_partition(ddf, match_frame, known_d, meta=MATCH_META),
         "pass 3/3: matching",
         progress,
     )
-    hits = pd.concat(hits, ignore_index=True) if hits else _MATCH_META
+    hits = pd.concat(hits, ignore_index=True) if hits else MATCH_META
     sizes = np.bincount(
         hits["target"].to_numpy(), weights=hits["holders"].to_numpy(), minlength=len(known["need"])
     ).astype(np.int64)
@@ -769,9 +773,9 @@ def read_traces_dask(
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise FewpointsError(f"{files[0]}: not a readable Parquet file ({exc})") from None
     # Which column is which is recognised where every reader recognises it (fewpoints.io).
-    from fewpoints.io import _check_options, recognised_words, trace_columns
+    from fewpoints.io import check_read_options, recognised_words, trace_columns
 
-    _check_options(time_unit, dayfirst, timezone, str(target))
+    check_read_options(time_unit, dayfirst, timezone, str(target))
     found = trace_columns(schema.names, str(files[0]), columns)
     degrees = "x_km" not in found
     wanted = ["device_id", "time", *(("lat", "lon") if degrees else ("x_km", "y_km"))]
@@ -846,7 +850,7 @@ def _projection(files, source: dict, where: str):
     """The dataset's one projection, from the fixes of every file (and its degrees checked)."""
     import pyarrow.parquet as pq
 
-    from fewpoints.io import Projection, _check_degrees, _numbers, centre_counts
+    from fewpoints.io import Projection, as_numbers, centre_counts, check_degrees
 
     lat_counts = lon_counts = 0
     names = (source["lat"], source["lon"])
@@ -854,9 +858,9 @@ def _projection(files, source: dict, where: str):
         pf = pq.ParquetFile(f)
         for g in range(pf.metadata.num_row_groups):
             table = pf.read_row_group(g, columns=list(names))
-            lat = _numbers(table.column(0), f"{f}: column {names[0]}", None)
-            lon = _numbers(table.column(1), f"{f}: column {names[1]}", None)
-            _check_degrees(lat, lon, names, str(f), None)
+            lat = as_numbers(table.column(0), f"{f}: column {names[0]}", None)
+            lon = as_numbers(table.column(1), f"{f}: column {names[1]}", None)
+            check_degrees(lat, lon, names, str(f), None)
             a, b = centre_counts(lat, lon)
             lat_counts, lon_counts = lat_counts + a, lon_counts + b
     if np.isscalar(lat_counts):
@@ -970,7 +974,7 @@ def _read_part(piece, columns, source=None, empty: bool = False, convert=None) -
 
 def _converted(table, source: dict, convert: dict, where: str) -> pd.DataFrame:
     """A partition in the traces table's own columns and types, by the dataset's one rule."""
-    from fewpoints.io import KM_DECIMALS, _numbers, parse_times
+    from fewpoints.io import KM_DECIMALS, as_numbers, parse_times
 
     rule = convert["rule"]
     have = set(table.column_names)
@@ -986,13 +990,13 @@ def _converted(table, source: dict, convert: dict, where: str) -> pd.DataFrame:
         )  # fmt: skip
     proj = convert["projection"]
     if proj is not None and "lat" in source and "lon" in source:
-        lat = _numbers(table.column(source["lat"]), f"{where}: column {source['lat']}", None)
-        lon = _numbers(table.column(source["lon"]), f"{where}: column {source['lon']}", None)
+        lat = as_numbers(table.column(source["lat"]), f"{where}: column {source['lat']}", None)
+        lon = as_numbers(table.column(source["lon"]), f"{where}: column {source['lon']}", None)
         x, y = proj.forward(lat, lon)
         out["x_km"], out["y_km"] = np.round(x, KM_DECIMALS), np.round(y, KM_DECIMALS)
     for c in ("x_km", "y_km", "accuracy_m"):
         if c in source and c not in out:
-            out[c] = _numbers(table.column(source[c]), f"{where}: column {source[c]}", None)
+            out[c] = as_numbers(table.column(source[c]), f"{where}: column {source[c]}", None)
     return pd.DataFrame(out)
 
 
@@ -1000,12 +1004,12 @@ def _device_column(dev, source: dict, where: str) -> pd.Categorical:
     """Device IDs as a categorical of their text, from a dictionary column or any other."""
     import pyarrow as pa
 
-    from fewpoints.io import _ids
+    from fewpoints.io import as_ids
 
     if pa.types.is_dictionary(dev.type):
         dev = dev.unify_dictionaries().combine_chunks()
     else:
-        dev = _ids(dev, f"{where}: column {source['device_id']}").dictionary_encode()
+        dev = as_ids(dev, f"{where}: column {source['device_id']}").dictionary_encode()
         if isinstance(dev, pa.ChunkedArray):
             dev = dev.unify_dictionaries().combine_chunks()
     return pd.Categorical.from_codes(
@@ -1094,4 +1098,4 @@ def dask_map(ddf, func, *args, stage: str, progress=None) -> list:
     """
     dask = require_dask()
     tasks = [dask.delayed(func, pure=True)(part, *args) for part in ddf.to_delayed()]
-    return _compute(tasks, stage, progress)
+    return compute_tasks(tasks, stage, progress)

@@ -257,7 +257,7 @@ def explain(
        Scientific Reports 3:1376.
     """
     from fewpoints.attacks.inference import sensitive_visits
-    from fewpoints.attacks.linkage import _empty_links, link_directory
+    from fewpoints.attacks.linkage import empty_links, link_directory
     from fewpoints.attacks.top_locations import home_work
 
     rng = np.random.default_rng(rng)
@@ -304,7 +304,7 @@ def explain(
         if pd.notna(r["work_x_km"]):
             work = {"x_km": r["work_x_km"], "y_km": r["work_y_km"], "support": r["work_support"]}
 
-    candidates = _empty_links()
+    candidates = empty_links()
     if public["directory"] is not None and home is not None:
         candidates = link_directory(
             traces, public["directory"], public["places"], posts=public["posts"], homes=hw

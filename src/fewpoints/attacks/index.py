@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import dedupe_sorted, device_codes
 from fewpoints.schema import FewpointsError, validate_traces
 
 __all__ = ["PointIndex", "as_index"]
@@ -91,7 +92,7 @@ class Postings:
             raise FewpointsError("too many distinct points and devices to index")
         keys = items.astype(np.int64) * n_devices + devices
         keys.sort()
-        keys = _dedupe_sorted(keys)
+        keys = dedupe_sorted(keys)
         return cls(keys, _item_offsets(keys, n_items, n_devices), n_devices)
 
     @property
@@ -307,15 +308,6 @@ def _popcount_rows_native(words: np.ndarray) -> np.ndarray:
 popcount_rows = _popcount_rows_native if hasattr(np, "bitwise_count") else _popcount_rows_table
 
 
-def _dedupe_sorted(keys: np.ndarray) -> np.ndarray:
-    if len(keys) < 2:
-        return keys
-    keep = np.empty(len(keys), dtype=bool)
-    keep[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
-    return keys if keep.all() else keys[keep]
-
-
 def _chunk_bounds(n_cand: np.ndarray, max_work: int) -> np.ndarray:
     """Row boundaries such that each chunk examines about ``max_work`` candidates."""
     cum = np.cumsum(n_cand)
@@ -380,7 +372,7 @@ class PointIndex:
             infinite values (see :func:`fewpoints.schema.validate_traces`).
         """
         validate_traces(traces)
-        dev, device_ids = _device_codes(traces["device_id"])
+        dev, device_ids = device_codes(traces["device_id"])
         n_dev = len(device_ids)
         loc, loc_x, loc_y = location_codes(traces["x_km"], traces["y_km"])
         n_loc = len(loc_x)
@@ -403,7 +395,7 @@ class PointIndex:
         pairs = point_key * n_dev + dev
         del point_key
         pairs.sort()
-        pairs = _dedupe_sorted(pairs)
+        pairs = dedupe_sorted(pairs)
         pk = pairs // n_dev
         devs = pairs - pk * n_dev
         del pairs
@@ -549,7 +541,8 @@ class PointIndex:
         proportional to the (point, device) pairs, which are far fewer than
         the records, and the table is not read again.
         """
-        from fewpoints.anonymize import WeakTransformWarning, _duration_seconds, _positive
+        from fewpoints.anonymize import WeakTransformWarning
+        from fewpoints.common import duration_seconds, positive
 
         if cell_km is not None and locations is not None:
             raise FewpointsError("give cell_km (square cells) or locations, not both")
@@ -568,7 +561,7 @@ class PointIndex:
             if not (np.isfinite(new_x).all() and np.isfinite(new_y).all()):
                 raise FewpointsError("locations has missing or infinite coordinates")
         elif cell_km is not None:
-            cell = _positive(cell_km, "cell_km")
+            cell = positive(cell_km, "cell_km")
             new_x = (np.floor(self.loc_x / cell) + 0.5) * cell
             new_y = (np.floor(self.loc_y / cell) + 0.5) * cell
         else:
@@ -576,7 +569,7 @@ class PointIndex:
         loc_map, loc_x, loc_y = location_codes(new_x, new_y)
         t = self.point_time
         if time_bin is not None:
-            step = _duration_seconds(time_bin, "time_bin")
+            step = duration_seconds(time_bin, "time_bin")
             t = t - np.mod(t, step)
             if np.array_equal(t, self.point_time):
                 warnings.warn(
@@ -604,7 +597,7 @@ class PointIndex:
         keys = pmap[fine] * n_dev + (post.keys - fine * n_dev)
         del fine
         keys.sort(kind="stable")  # runs of sorted devices: a merge beats a quicksort
-        keys = _dedupe_sorted(keys)
+        keys = dedupe_sorted(keys)
         offsets = _item_offsets(keys, len(coarse), n_dev)
         pcode = np.repeat(np.arange(len(coarse), dtype=np.int64), np.diff(offsets))
         return PointIndex._assemble(
@@ -752,21 +745,6 @@ def time_window(seconds: np.ndarray) -> np.ndarray:
     window[(hour >= NIGHT_HOURS[0]) | (hour < NIGHT_HOURS[1])] = 1
     window[(weekday < 5) & (hour >= WORK_HOURS[0]) & (hour < WORK_HOURS[1])] = 2
     return window
-
-
-def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..n-1 for the devices present, and their labels as str."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.int64)
-        labels = np.asarray(s.cat.categories.astype(str), dtype=object)
-        present = np.bincount(codes, minlength=len(labels)) > 0
-        if not present.all():
-            remap = np.cumsum(present) - 1
-            codes = remap[codes]
-            labels = labels[present]
-        return codes, labels
-    codes, uniques = pd.factorize(s.astype(str), sort=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
 def location_codes(x_km, y_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,8 +24,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from fewpoints.attacks.index import _device_codes, location_codes
-from fewpoints.attacks.unicity import wilson_interval
+from fewpoints.attacks.index import location_codes
+from fewpoints.attacks.result import wilson_interval
+from fewpoints.common import device_codes
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
 __all__ = [
@@ -141,7 +142,7 @@ def _post_matches(
 
     Returns ``(post_rows, device_codes, device_labels)``.
     """
-    dev, labels = _device_codes(traces["device_id"])
+    dev, labels = device_codes(traces["device_id"])
     n_dev = len(labels)
     x = traces["x_km"].to_numpy(dtype=np.float64)
     y = traces["y_km"].to_numpy(dtype=np.float64)
@@ -448,7 +449,7 @@ def link_directory(
     ax = addr["x_km"].to_numpy(dtype=np.float64)
     ay = addr["y_km"].to_numpy(dtype=np.float64)
     if len(hw) == 0:
-        return _empty_links()
+        return empty_links()
     if serving:
         _, lx, ly = location_codes(traces["x_km"], traces["y_km"])
         addr_loc = _nearest_location(ax, ay, lx, ly, km)
@@ -509,7 +510,7 @@ def link_directory(
     )
 
 
-def _empty_links() -> pd.DataFrame:
+def empty_links() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "device_id": pd.Series([], dtype=object),

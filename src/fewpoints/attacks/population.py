@@ -28,16 +28,11 @@ import numpy as np
 import pandas as pd
 
 from fewpoints.attacks.dask_engine import is_dask_frame
+from fewpoints.attacks.draws import floyd_sample, sample_targets
 from fewpoints.attacks.index import as_index
-from fewpoints.attacks.unicity import (
-    _check_p,
-    _check_targets,
-    _curve_row,
-    _floyd_sample,
-    _sample_targets,
-    _unicity,
-    wilson_interval,
-)
+from fewpoints.attacks.result import curve_row, wilson_interval
+from fewpoints.attacks.unicity import unicity_on_index
+from fewpoints.common import check_points, check_targets
 from fewpoints.schema import FewpointsError
 
 __all__ = [
@@ -383,20 +378,20 @@ def population_table(
     order, so they give identical anonymity sets for the same ``rng``.
     """
     rng = np.random.default_rng(rng)
-    ps = [_check_p(p) for p in ([n_points] if np.isscalar(n_points) else n_points)]
+    ps = [check_points(p) for p in ([n_points] if np.isscalar(n_points) else n_points)]
     axes = [axes] if isinstance(axes, str) else list(axes)
     bad = [a for a in axes if a not in AXES]
     if bad or not axes:
         raise FewpointsError(
             f"unknown axis {bad[0] if bad else ''!r}; choose from {', '.join(AXES)}"
         )
-    n_targets = _check_targets(n_targets)
+    n_targets = check_targets(n_targets)
     dask = is_dask_frame(traces)
     if dask:
         from fewpoints.attacks import dask_engine
 
-        ddf = dask_engine._select(traces)
-        ddf, counts = dask_engine._count(ddf, progress)
+        ddf = dask_engine.select_columns(traces)
+        ddf, counts = dask_engine.count_points(ddf, progress)
         device_ids, n_all = counts.device_ids, counts.n_devices
     else:
         index = as_index(traces)
@@ -409,8 +404,8 @@ def population_table(
         for n, n_towns in measured:
             members = rank < n
             for p in ps:
-                targets, n_eligible = _sample_targets(counts, p, n_targets, "random", rng, members)
-                local = _floyd_sample(counts.points_per_device()[targets], p, rng)
+                targets, n_eligible = sample_targets(counts, p, n_targets, "random", rng, members)
+                local = floyd_sample(counts.points_per_device()[targets], p, rng)
                 draws.append((a, n, n_towns, p, targets, local, n_eligible))
     requests = [(d[4], d[5]) for d in draws]
 
@@ -560,8 +555,8 @@ def population_curve(
     if axis != "subsets":
         raise FewpointsError("top and home_work knowledge are measured on random subsets only")
     rng = np.random.default_rng(rng)
-    p = _check_p(n_points)
-    n_targets = _check_targets(n_targets)
+    p = check_points(n_points)
+    n_targets = check_targets(n_targets)
     index = as_index(traces)
     n_all = index.n_devices
     sizes = _check_sizes(sizes, n_all)
@@ -570,8 +565,8 @@ def population_curve(
     for n in sizes:
         members = np.zeros(n_all, dtype=bool)
         members[order[:n]] = True
-        res = _unicity(index, p, n_targets, knowledge, rng, members=members)
-        rows.append({"axis": "subsets", "n_devices": n, **_curve_row(res)})
+        res = unicity_on_index(index, p, n_targets, knowledge, rng, members=members)
+        rows.append({"axis": "subsets", "n_devices": n, **curve_row(res)})
     return PopulationCurve.from_table(
         pd.DataFrame(rows), extrapolate_to=extrapolate_to, fit_from=fit_from
     )
@@ -638,14 +633,14 @@ def _marginal_counts(df: pd.DataFrame, top: int) -> dict:
     Points are distinct (location, hour) pairs of a device, whatever the
     table's own time resolution.
     """
-    from fewpoints.attacks.dask_engine import _columns, _factorize_devices
+    from fewpoints.attacks.dask_engine import factorize_devices, partition_columns
     from fewpoints.attacks.index import location_codes
 
     if len(df) == 0:
         return {"activity": np.zeros(1), "frequency": np.zeros(top), "n": 0, "h0": 0,
                 "hours": np.zeros(0)}  # fmt: skip
-    dev, x, y, t = _columns(df)
-    dcode, ids = _factorize_devices(dev)
+    dev, x, y, t = partition_columns(df)
+    dcode, ids = factorize_devices(dev)
     loc, loc_x, _ = location_codes(x, y)
     del x, y
     hour = t // 3600
@@ -733,10 +728,10 @@ def fit_marginals(traces, *, top: int = CLUSTER_SIZE, progress=None) -> Marginal
        datasets. Patterns 2(3):100204.
     """
     if is_dask_frame(traces):
-        from fewpoints.attacks.dask_engine import _select, dask_map
+        from fewpoints.attacks.dask_engine import dask_map, select_columns
 
         parts = dask_map(
-            _select(traces), _marginal_counts, top, stage="marginals", progress=progress
+            select_columns(traces), _marginal_counts, top, stage="marginals", progress=progress
         )
         return _combine_marginals(parts, top)
     return _combine_marginals([_marginal_counts(traces, top)], top)
@@ -1030,8 +1025,8 @@ def marginals_unicity(
        datasets. Patterns 2(3):100204.
     """
     rng = np.random.default_rng(rng)
-    ps = [_check_p(p) for p in ([n_points] if np.isscalar(n_points) else n_points)]
-    n_targets = _check_targets(n_targets)
+    ps = [check_points(p) for p in ([n_points] if np.isscalar(n_points) else n_points)]
+    n_targets = check_targets(n_targets)
     network = antenna_network(antennas) if network is None else network
     n_ant = network[0].size - 1
     freq = _frequency(marginals, cluster_size)

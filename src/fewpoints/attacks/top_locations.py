@@ -31,14 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fewpoints.anonymize import _positive
-from fewpoints.attacks.index import (
-    _dedupe_sorted,
-    _device_codes,
-    location_codes,
-    time_window,
-)
-from fewpoints.attacks.unicity import wilson_interval
+from fewpoints.attacks.index import location_codes, time_window
+from fewpoints.attacks.result import wilson_interval
+from fewpoints.common import dedupe_sorted, device_codes, positive
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
 __all__ = [
@@ -131,7 +126,7 @@ class HourlyVisits:
         if len(traces) == 0:
             raise FewpointsError("the traces table is empty")
         radius = _cluster_radius(traces, cluster_km)
-        dev, device_ids = _device_codes(traces["device_id"])
+        dev, device_ids = device_codes(traces["device_id"])
         x = traces["x_km"].to_numpy(dtype=np.float64)
         y = traces["y_km"].to_numpy(dtype=np.float64)
         if radius is None:
@@ -232,7 +227,7 @@ def _cluster_radius(traces: pd.DataFrame, cluster_km) -> float | None:
                 f"cluster_km must be a distance in km, None or 'auto', got {cluster_km!r}"
             )
         return DEFAULT_CLUSTER_KM if "accuracy_m" in traces.columns else None
-    return _positive(cluster_km, "cluster_km")
+    return positive(cluster_km, "cluster_km")
 
 
 def _unique_triples(dev, loc, hour, n_dev, n_loc):
@@ -247,7 +242,7 @@ def _unique_triples(dev, loc, hour, n_dev, n_loc):
     if n_dev * n_loc < _KEY_LIMIT // n_hour:
         key = (dev * n_loc + loc) * n_hour + (hour - h0)
         key.sort()
-        key = _dedupe_sorted(key)
+        key = dedupe_sorted(key)
         pair, h = np.divmod(key, n_hour)
         del key
         d, lc = np.divmod(pair, n_loc)
@@ -257,7 +252,7 @@ def _unique_triples(dev, loc, hour, n_dev, n_loc):
     code, uniq = pd.factorize(pair, sort=True)
     key = code.astype(np.int64) * n_hour + (hour - h0)
     key.sort()
-    key = _dedupe_sorted(key)
+    key = dedupe_sorted(key)
     c, h = np.divmod(key, n_hour)
     d, lc = np.divmod(uniq[c], n_loc)
     return d, lc, h + h0
@@ -404,7 +399,7 @@ class Districts:
         return node
 
 
-def _granularity(granularity, visits: HourlyVisits, places, districts):
+def resolve_granularity(granularity, visits: HourlyVisits, places, districts):
     """(label, unit of each location, unit x, unit y), or None for locations as recorded."""
     if granularity is None or (isinstance(granularity, str) and granularity in _AS_RECORDED):
         return visits.label, None
@@ -441,7 +436,7 @@ def _granularity(granularity, visits: HourlyVisits, places, districts):
 
 
 def _at(visits: HourlyVisits, granularity, places, districts) -> HourlyVisits:
-    label, mapping = _granularity(granularity, visits, places, districts)
+    label, mapping = resolve_granularity(granularity, visits, places, districts)
     if mapping is None:
         return visits
     return visits.coarsen(*mapping, label)
@@ -452,7 +447,7 @@ def _at(visits: HourlyVisits, granularity, places, districts) -> HourlyVisits:
 # ---------------------------------------------------------------------------
 
 
-def _ranked(pairs: _Pairs, n_devices: int) -> tuple[np.ndarray, np.ndarray]:
+def ranked_places(pairs: _Pairs, n_devices: int) -> tuple[np.ndarray, np.ndarray]:
     """Order of the pairs by device, then most hours, then location; and each one's rank (0-based)."""
     if len(pairs.dev) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -535,7 +530,7 @@ def top_locations(
     n = _check_n(n)
     visits = _at(as_visits(traces, cluster_km=cluster_km), granularity, places, None)
     pairs = visits.location_hours(windows=False)
-    order, rank = _ranked(pairs, visits.n_devices)
+    order, rank = ranked_places(pairs, visits.n_devices)
     keep = rank < n
     sel = order[keep]
     loc = pairs.loc[sel]
@@ -550,7 +545,7 @@ def top_locations(
     )
 
 
-def _home_work_codes(visits: HourlyVisits):
+def home_work_codes(visits: HourlyVisits):
     """Home and work location codes per device (-1 if none) and their supports."""
     pairs = visits.location_hours()
     n_dev = visits.n_devices
@@ -607,7 +602,7 @@ def home_work(traces, *, cluster_km="auto") -> pd.DataFrame:
        location pairs. Pervasive Computing, LNCS 5538, 390-397.
     """
     visits = as_visits(traces, cluster_km=cluster_km)
-    home, home_support, work, work_support = _home_work_codes(visits)
+    home, home_support, work, work_support = home_work_codes(visits)
     hx = np.where(home >= 0, visits.loc_x[np.maximum(home, 0)], np.nan)
     hy = np.where(home >= 0, visits.loc_y[np.maximum(home, 0)], np.nan)
     wx = np.where(work >= 0, visits.loc_x[np.maximum(work, 0)], np.nan)
@@ -813,11 +808,11 @@ def top_n_anonymity(
     """
     n = _check_n(n)
     visits = as_visits(traces, cluster_km=cluster_km)
-    label, mapping = _granularity(granularity, visits, places, districts)
+    label, mapping = resolve_granularity(granularity, visits, places, districts)
     if mapping is not None:
         visits = visits.coarsen(*mapping, label)
     pairs = visits.location_hours(windows=False)
-    order, rank = _ranked(pairs, visits.n_devices)
+    order, rank = ranked_places(pairs, visits.n_devices)
     n_loc_dev = np.bincount(pairs.dev, minlength=visits.n_devices)
     present = n_loc_dev > 0
     eligible = n_loc_dev >= n
@@ -879,8 +874,8 @@ def home_work_anonymity(
        location pairs. Pervasive Computing, LNCS 5538, 390-397.
     """
     visits = as_visits(traces, cluster_km=cluster_km)
-    home, _, work, _ = _home_work_codes(visits)
-    label, mapping = _granularity(granularity, visits, places, districts)
+    home, _, work, _ = home_work_codes(visits)
+    label, mapping = resolve_granularity(granularity, visits, places, districts)
     present = np.bincount(visits.dev, minlength=visits.n_devices) > 0
     eligible = (home >= 0) & (work >= 0)
     dev = np.flatnonzero(eligible)
@@ -965,7 +960,7 @@ def anonymity_table(
     districts = Districts.from_places(places) if places is not None else None
     rows = []
     for g in granularities:
-        label, mapping = _granularity(g, visits, places, districts)
+        label, mapping = resolve_granularity(g, visits, places, districts)
         if explicit is False and mapping is None and visits.cluster_km is not None:
             continue
         at = visits if mapping is None else visits.coarsen(*mapping, label)

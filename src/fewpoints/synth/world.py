@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fewpoints.io import read_world_tables, write_world_tables
+from fewpoints.io import available_memory, read_world_tables, write_world_tables
 from fewpoints.schema import COLUMNS, FewpointsError, InputError, validate
 
 __all__ = [
@@ -435,21 +435,6 @@ def estimate_memory(params: WorldParams) -> int:
     return int(1.1 * (plans + stays + records + n * 400) + 300e6)
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available to this process now (None where it cannot be read)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def check_memory(params: WorldParams, *, available: int | None = None) -> None:
     """Refuse, before any work, a world that would not fit in the free memory."""
     need = estimate_memory(params)
@@ -506,8 +491,8 @@ def make_world(
     if params is None:
         params = resolve_params(preset, seed=seed, **overrides)
     report = progress or (lambda stage, fraction: None)
-    streams, town = _city(params, report)
-    people, stays, observations, directory, posts = _populate(params, town, streams, report)
+    streams, town = build_city(params, report)
+    people, stays, observations, directory, posts = populate_city(params, town, streams, report)
     world = World(
         places=town.places,
         antennas=town.antennas,
@@ -525,7 +510,7 @@ def make_world(
     return world
 
 
-def _city(params: WorldParams, report: ProgressFn):
+def build_city(params: WorldParams, report: ProgressFn):
     """The world's random streams (one per stage, see :data:`STREAMS`) and its city (or region)."""
     from fewpoints.synth import city, region
 
@@ -540,7 +525,7 @@ def _city(params: WorldParams, report: ProgressFn):
     return streams, town
 
 
-def _populate(
+def populate_city(
     params: WorldParams,
     town,
     streams: dict,
