@@ -671,6 +671,11 @@ def _to_local(utc_seconds: np.ndarray, timezone: str) -> np.ndarray:
     return local.to_numpy().astype(TIME_UNIT)
 
 
+def _show(value) -> str:
+    """A value as a user wrote it: numpy scalars as plain numbers (95.0, not np.float64(95.0))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _first(mask, values, first_line) -> tuple[str, object]:
     """(where, value) of the first True of ``mask`` (a numpy bool array)."""
     i = int(np.argmax(mask))
@@ -791,7 +796,7 @@ def _unix(v: np.ndarray, what, time_unit, timezone, first_line, rule=None) -> np
         bad = ~np.isfinite(v)
         if bad.any():
             where, value = _first(bad, v, first_line)
-            raise InputError(f"{what} has a number that is not a time ({value!r} on {where})")
+            raise InputError(f"{what} has a number that is not a time ({_show(value)} on {where})")
     unit = time_unit
     if unit is None:
         fits = {u: bool(((v >= lo) & (v < hi)).all()) for u, (lo, hi) in _UNIX_RANGE.items()}
@@ -811,7 +816,9 @@ def _unix(v: np.ndarray, what, time_unit, timezone, first_line, rule=None) -> np
     out_of_range = np.abs(v) > limit
     if out_of_range.any():
         where, value = _first(out_of_range, v, first_line)
-        raise InputError(f"{what}: {value!r} on {where} is too large for a Unix time in {unit}")
+        raise InputError(
+            f"{what}: {_show(value)} on {where} is too large for a Unix time in {unit}"
+        )
     seconds = np.floor_divide(v, scale) if v.dtype.kind in "iu" else np.floor(v / scale)
     return _to_local(seconds.astype(np.int64).astype(TIME_UNIT), timezone)
 
@@ -873,11 +880,11 @@ def _text_times(arr, what, time_unit, dayfirst, timezone, first_line, rule) -> n
         where, value = _first(bad, text, first_line)
         if re.match(_TIME_ONLY, str(value)):
             raise InputError(
-                f"{what}: {value!r} on {where} is a time without a date; write the date too "
+                f"{what}: {_show(value)} on {where} is a time without a date; write the date too "
                 "(2026-03-02 08:15:00)"
             )
         raise InputError(
-            f"{what} has an unparsable time {value!r} on {where}; write times as {_FORMS}"
+            f"{what} has an unparsable time {_show(value)} on {where}; write times as {_FORMS}"
         )
     if dmy.all():
         return _dmy_times(arr, text, what, dayfirst, first_line, rule)
@@ -885,7 +892,7 @@ def _text_times(arr, what, time_unit, dayfirst, timezone, first_line, rule) -> n
     kind = pa.timestamp("ns", tz="UTC") if offset_iso.any() else pa.timestamp("ns")
     where, value = _first_invalid(arr, kind, text, first_line)
     raise InputError(
-        f"{what}: {value!r} on {where} is not a valid date and time (or is outside the "
+        f"{what}: {_show(value)} on {where} is not a valid date and time (or is outside the "
         "years 1678 to 2261)"
     )
 
@@ -958,7 +965,7 @@ def _dmy_times(arr, text, what, dayfirst, first_line, rule) -> np.ndarray:
     if bad.any():
         where, value = _first(bad, text, first_line)
         order = "day/month/year" if dayfirst else "month/day/year"
-        raise InputError(f"{what}: {value!r} on {where} is not a valid date read as {order}")
+        raise InputError(f"{what}: {_show(value)} on {where} is not a valid date read as {order}")
     return stamps.to_numpy().astype(TIME_UNIT)
 
 
@@ -998,8 +1005,10 @@ def as_numbers(col, what: str, first_line: int | None) -> np.ndarray:
     if bad.any():
         where, value = _first(bad, col.to_numpy(zero_copy_only=False), first_line)
         if str(value).strip() in ("True", "False", "true", "false", "TRUE", "FALSE"):
-            raise InputError(f"{what} holds true/false values, not numbers ({value!r} on {where})")
-        raise InputError(f"{what} must be numeric (found {value!r} on {where})")
+            raise InputError(
+                f"{what} holds true/false values, not numbers ({_show(value)} on {where})"
+            )
+        raise InputError(f"{what} must be numeric (found {_show(value)} on {where})")
     out = np.full(len(col), np.nan)
     keep = ~missing
     if keep.any():
@@ -1165,19 +1174,21 @@ def check_degrees(lat, lon, names: tuple[str, str], where: str, first_line) -> N
         at, value = _first(bad_lat, lat, first_line)
         if (np.abs(lon) <= 90).all():
             raise InputError(
-                f"{where}: column {lat_name} holds {value!r} on {at}, beyond +-90 degrees, while "
-                f"{lon_name} stays within +-90: latitude and longitude look swapped; map them "
+                f"{where}: column {lat_name} holds {float(value):g} on {at}, beyond +-90 degrees "
+                f"({lat_name} must be within +-90), while {lon_name} stays within +-90: "
+                "latitude and longitude look swapped; map them "
                 f"with --columns lat={lon_name},lon={lat_name}"
             )
         raise InputError(
-            f"{where}: column {lat_name} holds {value!r} on {at}, beyond +-90 degrees of "
-            "latitude; map the latitude column with --columns lat=COLUMN"
+            f"{where}: column {lat_name} holds {float(value):g} on {at}, beyond +-90 degrees of "
+            f"latitude ({lat_name} must be within +-90); map the latitude column with "
+            "--columns lat=COLUMN"
         )
     bad_lon = np.abs(lon) > 180
     if bad_lon.any():
         at, value = _first(bad_lon, lon, first_line)
         raise InputError(
-            f"{where}: column {lon_name} holds {value!r} on {at}, beyond +-180 degrees of "
+            f"{where}: column {lon_name} holds {float(value):g} on {at}, beyond +-180 degrees of "
             "longitude (coordinates in metres or another projection? give them in degrees, or "
             "as x_km,y_km)"
         )
