@@ -1,7 +1,8 @@
-"""Noise on the locations: Gaussian (:func:`add_noise`) and planar Laplace (:func:`geo_indistinguishable`).
+"""Noise on the locations: Gaussian (:func:`add_noise`) or planar Laplace (geo-indistinguishable).
 
-Every record is moved by an independent random displacement; ``antenna_id``
-is dropped and ``accuracy_m`` widened by the noise's 68% radius.
+:func:`add_noise` draws Gaussian noise, :func:`geo_indistinguishable` planar
+Laplace noise. Every record is moved by an independent random displacement;
+``antenna_id`` is dropped and ``accuracy_m`` widened by the noise's 68% radius.
 """
 
 from __future__ import annotations

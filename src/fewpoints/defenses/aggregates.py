@@ -1,4 +1,4 @@
-"""Aggregate counts: distinct devices per square cell and time bin, exact or differentially private.
+"""Aggregate counts: distinct devices per cell and time bin, exact or differentially private.
 
 :func:`aggregate` counts, :func:`dp_aggregate` releases the same counts with
 the Laplace mechanism (a contribution cap per device, noise on every cell of
