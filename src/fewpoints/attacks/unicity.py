@@ -21,11 +21,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from fewpoints.attacks.dask_engine import is_dask_frame
 from fewpoints.attacks.draws import KNOWLEDGE, draw_random, floyd_sample, sample_targets
 from fewpoints.attacks.index import WINDOW_LABELS, PointIndex, as_index
 from fewpoints.attacks.result import UnicityResult, curve_row, wilson_interval
 from fewpoints.common import check_points, check_targets
+from fewpoints.scale import is_dask_frame
 from fewpoints.schema import FewpointsError
 
 __all__ = [
@@ -238,7 +238,7 @@ def unicity(
             f"unknown knowledge {knowledge!r}; choose one of {', '.join(KNOWLEDGE)}"
         )
     if is_dask_frame(traces):
-        from fewpoints.attacks.dask_engine import dask_unicity
+        from fewpoints.scale import dask_unicity
 
         return dask_unicity(traces, [p], n_targets=n_targets, knowledge=knowledge, rng=rng)[0][0]
     return unicity_on_index(as_index(traces), p, n_targets, knowledge, rng)
@@ -284,7 +284,7 @@ def unicity_curve(
     """
     rng = np.random.default_rng(rng)
     if is_dask_frame(traces):
-        from fewpoints.attacks.dask_engine import dask_unicity
+        from fewpoints.scale import dask_unicity
 
         ps = [check_points(p) for p in n_points]
         n_targets = check_targets(n_targets)
