@@ -410,7 +410,7 @@ def test_a_pack_from_before_manifests_is_replaced_and_anything_else_refused_befo
     (out / "notes.txt").write_text("mine")
     generated = []
     monkeypatch.setattr(
-        "fewpoints.cli._generate_world", lambda *a, **k: generated.append(1) or 1 / 0
+        "fewpoints.cli.loader.generate_world", lambda *a, **k: generated.append(1) or 1 / 0
     )
     assert main(["briefing", "--preset", "tiny", "--out", str(out), "--force", "--quiet"]) == 2
     err = capsys.readouterr().err
