@@ -156,7 +156,7 @@ def test_households_never_span_two_chunks(tiny_chunked):
 
 
 def test_row_groups_hold_whole_devices(tmp_path, monkeypatch):
-    monkeypatch.setattr(fewpoints.io, "ROW_GROUP_ROWS", 500)
+    monkeypatch.setattr(fewpoints.io.tables, "ROW_GROUP_ROWS", 500)
     out = tmp_path / "w"
     write_world_chunked(
         resolve_params("tiny", seed=1, observe=("cdr",)), out, chunk_people=100, stays=False
@@ -232,7 +232,7 @@ def test_read_world_concatenates_the_parts_into_valid_tables(tiny_chunked):
 def test_a_chunked_world_too_big_for_memory_is_refused_naming_the_dask_engine(
     tiny_chunked, monkeypatch, capsys
 ):
-    monkeypatch.setattr("fewpoints.io.available_memory", lambda: 10_000)
+    monkeypatch.setattr("fewpoints.io.memory.available_memory", lambda: 10_000)
     with pytest.raises(FewpointsError, match="Dask engine"):
         fewpoints.read_world(tiny_chunked)
     with pytest.raises(FewpointsError, match="Dask engine"):

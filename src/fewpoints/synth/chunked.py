@@ -42,16 +42,14 @@ from fewpoints.io import (
     write_part,
 )
 from fewpoints.schema import FewpointsError, validate
+from fewpoints.synth.params import WorldParams, resolve_params, world_metadata
 from fewpoints.synth.world import (
     STREAMS,
     ProgressFn,
-    WorldParams,
     build_city,
     estimate_memory,
     populate_city,
-    resolve_params,
     summarize,
-    world_metadata,
 )
 
 __all__ = ["ChunkedWorld", "estimate_chunked", "write_world_chunked"]
