@@ -94,7 +94,7 @@ def _run_audit(args) -> int:
     try:
         with contextlib.ExitStack() as stack:
             if engine == "dask":
-                from fewpoints.attacks.dask_engine import connect
+                from fewpoints.scale import connect
 
                 stack.enter_context(connect(workers=args.workers, memory_limit=args.memory_limit))
                 data, how = A.read_for_audit_dask(src, **reading)

@@ -192,7 +192,7 @@ def _run_unicity(args) -> int:
 def _run_unicity_dask(args) -> int:
     from pathlib import Path
 
-    from fewpoints.attacks.dask_engine import (
+    from fewpoints.scale import (
         coarsen_dask,
         connect,
         dask_unicity,
