@@ -15,6 +15,14 @@ report says so. Nothing leaves the machine.
 captions and alt text, ``report.html``, ``report.pdf`` and ``audit.json``
 with every number, through the same machinery as the briefing.
 
+One concept per module: ``result`` (sizes, thresholds, :class:`Audit`);
+reading a file (``reading``, ``checks``, ``engine``, and ``broker`` for a
+world in broker form); the analyses (``about``, ``coarsening``, ``risk``,
+``population``, ``sensitive``) that ``measure`` runs in memory and
+``dask_analyses`` / ``dask_audit`` run through the Dask engine; the figures
+(``fig_words`` and one ``fig_*`` module per one or two figures); the report
+(``contents``, ``page``, ``write``). Import the public names from ``fewpoints.audit``.
+
 >>> from fewpoints.audit import audit, write_audit
 >>> result = audit(traces, source="sample.csv")          # doctest: +SKIP
 >>> write_audit(result, "audit-out")                     # doctest: +SKIP
