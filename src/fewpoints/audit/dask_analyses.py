@@ -39,8 +39,8 @@ def _describe_partition(df: pd.DataFrame, cells, bins, max_locations: int) -> di
 
 def describe_dask(ddf, cells, bins, progress) -> dict:
     """The file's time range and step, its locations, and the costs of each coarsening (one pass)."""
-    from fewpoints.attacks.dask_engine import compute_tasks as compute
-    from fewpoints.attacks.dask_engine import require_dask
+    from fewpoints.scale import compute_tasks as compute
+    from fewpoints.scale import require_dask
 
     dask = require_dask()
     parts = compute(
@@ -181,7 +181,7 @@ def dask_risk(ddf, counts, max_points: int, n_targets: int, rng, progress) -> pd
     for each device and each number p of points revealed, its first p points,
     and counts the devices holding all of them (the engine's broadcast join).
     """
-    from fewpoints.attacks.dask_engine import (
+    from fewpoints.scale import (
         FETCH_META,
         MATCH_META,
         compute_tasks,

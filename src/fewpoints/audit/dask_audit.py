@@ -58,16 +58,16 @@ def _audit_dask(
     the file in one more pass. Each device must be in one partition (as
     ``fewpoints generate --chunk-people`` writes them).
     """
-    from fewpoints.attacks.dask_engine import (
+    from fewpoints.attacks.resolution import ResolutionSweep
+    from fewpoints.attacks.result import curve_row
+    from fewpoints.briefing import attack_rng
+    from fewpoints.scale import (
         coarsen_dask,
         compute_tasks,
         dask_unicity,
         require_dask,
         select_columns,
     )
-    from fewpoints.attacks.resolution import ResolutionSweep
-    from fewpoints.attacks.result import curve_row
-    from fewpoints.briefing import attack_rng
 
     dask = require_dask()
     sizes = sizes or AuditSizes()

@@ -74,7 +74,7 @@ def choose_engine(path, engine: str = "auto", *, available: int | None = None) -
             )
         engine = "dask"
     if engine == "dask":
-        from fewpoints.attacks.dask_engine import require_dask
+        from fewpoints.scale import require_dask
 
         require_dask()
         if not parquet:

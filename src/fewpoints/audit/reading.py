@@ -73,7 +73,7 @@ def read_for_audit_dask(path, *, columns=None, timezone="UTC", time_unit=None, d
     Read by the reader's rules (:func:`fewpoints.attacks.dask_engine.read_traces_dask`):
     the same column names, one time rule and one projection for the whole dataset.
     """
-    from fewpoints.attacks.dask_engine import read_traces_dask
+    from fewpoints.scale import read_traces_dask
 
     info: dict = {}
     ddf = read_traces_dask(
