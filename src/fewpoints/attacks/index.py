@@ -396,11 +396,9 @@ class PointIndex:
         validate_traces(traces)
         dev, device_ids = _device_codes(traces["device_id"])
         loc, loc_x, loc_y = _location_codes(traces["x_km"], traces["y_km"])
-        time = traces["time"].to_numpy()
-        if time.dtype.kind != "M":  # time zone aware: as the instants in UTC
-            time = time.astype("datetime64[s]")
+        ticks, per_second = _time_ticks(traces["time"])
         keys, devs, offsets, point_loc, point_time = _build_pairs(
-            loc, time, dev, len(loc_x), len(device_ids)
+            loc, ticks, per_second, dev, len(loc_x), len(device_ids)
         )
         del loc, dev
         return cls._assemble(
@@ -812,9 +810,12 @@ _BLOCK = 1 << 15
 #: Every how many records a sample is taken to fill the code tables first.
 _SAMPLE = 8
 
-#: Point tables up to this many (location, time step) cells are dense (a byte and
-#: an int per cell); above it, and above the number of records, points are sorted.
-_DENSE_POINTS = 1 << 22
+#: The sampled place tables are used only if the sample holds each place this
+#: many times on average (else a rare place would likely be missed).
+_SAMPLE_REPEATS = 64
+
+#: About how many times the time step is first taken from.
+_STEP_SAMPLE = 4096
 
 #: Scales tried to put coordinates on an integer grid: whole, halves, quarters,
 #: eighths (cell centres), decimals up to 1e-9 (km to the metre, degrees to 1e-6).
@@ -999,7 +1000,7 @@ def _grid_locations(x: np.ndarray, y: np.ndarray):
     int_t = _small_int(n_cells)
     cell = xc.astype(int_t, copy=False) * ny + yc
     seen = _flags(cell, n_cells)
-    if np.count_nonzero(seen) * 64 > len(cell):
+    if np.count_nonzero(seen) * _SAMPLE_REPEATS > len(cell):
         return None  # many distinct places: a sample would miss some
     rank_c = _ranks(seen)
     used = np.flatnonzero(seen)
@@ -1035,86 +1036,164 @@ def _flags(keys: np.ndarray, size: int) -> np.ndarray:
 
 # -- times and the one sort ----------------------------------------------------
 
+#: Ticks per second of the datetime64 units read directly as integers.
+_TICKS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
 
 @dataclass(frozen=True)
 class _Clock:
-    """Times as steps: ``slot = (seconds - t0) // step``, ``n_slots`` of them."""
+    """Times as steps: ``slot = (seconds - t0) // step``, ``n_slots`` of them.
+
+    Seconds are the times floored to the second (as ``astype('datetime64[s]')``);
+    ``ticks`` are the times' own units per second (the times are read as
+    integers, never converted record by record).
+    """
 
     t0: int
     step: int
     n_slots: int
+    ticks: int
 
     @classmethod
-    def of(cls, time: np.ndarray, *, exact: bool = False) -> _Clock:
-        """The clock of a datetime64 column: the step divides a sample's offsets (every one if ``exact``).
+    def of(cls, ticks: np.ndarray, per_second: int, *, exact: bool = False) -> _Clock:
+        """The clock of integer times: the step divides a sample's offsets (every one if ``exact``).
 
-        The step is the greatest common divisor of the offsets from the first
-        time (1 s for raw times, 3,600 s for hourly bins); from a sample, it
-        is checked on every record while they are encoded.
+        The step is the greatest common divisor of the offsets, in seconds,
+        from the first time (1 s for raw times, 3,600 s for hourly bins).
+        From a sample, it is checked on every record while they are encoded.
         """
-        raw = time.view(np.int64)
-        t0 = _seconds(time[int(np.argmin(raw))])
-        t1 = _seconds(time[int(np.argmax(raw))])
+        t0 = int(ticks.min()) // per_second
+        t1 = int(ticks.max()) // per_second
         if exact:
             step = 0
-            for lo, hi in _blocks(len(time)):
-                step = int(np.gcd(step, np.gcd.reduce(_seconds(time[lo:hi]) - t0)))
+            for lo, hi in _blocks(len(ticks)):
+                step = int(np.gcd(step, np.gcd.reduce(ticks[lo:hi] // per_second - t0)))
         else:
-            step = int(np.gcd.reduce(_seconds(time[:: max(1, len(time) // 4096)]) - t0))
-        step = max(step, 1)
-        return cls(t0, step, (t1 - t0) // step + 1)
+            sample = ticks[:: max(1, len(ticks) // _STEP_SAMPLE)]
+            step = int(np.gcd.reduce(sample // per_second - t0))
+        return cls(t0, max(step, 1), (t1 - t0) // max(step, 1) + 1, per_second)
 
-    def slots(self, time: np.ndarray) -> np.ndarray:
-        """Time step of each time (int64); raises _Incomplete if one is not on a step."""
-        dt = _seconds(time)
-        dt -= self.t0
-        if self.step == 1:
+    def slots(self, ticks: np.ndarray) -> np.ndarray:
+        """Time step of each time (int64); raises _Incomplete if one is not on a step.
+
+        ``floor(floor(t / ticks) / step) == floor(t / (ticks * step))``, and
+        the time is on a step when the remainder is below one second.
+        """
+        dt = ticks - self.t0 * self.ticks
+        unit = self.ticks * self.step
+        if unit == 1:
             return dt
-        slot, rest = np.divmod(dt, self.step)
-        if rest.any():
+        if self.step == 1:
+            dt //= unit
+            return dt
+        slot = dt // unit
+        dt -= slot * unit
+        if dt.max() >= self.ticks:
             raise _Incomplete
         return slot
 
 
-def _seconds(time) -> np.ndarray:
-    """Seconds since 1970 of datetime64 values, floored (as ``astype('datetime64[s]')``)."""
-    return np.asarray(time).astype("datetime64[s]").view(np.int64)
+def _time_ticks(time: pd.Series) -> tuple[np.ndarray, int]:
+    """The times as int64 ticks and the ticks per second."""
+    if isinstance(time.dtype, pd.DatetimeTZDtype):  # the instants, in UTC
+        time = time.dt.tz_convert("UTC").dt.tz_localize(None)
+    values = time.to_numpy()
+    if values.dtype.kind == "M":
+        unit, count = np.datetime_data(values.dtype)
+        if unit in _TICKS and count == 1:
+            return values.view(np.int64), _TICKS[unit]
+    # An unusual unit: seconds.
+    return values.astype("datetime64[s]").view(np.int64), 1
 
 
-def _build_pairs(loc, time, dev, n_loc: int, n_dev: int):
+def _build_pairs(loc, ticks, per_second: int, dev, n_loc: int, n_dev: int):
     """The unique (point, device) pairs of the records, by one sort of one key per record.
+
+    Each record's key is ``(location * n_slots + time step) << dev_bits |
+    device``, 32 bits wide when that fits. Sorting orders the records by
+    point (location, then time) then device, and one pass over the sorted
+    keys gives the unique pairs and the postings (:func:`_decode`).
 
     Returns ``keys`` (``point * n_dev + device``, sorted), ``devs``,
     ``offsets`` of every point's pairs, and the location code and time
-    (seconds) of every point. The time step and the dense point table are
-    first taken from samples; if a record shows either wrong, it is all done
-    again from every record.
+    (seconds) of every point.
     """
+    dev_bits = _bits(n_dev)
     for exact in (False, True):
-        clock = _Clock.of(time, exact=exact)
-        path = _choose_path(n_loc, clock.n_slots, n_dev, len(loc))
+        clock = _Clock.of(ticks, per_second, exact=exact)
+        layout = _Layout.of(n_loc, clock.n_slots, dev_bits)
+        if layout is None:
+            return _pairs_compacted(loc, ticks // per_second, dev, n_dev)
         try:
-            if path == "dense":
-                key, dev_bits, cells = _encode_dense(loc, time, dev, n_loc, n_dev, clock, exact)
-            elif path == "packed":
-                key, dev_bits = _encode_packed(loc, time, dev, n_loc, n_dev, clock)
-            else:
-                return _pairs_compacted(loc, _seconds(time), dev, n_dev)
+            key = _encode(loc, ticks, dev, clock, layout)
             break
-        except _Incomplete:
+        except _Incomplete:  # a time off the sample's step: the exact step, from every record
             if exact:
                 raise
     key.sort()
-    keys, devs, offsets, first = _decode(key, dev_bits, n_dev)
+    keys, devs, offsets, cells = _decode(key, dev_bits, n_dev)
     del key
-    if path == "dense":
-        first = cells[first]
-        point_loc = first // clock.n_slots
-        point_slot = first - point_loc * clock.n_slots
-    else:
-        slot_bits = _bits(clock.n_slots)
-        point_loc, point_slot = first >> slot_bits, first & ((1 << slot_bits) - 1)
-    return keys, devs, offsets, point_loc, point_slot * clock.step + clock.t0
+    point_loc, point_slot = layout.split(cells)
+    point_slot *= clock.step
+    point_slot += clock.t0
+    return keys, devs, offsets, point_loc, point_slot
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How a record's key holds its point: ``(location, time step)`` as one number, above the device.
+
+    The point is ``location << slot_bits | slot`` (bit fields, cheapest to
+    split) or ``location * n_slots + slot`` (the fewest bits), whichever
+    lets the key be 32 bits wide, else bit fields in 64 bits.
+    """
+
+    n_slots: int
+    slot_bits: int  # 0: location * n_slots + slot
+    dev_bits: int
+    narrow: bool
+
+    @classmethod
+    def of(cls, n_loc: int, n_slots: int, dev_bits: int) -> _Layout | None:
+        """The layout of the keys, or None if no layout fits in 63 bits."""
+        fields = _bits(n_loc) + _bits(n_slots) + dev_bits
+        product = _bits(n_loc * n_slots) + dev_bits
+        if fields <= 32:
+            return cls(n_slots, _bits(n_slots), dev_bits, True)
+        if product <= 32:
+            return cls(n_slots, 0, dev_bits, True)
+        if fields <= 63:
+            return cls(n_slots, _bits(n_slots), dev_bits, False)
+        if product <= 63:
+            return cls(n_slots, 0, dev_bits, False)
+        return None
+
+    def split(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Location code and time step of every point (int64)."""
+        if self.slot_bits:
+            return cells >> self.slot_bits, cells & ((1 << self.slot_bits) - 1)
+        loc = cells // self.n_slots
+        return loc, cells - loc * self.n_slots
+
+
+def _encode(loc, ticks, dev, clock: _Clock, layout: _Layout) -> np.ndarray:
+    """One key per record: its point (location and time step) above its device."""
+    kind = np.uint32 if layout.narrow else np.int64
+    key = np.empty(len(loc), dtype=kind)
+    shift = kind(layout.dev_bits)
+    for lo, hi in _blocks(len(loc)):
+        cell = loc[lo:hi].astype(np.int64)
+        if layout.slot_bits:
+            cell <<= layout.slot_bits
+            cell |= clock.slots(ticks[lo:hi])
+        else:
+            cell *= layout.n_slots
+            cell += clock.slots(ticks[lo:hi])
+        k = key[lo:hi]
+        k[...] = cell
+        k <<= shift
+        k |= dev[lo:hi].astype(kind, copy=False)
+    return key
 
 
 def _pairs_compacted(loc, seconds, dev, n_dev: int):
@@ -1138,81 +1217,6 @@ def _pairs_compacted(loc, seconds, dev, n_dev: int):
     point = uniq[field_[offsets[:-1]]]
     keys = pcode * n_dev + devs
     return keys, devs.astype(_small_int(n_dev)), offsets, point // n_t, times[point % n_t]
-
-
-def _choose_path(n_loc: int, n_slots: int, n_dev: int, n_records: int) -> str:
-    """How the pairs are built: a dense point table, packed bit fields, or points sorted first.
-
-    Every path gives the same index; only speed and memory differ.
-    """
-    if n_loc * n_slots <= max(_DENSE_POINTS, n_records):
-        return "dense"
-    if _bits(n_loc) + _bits(n_slots) + _bits(n_dev) <= 63:
-        return "packed"
-    return "compacted"
-
-
-def _encode_packed(loc, time, dev, n_loc: int, n_dev: int, clock: _Clock):
-    """One int64 key per record: location, time step and device in bit fields (location highest)."""
-    dev_bits = _bits(n_dev)
-    shift = _bits(clock.n_slots) + dev_bits
-    key = np.empty(len(loc), dtype=np.int64)
-    for lo, hi in _blocks(len(loc)):
-        k = key[lo:hi]
-        k[...] = loc[lo:hi]
-        k <<= shift
-        slot = clock.slots(time[lo:hi])
-        slot <<= dev_bits
-        k |= slot
-        k |= dev[lo:hi]
-    return key, dev_bits
-
-
-def _encode_dense(loc, time, dev, n_loc: int, n_dev: int, clock: _Clock, exact: bool):
-    """One key per record, ``point << dev_bits | device``, point codes from a dense table.
-
-    The table of (location, time step) cells present is filled from a
-    sample of records (from all of them if ``exact``); the key is 32 bits
-    wide when points and devices fit.
-    """
-    n = len(loc)
-    n_cells = n_loc * clock.n_slots
-    int_t = _small_int(n_cells)
-    seen = np.zeros(n_cells, dtype=bool)
-    if not exact:
-        cell = loc[::_SAMPLE].astype(int_t) * clock.n_slots
-        cell += clock.slots(time[::_SAMPLE])
-        seen[cell] = True
-        # Many distinct points against the sample: some would be missed.
-        exact = np.count_nonzero(seen) * 16 > len(cell)
-        del cell
-    if exact:
-        for lo, hi in _blocks(n):
-            cell = loc[lo:hi].astype(int_t) * clock.n_slots
-            cell += clock.slots(time[lo:hi])
-            seen[cell] = True
-    rank = _ranks(seen)
-    cells = np.flatnonzero(seen)
-    del seen
-    dev_bits = _bits(n_dev)
-    kind = np.uint32 if _bits(len(cells)) + dev_bits <= 32 else np.int64
-    key = np.empty(n, dtype=kind)
-    cell = np.empty(_BLOCK, dtype=int_t)
-    code = np.empty(_BLOCK, dtype=rank.dtype)
-    for lo, hi in _blocks(n):
-        m = hi - lo
-        c, p = cell[:m], code[:m]
-        c[...] = loc[lo:hi]
-        c *= clock.n_slots
-        c += clock.slots(time[lo:hi])
-        np.take(rank, c, out=p, mode="clip")
-        if p.min() < 0:
-            raise _Incomplete  # a point the sample missed
-        k = key[lo:hi]
-        k[...] = p
-        k <<= dev_bits
-        k |= dev[lo:hi].astype(kind)
-    return key, dev_bits, cells
 
 
 def _decode(key: np.ndarray, dev_bits: int, n_dev: int):
@@ -1261,6 +1265,8 @@ def _decode(key: np.ndarray, dev_bits: int, n_dev: int):
     starts.append(np.array([pos], dtype=np.int64))
     offsets = np.concatenate(starts).astype(np.int64, copy=False)
     first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
-    if pos < n:
-        keys, devs = keys[:pos].copy(), devs[:pos].copy()
+    if pos < n:  # duplicates dropped: give the unused tails back (no copy)
+        del out
+        keys.resize(pos, refcheck=False)
+        devs.resize(pos, refcheck=False)
     return keys, devs, offsets, first
