@@ -1224,14 +1224,15 @@ def _decode(key: np.ndarray, dev_bits: int, n_dev: int):
 
     Returns ``keys`` (``point * n_dev + device``, point codes numbering the
     distinct fields in order), ``devs`` (int32 when they fit), ``offsets`` of
-    every point's pairs, and the field of every point.
+    every point's pairs, and the field of every point. ``key`` is
+    overwritten: its unique keys are moved to its front.
     """
     n = len(key)
     shift = key.dtype.type(dev_bits)
     mask = key.dtype.type((1 << dev_bits) - 1)
     keys = np.empty(n, dtype=np.int64)
     devs = np.empty(n, dtype=_small_int(n_dev))
-    starts, firsts = [], []
+    new = np.empty(n + 1, dtype=bool)  # a point starts at this pair
     pos, n_pts = 0, 0
     prev_key, prev_field = None, None
     for lo, hi in _blocks(n):
@@ -1244,29 +1245,27 @@ def _decode(key: np.ndarray, dev_bits: int, n_dev: int):
             k = k[keep]
             if len(k) == 0:
                 continue
-        field_ = (k >> shift).astype(np.int64, copy=False)
-        d = k & mask
-        new = np.empty(len(k), dtype=bool)
-        new[0] = prev_field is None or field_[0] != prev_field
-        np.not_equal(field_[1:], field_[:-1], out=new[1:])
-        prev_field = field_[-1]
         m = len(k)
+        field_ = k >> shift
+        f = new[pos : pos + m]
+        f[0] = prev_field is None or field_[0] != prev_field
+        np.not_equal(field_[1:], field_[:-1], out=f[1:])
+        prev_field = field_[-1]
         out = keys[pos : pos + m]
-        np.cumsum(new, out=out)
+        np.cumsum(f, out=out)
         out += n_pts - 1
+        n_pts = int(out[-1]) + 1
         out *= n_dev
+        d = k & mask
         out += d
         devs[pos : pos + m] = d
-        at = np.flatnonzero(new)
-        starts.append(at + pos)
-        firsts.append(field_[at])
-        n_pts += len(at)
+        key[pos : pos + m] = k  # pos <= lo: only keys already read (k is read) are overwritten
         pos += m
-    starts.append(np.array([pos], dtype=np.int64))
-    offsets = np.concatenate(starts).astype(np.int64, copy=False)
-    first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
+    new[pos] = True
+    offsets = np.flatnonzero(new[: pos + 1]).astype(np.int64, copy=False)
+    first = (key[offsets[:-1]] >> shift).astype(np.int64, copy=False)
     if pos < n:  # duplicates dropped: give the unused tails back (no copy)
-        del out
+        del out, f
         keys.resize(pos, refcheck=False)
         devs.resize(pos, refcheck=False)
     return keys, devs, offsets, first
