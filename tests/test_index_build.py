@@ -23,8 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fewpoints.attacks import PointIndex, unicity
-from fewpoints.attacks import index as index_module
-from fewpoints.attacks.index import _device_codes, location_codes
+from fewpoints.attacks import point_keys as index_module
+from fewpoints.attacks.index import location_codes
+from fewpoints.common import device_codes
 
 SETTINGS = settings(max_examples=60, deadline=None)
 START = np.datetime64("2026-03-02T00:00:00", "s")
@@ -39,7 +40,7 @@ def reference_location_codes(x, y):
 
 def reference_index(traces: pd.DataFrame) -> dict[str, np.ndarray]:
     """Every array of the index, built by sorting rows with ``np.unique``."""
-    dev, device_ids = _device_codes(traces["device_id"])
+    dev, device_ids = device_codes(traces["device_id"])
     n_dev = len(device_ids)
     loc, loc_x, loc_y = reference_location_codes(traces["x_km"], traces["y_km"])
     with warnings.catch_warnings():  # time zones: numpy converts to UTC, with a warning
@@ -265,11 +266,11 @@ def test_locations_and_steps_missed_by_the_samples_are_found(monkeypatch, sample
 def test_the_sampled_time_step_is_checked_on_every_record(monkeypatch):
     traces = make_traces(1, "km3", "hours", n_devices=300, n_places=3, max_records=60)
     monkeypatch.setattr(index_module, "_STEP_SAMPLE", 50)
-    ticks, per_second = index_module._time_ticks(traces["time"])
+    ticks, per_second = index_module.time_ticks(traces["time"])
     hours = np.gcd.reduce((ticks - ticks.min()) // 3600)
     assert index_module._Clock.of(ticks, per_second).step == 3600 * hours
     traces.loc[1, "time"] += pd.Timedelta(minutes=30)
-    ticks, per_second = index_module._time_ticks(traces["time"])
+    ticks, per_second = index_module.time_ticks(traces["time"])
     assert index_module._Clock.of(ticks, per_second).step == 3600 * hours  # row 1 not sampled
     exact = index_module._Clock.of(ticks, per_second, exact=True)
     assert exact.step == 1800 * np.gcd.reduce((ticks - ticks.min()) // 1800)
@@ -300,7 +301,7 @@ def test_32_bit_keys_are_used_when_points_and_devices_fit():
     # 2 km x 4 h: few cells and time steps, so each record's key fits in 32 bits.
     traces = make_traces(4, "centres", "hours", n_devices=40, n_places=5)
     n_loc = len(location_codes(traces["x_km"], traces["y_km"])[1])
-    ticks, per_second = index_module._time_ticks(traces["time"])
+    ticks, per_second = index_module.time_ticks(traces["time"])
     clock = index_module._Clock.of(ticks, per_second)
     layout = index_module._Layout.of(n_loc, clock.n_slots, index_module._bits(40))
     assert layout.narrow and layout.slot_bits
