@@ -21,13 +21,13 @@ import argparse
 import json
 import os
 import platform
-import resource
 import time
 from pathlib import Path
 
 import numpy as np
 
 import fewpoints
+from _common import peak_gb, share
 from fewpoints.attacks import sensitive_visits
 from fewpoints.attacks.linkage import (
     link_directory,
@@ -35,19 +35,8 @@ from fewpoints.attacks.linkage import (
     linkage_score,
     naming_curve,
 )
-from fewpoints.attacks.unicity import wilson_interval
 
 HERE = Path(__file__).resolve().parent
-
-
-def peak_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _share(k: int, n: int) -> dict:
-    low, high = wilson_interval(k, n) if n else (float("nan"), float("nan"))
-    return {"share": k / n if n else float("nan"), "ci_low": low, "ci_high": high, "k": k, "n": n}
 
 
 def _named_devices(links, people) -> set[str]:
@@ -118,7 +107,7 @@ def main() -> None:
             res[label] = {
                 "seconds": secs,
                 "score": score,
-                "named": _share(score["n_correct"], len(people)),
+                "named": share(score["n_correct"], len(people)),
             }
             named[label] = _named_devices(d, people)
             step(f"{model}: {label} {secs:.1f} s {score}")
@@ -132,7 +121,7 @@ def main() -> None:
         revealed = set(sens["device_id"].astype(str))
         for label, devices in named.items():
             key = "posts" if label == "posts" else label
-            res.setdefault(key, {})["named_with_sensitive_visit"] = _share(
+            res.setdefault(key, {})["named_with_sensitive_visit"] = share(
                 len(devices & revealed), len(devices)
             )
         step(f"{model}: sensitive visits of {len(everyone):,} named devices")
