@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED   ?= 2013
 
-.PHONY: demo test test-browser notebooks worksheets site lint lab benchmark data clean
+.PHONY: demo test test-fast test-browser docs notebooks worksheets site lint lab benchmark data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ $(VENV)/.installed-browser: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,browser,site]'
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
 $(VENV)/.installed-site: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[site]'
 	touch $@
@@ -42,6 +46,21 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The inner loop: the suite without its slowest tests (the notebooks executed, the briefing,
+# the calibration worlds, ...), under a minute on the project's 2 cores. The one list of
+# what it leaves out, measured with `pytest --durations=0`; `make test` runs everything.
+FAST_SKIP := \
+	-m 'not slow and not browser'
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -p no:randomly $(FAST_SKIP)
+
+# The documentation: docs/_build/html/index.html, built offline. docs/generate.py first
+# writes the results pages (from benchmarks/results/*.json) and the generated fragments.
+docs: $(VENV)/.installed-docs $(VENV)/.installed-base
+	$(BIN)/python docs/generate.py
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 # The notebooks in JupyterLab, driven by headless Chromium (Debian's package; installed
 # with apt-get when missing and run as root). Screenshots go to build/screenshots/.
@@ -88,4 +107,4 @@ data: $(VENV)/.installed-base
 	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out synthetic_data/classroom --force
 
 clean:
-	rm -rf $(VENV) demo-output build .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) demo-output build docs/_build docs/_generated .pytest_cache .ruff_cache .hypothesis
