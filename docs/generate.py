@@ -976,14 +976,17 @@ def modules() -> str:
     return md_table(["module", "lines", "what it holds"], rows, "|---|---:|---|") + "\n"
 
 
+FRAGMENTS = {
+    "modules.md": modules,
+    "cli.md": cli_reference,
+    "tables.md": data_model,
+    "presets.md": presets,
+    "facts.md": stylized_facts,
+}
+
+
 def generated_fragments() -> dict[str, str]:
-    return {
-        "modules.md": modules(),
-        "cli.md": cli_reference(),
-        "tables.md": data_model(),
-        "presets.md": presets(),
-        "facts.md": stylized_facts(),
-    }
+    return {name: make() for name, make in FRAGMENTS.items()}
 
 
 def main(argv=None) -> int:
