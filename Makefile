@@ -53,11 +53,11 @@ test: lint
 FAST_SKIP := \
 	-m 'not slow and not browser'
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -p no:randomly $(FAST_SKIP)
+	$(BIN)/python -m pytest -q $(FAST_SKIP)
 
 # The documentation: docs/_build/html/index.html, built offline. docs/generate.py first
 # writes the results pages (from benchmarks/results/*.json) and the generated fragments.
-docs: $(VENV)/.installed-docs $(VENV)/.installed-base
+docs: $(VENV)/.installed-docs
 	$(BIN)/python docs/generate.py
 	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
 	@echo "docs: docs/_build/html/index.html"

@@ -51,6 +51,20 @@ def _named_devices(links, people) -> set[str]:
     return {d for n, d in pairs if (n, d) in truth}
 
 
+def _by_household(world, named: set[str]) -> dict:
+    """Share of the listed adults named, by how many listed adults share their address."""
+    listed = world.directory.reset_index().merge(
+        world.people[["name", "home_place_id", "device_id"]],
+        left_on=["name", "place_id"],
+        right_on=["name", "home_place_id"],
+    )
+    listed = listed.drop_duplicates("index")  # a name twice at one address: one listing each
+    size = listed.groupby("place_id")["name"].transform("size")
+    group = size.clip(upper=3).map({1: "1", 2: "2", 3: "3+"})
+    hit = listed["device_id"].astype(str).isin(named)
+    return {g: share(int(hit[group == g].sum()), int((group == g).sum())) for g in ("1", "2", "3+")}
+
+
 def step(text: str) -> None:
     print(f"{text}  [peak {peak_gb():.1f} GB]", flush=True)
 
@@ -110,6 +124,7 @@ def main() -> None:
                 "named": share(score["n_correct"], len(people)),
             }
             named[label] = _named_devices(d, people)
+            res[label]["named_by_household"] = _by_household(world, named[label])
             step(f"{model}: {label} {secs:.1f} s {score}")
         named["posts"] = _named_devices(links, people)
         # Sensitive visits of the named devices (per device, so the subset is exact).

@@ -48,6 +48,7 @@ nitpicky = False
 html_theme = "furo"
 html_title = f"fewpoints {release}"
 html_static_path = ["_static"]
+html_css_files = ["fewpoints.css"]
 html_show_sourcelink = False
 
 

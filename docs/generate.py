@@ -645,6 +645,7 @@ def page_linkage() -> str:
     rp = room["models"]["pings"]
     cp = city_pings["models"]["pings"]
     curve_rp = {r["n_posts"]: r for r in rp["naming_curve"]}
+    house = rp["directory"]["named_by_household"]
     curve_cp = {r["n_posts"]: r for r in cp["naming_curve"]}
     cdr_shares = [
         run["models"]["cdr"][k]["named_with_sensitive_visit"]["share"]
@@ -693,8 +694,11 @@ the median anonymity set.
 
 - **GPS pings name people; call records mostly do not.** A phone's nights give its home to
   within metres, and the directory then names
-  {pct(rp["directory"]["named"]["share"], 0)} of everyone in the classroom world (the share
-  by household size is {HAND}; the score says it: 1/k in a household of k listed adults).
+  {pct(rp["directory"]["named"]["share"], 0)} of everyone in the classroom world:
+  {pct(house["1"]["share"], 0)} of the listed adults alone at their address,
+  {pct(house["2"]["share"], 0)} of those listed two to an address and
+  {pct(house["3+"]["share"], 0)} of those listed three or more (about one in k in a household
+  of k listed adults, and the score says so: 1/k).
   Call records give only the antenna, which serves a neighbourhood of listed adults: the
   best guess is about as good as drawing one of them
   ({pct(room["models"]["cdr"]["directory"]["named"]["share"])} named).
