@@ -248,7 +248,7 @@ The whole table, p = 2 to 5 (p = 4 with its 95% interval):
 Why: a target's 4 known points are 4 antennas and hours, and only people who pass those
 antennas at those hours can hide them, in practice people of the same town (at a typical
 antenna of lesson 5's small region, most of the phones seen live in one town: the lesson
-measures it). A new town adds nobody to those streets, so unicity stays flat; a bigger share
+computes the share, 82% when this text was written, a number no JSON file keeps). A new town adds nobody to those streets, so unicity stays flat; a bigger share
 of the same people adds neighbours, each with a tiny chance of sharing all 4 points, so
 unicity falls, slowly. At the same size, a few whole towns (everyone in their streets) are
 less unique than a 1% subset of the whole country.
@@ -419,8 +419,8 @@ releasing only the visited cells would itself be a trace.
 In Python (`privacy_utility` returns one row per setting: `setting, transform, strength,
 unicity, ci_low, ci_high, epsilon, utility_error, utility_metric`; `default_settings()` gives
 eleven common settings, and `fewpoints.briefing.release_settings(world.antennas)` the
-{len(rows)} of the table above and of the briefing; their time inside `make demo` is on the
-[speed page](speed.md)):
+{len(rows)} of the table above and of the briefing; their time inside `make demo` is
+{HAND}, "The briefing pack"):
 
 ```python
 import fewpoints
@@ -599,7 +599,9 @@ What the synthetic world reproduces, and what it lacks:
 - **Golle & Partridge at block level holds, at tract level it does not.** In cells of 0.1
   km (about a census block's size) the home/work pair from GPS pings has a median anonymity
   set of {a(room, "pings", "home/work", "0.1 km")["median_set_size"]:,.0f} (classroom), as
-  published (1). In districts (about a census tract) the median set is
+  published (1). In districts (about a census tract: about 1,400 homes and 3,100 people
+  each, 32 in the city, as counted when this text was written; no JSON file keeps these
+  counts) the median set is
   {city_cdr_dist["median_set_size"]:,.0f} (city, cdr), not 21: the synthetic city is one
   small labour market ({city["people"]:,} people, jobs concentrated in a few business
   districts), so a (home district, work district) pair is far more common than a (home
