@@ -25,6 +25,8 @@ extensions = [
 
 source_suffix = {".md": "markdown"}
 root_doc = "index"
+# Unlabelled code blocks are shell commands and output, shown as they are.
+highlight_language = "none"
 exclude_patterns = ["_build", "_generated/*.md", "README.md"]
 
 # Markdown: ::: fences, definition lists, heading anchors for links such as page.md#section.
