@@ -14,12 +14,17 @@ imported by its plain name (the script's folder is first on ``sys.path``).
   one observed traces table (and the antenna map) back as numpy columns, so the child's
   memory is its own and the caller's peak is the table plus what it measures.
 - ``share(k, n)``: a share with its 95% Wilson interval, as the JSON results store it.
+- ``machine()``: the machine a result was measured on, as the JSON results store it.
+- ``points_to_devices(devices, frame)`` and ``intersection_sizes(index, groups)``: the
+  published research code's baseline (a Python dict point -> set of devices, sets
+  intersected per target), against which the engine is timed.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import platform
 import resource
 import subprocess
 import tempfile
@@ -31,7 +36,17 @@ import pandas as pd
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
-__all__ = ["PeakSampler", "generate_in_child", "peak_gb", "run_sampled", "share", "tree_rss"]
+__all__ = [
+    "PeakSampler",
+    "generate_in_child",
+    "intersection_sizes",
+    "machine",
+    "peak_gb",
+    "points_to_devices",
+    "run_sampled",
+    "share",
+    "tree_rss",
+]
 
 
 def peak_gb() -> float:
@@ -204,3 +219,46 @@ def share(k: int, n: int) -> dict:
         "ci_low": lo,
         "ci_high": hi,
     }
+
+
+def machine(*, load: bool = False) -> dict:
+    """Cores, Python and platform (and with ``load``, the load average) of this machine."""
+    info = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if load:
+        info["load"] = os.getloadavg()
+    return info
+
+
+def points_to_devices(devices: list, frame: pd.DataFrame) -> dict[tuple, set]:
+    """A Python dict (x_km, y_km, time as int) -> set of the devices seen there."""
+    index: dict[tuple, set] = {}
+    for dev, x, y, t in zip(
+        devices,
+        frame["x_km"].tolist(),
+        frame["y_km"].tolist(),
+        frame["time"].astype("int64").tolist(),
+        strict=True,
+    ):
+        index.setdefault((x, y, t), set()).add(dev)
+    return index
+
+
+def intersection_sizes(index: dict[tuple, set], groups) -> list[int]:
+    """For each group of known points (a frame), how many devices were seen at all of them."""
+    sizes = []
+    for _, grp in groups:
+        sets = [
+            index[(x, y, t)]
+            for x, y, t in zip(
+                grp["x_km"].tolist(),
+                grp["y_km"].tolist(),
+                grp["time"].astype("int64").tolist(),
+                strict=True,
+            )
+        ]
+        sizes.append(len(set.intersection(*sets)))
+    return sizes

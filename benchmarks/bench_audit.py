@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import sys
 import time
@@ -35,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import run_sampled  # noqa: E402
+from _common import machine, run_sampled  # noqa: E402
 
 
 def prepare(args) -> int:
@@ -115,12 +113,7 @@ def run(args, extra: list[str]) -> int:
         "note": args.note,
     }
     info = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load": os.getloadavg(),
-        },  # fmt: skip
+        "machine": machine(load=True),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "result": result,
         "memory_samples": samples[:: max(1, len(samples) // 400)],

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import resource
 import sys
 import time
 from pathlib import Path
 
-from _common import run_sampled
+from _common import machine, run_sampled
 
 HERE = Path(__file__).resolve().parent
 
@@ -124,11 +122,7 @@ def main(argv=None) -> int:
         "note": args.note,
     }
     info = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "result": result,
         "memory_samples": samples[:: max(1, len(samples) // 400)],

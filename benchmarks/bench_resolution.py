@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import generate_in_child, peak_gb
+from _common import generate_in_child, intersection_sizes, peak_gb, points_to_devices
 from fewpoints.anonymize import coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, resolution_sweep, unicity
 from fewpoints.attacks import resolution as resolution_module
@@ -76,29 +76,10 @@ def dict_of_sets(traces: pd.DataFrame, points: pd.DataFrame) -> tuple[list[int],
     Returns (anonymity set sizes in target order, build seconds, query seconds).
     """
     t0 = time.perf_counter()
-    index: dict[tuple, set] = {}
-    for dev, x, y, t in zip(
-        _device_numbers(traces["device_id"]),
-        traces["x_km"].tolist(),
-        traces["y_km"].tolist(),
-        traces["time"].astype("int64").tolist(),
-        strict=True,
-    ):
-        index.setdefault((x, y, t), set()).add(dev)
+    index = points_to_devices(_device_numbers(traces["device_id"]), traces)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sizes = []
-    for _, grp in points.groupby("device_id", sort=False):
-        sets = [
-            index[(x, y, t)]
-            for x, y, t in zip(
-                grp["x_km"].tolist(),
-                grp["y_km"].tolist(),
-                grp["time"].astype("int64").tolist(),
-                strict=True,
-            )
-        ]
-        sizes.append(len(set.intersection(*sets)))
+    sizes = intersection_sizes(index, points.groupby("device_id", sort=False))
     query = time.perf_counter() - t0
     del index
     return sizes, build, query

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import generate_in_child, peak_gb
+from _common import generate_in_child, intersection_sizes, peak_gb, points_to_devices
 from fewpoints.attacks import PointIndex, unicity, unicity_curve
 
 HERE = Path(__file__).resolve().parent
@@ -63,32 +63,10 @@ def dict_of_sets(traces: pd.DataFrame, known: list[pd.DataFrame]) -> tuple[list,
     rows = pd.MultiIndex.from_frame(traces[["x_km", "y_km", "time"]]).isin(wanted)
     sub = traces.loc[rows, ["device_id", "x_km", "y_km", "time"]]
     t0 = time.perf_counter()
-    index: dict[tuple, set] = {}
-    for dev, x, y, t in zip(
-        sub["device_id"].astype(str).tolist(),
-        sub["x_km"].tolist(),
-        sub["y_km"].tolist(),
-        sub["time"].astype("int64").tolist(),
-        strict=True,
-    ):
-        index.setdefault((x, y, t), set()).add(dev)
+    index = points_to_devices(sub["device_id"].astype(str).tolist(), sub)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    out = []
-    for pts in known:
-        sizes = []
-        for _, grp in pts.groupby("target", sort=True):
-            sets = [
-                index[(x, y, t)]
-                for x, y, t in zip(
-                    grp["x_km"].tolist(),
-                    grp["y_km"].tolist(),
-                    grp["time"].astype("int64").tolist(),
-                    strict=True,
-                )
-            ]
-            sizes.append(len(set.intersection(*sets)))
-        out.append(sizes)
+    out = [intersection_sizes(index, pts.groupby("target", sort=True)) for pts in known]
     query = time.perf_counter() - t0
     return out, build, query, len(sub)
 
