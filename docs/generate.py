@@ -947,13 +947,18 @@ def presets() -> str:
     )
 
 
+def _figure(v: float) -> str:
+    """Three significant figures at most: 1.00, 10.9, 116."""
+    return f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
 def stylized_facts() -> str:
     import fewpoints
     from fewpoints.synth.facts import stylized_facts as facts
 
     table = facts(fewpoints.make_world("classroom", seed=5))
     rows = [
-        [r["fact"], f"{r['value']:.2f}" if r["value"] < 10 else f"{r['value']:.0f}",
+        [r["fact"], _figure(r["value"]),
          r["required"], r["published"]]
         for _, r in table.iterrows()
     ]  # fmt: skip
