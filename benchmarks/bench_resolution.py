@@ -39,9 +39,7 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
-import resource
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -49,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import fewpoints
+from _common import generate_in_child, peak_gb
 from fewpoints.anonymize import coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, resolution_sweep, unicity
 from fewpoints.attacks import resolution as resolution_module
@@ -60,46 +58,9 @@ CELLS = (None, 0.5, 1.0, 2.0, 4.0)
 BINS = ("1h", "2h", "4h", "8h")
 
 
-def peak_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _generate(preset: str, n_people, seed: int, out: str, queue) -> None:
-    """Child process: make the world, write its cdr traces as .npy columns."""
-    t0 = time.perf_counter()
-    extra = {} if n_people is None else {"n_people": n_people}
-    tr = fewpoints.make_world(preset, seed=seed, **extra).observations["cdr"]
-    seconds = time.perf_counter() - t0
-    dev = tr["device_id"]
-    np.save(f"{out}/codes.npy", dev.cat.codes.to_numpy())
-    np.save(f"{out}/categories.npy", np.asarray(dev.cat.categories.astype(str), dtype="U"))
-    np.save(f"{out}/time.npy", tr["time"].to_numpy().astype("datetime64[s]").view(np.int64))
-    np.save(f"{out}/x.npy", tr["x_km"].to_numpy())
-    np.save(f"{out}/y.npy", tr["y_km"].to_numpy())
-    queue.put({"seconds": seconds, "records": len(tr)})
-
-
 def load_cdr(preset: str, n_people, seed: int) -> tuple[pd.DataFrame, dict]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    with tempfile.TemporaryDirectory(prefix="fewpoints-bench-") as tmp:
-        child = ctx.Process(target=_generate, args=(preset, n_people, seed, tmp, queue))
-        child.start()
-        info = queue.get()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"world generation failed (exit {child.exitcode})")
-        traces = pd.DataFrame(
-            {
-                "device_id": pd.Categorical.from_codes(
-                    np.load(f"{tmp}/codes.npy"), categories=np.load(f"{tmp}/categories.npy")
-                ),
-                "time": np.load(f"{tmp}/time.npy").view("datetime64[s]"),
-                "x_km": np.load(f"{tmp}/x.npy"),
-                "y_km": np.load(f"{tmp}/y.npy"),
-            }
-        )
+    """A preset's cdr traces (``n_people`` None: the preset's), made in a child process."""
+    traces, _, info = generate_in_child(preset, seed, n_people=n_people)
     return traces, info
 
 
