@@ -983,6 +983,10 @@ def modules() -> str:
         doc = ast.get_docstring(ast.parse(text)) or ""
         name = ".".join(path.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
         first = doc.strip().splitlines()[0] if doc.strip() else ""
+        # reST roles (:func:`x`) read as code in a Markdown table.
+        first = re.sub(
+            r":(?:py:)?(?:func|class|mod|meth|attr|data|exc):`~?([^`]+)`", r"`\1`", first
+        )
         rows.append([f"`{name}`", f"{text.count(chr(10)):,}", first.replace("|", "\\|")])
     return md_table(["module", "lines", "what it holds"], rows, "|---|---:|---|") + "\n"
 
