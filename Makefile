@@ -36,6 +36,7 @@ $(VENV)/.installed-site: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed-base
+	@.ci/install-pango
 	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out demo-output/classroom --force
 	$(BIN)/fewpoints unicity demo-output/classroom --time-bin 1h --points 1-6
 	$(BIN)/fewpoints briefing --preset city --seed $(SEED) --out demo-output/briefing --force
