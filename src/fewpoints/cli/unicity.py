@@ -49,7 +49,7 @@ def _add_unicity(sub) -> None:
         help="how many devices a few known points single out",
         description=(
             "Estimate the share of devices that p known points (place and time) "
-            "single out, with 95%% confidence intervals. PATH_OR_PRESET is a traces "
+            "single out, with 95% confidence intervals. PATH_OR_PRESET is a traces "
             "file (CSV, CSV.gz or Parquet with device_id,time,x_km,y_km or "
             "device_id,time,lat,lon), a world folder written by 'fewpoints generate', "
             f"or a preset to generate now ({', '.join(PRESETS)})."
