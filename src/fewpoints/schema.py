@@ -1,7 +1,7 @@
 """The tables every stage speaks: their columns and their validation.
 
 fewpoints works on long-format pandas DataFrames with literal column names
-(see the table in README.md). Coordinates are kilometres in the synthetic
+(see docs/data-model.md). Coordinates are kilometres in the synthetic
 city's own frame; times are ``datetime64[s]`` in one synthetic local time zone.
 
 ``traces`` is the one interface between stages: the broker's dataset, one row

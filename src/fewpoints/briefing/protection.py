@@ -25,8 +25,8 @@ def release_settings(antennas: pd.DataFrame | None = None) -> list:
     antenna map, is given); Gaussian noise and geo-indistinguishability at
     two strengths each; half the records; half the devices; IDs rotated
     daily; rare points suppressed; the first week only; and differentially
-    private counts at epsilon 0.1, 1 and 10. The README's privacy-utility
-    table is this list, measured by the same call.
+    private counts at epsilon 0.1, 1 and 10. The privacy-utility
+    table (docs/results/anonymization.md) is this list, measured by the same call.
 
     Returns
     -------

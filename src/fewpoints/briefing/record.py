@@ -90,7 +90,7 @@ def jsonable(v):
 def results_json(figs: Sequence[BriefingFigure], run: RunInfo) -> dict:
     """What the pack states, as data: each figure's facts and tables, and the summary numbers.
 
-    ``benchmarks/briefing_tables.py`` makes the README's tables from it, and the tests
+    ``benchmarks/briefing_tables.py`` makes the results tables from it, and the tests
     check that a share stated twice is the same number.
     """
     out = {
