@@ -137,7 +137,7 @@ PRESETS: dict[str, WorldParams] = {
     # The setting of "Unique in the Crowd" (de Montjoye et al. 2013): call detail records at
     # antenna resolution with hourly times, about 114 events per person per month, about 230
     # residents per antenna. Nothing here is tuned to the attack: the published shape of the
-    # unicity curve emerges from these realistic settings (see docs/world.md).
+    # unicity curve emerges from these realistic settings (see docs/results/how-few-points.md).
     "unique-in-the-crowd": WorldParams(
         n_people=100_000,
         days=28,
