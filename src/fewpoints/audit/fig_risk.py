@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 from fewpoints import figures as F
 from fewpoints.audit.fig_words import measured
 from fewpoints.audit.result import Audit
 
 
-def plot_risk(risk: pd.DataFrame, *, ax=None):
+def plot_risk(risk: pd.DataFrame, *, ax=None) -> Axes:
     """How the risk spreads: the share of devices the fewest points single out, as bars.
 
     Parameters

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 from fewpoints import figures as F
 from fewpoints.audit.fig_words import measured
 from fewpoints.audit.result import Audit
 
 
-def plot_sensitive(table: pd.DataFrame, *, ax=None):
+def plot_sensitive(table: pd.DataFrame, *, ax=None) -> Axes:
     """Share of devices with a visit near each kind of sensitive place, as horizontal bars."""
     table = F.need_columns(table, ["kind", "share", "n_devices"], "plot_sensitive")
     ax = F.new_axes(ax)

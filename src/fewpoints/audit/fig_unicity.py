@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 from fewpoints import figures as F
 from fewpoints.audit.coarsening import coarsening_table, hours
@@ -70,7 +71,7 @@ def fig_curve(a: Audit):
     )
 
 
-def plot_coarsening(table: pd.DataFrame, *, mark=None, few: float = FEW, ax=None):
+def plot_coarsening(table: pd.DataFrame, *, mark=None, few: float = FEW, ax=None) -> Axes:
     """The coarsening table as a grid: the share singled out at each square size x time slot.
 
     Parameters

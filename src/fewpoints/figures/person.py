@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 from fewpoints.attacks.sensitive import top_sensitive_place
 from fewpoints.figures.labels import (
@@ -49,7 +50,7 @@ _MEASURE_LOOK = {
 _LOOKS = list(_MEASURE_LOOK.values())
 
 
-def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
+def plot_anonymity_sets(table: pd.DataFrame, *, ax=None) -> Axes:
     """Share of phones that their top places (or home and work) single out, by location precision.
 
     Parameters
@@ -137,7 +138,7 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None):
 # ---------------------------------------------------------------------------
 
 
-def plot_naming(curve: pd.DataFrame, *, ax=None):
+def plot_naming(curve: pd.DataFrame, *, ax=None) -> Axes:
     """Share of posters whose phone is named, against the number of their geotagged posts known.
 
     Parameters
@@ -201,7 +202,7 @@ def _get(obj, key):
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
-def plot_device_week(story, *, places=None, days: int = 7, ax=None):
+def plot_device_week(story, *, places=None, days: int = 7, ax=None) -> Axes:
     """A map of one device's week as a buyer of the data sees it: points, home, work, a sensitive place.
 
     Parameters

@@ -12,6 +12,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import offset_copy
 
@@ -68,7 +69,7 @@ def plot_population(
     published: bool = True,
     headline: str | None = None,
     ax=None,
-):
+) -> Axes:
     """Unicity against the number of phones: measured points, the extrapolation band, the published marks.
 
     Parameters

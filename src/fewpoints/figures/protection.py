@@ -12,6 +12,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from fewpoints.figures.labels import need_columns, source_line
@@ -51,7 +52,7 @@ def _error_label(v: float) -> str:
     return f"{v:.0%}"
 
 
-def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0):
+def plot_privacy_utility(table: pd.DataFrame, *, ax=None, error_cap: float = 3.0) -> Axes:
     """Privacy (phones still singled out) beside utility (error of the released data), per setting.
 
     Parameters

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from fewpoints.figures.labels import (
@@ -34,7 +35,7 @@ from fewpoints.schema import FewpointsError
 PUBLISHED_UNICITY = {"n_points": 4, "unicity": 0.95, "source": "de Montjoye et al. 2013"}
 
 
-def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None):
+def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None) -> Axes:
     """Share of phones singled out against the number of points known, with its 95% band.
 
     Parameters
@@ -123,7 +124,7 @@ def _tick_groups(vh: np.ndarray) -> list[float]:
     return [float(np.exp(np.mean(np.log(g)))) for g in groups]
 
 
-def plot_resolution(sweep, *, n_points=4, mark=None, ax=None):
+def plot_resolution(sweep, *, n_points=4, mark=None, ax=None) -> Axes:
     """Unicity against how much coarser the data are made, with the fitted law of de Montjoye et al.
 
     Parameters
