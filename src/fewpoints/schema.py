@@ -95,6 +95,20 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
         With a one-line message naming the first problem found: a missing
         column, an empty ``traces`` table, missing or non-finite values, a
         column of the wrong kind, or a duplicated key.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a"], "time": pd.to_datetime(["2026-03-02 08:00"]),
+    ...     "x_km": [0.0], "y_km": [0.0],
+    ... })
+    >>> validate(traces, "traces") is traces
+    True
+    >>> validate(traces.drop(columns="y_km"), "traces")
+    Traceback (most recent call last):
+        ...
+    fewpoints.schema.InputError: traces table is missing column(s) y_km; expected device_id, time, x_km, y_km
     """
     if table not in COLUMNS:
         raise ValueError(f"unknown table {table!r}; expected one of {sorted(COLUMNS)}")

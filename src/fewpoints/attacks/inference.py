@@ -108,6 +108,32 @@ def sensitive_visits(
     ----------
     .. [1] Krumm, J. (2007). Inference attacks on location tracks.
        Pervasive Computing, LNCS 4480, 127-143.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b", "b", "b", "b"],
+    ...     "time": pd.to_datetime([
+    ...         "2026-03-02 23:00", "2026-03-03 02:00",
+    ...         "2026-03-02 23:00", "2026-03-03 02:00",
+    ...         "2026-03-03 10:00", "2026-03-03 11:00", "2026-03-04 15:00",
+    ...     ]),
+    ...     "x_km": [0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 2.0],
+    ...     "y_km": [0.0] * 7,
+    ... })
+    >>> places = pd.DataFrame({
+    ...     "place_id": [1, 2, 3], "x_km": [0.0, 1.0, 2.0], "y_km": [0.0] * 3,
+    ...     "kind": ["home", "home", "clinic"], "sensitive": [False, False, True],
+    ...     "name": ["1 Elm St", "2 Elm St", "Kind Clinic"],
+    ... })
+
+    Phone ``b`` sleeps at 2 Elm St, works at x = 3 km, and was at the clinic
+    on Wednesday afternoon:
+
+    >>> visits = sensitive_visits(traces, places)
+    >>> visits[["device_id", "name", "n_records"]].values.tolist()
+    [['b', 'Kind Clinic', 1]]
     """
     validate_traces(traces)
     validate(places, "places")

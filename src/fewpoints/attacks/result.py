@@ -33,6 +33,14 @@ def wilson_interval(successes, n, *, confidence: float = 0.95) -> tuple[float, f
     ----------
     .. [1] Wilson, E. B. (1927). Probable inference, the law of succession,
        and statistical inference. JASA 22(158):209-212.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(5, 10)
+    >>> round(low, 3), round(high, 3)
+    (0.237, 0.763)
+    >>> round(wilson_interval(5, 5)[0], 3), wilson_interval(5, 5)[1]
+    (0.566, 1.0)
     """
     if n <= 0:
         raise FewpointsError("a confidence interval needs at least one target")

@@ -177,6 +177,29 @@ def read_traces(
     InputError
         One line naming the problem: a missing or unreadable file, a missing
         column, an unparsable value (with its line), an empty table.
+
+    Examples
+    --------
+    A broker's file with its own column names, in degrees:
+
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp, "pings.csv")
+    ...     _ = path.write_text(
+    ...         "maid,timestamp,lat,lon\\n"
+    ...         "ab12,2026-03-02T08:00:00Z,48.85,2.35\\n"
+    ...         "ab12,2026-03-02T09:30:00Z,48.86,2.35\\n"
+    ...     )
+    ...     info = {}
+    ...     traces = read_traces(path, info=info)
+    >>> list(traces.columns)
+    ['device_id', 'time', 'x_km', 'y_km']
+    >>> info["columns"]["device_id"], info["columns"]["time"]
+    ('maid', 'timestamp')
+    >>> traces["time"].dt.strftime("%H:%M").tolist()
+    ['08:00', '09:30']
+    >>> float(round(traces["y_km"].iloc[1] - traces["y_km"].iloc[0], 2))  # 0.01 degree north
+    1.11
     """
     import pyarrow as pa
 

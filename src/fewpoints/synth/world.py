@@ -238,6 +238,16 @@ def make_world(
     so the city and the people do not change when only the days or the
     observation models do, and mobility and observations are drawn day by
     day, so a shorter world is exactly the first days of a longer one.
+
+    Examples
+    --------
+    >>> world = make_world("tiny", seed=0)
+    >>> len(world.people), list(world.observations)
+    (200, ['cdr', 'pings'])
+    >>> list(world.traces.columns)
+    ['device_id', 'time', 'x_km', 'y_km', 'antenna_id']
+    >>> make_world("tiny", seed=0).traces.equals(world.traces)
+    True
     """
     if params is None:
         params = resolve_params(preset, seed=seed, **overrides)
@@ -343,6 +353,16 @@ def read_world(path: str | os.PathLike) -> World:
     ``world.json`` is checked against its schema (``fewpoints.io.read_world_meta``)
     and its parameters against :class:`WorldParams`; every table is read with its
     own column types and checked. Anything wrong ends in one :class:`InputError` line.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> world = make_world("tiny", seed=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = world.write(os.path.join(tmp, "city"))
+    ...     back = read_world(os.path.join(tmp, "city"))
+    >>> back.traces.equals(world.traces), len(back.people)
+    (True, 200)
     """
     tables, meta = read_world_tables(path)
     params = params_from_json(meta["params"], source=str(Path(path) / "world.json"))

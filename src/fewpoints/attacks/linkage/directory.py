@@ -137,6 +137,30 @@ def link_directory(
     ----------
     .. [1] Golle, P., Partridge, K. (2009). On the anonymity of home/work
        location pairs. Pervasive Computing, LNCS 5538, 390-397.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b"],
+    ...     "time": pd.to_datetime(["2026-03-02 23:00", "2026-03-03 02:00"] * 2),
+    ...     "x_km": [0.0, 0.0, 1.0, 1.0],
+    ...     "y_km": [0.0] * 4,
+    ... })
+    >>> places = pd.DataFrame({
+    ...     "place_id": [1, 2], "x_km": [0.0, 1.0], "y_km": [0.0, 0.0],
+    ...     "kind": ["home", "home"], "sensitive": [False, False],
+    ...     "name": ["1 Elm St", "2 Elm St"],
+    ... })
+    >>> directory = pd.DataFrame(
+    ...     {"name": ["Al", "Bo"], "address": ["1 Elm St", "2 Elm St"], "place_id": [1, 2]}
+    ... )
+
+    Each phone sleeps at one listed address with one listed adult:
+
+    >>> links = link_directory(traces, directory, places)
+    >>> links[["device_id", "name", "score", "rank"]].values.tolist()
+    [['a', 'Al', 1.0, 1], ['b', 'Bo', 1.0, 1]]
     """
     from fewpoints.attacks.top_locations import home_work
 

@@ -279,6 +279,34 @@ def link_posts(
     .. [1] Culnane, C., Rubinstein, B. I. P., Teague, V. (2019). Stop the
        clock: privacy of Melbourne's public transport data (Myki). A couple
        of known trips re-identified travellers, one from his own posts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b", "b", "b", "b"],
+    ...     "time": pd.to_datetime([
+    ...         "2026-03-02 23:00", "2026-03-03 02:00",
+    ...         "2026-03-02 23:00", "2026-03-03 02:00",
+    ...         "2026-03-03 10:00", "2026-03-03 11:00", "2026-03-04 15:00",
+    ...     ]),
+    ...     "x_km": [0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 2.0],
+    ...     "y_km": [0.0] * 7,
+    ... })
+    >>> places = pd.DataFrame({
+    ...     "place_id": [1, 2, 3], "x_km": [0.0, 1.0, 2.0], "y_km": [0.0] * 3,
+    ...     "kind": ["home", "home", "clinic"], "sensitive": [False, False, True],
+    ...     "name": ["1 Elm St", "2 Elm St", "Kind Clinic"],
+    ... })
+
+    >>> posts = pd.DataFrame({
+    ...     "name": ["Bo", "Bo"],
+    ...     "time": pd.to_datetime(["2026-03-02 23:10", "2026-03-04 15:05"]),
+    ...     "x_km": [1.0, 2.0], "y_km": [0.0, 0.0],
+    ... })
+    >>> links = link_posts(traces, posts)
+    >>> links["name"].tolist(), links["anonymity_set_size"].tolist(), links["device_ids"].tolist()
+    (['Bo'], [1], [('b',)])
     """
     validate_traces(traces)
     n = check_n_posts(n_posts)

@@ -86,6 +86,17 @@ def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> dict:
     A guess (name, device) is right when some person of that name owns the
     device, so a namesake's device counts as wrong; a device is one person's,
     so ``n_correct`` counts people.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> people = pd.DataFrame({"name": ["Al", "Bo"], "device_id": ["a", "b"]})
+    >>> links = pd.DataFrame({
+    ...     "device_id": ["a", "b"], "name": ["Al", "Al"], "score": [1.0, 0.5], "rank": [1, 1]
+    ... })
+    >>> score = linkage_score(links, people)
+    >>> score["precision"], score["n_correct"], score["share_named"]
+    (0.5, 1, 0.5)
     """
     truth = _truth(people)
     guesses, tried = _guesses(links)

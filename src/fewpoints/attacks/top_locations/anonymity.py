@@ -217,6 +217,27 @@ def top_n_anonymity(
     ----------
     .. [1] Zang, H., Bolot, J. (2011). Anonymization of location data does
        not work: a large-scale measurement study. MobiCom '11, 145-156.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "a", "a", "b", "b", "b"],
+    ...     "time": pd.to_datetime([
+    ...         "2026-03-02 23:00", "2026-03-03 02:00", "2026-03-03 10:00", "2026-03-03 11:00",
+    ...         "2026-03-02 23:00", "2026-03-03 10:00", "2026-03-03 11:00",
+    ...     ]),
+    ...     "x_km": [0.0, 0.0, 3.0, 3.0, 1.0, 3.0, 3.0],
+    ...     "y_km": [0.0] * 7,
+    ... })
+
+    The two phones share their workplace but not their home, so their top two
+    places single each out; in 10 km cells they share everything:
+
+    >>> top_n_anonymity(traces, n=2).value
+    1.0
+    >>> top_n_anonymity(traces, n=1, granularity=10.0).devices["anonymity_set_size"].tolist()
+    [2, 2]
     """
     n = check_n(n)
     visits = as_visits(traces, cluster_km=cluster_km)

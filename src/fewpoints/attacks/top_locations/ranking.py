@@ -150,6 +150,23 @@ def top_locations(
     ----------
     .. [1] Zang, H., Bolot, J. (2011). Anonymization of location data does
        not work: a large-scale measurement study. MobiCom '11, 145-156.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "a", "a", "b", "b", "b"],
+    ...     "time": pd.to_datetime([
+    ...         "2026-03-02 23:00", "2026-03-03 02:00", "2026-03-03 10:00", "2026-03-03 11:00",
+    ...         "2026-03-02 23:00", "2026-03-03 10:00", "2026-03-03 11:00",
+    ...     ]),
+    ...     "x_km": [0.0, 0.0, 3.0, 3.0, 1.0, 3.0, 3.0],
+    ...     "y_km": [0.0] * 7,
+    ... })
+
+    >>> top = top_locations(traces, n=2)
+    >>> top[["device_id", "rank", "x_km", "hours"]].values.tolist()
+    [['a', 1, 0.0, 2], ['a', 2, 3.0, 2], ['b', 1, 3.0, 2], ['b', 2, 1.0, 1]]
     """
     n = check_n(n)
     visits = _at(as_visits(traces, cluster_km=cluster_km), granularity, places, None)
@@ -224,6 +241,25 @@ def home_work(traces, *, cluster_km="auto") -> pd.DataFrame:
     ----------
     .. [1] Golle, P., Partridge, K. (2009). On the anonymity of home/work
        location pairs. Pervasive Computing, LNCS 5538, 390-397.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "a", "a", "b", "b", "b"],
+    ...     "time": pd.to_datetime([
+    ...         "2026-03-02 23:00", "2026-03-03 02:00", "2026-03-03 10:00", "2026-03-03 11:00",
+    ...         "2026-03-02 23:00", "2026-03-03 10:00", "2026-03-03 11:00",
+    ...     ]),
+    ...     "x_km": [0.0, 0.0, 3.0, 3.0, 1.0, 3.0, 3.0],
+    ...     "y_km": [0.0] * 7,
+    ... })
+
+    Monday 2 March 2026: both phones sleep at home and work at x = 3 km on Tuesday:
+
+    >>> homes = home_work(traces)
+    >>> homes[["device_id", "home_x_km", "work_x_km"]].values.tolist()
+    [['a', 0.0, 3.0], ['b', 1.0, 3.0]]
     """
     visits = as_visits(traces, cluster_km=cluster_km)
     home, home_support, work, work_support = home_work_codes(visits)
