@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED   ?= 2013
 
-.PHONY: demo test test-browser notebooks worksheets site lint lab benchmark data clean
+.PHONY: demo test test-fast test-browser docs notebooks worksheets site lint lab benchmark data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,16 @@ $(VENV)/.installed-browser: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,browser,site]'
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
 $(VENV)/.installed-site: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[site]'
 	touch $@
 
 demo: $(VENV)/.installed-base
+	@.ci/install-pango
 	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out demo-output/classroom --force
 	$(BIN)/fewpoints unicity demo-output/classroom --time-bin 1h --points 1-6
 	$(BIN)/fewpoints briefing --preset city --seed $(SEED) --out demo-output/briefing --force
@@ -42,6 +47,37 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The inner loop: the suite without its slowest parts, under a minute on the project's 2
+# cores. What it leaves out is this one list, chosen with `pytest --durations=0`: the
+# tests marked slow (medium worlds, every notebook executed, the briefing, the calibration),
+# the files that run the command line in child processes a test at a time (output folders,
+# chunked worlds, the audit, the Dask cluster, link and explain), the figures drawn, and the
+# few slowest tests left. `make test`
+# runs everything, and is what CI runs.
+FAST_SKIP := -m 'not slow and not browser' \
+	--ignore=tests/test_io_output.py \
+	--ignore=tests/test_cli_generate.py \
+	--ignore=tests/test_chunked.py \
+	--ignore=tests/test_dask_engine.py \
+	--ignore=tests/test_audit_cli.py \
+	--ignore=tests/test_audit.py \
+	--ignore=tests/test_io_cli.py \
+	--ignore=tests/test_explain.py \
+	--ignore=tests/test_figures.py \
+	--deselect=tests/test_index_containers.py::test_unicity_on_a_coarsened_index_matches_the_table_and_brute_force \
+	--deselect=tests/test_index_containers.py::test_a_targets_points_are_the_same_before_and_after_sorting_every_device \
+	--deselect=tests/test_linkage.py::test_sets_shrink_with_more_posts_and_hold_the_poster \
+	--deselect=tests/test_io_reader.py::test_read_traces_reads_what_the_reference_reads_or_refuses_in_one_line
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q $(FAST_SKIP)
+
+# The documentation: docs/_build/html/index.html, built offline. docs/generate.py first
+# writes the results pages (from benchmarks/results/*.json) and the generated fragments.
+docs: $(VENV)/.installed-docs
+	$(BIN)/python docs/generate.py
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 # The notebooks in JupyterLab, driven by headless Chromium (Debian's package; installed
 # with apt-get when missing and run as root). Screenshots go to build/screenshots/.
@@ -88,4 +124,4 @@ data: $(VENV)/.installed-base
 	$(BIN)/fewpoints generate --preset classroom --seed $(SEED) --out synthetic_data/classroom --force
 
 clean:
-	rm -rf $(VENV) demo-output build .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) demo-output build docs/_build docs/_generated .pytest_cache .ruff_cache .hypothesis

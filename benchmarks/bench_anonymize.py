@@ -27,9 +27,7 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
-import resource
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -38,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 import fewpoints
+from _common import generate_in_child, peak_gb
 from fewpoints import anonymize as A
 from fewpoints.attacks import resolution_sweep
 
@@ -45,55 +44,16 @@ HERE = Path(__file__).resolve().parent
 PUBLISHED_BETA = {p: 0.157 - 0.007 * p for p in (2, 4, 8)}
 
 
-def peak_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _generate(n_devices: int, seed: int, out: str, queue) -> None:
-    """Child process: make the crowd world (cdr, 1 h bins), write the traces and antennas as .npy."""
-    t0 = time.perf_counter()
-    world = fewpoints.make_world("crowd", seed=seed, n_people=n_devices, cdr_time_bin="1h")
-    tr = world.observations["cdr"]
-    seconds = time.perf_counter() - t0
-    dev = tr["device_id"]
-    np.save(f"{out}/codes.npy", dev.cat.codes.to_numpy())
-    np.save(f"{out}/categories.npy", np.asarray(dev.cat.categories.astype(str), dtype="U"))
-    np.save(f"{out}/time.npy", tr["time"].to_numpy().astype("datetime64[s]").view(np.int64))
-    for col in ("x_km", "y_km", "antenna_id"):
-        np.save(f"{out}/{col}.npy", tr[col].to_numpy())
-    for col in ("antenna_id", "x_km", "y_km"):
-        np.save(f"{out}/ant_{col}.npy", world.antennas[col].to_numpy())
-    queue.put({"seconds": seconds, "peak_gb": peak_gb(), "records": len(tr)})
-
-
 def load_crowd(n_devices: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    with tempfile.TemporaryDirectory(prefix="fewpoints-bench-") as tmp:
-        child = ctx.Process(target=_generate, args=(n_devices, seed, tmp, queue))
-        child.start()
-        info = queue.get()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"world generation failed (exit {child.exitcode})")
-        codes = np.load(f"{tmp}/codes.npy")
-        cats = np.load(f"{tmp}/categories.npy")
-        traces = pd.DataFrame(
-            {
-                "device_id": pd.Categorical.from_codes(
-                    codes, categories=pd.Index(cats, dtype="str")
-                ),
-                "time": np.load(f"{tmp}/time.npy").view("datetime64[s]"),
-                "x_km": np.load(f"{tmp}/x_km.npy"),
-                "y_km": np.load(f"{tmp}/y_km.npy"),
-                "antenna_id": np.load(f"{tmp}/antenna_id.npy"),
-            }
-        )
-        antennas = pd.DataFrame(
-            {c: np.load(f"{tmp}/ant_{c}.npy") for c in ("antenna_id", "x_km", "y_km")}
-        )
-    return traces, antennas, info
+    """The crowd world's cdr at antenna x hour, with its antenna map (made in a child)."""
+    return generate_in_child(
+        "crowd",
+        seed,
+        n_people=n_devices,
+        cdr_time_bin="1h",
+        columns=("x_km", "y_km", "antenna_id"),
+        antennas=True,
+    )
 
 
 def transforms(antennas: pd.DataFrame, seed: int) -> dict:

@@ -26,18 +26,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_generate_chunked import tree_rss  # noqa: E402
+from _common import machine, run_sampled  # noqa: E402
 
 
 def prepare(args) -> int:
@@ -93,42 +89,18 @@ def run(args, extra: list[str]) -> int:
            *extra]  # fmt: skip
     shown = " ".join(["fewpoints", *cmd[3:]])
     print(f"running: {shown}", flush=True)
-    t0 = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak, samples, done = [0], [], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            now = tree_rss(child.pid)
-            peak[0] = max(peak[0], now)
-            samples.append((round(time.perf_counter() - t0, 1), now))
-            done.wait(0.2)
-
-    stages: list[tuple[float, str]] = []
-
-    def read_progress() -> None:
-        for line in child.stderr:
-            stages.append((round(time.perf_counter() - t0, 1), line.strip()))
-            print(f"  [{stages[-1][0]:7.1f} s] {line.strip()}", flush=True)
-
-    threads = [threading.Thread(target=sample), threading.Thread(target=read_progress)]
-    for t in threads:
-        t.start()
-    stdout = child.stdout.read()
-    child.wait()
-    seconds = time.perf_counter() - t0
-    done.set()
-    for t in threads:
-        t.join()
+    run = run_sampled(cmd)
+    seconds, stdout, peak = run["seconds"], run["stdout"], run["peak_tree_rss_bytes"]
+    samples, stages = run["samples"], [(round(s, 1), line) for s, line in run["stages"]]
     print(stdout)
-    if child.returncode != 0:
-        raise SystemExit(f"audit failed (exit {child.returncode})")
+    if run["returncode"] != 0:
+        raise SystemExit(f"audit failed (exit {run['returncode']})")
     maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     audit = json.loads((Path(args.out) / "audit.json").read_text())
     result = {
         "command": shown,
         "seconds": seconds,
-        "peak_tree_rss_bytes": peak[0],
+        "peak_tree_rss_bytes": peak,
         "child_ru_maxrss_bytes": maxrss,
         "records": audit["about"]["n_records"],
         "devices": audit["about"]["n_devices"],
@@ -141,12 +113,7 @@ def run(args, extra: list[str]) -> int:
         "note": args.note,
     }
     info = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load": os.getloadavg(),
-        },  # fmt: skip
+        "machine": machine(load=True),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "result": result,
         "memory_samples": samples[:: max(1, len(samples) // 400)],
@@ -157,7 +124,7 @@ def run(args, extra: list[str]) -> int:
     path.write_text(json.dumps(info, indent=2) + "\n")
     print(
         f"{result['records']:,} records, {result['devices']:,} devices ({result['engine']} "
-        f"engine): {seconds:.1f} s, peak memory of the process tree {peak[0] / 1e9:.2f} GB "
+        f"engine): {seconds:.1f} s, peak memory of the process tree {peak / 1e9:.2f} GB "
         f"(ru_maxrss {maxrss / 1e9:.2f} GB)"
     )
     print(f"wrote {path}")

@@ -22,11 +22,10 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from bench_generate_chunked import tree_rss  # the same /proc sampler
+from _common import PeakSampler  # the /proc sampler of every benchmark
 
 CHILD = r"""
 import hashlib, json, sys, time
@@ -81,23 +80,12 @@ def run(mode: str, args) -> dict:
     cmd = [sys.executable, "-c", CHILD, mode, str(args.path), str(args.points)]
     cmd += [str(args.targets), str(args.seed), str(args.workers), args.memory_limit]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-            done.wait(0.2)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    out, err = proc.communicate()
-    done.set()
-    thread.join()
+    with PeakSampler(proc.pid) as sampler:
+        out, err = proc.communicate()
     if proc.returncode != 0:
         sys.exit(f"{mode} child failed:\n{err[-3000:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_tree_bytes"] = peak[0]
+    result["peak_tree_bytes"] = sampler.peak
     return result
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import machine
 
 CHILD = r"""
 import json, resource, sys, time
@@ -76,11 +76,7 @@ def main(argv=None) -> int:
             f"{r['peak_bytes'] / 1e9:>8.2f}  {goal}{'' if not target else (' ok' if ok else ' MISSED')}"
         )
     meta = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "date": time.strftime("%Y-%m-%d"),
         "results": results,
     }

@@ -18,41 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import resource
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
+from _common import machine, run_sampled
+
 HERE = Path(__file__).resolve().parent
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def tree_rss(root: int) -> int:
-    """Resident bytes of process ``root`` and all its descendants, now."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        rss[pid] = int(fields[21]) * PAGE
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total
 
 
 def folder_bytes(path: Path) -> dict[str, int]:
@@ -108,38 +82,12 @@ def main(argv=None) -> int:
     shown = " ".join(["fewpoints", *cmd[3:]])
     print(f"running: {shown}", flush=True)
 
-    t0 = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-    samples = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            now = tree_rss(child.pid)
-            peak[0] = max(peak[0], now)
-            samples.append((round(time.perf_counter() - t0, 1), now))
-            done.wait(0.2)
-
-    stages: list[tuple[float, str]] = []
-
-    def read_progress() -> None:
-        for line in child.stderr:
-            stages.append((time.perf_counter() - t0, line.strip()))
-            print(f"  [{stages[-1][0]:7.1f} s] {line.strip()}", flush=True)
-
-    threads = [threading.Thread(target=sample), threading.Thread(target=read_progress)]
-    for t in threads:
-        t.start()
-    stdout = child.stdout.read()
-    child.wait()
-    seconds = time.perf_counter() - t0
-    done.set()
-    for t in threads:
-        t.join()
-    if child.returncode != 0:
+    run = run_sampled(cmd)
+    seconds, stdout, peak = run["seconds"], run["stdout"], run["peak_tree_rss_bytes"]
+    samples, stages = run["samples"], run["stages"]
+    if run["returncode"] != 0:
         print(stdout)
-        raise SystemExit(f"generate failed (exit {child.returncode})")
+        raise SystemExit(f"generate failed (exit {run['returncode']})")
     maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
     # Wall time of the city and of each chunk, from the timestamped progress lines.
@@ -161,7 +109,7 @@ def main(argv=None) -> int:
         "seconds": seconds,
         "city_seconds": city_end,
         "chunk_seconds": per_chunk,
-        "peak_tree_rss_bytes": peak[0],
+        "peak_tree_rss_bytes": peak,
         "child_ru_maxrss_bytes": maxrss,
         "disk_bytes": disk,
         "disk_total_bytes": sum(disk.values()),
@@ -174,11 +122,7 @@ def main(argv=None) -> int:
         "note": args.note,
     }
     info = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "result": result,
         "memory_samples": samples[:: max(1, len(samples) // 400)],
@@ -192,7 +136,7 @@ def main(argv=None) -> int:
         f"{result['people']:,} people, {records:,} records, {meta['chunked']['n_chunks']} chunks: "
         f"{seconds:.1f} s (city {city_end or 0:.1f} s, chunk median "
         f"{sorted(per_chunk)[len(per_chunk) // 2] if per_chunk else 0:.1f} s), "
-        f"peak memory of the process tree {peak[0] / 1e9:.2f} GB (ru_maxrss {maxrss / 1e9:.2f} GB), "
+        f"peak memory of the process tree {peak / 1e9:.2f} GB (ru_maxrss {maxrss / 1e9:.2f} GB), "
         f"disk {result['disk_total_bytes'] / 1e9:.2f} GB"
     )
     print(f"wrote {path}")

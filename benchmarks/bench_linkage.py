@@ -21,13 +21,13 @@ import argparse
 import json
 import os
 import platform
-import resource
 import time
 from pathlib import Path
 
 import numpy as np
 
 import fewpoints
+from _common import peak_gb, share
 from fewpoints.attacks import sensitive_visits
 from fewpoints.attacks.linkage import (
     link_directory,
@@ -35,19 +35,8 @@ from fewpoints.attacks.linkage import (
     linkage_score,
     naming_curve,
 )
-from fewpoints.attacks.unicity import wilson_interval
 
 HERE = Path(__file__).resolve().parent
-
-
-def peak_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _share(k: int, n: int) -> dict:
-    low, high = wilson_interval(k, n) if n else (float("nan"), float("nan"))
-    return {"share": k / n if n else float("nan"), "ci_low": low, "ci_high": high, "k": k, "n": n}
 
 
 def _named_devices(links, people) -> set[str]:
@@ -60,6 +49,20 @@ def _named_devices(links, people) -> set[str]:
         one = links[links["anonymity_set_size"] == 1]
         pairs = zip(one["name"].astype(str), (ids[0] for ids in one["device_ids"]), strict=True)
     return {d for n, d in pairs if (n, d) in truth}
+
+
+def _by_household(world, named: set[str]) -> dict:
+    """Share of the listed adults named, by how many listed adults share their address."""
+    listed = world.directory.reset_index().merge(
+        world.people[["name", "home_place_id", "device_id"]],
+        left_on=["name", "place_id"],
+        right_on=["name", "home_place_id"],
+    )
+    listed = listed.drop_duplicates("index")  # a name twice at one address: one listing each
+    size = listed.groupby("place_id")["name"].transform("size")
+    group = size.clip(upper=3).map({1: "1", 2: "2", 3: "3+"})
+    hit = listed["device_id"].astype(str).isin(named)
+    return {g: share(int(hit[group == g].sum()), int((group == g).sum())) for g in ("1", "2", "3+")}
 
 
 def step(text: str) -> None:
@@ -118,9 +121,10 @@ def main() -> None:
             res[label] = {
                 "seconds": secs,
                 "score": score,
-                "named": _share(score["n_correct"], len(people)),
+                "named": share(score["n_correct"], len(people)),
             }
             named[label] = _named_devices(d, people)
+            res[label]["named_by_household"] = _by_household(world, named[label])
             step(f"{model}: {label} {secs:.1f} s {score}")
         named["posts"] = _named_devices(links, people)
         # Sensitive visits of the named devices (per device, so the subset is exact).
@@ -132,7 +136,7 @@ def main() -> None:
         revealed = set(sens["device_id"].astype(str))
         for label, devices in named.items():
             key = "posts" if label == "posts" else label
-            res.setdefault(key, {})["named_with_sensitive_visit"] = _share(
+            res.setdefault(key, {})["named_with_sensitive_visit"] = share(
                 len(devices & revealed), len(devices)
             )
         step(f"{model}: sensitive visits of {len(everyone):,} named devices")

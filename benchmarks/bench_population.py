@@ -42,11 +42,10 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from bench_generate_chunked import tree_rss  # the same /proc sampler
+from _common import PeakSampler  # the /proc sampler of every benchmark
 
 HERE = Path(__file__).resolve().parent
 SIZES = (100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000)
@@ -203,23 +202,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
         proc = subprocess.Popen([sys.executable, __file__, *argv, "--child", str(result)])
-        peak = [0]
-        done = threading.Event()
-
-        def sample():
-            while not done.is_set():
-                peak[0] = max(peak[0], tree_rss(proc.pid))
-                done.wait(0.2)
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        proc.wait()
-        done.set()
-        thread.join()
+        with PeakSampler(proc.pid) as sampler:
+            proc.wait()
         if proc.returncode != 0:
             sys.exit(f"the measuring process failed (exit {proc.returncode})")
         out = json.loads(result.read_text())
-    out["peak_tree_bytes"] = peak[0]
+    out["peak_tree_bytes"] = sampler.peak
     out["command"] = command
     out["engine"] = args.engine
     out["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
@@ -269,7 +257,7 @@ def main(argv=None) -> int:
         model.to_csv(args.model_table, index=False, float_format="%.6g")
 
     print(f"{world}: {out['n_devices']:,} devices, {out['seconds']:.0f} s, "
-          f"peak memory {peak[0] / 1e9:.2f} GB")  # fmt: skip
+          f"peak memory {sampler.peak / 1e9:.2f} GB")  # fmt: skip
     for k, v in out["stages"].items():
         print(f"  {k:<32} {v:8.1f} s")
     wide = table.pivot_table(index=["axis", "n_devices"], columns="n_points", values="unicity")

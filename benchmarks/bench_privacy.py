@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import sys
 import time
 import warnings
@@ -27,15 +26,12 @@ import numpy as np
 import pandas as pd
 
 import fewpoints
+from _common import peak_gb
 from fewpoints.anonymize import WeakTransformWarning, coarsen_time
 from fewpoints.attacks import resolution_sweep
 from fewpoints.defenses import Setting, default_settings, privacy_utility
 
 HERE = Path(__file__).resolve().parent
-
-
-def peak_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def readme_settings(antennas: pd.DataFrame) -> list[Setting]:

@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_resolution.py                 # city + unique-in-the-crowd (minutes)
     .venv/bin/python benchmarks/bench_resolution.py --devices 20000 # a quick run
+    .venv/bin/python benchmarks/bench_resolution.py --city-parquet /work/data/city5_cdr.parquet \
+        --skip-sweep                                                # the whole call only, on a saved city
 
 Two measurements, each on a world generated in a child process (its cdr
 traces handed over as .npy columns, so generation does not count):
@@ -15,8 +17,13 @@ traces handed over as .npy columns, so generation does not count):
    of the table, then the sets of each target's known points intersected.
    It answers the very points the engine drew, and must agree exactly. The
    engine's query is also timed with sorted lists only (no bitsets), to show
-   what the bitsets buy. Engine times are the fastest of 3 runs (the first
-   query on an index includes building its bitsets); the baseline runs once.
+   what the bitsets buy. The **floor** is what no index built by sorting the
+   records can beat: ``np.argsort`` (and ``np.sort``) of as many random int64
+   keys as there are records, timed in the same run. Engine and floor times
+   are the fastest of 3 runs (the first query on an index includes building
+   its bitsets); the baseline runs once. ``--city-parquet`` reads the city's
+   cdr traces from a Parquet file instead (columns ``device_id, time, x_km,
+   y_km``), and ``--skip-sweep`` stops after this measurement.
 2. ``unique-in-the-crowd`` (cdr at antenna x hour): ``resolution_sweep`` over
    5 cell sizes x 4 time bins x p in (2, 4) with ``--sweep-targets`` targets,
    which builds each coarse index by coarsening the table's index; then the
@@ -32,9 +39,7 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
-import resource
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -42,57 +47,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import fewpoints
+from _common import generate_in_child, peak_gb
 from fewpoints.anonymize import coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, resolution_sweep, unicity
 from fewpoints.attacks import resolution as resolution_module
-from fewpoints.attacks.unicity import _unicity
+from fewpoints.attacks.unicity import unicity_on_index
 
 HERE = Path(__file__).resolve().parent
 CELLS = (None, 0.5, 1.0, 2.0, 4.0)
 BINS = ("1h", "2h", "4h", "8h")
 
 
-def peak_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _generate(preset: str, n_people, seed: int, out: str, queue) -> None:
-    """Child process: make the world, write its cdr traces as .npy columns."""
-    t0 = time.perf_counter()
-    extra = {} if n_people is None else {"n_people": n_people}
-    tr = fewpoints.make_world(preset, seed=seed, **extra).observations["cdr"]
-    seconds = time.perf_counter() - t0
-    dev = tr["device_id"]
-    np.save(f"{out}/codes.npy", dev.cat.codes.to_numpy())
-    np.save(f"{out}/categories.npy", np.asarray(dev.cat.categories.astype(str), dtype="U"))
-    np.save(f"{out}/time.npy", tr["time"].to_numpy().astype("datetime64[s]").view(np.int64))
-    np.save(f"{out}/x.npy", tr["x_km"].to_numpy())
-    np.save(f"{out}/y.npy", tr["y_km"].to_numpy())
-    queue.put({"seconds": seconds, "records": len(tr)})
-
-
 def load_cdr(preset: str, n_people, seed: int) -> tuple[pd.DataFrame, dict]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    with tempfile.TemporaryDirectory(prefix="fewpoints-bench-") as tmp:
-        child = ctx.Process(target=_generate, args=(preset, n_people, seed, tmp, queue))
-        child.start()
-        info = queue.get()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"world generation failed (exit {child.exitcode})")
-        traces = pd.DataFrame(
-            {
-                "device_id": pd.Categorical.from_codes(
-                    np.load(f"{tmp}/codes.npy"), categories=np.load(f"{tmp}/categories.npy")
-                ),
-                "time": np.load(f"{tmp}/time.npy").view("datetime64[s]"),
-                "x_km": np.load(f"{tmp}/x.npy"),
-                "y_km": np.load(f"{tmp}/y.npy"),
-            }
-        )
+    """A preset's cdr traces (``n_people`` None: the preset's), made in a child process."""
+    traces, _, info = generate_in_child(preset, seed, n_people=n_people)
     return traces, info
 
 
@@ -104,6 +72,11 @@ def load_cdr(preset: str, n_people, seed: int) -> tuple[pd.DataFrame, dict]:
 def _device_numbers(devices: pd.Series) -> list[int]:
     """Devices as small ints (category codes): the cheapest keys for Python sets."""
     return pd.Series(pd.factorize(devices)[0]).tolist()
+
+
+def _seconds(time: pd.Series) -> list[int]:
+    """Times as whole seconds since 1970 (floored, as the engine reads them), a list of ints."""
+    return time.to_numpy().astype("datetime64[s]").astype(np.int64).tolist()
 
 
 def dict_of_sets(traces: pd.DataFrame, points: pd.DataFrame) -> tuple[list[int], float, float]:
@@ -120,7 +93,7 @@ def dict_of_sets(traces: pd.DataFrame, points: pd.DataFrame) -> tuple[list[int],
         _device_numbers(traces["device_id"]),
         traces["x_km"].tolist(),
         traces["y_km"].tolist(),
-        traces["time"].astype("int64").tolist(),
+        _seconds(traces["time"]),
         strict=True,
     ):
         index.setdefault((x, y, t), set()).add(dev)
@@ -133,7 +106,7 @@ def dict_of_sets(traces: pd.DataFrame, points: pd.DataFrame) -> tuple[list[int],
             for x, y, t in zip(
                 grp["x_km"].tolist(),
                 grp["y_km"].tolist(),
-                grp["time"].astype("int64").tolist(),
+                _seconds(grp["time"]),
                 strict=True,
             )
         ]
@@ -153,16 +126,25 @@ def _best(f, repeat: int = 3):
     return out, best
 
 
+def sort_floor(n: int, seed: int) -> tuple[float, float]:
+    """Fastest of 3 (``np.argsort``, ``np.sort``) of ``n`` random int64 keys, seconds."""
+    keys = np.random.default_rng(seed).integers(0, 2**62, n)
+    _, t_argsort = _best(lambda: np.argsort(keys))
+    _, t_sort = _best(lambda: np.sort(keys))
+    return t_argsort, t_sort
+
+
 def whole_call(traces: pd.DataFrame, label: str, targets: int, seed: int) -> dict:
+    t_argsort, t_sort = sort_floor(len(traces), seed)
     res, t_whole = _best(lambda: unicity(traces, 4, n_targets=targets, rng=seed))
     # The same call in two steps, with and without bitsets.
     index, t_build = _best(lambda: PointIndex.from_traces(traces))
     again, t_query = _best(
-        lambda: _unicity(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
+        lambda: unicity_on_index(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
     )
     index.points = index.points.with_dense_min(2**62)
     lists, t_query_lists = _best(
-        lambda: _unicity(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
+        lambda: unicity_on_index(index, 4, targets, "random", np.random.default_rng(seed)), repeat=1
     )
     sizes = res.targets["anonymity_set_size"].tolist()
     assert again.targets["anonymity_set_size"].tolist() == sizes
@@ -175,6 +157,11 @@ def whole_call(traces: pd.DataFrame, label: str, targets: int, seed: int) -> dic
     print(
         f"  {label}: dict of sets {t_dict:.1f} s (build {t_dict_build:.1f}, query "
         f"{t_dict_query:.1f}); {t_dict / t_whole:.1f}x; agree: {agree}",
+        flush=True,
+    )
+    print(
+        f"  {label}: floor np.argsort {t_argsort:.2f} s, np.sort {t_sort:.2f} s; "
+        f"whole call / argsort {t_whole / t_argsort:.2f}",
         flush=True,
     )
     return {
@@ -193,6 +180,9 @@ def whole_call(traces: pd.DataFrame, label: str, targets: int, seed: int) -> dic
         "dict_of_sets_query_seconds": t_dict_query,
         "dict_of_sets_seconds": t_dict,
         "speedup_whole_call": t_dict / t_whole,
+        "floor_argsort_seconds": t_argsort,
+        "floor_sort_seconds": t_sort,
+        "whole_call_over_argsort": t_whole / t_argsort,
         "agree_exactly": agree,
     }
 
@@ -229,12 +219,31 @@ def main(argv=None) -> int:
     ap.add_argument("--sweep-targets", type=int, default=5_000, help="targets per sweep cell")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-table-sweep", action="store_true", help="skip the reference sweep")
-    ap.add_argument("--out", default=str(HERE / "results" / "resolution.json"))
+    ap.add_argument("--skip-sweep", action="store_true", help="measure the city whole call only")
+    ap.add_argument("--city-seed", type=int, default=None, help="city world seed (default --seed)")
+    ap.add_argument(
+        "--city-parquet", default=None, help="read the city cdr traces from this Parquet file"
+    )
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="JSON file (default results/resolution.json, or resolution_city.json with --skip-sweep)",
+    )
     args = ap.parse_args(argv)
+    if args.out is None:
+        name = "resolution_city.json" if args.skip_sweep else "resolution.json"
+        args.out = str(HERE / "results" / name)
 
-    print("generating the city world (cdr) ...", flush=True)
-    city, gen_city = load_cdr("city", args.devices, args.seed)
-    print(f"  {len(city):,} records in {gen_city['seconds']:.0f} s (child process)", flush=True)
+    city_seed = args.seed if args.city_seed is None else args.city_seed
+    if args.city_parquet:
+        print(f"reading the city's cdr traces from {args.city_parquet} ...", flush=True)
+        city = pd.read_parquet(args.city_parquet, columns=["device_id", "time", "x_km", "y_km"])
+        gen_city = {"records": len(city), "source": args.city_parquet}
+        print(f"  {len(city):,} records", flush=True)
+    else:
+        print("generating the city world (cdr) ...", flush=True)
+        city, gen_city = load_cdr("city", args.devices, city_seed)
+        print(f"  {len(city):,} records in {gen_city['seconds']:.0f} s (child process)", flush=True)
     coarse = coarsen_time(coarsen_space(city, cell_km=2.0), time_bin="4h")
     calls = [
         whole_call(city, "raw (as recorded)", args.targets, args.seed),
@@ -242,6 +251,8 @@ def main(argv=None) -> int:
     ]
     del city, coarse
     mem_city = peak_gb()
+    if args.skip_sweep:
+        return _report_city(args, argv, calls, gen_city, city_seed, mem_city)
 
     print("generating the unique-in-the-crowd world ...", flush=True)
     crowd, gen_crowd = load_cdr("unique-in-the-crowd", args.devices, args.seed)
@@ -263,7 +274,14 @@ def main(argv=None) -> int:
             "cpus": mp.cpu_count(),
         },
         "seed": args.seed,
-        "city": {"records": gen_city["records"], "p": 4, "targets": args.targets, "calls": calls},
+        "city": {
+            "records": gen_city["records"],
+            "seed": city_seed,
+            "source": gen_city.get("source", "generated"),
+            "p": 4,
+            "targets": args.targets,
+            "calls": calls,
+        },
         "sweep": {
             "world": "unique-in-the-crowd",
             "records": gen_crowd["records"],
@@ -293,6 +311,46 @@ def main(argv=None) -> int:
     print(f"peak memory {peak_gb():.1f} GB; JSON: {out}")
     ok = all(c["agree_exactly"] for c in calls) and same is not False
     return 0 if ok else 1
+
+
+def _report_city(args, argv, calls, gen_city, city_seed, mem_city) -> int:
+    """The city whole call alone: JSON and a table of ratios (``--skip-sweep``)."""
+    report = {
+        "command": "python benchmarks/bench_resolution.py " + " ".join(argv or sys.argv[1:]),
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "cpus": mp.cpu_count(),
+        },
+        "city": {
+            "records": gen_city["records"],
+            "seed": city_seed,
+            "source": gen_city.get("source", "generated"),
+            "p": 4,
+            "targets": args.targets,
+            "calls": calls,
+        },
+        "peak_memory_gb": mem_city,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    print()
+    print(
+        f"city, p = 4, {args.targets:,} targets   {'engine':>7} {'build':>6} {'dict':>6} "
+        f"{'x dict':>7} {'argsort':>8} {'x floor':>8} {'same':>5}"
+    )
+    for c in calls:
+        print(
+            f"{c['resolution']:<32} {c['engine_whole_call_seconds']:>7.2f} "
+            f"{c['engine_build_seconds']:>6.2f} {c['dict_of_sets_seconds']:>6.1f} "
+            f"{c['speedup_whole_call']:>7.1f} {c['floor_argsort_seconds']:>8.2f} "
+            f"{c['whole_call_over_argsort']:>8.2f} {str(c['agree_exactly']):>5}"
+        )
+    print("targets: x dict >= 10, x floor (whole call / argsort) <= 3")
+    print(f"peak memory {mem_city:.1f} GB; JSON: {out}")
+    return 0 if all(c["agree_exactly"] for c in calls) else 1
 
 
 if __name__ == "__main__":

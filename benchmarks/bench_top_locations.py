@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench_unicity import load_crowd, peak_gb
+from _common import peak_gb
+from bench_unicity import load_crowd
 from fewpoints.attacks import HourlyVisits, home_work, home_work_anonymity, top_n_anonymity
 
 HERE = Path(__file__).resolve().parent

@@ -28,62 +28,22 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
-import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import fewpoints
+from _common import generate_in_child, intersection_sizes, peak_gb, points_to_devices
 from fewpoints.attacks import PointIndex, unicity, unicity_curve
 
 HERE = Path(__file__).resolve().parent
 
 
-def peak_gb() -> float:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _generate(n_devices: int, seed: int, out: str, queue) -> None:
-    """Child process: make the world, write the cdr traces as .npy columns."""
-    t0 = time.perf_counter()
-    world = fewpoints.make_world("crowd", seed=seed, n_people=n_devices, cdr_time_bin="1h")
-    tr = world.observations["cdr"]
-    seconds = time.perf_counter() - t0
-    del world
-    dev = tr["device_id"]
-    np.save(f"{out}/codes.npy", dev.cat.codes.to_numpy())
-    np.save(f"{out}/categories.npy", np.asarray(dev.cat.categories.astype(str), dtype="U"))
-    np.save(f"{out}/time.npy", tr["time"].to_numpy().astype("datetime64[s]").view(np.int64))
-    np.save(f"{out}/x.npy", tr["x_km"].to_numpy())
-    np.save(f"{out}/y.npy", tr["y_km"].to_numpy())
-    queue.put({"seconds": seconds, "peak_gb": peak_gb(), "records": len(tr)})
-
-
 def load_crowd(n_devices: int, seed: int) -> tuple[pd.DataFrame, dict]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    with tempfile.TemporaryDirectory(prefix="fewpoints-bench-") as tmp:
-        child = ctx.Process(target=_generate, args=(n_devices, seed, tmp, queue))
-        child.start()
-        info = queue.get()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"world generation failed (exit {child.exitcode})")
-        codes = np.load(f"{tmp}/codes.npy")
-        cats = np.load(f"{tmp}/categories.npy")
-        traces = pd.DataFrame(
-            {
-                "device_id": pd.Categorical.from_codes(codes, categories=cats),
-                "time": np.load(f"{tmp}/time.npy").view("datetime64[s]"),
-                "x_km": np.load(f"{tmp}/x.npy"),
-                "y_km": np.load(f"{tmp}/y.npy"),
-            }
-        )
+    """The crowd world's cdr at antenna x hour (made in a child process)."""
+    traces, _, info = generate_in_child("crowd", seed, n_people=n_devices, cdr_time_bin="1h")
     return traces, info
 
 
@@ -103,32 +63,10 @@ def dict_of_sets(traces: pd.DataFrame, known: list[pd.DataFrame]) -> tuple[list,
     rows = pd.MultiIndex.from_frame(traces[["x_km", "y_km", "time"]]).isin(wanted)
     sub = traces.loc[rows, ["device_id", "x_km", "y_km", "time"]]
     t0 = time.perf_counter()
-    index: dict[tuple, set] = {}
-    for dev, x, y, t in zip(
-        sub["device_id"].astype(str).tolist(),
-        sub["x_km"].tolist(),
-        sub["y_km"].tolist(),
-        sub["time"].astype("int64").tolist(),
-        strict=True,
-    ):
-        index.setdefault((x, y, t), set()).add(dev)
+    index = points_to_devices(sub["device_id"].astype(str).tolist(), sub)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    out = []
-    for pts in known:
-        sizes = []
-        for _, grp in pts.groupby("target", sort=True):
-            sets = [
-                index[(x, y, t)]
-                for x, y, t in zip(
-                    grp["x_km"].tolist(),
-                    grp["y_km"].tolist(),
-                    grp["time"].astype("int64").tolist(),
-                    strict=True,
-                )
-            ]
-            sizes.append(len(set.intersection(*sets)))
-        out.append(sizes)
+    out = [intersection_sizes(index, pts.groupby("target", sort=True)) for pts in known]
     query = time.perf_counter() - t0
     return out, build, query, len(sub)
 

@@ -21,21 +21,11 @@ import numpy as np
 import pandas as pd
 
 import fewpoints
-from fewpoints.attacks import anonymity_table, home_work, sensitive_visits, wilson_interval
+from _common import share
+from fewpoints.attacks import anonymity_table, home_work, sensitive_visits
 
 HERE = Path(__file__).resolve().parent
 SEEDS = {"classroom": 2013, "city": 7}
-
-
-def share(k: int, n: int) -> dict:
-    lo, hi = wilson_interval(k, n) if n else (float("nan"), float("nan"))
-    return {
-        "k": int(k),
-        "n": int(n),
-        "share": k / n if n else float("nan"),
-        "ci_low": lo,
-        "ci_high": hi,
-    }
 
 
 def nearest(px, py, qx, qy, chunk=4096) -> np.ndarray:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fewpoints.cli import main
-from fewpoints.schema import read_traces
+from fewpoints.io import read_traces
 from fewpoints.synth.world import read_world
 from test_unicity import traces_from
 

@@ -439,10 +439,10 @@ def test_report_states_each_number_once(report, tiny_audits):
     facts = [f["facts"].get("as recorded, 4 points") for f in data["figures"]]
     assert [f["unicity"] for f in facts if f] == [raw, raw]
     # the captions print the same share
-    from fewpoints.briefing import _pct
+    from fewpoints.briefing import pct
 
     cap = (out / "captions.md").read_text()
-    assert f"four single out {_pct(raw)}" in cap and f"4 points single out {_pct(raw)}" in cap
+    assert f"four single out {pct(raw)}" in cap and f"4 points single out {pct(raw)}" in cap
 
 
 def test_report_lists_no_device(report, tiny_world):

@@ -111,32 +111,32 @@ def test_every_figure_has_a_caption_alt_text_and_the_synthetic_caveat(figs):
 def test_caption_numbers_come_from_the_result(figs):
     by = {f.name.split("-", 1)[1]: f for f in figs}
     curve = by["how-few-points"].result.set_index("n_points")
-    assert f"single out {B._pct(curve.loc[4, 'unicity'])} of phones" in by["how-few-points"].title
-    assert f"Two points already single out {B._pct(curve.loc[2, 'unicity'])}" in (
+    assert f"single out {B.pct(curve.loc[4, 'unicity'])} of phones" in by["how-few-points"].title
+    assert f"Two points already single out {B.pct(curve.loc[2, 'unicity'])}" in (
         by["how-few-points"].caption
     )
     pop = by["population"]
     far = pop.result.curve.extrapolation.iloc[-1]
-    assert f"{B._pct(far['model'])} (a convex curve fitted to the subsets)" in pop.caption
+    assert f"{B.pct(far['model'])} (a convex curve fitted to the subsets)" in pop.caption
     measured, model = fewpoints.attacks.population.scale_tables()
     rows = measured.query("axis == 'subsets' and n_points == 4").sort_values("n_devices")
     small, big = rows.iloc[0], rows.iloc[-1]
     # The title states the shipped measurements, and says "falls" only if they fall.
-    count = fewpoints.figures._fmt_round(big["n_devices"])
-    assert f"{B._pct(big['unicity'])} of {count} phones" in pop.title
+    count = fewpoints.figures.fmt_round(big["n_devices"])
+    assert f"{B.pct(big['unicity'])} of {count} phones" in pop.title
     drop, high = small["unicity"] - big["unicity"], big["unicity"] >= 1 - B.FEW
     assert pop.title.startswith("A bigger crowd barely hides anyone") == (high and drop < B.FLAT)
     assert pop.title.startswith("Unicity falls") == (not high or drop >= 2 * B.FLAT)
     assert f"{drop * 100:.1f} points lower" in pop.caption
     paper = model.query("n_points == 4 and n_devices == 6e7")["unicity"].iloc[0]
-    assert f"{B._pct(paper)} (the published model of Farzanehfar et al." in pop.caption
+    assert f"{B.pct(paper)} (the published model of Farzanehfar et al." in pop.caption
     # Its last live point is the whole world: figure 1's 4-point test, the same number.
     raw = by["how-few-points"].facts["raw data, 4 points"]
     assert pop.result.live["unicity"].iloc[-1] == raw["unicity"]
     assert pop.facts["raw data, 4 points"] == raw
     naming = by["naming"].result
     best = naming.loc[naming["share_named"].idxmax()]
-    assert f"link {B._pct(best['share_named'])} of the people who post" in by["naming"].title
+    assert f"link {B.pct(best['share_named'])} of the people who post" in by["naming"].title
     pu = by["what-protects"].result
     for row in pu[pu["unicity"].isna()].itertuples():
         assert (
@@ -150,12 +150,12 @@ def test_caption_numbers_come_from_the_result(figs):
         assert f"the starred one being {starred}," in by["one-week"].caption
     table = by["home-work"].result
     hw = table[(table["measure"] == "home/work") & table["share_unique"].notna()].iloc[0]
-    assert f"single out {B._pct(hw['share_unique'])} of phones" in by["home-work"].title
+    assert f"single out {B.pct(hw['share_unique'])} of phones" in by["home-work"].title
     sweep = by["coarsening"].result.table
     # Call records are coarsened by merged antennas (v antennas x h hours), never squares.
     assert sweep["cell_km"].isna().all()
     mid = sweep[(sweep["merge_v"] == 2.0) & (sweep["h"] == 2.0) & (sweep["n_points"] == 4)]
-    assert f"single out {B._pct(mid['unicity'].iloc[0])} of phones with 4 points" in (
+    assert f"single out {B.pct(mid['unicity'].iloc[0])} of phones with 4 points" in (
         by["coarsening"].title
     )
     assert "groups of 2 antennas" in by["coarsening"].title
@@ -222,7 +222,7 @@ def test_summary_page_glossary_version_date_and_command(runs, figs):
     numbers = B.summary_numbers(figs)
     assert len(numbers) == 3
     for k in numbers:
-        assert B._pct(k.value) in summary and k.interval() in summary
+        assert B.pct(k.value) in summary and k.interval() in summary
     assert "synthetic data" in summary
     for term, _ in B.GLOSSARY:
         assert f"<dt>{term}</dt>" in summary
@@ -287,7 +287,7 @@ def test_a_number_stated_twice_is_the_same_number(runs):
     # ... and so does the text: every sentence that states the raw share says the same.
     sections = re.split(r"^## ", md, flags=re.M)
     by_fig = {sec.split(". ", 1)[0]: sec for sec in sections}
-    pct = B._pct(raw4)
+    pct = B.pct(raw4)
     found = [
         *re.findall(r"four single out (\S+%|over 99%)", by_fig["Figure 1"]),
         *re.findall(r"falls from (\S+%|over 99%) as recorded", by_fig["Figure 2"]),
@@ -305,18 +305,18 @@ def test_a_number_stated_twice_is_the_same_number(runs):
     ):
         key = f"release: {setting.strip()}"
         if key in pu:
-            assert value == B._pct(pu[key]["unicity"]), setting
+            assert value == B.pct(pu[key]["unicity"]), setting
     # Figure 2's marked coarsening is stated in its title from the same row.
     cf = figures["coarsening"]["facts"]
     (mid_key,) = [k for k in cf if k != "raw data, 4 points"]
     assert (
-        f"single out {B._pct(cf[mid_key]['unicity'])} of phones with 4 points"
+        f"single out {B.pct(cf[mid_key]['unicity'])} of phones with 4 points"
         in (by_fig["Figure 2"])
     )
     # The summary's third number is figure 7's row, in words and in value.
     third = res["summary"][-1]
     assert third["value"] == pu[third["label"]]["unicity"]
-    assert f"{B._pct(third['value'])})" in md or B._pct(third["value"]) in md
+    assert f"{B.pct(third['value'])})" in md or B.pct(third["value"]) in md
 
 
 def test_no_device_samples_and_the_raw_share_matches_a_direct_unicity(figs):
@@ -344,7 +344,7 @@ def test_titles_claim_only_what_was_tried(figs):
     if len(few):
         assert f"the {len(few)} that single out fewer than" in fig.title
     else:
-        assert f"at least {B._pct(released['unicity'].min())}" in fig.title
+        assert f"at least {B.pct(released['unicity'].min())}" in fig.title
 
 
 def test_every_figure_reads_at_print_size(figs):
@@ -410,7 +410,7 @@ def test_a_pack_from_before_manifests_is_replaced_and_anything_else_refused_befo
     (out / "notes.txt").write_text("mine")
     generated = []
     monkeypatch.setattr(
-        "fewpoints.cli._generate_world", lambda *a, **k: generated.append(1) or 1 / 0
+        "fewpoints.cli.loader.generate_world", lambda *a, **k: generated.append(1) or 1 / 0
     )
     assert main(["briefing", "--preset", "tiny", "--out", str(out), "--force", "--quiet"]) == 2
     err = capsys.readouterr().err

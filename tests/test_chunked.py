@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 import fewpoints
 import fewpoints.io
-from fewpoints import schema
 from fewpoints.cli import main
-from fewpoints.schema import FewpointsError, read_traces, validate, write_world_tables
+from fewpoints.io import read_traces, write_world_tables
+from fewpoints.schema import FewpointsError, validate
 from fewpoints.synth import chunked, city, population
 from fewpoints.synth.chunked import chunk_streams, write_world_chunked
 from fewpoints.synth.world import resolve_params
@@ -156,7 +156,7 @@ def test_households_never_span_two_chunks(tiny_chunked):
 
 
 def test_row_groups_hold_whole_devices(tmp_path, monkeypatch):
-    monkeypatch.setattr(fewpoints.io, "ROW_GROUP_ROWS", 500)
+    monkeypatch.setattr(fewpoints.io.tables, "ROW_GROUP_ROWS", 500)
     out = tmp_path / "w"
     write_world_chunked(
         resolve_params("tiny", seed=1, observe=("cdr",)), out, chunk_people=100, stays=False
@@ -232,7 +232,7 @@ def test_read_world_concatenates_the_parts_into_valid_tables(tiny_chunked):
 def test_a_chunked_world_too_big_for_memory_is_refused_naming_the_dask_engine(
     tiny_chunked, monkeypatch, capsys
 ):
-    monkeypatch.setattr("fewpoints.synth.world.available_memory", lambda: 10_000)
+    monkeypatch.setattr("fewpoints.io.memory.available_memory", lambda: 10_000)
     with pytest.raises(FewpointsError, match="Dask engine"):
         fewpoints.read_world(tiny_chunked)
     with pytest.raises(FewpointsError, match="Dask engine"):
@@ -250,7 +250,7 @@ def test_unicity_cli_runs_on_a_chunked_world_that_fits(tiny_chunked, capsys):
 
 
 def test_a_flat_world_written_from_chunked_tables_is_not_marked_chunked(tiny_chunked, tmp_path):
-    tables, meta = schema.read_world_tables(tiny_chunked)
+    tables, meta = fewpoints.io.read_world_tables(tiny_chunked)
     write_world_tables(tables, meta, tmp_path / "flat")
     flat = json.loads((tmp_path / "flat" / "world.json").read_text())
     assert "chunked" not in flat and "format" not in flat

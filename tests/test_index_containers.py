@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, unicity
-from fewpoints.attacks import index as index_module
+from fewpoints.attacks import postings as index_module
 from fewpoints.schema import FewpointsError
 from test_unicity import random_traces, traces_from
 

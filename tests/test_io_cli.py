@@ -106,7 +106,7 @@ def test_a_bad_time_bin_is_refused_before_a_preset_is_generated(capsys, monkeypa
     def never(*args, **kwargs):
         raise AssertionError("the world was generated before the options were checked")
 
-    monkeypatch.setattr(cli, "_generate_world", never)
+    monkeypatch.setattr(cli.loader, "generate_world", never)
     status, _, err = run("unicity", "classroom", "--time-bin", "banana", capsys=capsys)
     one_line(status, err, "--time-bin is not a duration: 'banana'")
     status, _, err = run("unicity", "unique-in-the-crowd", "--model", "pings", capsys=capsys)
@@ -120,7 +120,7 @@ def test_an_unwritable_output_is_refused_before_any_work(tmp_path, capsys, monke
     def never(*args, **kwargs):
         raise AssertionError("work started before the output was checked")
 
-    monkeypatch.setattr(cli, "_generate_world", never)
+    monkeypatch.setattr(cli.loader, "generate_world", never)
     (tmp_path / "file").write_text("x")
     for out, message in (
         (tmp_path / "file" / "out", "is not a folder"),

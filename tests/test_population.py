@@ -102,7 +102,7 @@ def test_towns_axis_needs_towns_and_a_complete_order():
 def test_population_curve_random_keeps_its_draws():
     """population_curve on subsets makes the generator calls it made before the towns axis."""
     from fewpoints.attacks.index import PointIndex
-    from fewpoints.attacks.unicity import _unicity
+    from fewpoints.attacks.unicity import unicity_on_index
 
     w = fewpoints.make_world("tiny", seed=4)
     index = PointIndex.from_traces(w.traces)
@@ -112,7 +112,7 @@ def test_population_curve_random_keeps_its_draws():
     for n, row in zip([50, 150], curve.table.itertuples(), strict=True):
         members = np.zeros(index.n_devices, dtype=bool)
         members[order[:n]] = True
-        assert _unicity(index, 2, 100, "random", rng, members=members).value == row.unicity
+        assert unicity_on_index(index, 2, 100, "random", rng, members=members).value == row.unicity
 
 
 # -- a region: the world the axes are for --------------------------------------

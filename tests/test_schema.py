@@ -163,7 +163,7 @@ def test_a_failed_write_leaves_nothing_behind(tiny_world, tmp_path, monkeypatch)
             raise OSError("disk full")
         path.write_text("partial")
 
-    monkeypatch.setattr(fewpoints.io, "_write_csv_gz", failing)
+    monkeypatch.setattr(fewpoints.io.world_folder, "_write_csv_gz", failing)
     with pytest.raises(
         FewpointsError, match=r"could not write it \(disk full\); nothing was written"
     ):

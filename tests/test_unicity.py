@@ -18,9 +18,9 @@ from fewpoints.attacks import (
     wilson_interval,
     worst_case_risk,
 )
+from fewpoints.attacks.draws import floyd_sample
 from fewpoints.attacks.population import fit_population_model
 from fewpoints.attacks.resolution import fit_resolution_law
-from fewpoints.attacks.unicity import _floyd_sample
 from fewpoints.schema import FewpointsError, InputError
 
 START = pd.Timestamp("2026-03-02")  # a Monday
@@ -319,7 +319,7 @@ def test_targets_are_sampled_without_replacement_and_reproducibly():
 def test_points_are_drawn_uniformly():
     rng = np.random.default_rng(0)
     m = np.full(20_000, 7)
-    draws = _floyd_sample(m, 3, rng)
+    draws = floyd_sample(m, 3, rng)
     assert (np.diff(draws, axis=1) > 0).all() and draws.min() == 0 and draws.max() == 6
     freq = np.bincount(draws.ravel(), minlength=7) / len(m)
     assert np.allclose(freq, 3 / 7, atol=0.015)
@@ -490,13 +490,13 @@ def test_population_curve_counts_only_the_kept_devices():
 
 
 def test_population_subset_equals_unicity_on_the_subset_table():
-    from fewpoints.attacks.unicity import _unicity
+    from fewpoints.attacks.unicity import unicity_on_index
 
     traces = random_traces(9, n_devices=120)
     index = PointIndex.from_traces(traces)
     members = np.zeros(index.n_devices, dtype=bool)
     members[::3] = True
-    res = _unicity(index, 2, 1000, "random", np.random.default_rng(0), members=members)
+    res = unicity_on_index(index, 2, 1000, "random", np.random.default_rng(0), members=members)
     kept = traces[traces["device_id"].isin(index.device_ids[members])]
     assert res.n_devices == members.sum()
     assert set(res.targets["device_id"]) <= set(kept["device_id"])
@@ -513,10 +513,10 @@ def test_hourly_cdr_world_is_mostly_unique_from_a_few_points(tiny_world):
 def test_curve_reads_points_once_but_answers_as_unicity_per_p(tiny_world):
     """unicity_curve draws as unicity called for each p in turn with one generator."""
     from fewpoints.attacks import PointIndex
-    from fewpoints.attacks.unicity import _curve_row
+    from fewpoints.attacks.result import curve_row
 
     index = PointIndex.from_traces(tiny_world.traces)
     rng = np.random.default_rng(8)
-    loop = pd.DataFrame([_curve_row(unicity(index, p, n_targets=40, rng=rng)) for p in (1, 3, 6)])
+    loop = pd.DataFrame([curve_row(unicity(index, p, n_targets=40, rng=rng)) for p in (1, 3, 6)])
     curve = unicity_curve(PointIndex.from_traces(tiny_world.traces), (1, 3, 6), n_targets=40, rng=8)
     pd.testing.assert_frame_equal(curve, loop)

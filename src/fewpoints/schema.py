@@ -1,7 +1,7 @@
 """The tables every stage speaks: their columns and their validation.
 
 fewpoints works on long-format pandas DataFrames with literal column names
-(see the table in README.md). Coordinates are kilometres in the synthetic
+(see docs/data-model.md). Coordinates are kilometres in the synthetic
 city's own frame; times are ``datetime64[s]`` in one synthetic local time zone.
 
 ``traces`` is the one interface between stages: the broker's dataset, one row
@@ -95,6 +95,20 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
         With a one-line message naming the first problem found: a missing
         column, an empty ``traces`` table, missing or non-finite values, a
         column of the wrong kind, or a duplicated key.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a"], "time": pd.to_datetime(["2026-03-02 08:00"]),
+    ...     "x_km": [0.0], "y_km": [0.0],
+    ... })
+    >>> validate(traces, "traces") is traces
+    True
+    >>> validate(traces.drop(columns="y_km"), "traces")
+    Traceback (most recent call last):
+        ...
+    fewpoints.schema.InputError: traces table is missing column(s) y_km; expected device_id, time, x_km, y_km
     """
     if table not in COLUMNS:
         raise ValueError(f"unknown table {table!r}; expected one of {sorted(COLUMNS)}")
@@ -201,8 +215,16 @@ _FROM_IO = frozenset(
 
 
 def __getattr__(name: str):
+    """Old import paths of the readers and writers: they work, with a DeprecationWarning."""
     if name in _FROM_IO:
+        import warnings
+
         from fewpoints import io
 
+        warnings.warn(
+            f"fewpoints.schema.{name} moved to fewpoints.io.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(io, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

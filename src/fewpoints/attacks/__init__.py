@@ -11,12 +11,14 @@ Every attack accepts a raw or an anonymized ``traces`` table (or a prebuilt
 :class:`PointIndex`) and returns a result that carries its own evidence.
 """
 
+from fewpoints.attacks.draws import KNOWLEDGE
 from fewpoints.attacks.explain import DeviceStory, explain
 from fewpoints.attacks.index import PointIndex
 from fewpoints.attacks.inference import sensitive_visits
 from fewpoints.attacks.linkage import link_directory, link_posts, linkage_score, naming_curve
 from fewpoints.attacks.population import PopulationCurve, population_curve
 from fewpoints.attacks.resolution import ResolutionSweep, resolution_sweep
+from fewpoints.attacks.result import UnicityResult, wilson_interval
 from fewpoints.attacks.top_locations import (
     AnonymityResult,
     Districts,
@@ -27,13 +29,7 @@ from fewpoints.attacks.top_locations import (
     top_locations,
     top_n_anonymity,
 )
-from fewpoints.attacks.unicity import (
-    KNOWLEDGE,
-    UnicityResult,
-    unicity,
-    unicity_curve,
-    wilson_interval,
-)
+from fewpoints.attacks.unicity import unicity, unicity_curve
 from fewpoints.attacks.worst_case import RiskResult, worst_case_risk
 
 __all__ = [

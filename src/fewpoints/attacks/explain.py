@@ -255,9 +255,33 @@ def explain(
     .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
        (2013). Unique in the Crowd: The privacy bounds of human mobility.
        Scientific Reports 3:1376.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b"],
+    ...     "time": pd.to_datetime(["2026-03-02 23:00", "2026-03-03 02:00"] * 2),
+    ...     "x_km": [0.0, 0.0, 1.0, 1.0],
+    ...     "y_km": [0.0] * 4,
+    ... })
+    >>> places = pd.DataFrame({
+    ...     "place_id": [1, 2], "x_km": [0.0, 1.0], "y_km": [0.0, 0.0],
+    ...     "kind": ["home", "home"], "sensitive": [False, False],
+    ...     "name": ["1 Elm St", "2 Elm St"],
+    ... })
+    >>> directory = pd.DataFrame(
+    ...     {"name": ["Al", "Bo"], "address": ["1 Elm St", "2 Elm St"], "place_id": [1, 2]}
+    ... )
+
+    >>> story = explain({"traces": traces, "places": places, "directory": directory}, "b", rng=0)
+    >>> story.name, float(story.home["x_km"])
+    ('Bo', 1.0)
+    >>> print(str(story).splitlines()[0])
+    Device b: 2 records on 2 days.
     """
     from fewpoints.attacks.inference import sensitive_visits
-    from fewpoints.attacks.linkage import _empty_links, link_directory
+    from fewpoints.attacks.linkage import empty_links, link_directory
     from fewpoints.attacks.top_locations import home_work
 
     rng = np.random.default_rng(rng)
@@ -304,7 +328,7 @@ def explain(
         if pd.notna(r["work_x_km"]):
             work = {"x_km": r["work_x_km"], "y_km": r["work_y_km"], "support": r["work_support"]}
 
-    candidates = _empty_links()
+    candidates = empty_links()
     if public["directory"] is not None and home is not None:
         candidates = link_directory(
             traces, public["directory"], public["places"], posts=public["posts"], homes=hw

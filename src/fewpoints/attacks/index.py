@@ -33,17 +33,25 @@ that bound memory.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from fewpoints.attacks.point_keys import (
+    build_pairs,
+    encode_locations,
+    location_codes,
+    pair_keys,
+    small_int,
+    time_ticks,
+)
+from fewpoints.attacks.postings import Postings, item_offsets
+from fewpoints.common import dedupe_sorted, device_codes
 from fewpoints.schema import FewpointsError, validate_traces
 
 __all__ = ["PointIndex", "as_index"]
 
-#: Upper bound for an int64 key ``item * n_devices + device`` (kept clear of overflow).
-_KEY_LIMIT = 2**62
 
 #: Daily time windows for "home and work" knowledge: night and weekday working hours.
 NIGHT_HOURS = (22, 6)  # 22:00 to 06:00
@@ -53,278 +61,6 @@ WINDOW_LABELS = {
     "night": "night 22:00-06:00",
     "workday": "weekday 09:00-17:00",
 }
-
-
-@dataclass
-class Postings:
-    """Sorted ``(item, device)`` pairs with the offset of each item's posting list.
-
-    ``keys[offsets[i]:offsets[i + 1]] - i * n_devices`` are the devices of item
-    ``i``, in increasing order.
-
-    Items held by many devices (at least ``dense_min`` of them) are also kept
-    as a **bitset**: one bit per device, 64 devices per ``uint64`` word,
-    built on first use. Testing whether a device holds such an item is then
-    one array lookup instead of a binary search, and the devices holding
-    several such items are counted by AND-ing their bitsets and counting the
-    set bits. The default ``dense_min`` is a 256th of the devices: a bitset
-    (``n_devices / 8`` bytes) then takes at most 4 times the memory of the
-    sorted list it repeats (8 bytes per device), and no more than that list
-    from a 64th of the devices up; below it, binary searches in ``keys`` are
-    cheaper than the bitsets' memory. Answers do not depend on
-    ``dense_min``; only speed and memory do.
-    """
-
-    #: Default bitset threshold: items held by at least ``n_devices // DENSE_SHARE`` devices.
-    DENSE_SHARE = 256
-
-    keys: np.ndarray
-    offsets: np.ndarray
-    n_devices: int
-    dense_min: int | None = None
-    _bits: tuple | None = field(default=None, repr=False, compare=False)
-
-    @classmethod
-    def from_pairs(cls, items: np.ndarray, devices: np.ndarray, n_items: int, n_devices: int):
-        """Build from (possibly repeated) item and device codes."""
-        if n_items * n_devices >= _KEY_LIMIT:
-            raise FewpointsError("too many distinct points and devices to index")
-        keys = items.astype(np.int64) * n_devices + devices
-        keys.sort()
-        keys = _dedupe_sorted(keys)
-        return cls(keys, _item_offsets(keys, n_items, n_devices), n_devices)
-
-    @property
-    def n_items(self) -> int:
-        return len(self.offsets) - 1
-
-    def sizes(self, items: np.ndarray) -> np.ndarray:
-        """Number of devices holding each item."""
-        return self.offsets[items + 1] - self.offsets[items]
-
-    def devices(self) -> np.ndarray:
-        """The device of every pair (same order as ``keys``)."""
-        return (self.keys % self.n_devices).astype(np.int64)
-
-    # -- bitsets for the items held by many devices ---------------------------
-
-    @property
-    def n_words(self) -> int:
-        """``uint64`` words per bitset."""
-        return (self.n_devices + 63) // 64
-
-    def dense(self) -> tuple[np.ndarray, np.ndarray]:
-        """The bitsets: ``(slot, bits)``, built on first use.
-
-        ``slot[i]`` is the row of item ``i`` in ``bits`` (-1 when the item is
-        kept as a sorted list only); ``bits[slot[i], d // 64] >> (d % 64) & 1``
-        says whether device ``d`` holds item ``i``.
-        """
-        if self._bits is None:
-            self._bits = self._build_bits()
-        return self._bits
-
-    def _build_bits(self) -> tuple[np.ndarray, np.ndarray]:
-        n_dev, n_words = self.n_devices, self.n_words
-        threshold = (
-            max(1, n_dev // self.DENSE_SHARE) if self.dense_min is None else max(1, self.dense_min)
-        )
-        size = np.diff(self.offsets)
-        dense_items = np.flatnonzero(size >= threshold)
-        slot = np.full(self.n_items, -1, dtype=np.int64)
-        slot[dense_items] = np.arange(len(dense_items))
-        bits = np.zeros((len(dense_items), n_words), dtype=np.uint64)
-        if len(dense_items):
-            n = size[dense_items]
-            rank = np.repeat(np.arange(len(dense_items), dtype=np.int64), n)
-            pos = _ranges(self.offsets[dense_items], n)
-            devs = self.keys[pos] - dense_items[rank] * n_dev
-            # Pairs are sorted by item then device, so the word index never
-            # decreases: OR the bits of each run of equal words in one call.
-            word = rank * n_words + (devs >> 6)
-            bit = np.left_shift(np.uint64(1), (devs & 63).astype(np.uint64))
-            starts = np.flatnonzero(np.diff(word, prepend=-1))
-            bits.ravel()[word[starts]] = np.bitwise_or.reduceat(bit, starts)
-        return slot, bits
-
-    def with_dense_min(self, dense_min: int | None) -> Postings:
-        """The same postings with another bitset threshold (same answers, other speed)."""
-        return replace(self, dense_min=dense_min, _bits=None)
-
-    def _member_bits(self, members: np.ndarray) -> np.ndarray:
-        packed = np.packbits(members.astype(bool), bitorder="little")
-        out = np.zeros(self.n_words * 8, dtype=np.uint8)
-        out[: len(packed)] = packed
-        return out.view("<u8").astype(np.uint64)
-
-    # -- queries ------------------------------------------------------------
-
-    def anonymity_sets(
-        self,
-        items: np.ndarray,
-        *,
-        members: np.ndarray | None = None,
-        max_work: int = 1 << 22,
-    ) -> np.ndarray:
-        """How many devices hold all the items of each row of ``items``.
-
-        Parameters
-        ----------
-        items : int array, shape (n_rows, p)
-            Item codes (repeats within a row are allowed and change nothing).
-        members : bool array of length n_devices, optional
-            Count only these devices (a sub-population).
-        max_work : int
-            Candidate devices (or bitset words) examined per chunk (bounds memory).
-
-        Returns
-        -------
-        int64 array of length n_rows.
-
-        Notes
-        -----
-        Each row starts from its rarest item. When that item is a sorted
-        list, its devices are the candidates and every other item removes
-        those that lack it (a bit lookup for a bitset item, a binary search
-        in ``keys`` otherwise). When even the rarest item is a bitset, the
-        row's bitsets are AND-ed and the set bits counted.
-        """
-        items = np.asarray(items, dtype=np.int64)
-        if items.ndim != 2:
-            raise ValueError("items must be a 2-d array (rows x points)")
-        n_rows, p = items.shape
-        out = np.zeros(n_rows, dtype=np.int64)
-        if n_rows == 0 or p == 0:
-            return out
-        lengths = self.offsets[items + 1] - self.offsets[items]
-        if p == 1 and members is None:
-            return lengths[:, 0].copy()
-        # Test the rarest item first: its posting list gives the candidates,
-        # and the next rarest removes most of them.
-        col_order = np.argsort(lengths, axis=1, kind="stable")
-        items = np.take_along_axis(items, col_order, axis=1)
-        n_cand = np.take_along_axis(lengths, col_order[:, :1], axis=1)[:, 0]
-        slot, bits = self.dense()
-        slots = slot[items]
-        member_bits = None if members is None else self._member_bits(members)
-        on_bits = slots[:, 0] >= 0
-        rows_b = np.flatnonzero(on_bits)
-        step = max(1, max_work // max(self.n_words, 1))
-        for lo in range(0, len(rows_b), step):
-            sel = rows_b[lo : lo + step]
-            out[sel] = self._count_bits(slots[sel], bits, member_bits)
-        rows_l = np.flatnonzero(~on_bits)
-        bounds = _chunk_bounds(n_cand[rows_l], max_work)
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            sel = rows_l[lo:hi]
-            out[sel] = self._chunk(items[sel], slots[sel], n_cand[sel], bits, members)
-        return out
-
-    @staticmethod
-    def _count_bits(slots: np.ndarray, bits: np.ndarray, member_bits) -> np.ndarray:
-        """Set bits of the AND of each row's bitsets (every slot of every row >= 0)."""
-        acc = bits[slots[:, 0]]
-        tmp = np.empty_like(acc)
-        for j in range(1, slots.shape[1]):
-            np.take(bits, slots[:, j], axis=0, out=tmp)
-            acc &= tmp
-        if member_bits is not None:
-            acc &= member_bits
-        return popcount_rows(acc)
-
-    def _chunk(self, items, slots, n_cand, bits, members) -> np.ndarray:
-        n_rows, p = items.shape
-        n_dev = self.n_devices
-        total = int(n_cand.sum())
-        if total == 0:
-            return np.zeros(n_rows, dtype=np.int64)
-        rows = np.repeat(np.arange(n_rows), n_cand)
-        devs = self.keys[_ranges(self.offsets[items[:, 0]], n_cand)] - items[rows, 0] * n_dev
-        if members is not None:
-            keep = members[devs]
-            rows, devs = rows[keep], devs[keep]
-        keys = self.keys
-        last = len(keys) - 1
-        flat_bits = bits.ravel()
-        n_words = bits.shape[1]
-        for j in range(1, p):
-            if len(rows) == 0:
-                break
-            s = slots[rows, j]
-            hit = np.empty(len(rows), dtype=bool)
-            on = s >= 0
-            if on.any():
-                # Bitset item: look the device's bit up.
-                d = devs[on]
-                word = flat_bits[s[on] * n_words + (d >> 6)]
-                hit[on] = (word >> (d & 63).astype(np.uint64)) & np.uint64(1) == 1
-            off = ~on
-            if off.any():
-                # Sorted-list item: binary search for the key; sorting the
-                # queries keeps the searches in cache.
-                query = items[rows[off], j] * n_dev + devs[off]
-                order = np.argsort(query)
-                sq = query[order]
-                at = np.searchsorted(keys, sq)
-                found = np.empty(len(sq), dtype=bool)
-                found[order] = keys[np.minimum(at, last)] == sq
-                hit[off] = found
-            rows, devs = rows[hit], devs[hit]
-        return np.bincount(rows, minlength=n_rows).astype(np.int64)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(s, s + n)`` for every start ``s`` and length ``n``."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    first = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=first[1:])
-    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
-        np.asarray(starts, dtype=np.int64) - first, lengths
-    )
-
-
-def _item_offsets(keys: np.ndarray, n_items: int, n_devices: int) -> np.ndarray:
-    """Offsets of each item's run in sorted keys ``item * n_devices + device``."""
-    bounds = np.arange(n_items + 1, dtype=np.int64) * n_devices
-    return np.searchsorted(keys, bounds).astype(np.int64)
-
-
-_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-
-
-def _popcount_rows_table(words: np.ndarray) -> np.ndarray:
-    """Set bits per row of a 2-d uint64 array, by a byte lookup table (numpy < 2.0)."""
-    as_bytes = np.ascontiguousarray(words).view(np.uint8).reshape(len(words), -1)
-    return _POP8[as_bytes].sum(axis=1, dtype=np.int64)
-
-
-def _popcount_rows_native(words: np.ndarray) -> np.ndarray:
-    """Set bits per row of a 2-d uint64 array (``np.bitwise_count``, numpy >= 2.0)."""
-    return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
-
-
-#: Set bits per row of a 2-d uint64 array.
-popcount_rows = _popcount_rows_native if hasattr(np, "bitwise_count") else _popcount_rows_table
-
-
-def _dedupe_sorted(keys: np.ndarray) -> np.ndarray:
-    if len(keys) < 2:
-        return keys
-    keep = np.empty(len(keys), dtype=bool)
-    keep[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
-    return keys if keep.all() else keys[keep]
-
-
-def _chunk_bounds(n_cand: np.ndarray, max_work: int) -> np.ndarray:
-    """Row boundaries such that each chunk examines about ``max_work`` candidates."""
-    cum = np.cumsum(n_cand)
-    if len(cum) == 0:
-        return np.array([0])
-    n_chunks = int(cum[-1] // max_work) + 1
-    cuts = np.searchsorted(cum, np.arange(1, n_chunks) * max_work, side="left") + 1
-    bounds = np.unique(np.concatenate([[0], cuts, [len(n_cand)]]))
-    return bounds
 
 
 @dataclass
@@ -378,77 +114,88 @@ class PointIndex:
         InputError
             If the table misses a column, is empty, or has missing or
             infinite values (see :func:`fewpoints.schema.validate_traces`).
+
+        Notes
+        -----
+        One sort of the records: every record becomes one integer key that
+        packs its location code, its time step and its device code into bit
+        fields (location highest), so sorting the keys orders the records by
+        point, then device, and neighbouring keys give the unique (point,
+        device) pairs and the postings in one pass. Locations are coded
+        without hashing when the coordinates lie on a grid (see
+        :func:`location_codes`); times are counted in steps of the largest
+        interval that divides them all (a second for raw times, an hour for
+        hourly bins). Where the distinct locations times the time steps are
+        few (binned or coarsened data), each record's point code comes from a
+        dense table and the key packs only (point, device), often in 32 bits.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> traces = pd.DataFrame({
+        ...     "device_id": ["a", "a", "b", "b", "c", "c"],
+        ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
+        ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
+        ...     "y_km": [0.0] * 6,
+        ... })
+
+        >>> index = PointIndex.from_traces(traces)
+        >>> index.n_records, list(index.device_ids), len(index.point_loc)
+        (6, ['a', 'b', 'c'], 3)
+
+        The index answers the same as the table, without being rebuilt per call:
+
+        >>> from fewpoints import unicity
+        >>> round(unicity(index, 2, n_targets=3, rng=0).value, 3)
+        0.333
         """
         validate_traces(traces)
-        dev, device_ids = _device_codes(traces["device_id"])
-        n_dev = len(device_ids)
-        loc, loc_x, loc_y = location_codes(traces["x_km"], traces["y_km"])
-        n_loc = len(loc_x)
-
-        t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
-        t0 = int(t.min())
-        span = int(t.max()) - t0 + 1
-        if n_loc * span * n_dev < _KEY_LIMIT:
-            time_code, n_time = t - t0, span
-            times = None
-        else:
-            time_code, times = pd.factorize(t, sort=True)
-            n_time = len(times)
-        point_key = loc.astype(np.int64) * n_time + time_code
-        del loc, time_code, t
-        if n_loc * n_time * n_dev >= _KEY_LIMIT:
-            point_key, uniq = _compact(point_key)
-        else:
-            uniq = None
-        pairs = point_key * n_dev + dev
-        del point_key
-        pairs.sort()
-        pairs = _dedupe_sorted(pairs)
-        pk = pairs // n_dev
-        devs = pairs - pk * n_dev
-        del pairs
-        new = np.empty(len(pk), dtype=bool)
-        new[0] = True
-        np.not_equal(pk[1:], pk[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        point_key_u = pk[starts]
-        del pk
-        pcode = np.cumsum(new, dtype=np.int64) - 1
-        del new
-        offsets = np.append(starts, len(devs)).astype(np.int64)
-        if uniq is not None:
-            point_key_u = uniq[point_key_u]
-        tc = point_key_u % n_time
+        dev, device_ids = device_codes(traces["device_id"])
+        loc, loc_x, loc_y = encode_locations(traces["x_km"], traces["y_km"])
+        ticks, per_second = time_ticks(traces["time"])
+        keys, devs, offsets, point_loc, point_time = build_pairs(
+            loc, ticks, per_second, dev, len(loc_x), len(device_ids)
+        )
+        del loc, dev
         return cls._assemble(
-            pcode,
+            None,
             devs,
             offsets,
+            keys=keys,
             device_ids=device_ids,
             loc_x=loc_x,
             loc_y=loc_y,
-            point_loc=point_key_u // n_time,
-            point_time=tc + t0 if times is None else times[tc],
+            point_loc=point_loc,
+            point_time=point_time,
             n_records=len(traces),
         )
 
     @classmethod
-    def _assemble(cls, pcode, devs, offsets, **arrays) -> PointIndex:
-        """The index from its unique (point, device) pairs sorted by point then device."""
+    def _assemble(cls, pcode, devs, offsets, *, keys=None, **arrays) -> PointIndex:
+        """The index from its unique (point, device) pairs sorted by point then device.
+
+        ``keys`` (``pcode * n_devices + devs``), when given, saves computing them.
+        """
         n_dev = len(arrays["device_ids"])
+        if keys is None:
+            keys = pair_keys(pcode, devs, n_dev)
         counts = np.bincount(devs, minlength=n_dev)
         dev_offsets = np.zeros(n_dev + 1, dtype=np.int64)
         np.cumsum(counts, out=dev_offsets[1:])
         n_loc = len(arrays["loc_x"])
-        return cls(
+        index = cls(
             device_ids=arrays["device_ids"],
             loc_x=np.asarray(arrays["loc_x"], dtype=np.float64),
             loc_y=np.asarray(arrays["loc_y"], dtype=np.float64),
             point_loc=arrays["point_loc"].astype(np.int32 if n_loc < 2**31 else np.int64),
             point_time=np.asarray(arrays["point_time"], dtype=np.int64),
-            points=Postings(pcode * n_dev + devs, offsets, n_dev),
+            points=Postings(keys, offsets, n_dev),
             dev_offsets=dev_offsets,
             n_records=arrays["n_records"],
         )
+        # The device of every pair, as pair_devices() would compute it from the keys.
+        index._cache["pair_devices"] = devs.astype(small_int(n_dev), copy=False)
+        return index
 
     @property
     def dev_points(self) -> np.ndarray:
@@ -549,7 +296,8 @@ class PointIndex:
         proportional to the (point, device) pairs, which are far fewer than
         the records, and the table is not read again.
         """
-        from fewpoints.anonymize import WeakTransformWarning, _duration_seconds, _positive
+        from fewpoints.anonymize import WeakTransformWarning
+        from fewpoints.common import duration_seconds, positive
 
         if cell_km is not None and locations is not None:
             raise FewpointsError("give cell_km (square cells) or locations, not both")
@@ -568,7 +316,7 @@ class PointIndex:
             if not (np.isfinite(new_x).all() and np.isfinite(new_y).all()):
                 raise FewpointsError("locations has missing or infinite coordinates")
         elif cell_km is not None:
-            cell = _positive(cell_km, "cell_km")
+            cell = positive(cell_km, "cell_km")
             new_x = (np.floor(self.loc_x / cell) + 0.5) * cell
             new_y = (np.floor(self.loc_y / cell) + 0.5) * cell
         else:
@@ -576,7 +324,7 @@ class PointIndex:
         loc_map, loc_x, loc_y = location_codes(new_x, new_y)
         t = self.point_time
         if time_bin is not None:
-            step = _duration_seconds(time_bin, "time_bin")
+            step = duration_seconds(time_bin, "time_bin")
             t = t - np.mod(t, step)
             if np.array_equal(t, self.point_time):
                 warnings.warn(
@@ -604,8 +352,8 @@ class PointIndex:
         keys = pmap[fine] * n_dev + (post.keys - fine * n_dev)
         del fine
         keys.sort(kind="stable")  # runs of sorted devices: a merge beats a quicksort
-        keys = _dedupe_sorted(keys)
-        offsets = _item_offsets(keys, len(coarse), n_dev)
+        keys = dedupe_sorted(keys)
+        offsets = item_offsets(keys, len(coarse), n_dev)
         pcode = np.repeat(np.arange(len(coarse), dtype=np.int64), np.diff(offsets))
         return PointIndex._assemble(
             pcode,
@@ -754,61 +502,6 @@ def time_window(seconds: np.ndarray) -> np.ndarray:
     return window
 
 
-def _device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..n-1 for the devices present, and their labels as str."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.int64)
-        labels = np.asarray(s.cat.categories.astype(str), dtype=object)
-        present = np.bincount(codes, minlength=len(labels)) > 0
-        if not present.all():
-            remap = np.cumsum(present) - 1
-            codes = remap[codes]
-            labels = labels[present]
-        return codes, labels
-    codes, uniques = pd.factorize(s.astype(str), sort=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
-
-
-def location_codes(x_km, y_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Location code of each (x, y) and the coordinates of each code, codes in (x, y) order.
-
-    Codes follow the sorted coordinates, so they do not depend on row order;
-    +0.0 turns -0.0 into 0.0 so both code the same location. x and y are
-    hashed apart; their pair is coded through a dense table when the grid of
-    distinct x by distinct y is no larger than the data (antennas, cells),
-    else hashed too (GPS fixes).
-    """
-    x = np.asarray(x_km, dtype=np.float64)
-    y = np.asarray(y_km, dtype=np.float64)
-    xc, xu = pd.factorize(x + 0.0, sort=True)
-    yc, yu = pd.factorize(y + 0.0, sort=True)
-    key = xc.astype(np.int64) * len(yu) + yc
-    del xc, yc
-    n_cells = len(xu) * len(yu)
-    if n_cells <= max(len(key), 1024):
-        seen = np.zeros(n_cells, dtype=bool)
-        seen[key] = True
-        used = np.flatnonzero(seen)
-        rank = np.cumsum(seen, dtype=np.int64) - 1
-        loc = rank[key]
-    else:
-        loc, used = pd.factorize(key, sort=True)
-    return loc.astype(np.int64, copy=False), xu[used // len(yu)], yu[used % len(yu)]
-
-
-def _compact(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes for int64 keys (sort based): ``uniq[codes] == keys``."""
-    order = np.argsort(keys)
-    sk = keys[order]
-    new = np.empty(len(sk), dtype=bool)
-    new[0] = True
-    np.not_equal(sk[1:], sk[:-1], out=new[1:])
-    uniq = sk[new]
-    codes = np.empty(len(keys), dtype=np.int64)
-    codes[order] = np.cumsum(new) - 1
-    return codes, uniq
-
-
 def as_index(traces_or_index) -> PointIndex:
     """Return ``traces_or_index`` if it is a :class:`PointIndex`, else index the table."""
     if isinstance(traces_or_index, PointIndex):
@@ -818,3 +511,8 @@ def as_index(traces_or_index) -> PointIndex:
     raise FewpointsError(
         f"expected a traces DataFrame or a PointIndex, got {type(traces_or_index).__name__}"
     )
+
+
+# ---------------------------------------------------------------------------
+# building: integer codes and the one sort of the records
+# ---------------------------------------------------------------------------

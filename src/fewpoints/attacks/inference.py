@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fewpoints.anonymize import _nearest
-from fewpoints.attacks.index import _device_codes, location_codes
-from fewpoints.attacks.top_locations import HourlyVisits, _home_work_codes
+from fewpoints.attacks.index import location_codes
+from fewpoints.attacks.top_locations import HourlyVisits, home_work_codes
+from fewpoints.common import device_codes, nearest
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
 __all__ = ["VISIT_COLUMNS", "sensitive_visits"]
@@ -108,6 +108,32 @@ def sensitive_visits(
     ----------
     .. [1] Krumm, J. (2007). Inference attacks on location tracks.
        Pervasive Computing, LNCS 4480, 127-143.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b", "b", "b", "b"],
+    ...     "time": pd.to_datetime([
+    ...         "2026-03-02 23:00", "2026-03-03 02:00",
+    ...         "2026-03-02 23:00", "2026-03-03 02:00",
+    ...         "2026-03-03 10:00", "2026-03-03 11:00", "2026-03-04 15:00",
+    ...     ]),
+    ...     "x_km": [0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 2.0],
+    ...     "y_km": [0.0] * 7,
+    ... })
+    >>> places = pd.DataFrame({
+    ...     "place_id": [1, 2, 3], "x_km": [0.0, 1.0, 2.0], "y_km": [0.0] * 3,
+    ...     "kind": ["home", "home", "clinic"], "sensitive": [False, False, True],
+    ...     "name": ["1 Elm St", "2 Elm St", "Kind Clinic"],
+    ... })
+
+    Phone ``b`` sleeps at 2 Elm St, works at x = 3 km, and was at the clinic
+    on Wednesday afternoon:
+
+    >>> visits = sensitive_visits(traces, places)
+    >>> visits[["device_id", "name", "n_records"]].values.tolist()
+    [['b', 'Kind Clinic', 1]]
     """
     validate_traces(traces)
     validate(places, "places")
@@ -120,7 +146,7 @@ def sensitive_visits(
     if len(traces) == 0 or len(sens) == 0:
         return _empty()
 
-    dev, device_ids = _device_codes(traces["device_id"])
+    dev, device_ids = device_codes(traces["device_id"])
     x = traces["x_km"].to_numpy(dtype=np.float64)
     y = traces["y_km"].to_numpy(dtype=np.float64)
     t = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
@@ -282,11 +308,11 @@ def _served_by_nearest(x, y, px, py, antennas):
     if antennas is not None and len(antennas):
         ax = antennas["x_km"].to_numpy(dtype=np.float64)
         ay = antennas["y_km"].to_numpy(dtype=np.float64)
-        a = _nearest(px, py, ax, ay)
+        a = nearest(px, py, ax, ay)
         lookup = pd.MultiIndex.from_arrays([lx + 0.0, ly + 0.0])
         place_loc = lookup.get_indexer(pd.MultiIndex.from_arrays([ax[a] + 0.0, ay[a] + 0.0]))
     else:
-        place_loc = _nearest(px, py, lx, ly)
+        place_loc = nearest(px, py, lx, ly)
     has = place_loc >= 0
     places_idx = np.flatnonzero(has)
     order = np.argsort(place_loc[has], kind="stable")
@@ -303,7 +329,7 @@ def _served_by_nearest(x, y, px, py, antennas):
 def _at_home_or_work(traces, dev, rec, place, px, py, radius, gps) -> np.ndarray:
     """For each (record, place) pair: is the place at the device's own inferred home or work?"""
     visits = HourlyVisits.from_traces(traces)
-    home, _, work, _ = _home_work_codes(visits)
+    home, _, work, _ = home_work_codes(visits)
     # visits.device_ids and dev come from the same coding of traces["device_id"].
     own = np.zeros(len(rec), dtype=bool)
     d = dev[rec]

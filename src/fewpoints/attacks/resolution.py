@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from fewpoints.attacks.index import PointIndex
-from fewpoints.attacks.unicity import _check_p, _check_targets, _curve_row, _unicity
+from fewpoints.attacks.result import curve_row
+from fewpoints.attacks.unicity import unicity_on_index
+from fewpoints.common import check_points, check_targets
 from fewpoints.schema import FewpointsError
 
 __all__ = ["ResolutionSweep", "antenna_map", "fit_resolution_law", "resolution_sweep"]
@@ -127,7 +129,7 @@ def _sweep_rows(traces, levels, time_bins, ps, n_targets, knowledge, rng, via_in
                 index = PointIndex.from_traces(coarse)
             h = native_h if tb is None else _hours(tb)
             for p in ps:
-                res = _unicity(index, p, n_targets, knowledge, rng)
+                res = unicity_on_index(index, p, n_targets, knowledge, rng)
                 rows.append(
                     {
                         "cell_km": cell,
@@ -135,7 +137,7 @@ def _sweep_rows(traces, levels, time_bins, ps, n_targets, knowledge, rng, via_in
                         "time_bin": tb,
                         "v": base.n_locations / index.n_locations,
                         "h": h,
-                        **_curve_row(res),
+                        **curve_row(res),
                     }
                 )
     return rows
@@ -327,14 +329,33 @@ def resolution_sweep(
     ----------
     .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
        (2013). Unique in the Crowd. Scientific Reports 3:1376.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
+    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
+    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
+    ...     "y_km": [0.0] * 6,
+    ... })
+
+    As recorded, two points single out ``b``; in 4 km cells all three phones
+    look alike:
+
+    >>> sweep = resolution_sweep(
+    ...     traces, cell_km=(None, 4.0), time_bin=(None,), n_points=(2,), n_targets=3, rng=0
+    ... )
+    >>> sweep.table["unicity"].round(3).tolist()
+    [0.333, 0.0]
     """
     from fewpoints.anonymize import WeakTransformWarning, coarsen_space, merge_antennas
 
     rng = np.random.default_rng(rng)
     if not isinstance(traces, pd.DataFrame):
         raise FewpointsError("resolution_sweep needs the traces table itself (it coarsens it)")
-    ps = [_check_p(p) for p in n_points]
-    n_targets = _check_targets(n_targets)
+    ps = [check_points(p) for p in n_points]
+    n_targets = check_targets(n_targets)
     # Spatial levels: (cell_km, merge_v, coarsen the table, coarsen the index),
     # NaN for the unused kind; the index is coarsened when that gives the
     # same coarse index as the table (always for cells; for merged antennas

@@ -16,16 +16,16 @@ shared by the other point attacks (``worst_case``, ``resolution``,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
-from fewpoints.attacks.dask_engine import is_dask_frame
+from fewpoints.attacks.draws import KNOWLEDGE, draw_random, floyd_sample, sample_targets
 from fewpoints.attacks.index import WINDOW_LABELS, PointIndex, as_index
+from fewpoints.attacks.result import UnicityResult, curve_row, wilson_interval
+from fewpoints.common import check_points, check_targets
+from fewpoints.scale import is_dask_frame
 from fewpoints.schema import FewpointsError
 
 __all__ = [
@@ -36,196 +36,15 @@ __all__ = [
     "wilson_interval",
 ]
 
-#: What the attacker knows about a target.
-KNOWLEDGE = ("random", "top", "home_work")
-
-
-def wilson_interval(successes, n, *, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``successes / n``.
-
-    Parameters
-    ----------
-    successes : int
-        Number of successes (here: unique targets).
-    n : int
-        Number of trials (targets), positive.
-    confidence : float, default 0.95
-        Coverage of the interval.
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        Bounds within [0, 1]; unlike the normal approximation it stays inside
-        [0, 1] and is sensible at 0% and 100%.
-
-    References
-    ----------
-    .. [1] Wilson, E. B. (1927). Probable inference, the law of succession,
-       and statistical inference. JASA 22(158):209-212.
-    """
-    if n <= 0:
-        raise FewpointsError("a confidence interval needs at least one target")
-    if not 0 <= successes <= n:
-        raise FewpointsError(f"successes must be between 0 and n, got {successes} of {n}")
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    phat = successes / n
-    z2n = z * z / n
-    centre = (phat + z2n / 2) / (1 + z2n)
-    half = z * math.sqrt(phat * (1 - phat) / n + z2n / (4 * n)) / (1 + z2n)
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return low, high
-
 
 # ---------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class UnicityResult:
-    """The share of targets singled out by their known points, with everything needed to check it.
-
-    Attributes
-    ----------
-    value : float
-        Share of targets that are unique (anonymity set of 1).
-    ci_low, ci_high : float
-        95% Wilson interval for ``value``.
-    n_points : int
-        Points known per target (p).
-    n_targets : int
-        Targets sampled.
-    targets : DataFrame
-        ``device_id``, ``anonymity_set_size`` (devices whose trace holds all
-        the target's known points, the target included).
-    points : DataFrame
-        The points known for each target: ``device_id``, ``x_km``, ``y_km``,
-        ``time`` (NaT for place knowledge, with ``window`` saying when).
-    knowledge : str
-        ``"random"``, ``"top"`` or ``"home_work"``.
-    n_devices : int
-        Devices in the population searched.
-    n_eligible : int
-        Devices that had enough points to be a target.
-    """
-
-    value: float
-    ci_low: float
-    ci_high: float
-    n_points: int
-    n_targets: int
-    targets: pd.DataFrame
-    points: pd.DataFrame
-    knowledge: str = "random"
-    n_devices: int = 0
-    n_eligible: int = 0
-
-    @property
-    def n_unique(self) -> int:
-        return int((self.targets["anonymity_set_size"] == 1).sum())
-
-    def __repr__(self) -> str:
-        return (
-            f"UnicityResult(p={self.n_points}, unique={self.value:.1%} "
-            f"[95% CI {self.ci_low:.1%}-{self.ci_high:.1%}], targets={self.n_targets:,}, "
-            f"devices={self.n_devices:,}, knowledge={self.knowledge!r})"
-        )
-
-    def summary(self) -> str:
-        """A few plain-language lines."""
-        sizes = self.targets["anonymity_set_size"]
-        what = {
-            "random": f"{self.n_points} random points (place and time) of their trace",
-            "top": f"their {self.n_points} most frequent place(s), at any time",
-            "home_work": "where they are at night"
-            + (" and on weekday working hours" if self.n_points == 2 else ""),
-        }[self.knowledge]
-        return "\n".join(
-            [
-                f"Knowing {what}, {self.value:.1%} of {self.n_targets:,} sampled devices "
-                f"are unique among {self.n_devices:,} (95% CI {self.ci_low:.1%} to {self.ci_high:.1%}).",
-                f"Anonymity set: median {sizes.median():,.0f}, mean {sizes.mean():,.1f}, "
-                f"largest {sizes.max():,}.",
-            ]
-        )
-
-
 # ---------------------------------------------------------------------------
 # drawing targets and their points
 # ---------------------------------------------------------------------------
-
-
-def _check_p(n_points) -> int:
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)):
-        raise FewpointsError(f"n_points must be a whole number, got {n_points!r}")
-    if n_points < 1:
-        raise FewpointsError(f"n_points must be at least 1, got {n_points}")
-    return int(n_points)
-
-
-def _check_targets(n_targets) -> int:
-    if isinstance(n_targets, bool) or not isinstance(n_targets, (int, np.integer)):
-        raise FewpointsError(f"n_targets must be a whole number, got {n_targets!r}")
-    if n_targets < 1:
-        raise FewpointsError(f"n_targets must be at least 1, got {n_targets}")
-    return int(n_targets)
-
-
-def _eligible(index: PointIndex, p: int, knowledge: str) -> tuple[np.ndarray, str]:
-    """Per-device bool: enough points for this knowledge; and a phrase for errors."""
-    if knowledge == "random":
-        have = index.points_per_device()
-        return have >= p, f"{p} distinct point(s) (the most any device has is {have.max():,})"
-    if knowledge == "top":
-        places = np.bincount(index.place_postings("any").devices(), minlength=index.n_devices)
-        return places >= p, f"{p} distinct place(s) (the most any device has is {places.max():,})"
-    if knowledge == "home_work":
-        post = index.place_postings("home_work")
-        devs = post.devices()
-        is_day = post.keys // index.n_devices >= index.n_locations
-        night = np.bincount(devs[~is_day], minlength=index.n_devices) > 0
-        day = np.bincount(devs[is_day], minlength=index.n_devices) > 0
-        ok = night & day if p == 2 else night
-        return ok, "records at night" + (" and on weekday working hours" if p == 2 else "")
-    raise FewpointsError(f"unknown knowledge {knowledge!r}; choose one of {', '.join(KNOWLEDGE)}")
-
-
-def _sample_targets(
-    index: PointIndex,
-    p: int,
-    n_targets: int,
-    knowledge: str,
-    rng: np.random.Generator,
-    members: np.ndarray | None = None,
-) -> tuple[np.ndarray, int]:
-    ok, need = _eligible(index, p, knowledge)
-    if members is not None:
-        ok = ok & members
-    eligible = np.flatnonzero(ok)
-    if len(eligible) == 0:
-        raise FewpointsError(f"no device has {need}; ask for fewer points")
-    n = min(n_targets, len(eligible))
-    return np.sort(rng.choice(eligible, size=n, replace=False)), len(eligible)
-
-
-def _floyd_sample(m: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """For each row, k distinct indices drawn uniformly from range(m[row]), sorted; shape (n, k).
-
-    Robert Floyd's algorithm, vectorised over rows: step j draws t from
-    range(m - k + j + 1) and keeps t unless already drawn, in which case it
-    keeps m - k + j. Every k-subset is equally likely.
-    """
-    m = np.asarray(m, dtype=np.int64)
-    out = np.empty((len(m), k), dtype=np.int64)
-    for j in range(k):
-        top = m - k + j
-        t = np.floor(rng.random(len(m)) * (top + 1)).astype(np.int64)
-        t = np.minimum(t, top)
-        taken = (out[:, :j] == t[:, None]).any(axis=1)
-        out[:, j] = np.where(taken, top, t)
-    out.sort(axis=1)
-    return out
 
 
 def _top_places(index: PointIndex, targets: np.ndarray, p: int, *, home_work: bool) -> np.ndarray:
@@ -270,7 +89,7 @@ def _draw_knowledge(index, targets, p, knowledge, rng) -> np.ndarray:
     """Item codes (n_targets, p) for the points the attacker knows."""
     if knowledge == "random":
         m = index.points_per_device()[targets]
-        local = _floyd_sample(m, p, rng)
+        local = floyd_sample(m, p, rng)
         return index.nth_points(targets, local)
     return _top_places(index, targets, p, home_work=knowledge == "home_work")
 
@@ -330,10 +149,10 @@ def _result(index, targets, items, sizes, p, knowledge, n_devices, n_eligible) -
     )
 
 
-def _unicity(index, p, n_targets, knowledge, rng, members=None) -> UnicityResult:
+def unicity_on_index(index, p, n_targets, knowledge, rng, members=None) -> UnicityResult:
     if knowledge == "home_work" and p > 2:
         raise FewpointsError("home_work knowledge has at most 2 points (home, then work)")
-    targets, n_eligible = _sample_targets(index, p, n_targets, knowledge, rng, members)
+    targets, n_eligible = sample_targets(index, p, n_targets, knowledge, rng, members)
     items = _draw_knowledge(index, targets, p, knowledge, rng)
     sizes = _postings_for(index, knowledge).anonymity_sets(items, members=members)
     n_devices = index.n_devices if members is None else int(members.sum())
@@ -410,19 +229,39 @@ def unicity(
     .. [1] de Montjoye, Y.-A., Hidalgo, C. A., Verleysen, M., Blondel, V. D.
        (2013). Unique in the Crowd: The privacy bounds of human mobility.
        Scientific Reports 3:1376.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
+    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
+    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
+    ...     "y_km": [0.0] * 6,
+    ... })
+
+    Phones ``a`` and ``c`` were at the same two places at the same two hours;
+    ``b`` went elsewhere in the evening. Knowing both points of each phone
+    singles out ``b`` alone:
+
+    >>> result = unicity(traces, 2, n_targets=3, rng=0)
+    >>> round(result.value, 3)
+    0.333
+    >>> result.targets["anonymity_set_size"].tolist()
+    [2, 1, 2]
     """
     rng = np.random.default_rng(rng)
-    p = _check_p(n_points)
-    n_targets = _check_targets(n_targets)
+    p = check_points(n_points)
+    n_targets = check_targets(n_targets)
     if knowledge not in KNOWLEDGE:
         raise FewpointsError(
             f"unknown knowledge {knowledge!r}; choose one of {', '.join(KNOWLEDGE)}"
         )
     if is_dask_frame(traces):
-        from fewpoints.attacks.dask_engine import dask_unicity
+        from fewpoints.scale import dask_unicity
 
         return dask_unicity(traces, [p], n_targets=n_targets, knowledge=knowledge, rng=rng)[0][0]
-    return _unicity(as_index(traces), p, n_targets, knowledge, rng)
+    return unicity_on_index(as_index(traces), p, n_targets, knowledge, rng)
 
 
 def unicity_curve(
@@ -465,19 +304,19 @@ def unicity_curve(
     """
     rng = np.random.default_rng(rng)
     if is_dask_frame(traces):
-        from fewpoints.attacks.dask_engine import dask_unicity
+        from fewpoints.scale import dask_unicity
 
-        ps = [_check_p(p) for p in n_points]
-        n_targets = _check_targets(n_targets)
+        ps = [check_points(p) for p in n_points]
+        n_targets = check_targets(n_targets)
         results, _ = dask_unicity(traces, ps, n_targets=n_targets, knowledge=knowledge, rng=rng)
-        return pd.DataFrame([_curve_row(r) for r in results])
+        return pd.DataFrame([curve_row(r) for r in results])
     index = as_index(traces)
     if knowledge == "random":
-        return pd.DataFrame([_curve_row(r) for r in _random_curve(index, n_points, n_targets, rng)])
+        return pd.DataFrame([curve_row(r) for r in _random_curve(index, n_points, n_targets, rng)])
     rows = []
     for p in n_points:
         res = unicity(index, p, n_targets=n_targets, knowledge=knowledge, rng=rng)
-        rows.append(_curve_row(res))
+        rows.append(curve_row(res))
     return pd.DataFrame(rows)
 
 
@@ -488,7 +327,7 @@ def _random_curve(index: PointIndex, n_points, n_targets, rng) -> list[UnicityRe
     (targets, then point ranks), so the results are identical; only the
     look-up of the drawn points is shared.
     """
-    draws = _draw_random(index, n_points, _check_targets(n_targets), rng)
+    draws = draw_random(index, n_points, check_targets(n_targets), rng)
     found = index.nth_points_batch([(targets, local) for _, targets, local, _ in draws])
     results = []
     for (p, targets, _, n_eligible), items in zip(draws, found, strict=True):
@@ -497,30 +336,3 @@ def _random_curve(index: PointIndex, n_points, n_targets, rng) -> list[UnicityRe
             _result(index, targets, items, sizes, p, "random", index.n_devices, n_eligible)
         )
     return results
-
-
-def _draw_random(index, n_points, n_targets: int, rng) -> list[tuple]:
-    """``(p, targets, ranks, n_eligible)`` for each p, drawn as ``unicity`` draws them in turn.
-
-    ``index`` needs only ``points_per_device()`` (the Dask engine passes its
-    per-device counts), so both engines make the same generator calls.
-    """
-    draws = []
-    for p in n_points:
-        p = _check_p(p)
-        targets, n_eligible = _sample_targets(index, p, n_targets, "random", rng)
-        ranks = _floyd_sample(index.points_per_device()[targets], p, rng)
-        draws.append((p, targets, ranks, n_eligible))
-    return draws
-
-
-def _curve_row(res: UnicityResult) -> dict:
-    return {
-        "n_points": res.n_points,
-        "unicity": res.value,
-        "ci_low": res.ci_low,
-        "ci_high": res.ci_high,
-        "n_targets": res.n_targets,
-        "median_anonymity_set": float(res.targets["anonymity_set_size"].median()),
-        "knowledge": res.knowledge,
-    }

@@ -13,14 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fewpoints.attacks.draws import floyd_sample, sample_targets
 from fewpoints.attacks.index import as_index
-from fewpoints.attacks.unicity import (
-    _check_p,
-    _check_targets,
-    _floyd_sample,
-    _sample_targets,
-    wilson_interval,
-)
+from fewpoints.attacks.result import wilson_interval
+from fewpoints.common import check_points, check_targets
 from fewpoints.schema import FewpointsError
 
 __all__ = ["RiskResult", "worst_case_risk"]
@@ -80,7 +76,7 @@ def _subsets(m: np.ndarray, p: int, max_subsets: int, rng: np.random.Generator):
     if len(who):
         rows = np.repeat(who, max_subsets)
         row_parts.append(rows)
-        idx_parts.append(_floyd_sample(m[rows], p, rng))
+        idx_parts.append(floyd_sample(m[rows], p, rng))
     rows = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
     idx = np.concatenate(idx_parts) if idx_parts else np.zeros((0, p), dtype=np.int64)
     return rows, idx, exhaustive
@@ -134,14 +130,14 @@ def worst_case_risk(
        ACM Transactions on Intelligent Systems and Technology 9(3):31.
     """
     rng = np.random.default_rng(rng)
-    p = _check_p(n_points)
-    n_targets = _check_targets(n_targets)
+    p = check_points(n_points)
+    n_targets = check_targets(n_targets)
     if isinstance(max_subsets, bool) or not isinstance(max_subsets, (int, np.integer)):
         raise FewpointsError(f"max_subsets must be a whole number, got {max_subsets!r}")
     if max_subsets < 1:
         raise FewpointsError(f"max_subsets must be at least 1, got {max_subsets}")
     index = as_index(traces)
-    targets, _ = _sample_targets(index, p, n_targets, "random", rng)
+    targets, _ = sample_targets(index, p, n_targets, "random", rng)
     m = index.points_per_device()[targets]
     sub_row, local, exhaustive = _subsets(m, p, int(max_subsets), rng)
     # Local point index -> point code through the device -> points arrays.

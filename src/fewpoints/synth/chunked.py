@@ -36,22 +36,20 @@ import numpy as np
 from fewpoints.io import (
     PART_NAME,
     atomic_folder,
+    available_memory,
     check_output_folder,
     require_pyarrow,
     write_part,
 )
 from fewpoints.schema import FewpointsError, validate
+from fewpoints.synth.params import WorldParams, resolve_params, world_metadata
 from fewpoints.synth.world import (
     STREAMS,
     ProgressFn,
-    WorldParams,
-    _city,
-    _populate,
-    available_memory,
+    build_city,
     estimate_memory,
-    resolve_params,
+    populate_city,
     summarize,
-    world_metadata,
 )
 
 __all__ = ["ChunkedWorld", "estimate_chunked", "write_world_chunked"]
@@ -215,7 +213,7 @@ def write_world_chunked(
         )
 
     report = progress or (lambda stage, fraction: None)
-    streams, town = _city(params, report)
+    streams, town = build_city(params, report)
     cohorts = population.make_cohorts(
         params,
         town,
@@ -242,7 +240,7 @@ def write_world_chunked(
             def chunk_report(stage: str, fraction: float, label: str = label) -> None:
                 report(f"{label}: {stage}", fraction)
 
-            people, stay, observations, directory, posts = _populate(
+            people, stay, observations, directory, posts = populate_city(
                 params,
                 town,
                 chunk_streams(params.seed, k),
