@@ -64,7 +64,11 @@ def fig_anonymity(a: Audit):
             f"Chart of the share of devices singled out by their top 1, 2 or 3 places or by "
             f"home and work, at precisions {grans}, measured on {a.source}. Home and work: "
             + (
-                ", ".join(f"{pct(r.share_unique)} at {r.granularity}" for r in hw.itertuples())
+                ", ".join(
+                    f"{pct(r.share_unique)} "
+                    + ("as recorded" if r.granularity == "as recorded" else f"at {r.granularity}")
+                    for r in hw.itertuples()
+                )
                 or "none found"
             )
             + "."
