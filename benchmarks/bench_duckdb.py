@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
-import platform
 import sys
 import time
 import warnings
@@ -47,7 +45,8 @@ from fewpoints.attacks import PointIndex, unicity
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_resolution import load_cdr, peak_gb  # noqa: E402
+from _common import machine, peak_gb  # noqa: E402
+from bench_resolution import load_cdr  # noqa: E402
 
 #: One query: the devices holding each known point (records deduplicated),
 #: then per target the devices that hold as many of its points as it has.
@@ -198,11 +197,10 @@ def main(argv=None) -> int:
     report = {
         "command": "python benchmarks/bench_duckdb.py " + " ".join(argv or sys.argv[1:]),
         "machine": {
-            "python": platform.python_version(),
+            **machine(),
             "numpy": np.__version__,
             "pandas": pd.__version__,
             "duckdb": duckdb.__version__,
-            "cpus": mp.cpu_count(),
         },
         "source": source,
         "p": 4,
