@@ -73,6 +73,8 @@ def audit_json(a: Audit, figs: Sequence, run) -> dict:
 
 
 def _captions_md(a: Audit, figs: Sequence, command: str) -> str:
+    from fewpoints.briefing.record import figure_sections
+
     lines = [
         f"# fewpoints audit of {a.source}: captions and alt text",
         "",
@@ -84,19 +86,7 @@ def _captions_md(a: Audit, figs: Sequence, command: str) -> str:
     lines += [f"- {k.statement} ({k.interval()}; {k.figure}). {k.follows}"
               for k in summary_numbers(a, figs)]  # fmt: skip
     lines += [""]
-    for i, fig in enumerate(figs, 1):
-        lines += [
-            f"## Figure {i}. {fig.title}",
-            "",
-            f"![{fig.alt}]({fig.name}.png)",
-            "",
-            fig.caption,
-            "",
-            f"**Alt text.** {fig.alt}",
-            "",
-            f"Files: `{fig.name}.png` (300 dpi), `{fig.name}.svg`, `{fig.name}.pdf`.",
-            "",
-        ]
+    lines += figure_sections(figs)
     lines += ["## What this report cannot tell", ""]
     lines += [f"- {t}" for t in limits(a)]
     return "\n".join(lines) + "\n"

@@ -43,19 +43,9 @@ class RunInfo:
         return cls(command=command, version=__version__, date=when.strftime("%Y-%m-%d"))
 
 
-def captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
-    lines = [
-        "# fewpoints briefing: captions and alt text",
-        "",
-        f"Made with `{command}`. {SYNTHETIC}",
-        "",
-    ]
-    numbers = summary_numbers(figs)
-    if numbers:
-        lines += ["## Summary: the numbers that matter (synthetic data)", ""]
-        for k in numbers:
-            lines += [f"- {k.statement} ({k.interval()}; {k.figure}). {k.follows}"]
-        lines += [""]
+def figure_sections(figs: Sequence[BriefingFigure]) -> list[str]:
+    """captions.md's lines for each figure: title, picture, caption, alt text and files."""
+    lines: list[str] = []
     for i, fig in enumerate(figs, 1):
         lines += [
             f"## Figure {i}. {fig.title}",
@@ -69,6 +59,23 @@ def captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
             f"Files: `{fig.name}.png` (300 dpi), `{fig.name}.svg`, `{fig.name}.pdf`.",
             "",
         ]
+    return lines
+
+
+def captions_md(figs: Sequence[BriefingFigure], command: str) -> str:
+    lines = [
+        "# fewpoints briefing: captions and alt text",
+        "",
+        f"Made with `{command}`. {SYNTHETIC}",
+        "",
+    ]
+    numbers = summary_numbers(figs)
+    if numbers:
+        lines += ["## Summary: the numbers that matter (synthetic data)", ""]
+        for k in numbers:
+            lines += [f"- {k.statement} ({k.interval()}; {k.figure}). {k.follows}"]
+        lines += [""]
+    lines += figure_sections(figs)
     return "\n".join(lines)
 
 
