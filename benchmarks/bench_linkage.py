@@ -18,6 +18,7 @@ Everything is synthetic. Results go to benchmarks/results/linkage.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -100,7 +101,7 @@ def main() -> None:
         t = time.perf_counter()
         links = link_posts(traces, world.posts, n_posts=3)
         res["link_posts_seconds"] = time.perf_counter() - t
-        res["link_posts_score"] = linkage_score(links, people)
+        res["link_posts_score"] = dataclasses.asdict(linkage_score(links, people))
         step(
             f"{model}: link_posts (3 posts, {len(links):,} names) {res['link_posts_seconds']:.1f} s"
         )
@@ -120,8 +121,8 @@ def main() -> None:
             score = linkage_score(d, people)
             res[label] = {
                 "seconds": secs,
-                "score": score,
-                "named": share(score["n_correct"], len(people)),
+                "score": dataclasses.asdict(score),
+                "named": share(score.n_correct, len(people)),
             }
             named[label] = _named_devices(d, people)
             res[label]["named_by_household"] = _by_household(world, named[label])

@@ -425,13 +425,14 @@ eleven common settings, and `fewpoints.briefing.release_settings(world.antennas)
 ```python
 import fewpoints
 from fewpoints.anonymize import coarsen_time
-from fewpoints.defenses import aggregate, default_settings, dp_aggregate, utility_error
+from fewpoints.defenses import aggregate, default_settings, dp_aggregate, dp_release, utility_error
 
 world = fewpoints.make_world("classroom", seed=2013)
 hourly = coarsen_time(world.traces, time_bin="1h")
 counts = aggregate(hourly, cell_km=1.0, time_bin="1h")  # x_km, y_km, time, devices
 noisy = dp_aggregate(hourly, cell_km=1.0, time_bin="1h", epsilon=1.0, rng=0)
-utility_error(counts, noisy)  # mae, mre, share_error_exceeds_count, ...
+utility_error(counts, noisy)  # UtilityError: .mae, .mre, .share_error_exceeds_count, ...
+dp_release(hourly, epsilon=1.0, rng=0).capped_share  # the release with its privacy parameters
 table = fewpoints.privacy_utility(hourly, default_settings()[:3], n_targets=2_000, rng=0)
 ```
 """
@@ -673,7 +674,7 @@ world = fewpoints.make_world("classroom", seed=2013)
 pings = world.observations["pings"]
 sets = link_posts(pings, world.posts, n_posts=3)  # name, n_posts, anonymity_set_size, device_ids
 guesses = link_directory(pings, world.directory, world.places)  # device_id, name, score, rank
-linkage_score(guesses, world.people)  # precision, recall, share_named: against the ground truth
+linkage_score(guesses, world.people)  # LinkageScore: .precision, .recall, .share_named
 one = sets.loc[sets["anonymity_set_size"] == 1, "device_ids"].iloc[0][0]
 print(explain(world, one, model="pings"))
 ```

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -20,6 +21,7 @@ from fewpoints.defenses import (
     aggregate,
     default_settings,
     dp_aggregate,
+    dp_release,
     privacy_utility,
     utility_error,
 )
@@ -98,7 +100,7 @@ def test_aggregate_refuses_bad_grids(opt, bad):
 
 def test_dp_release_covers_every_cell_of_the_grid_not_only_visited_ones():
     traces = traces_from({"ana": ["A@08"], "ben": ["A@08", "B@09"]})
-    out = dp_aggregate(
+    release = dp_release(
         traces,
         epsilon=1.0,
         bounds=(0, 3, 0, 2),
@@ -106,11 +108,12 @@ def test_dp_release_covers_every_cell_of_the_grid_not_only_visited_ones():
         post_process="none",
         rng=0,
     )
+    out = release.table
     # 3 x 2 cells x 4 hours, each with its own noise, visited or not.
-    assert len(out) == 24 == out.attrs["domain_cells"]
+    assert len(out) == 24 == release.domain_cells
     assert out[["x_km", "y_km", "time"]].drop_duplicates().shape[0] == 24
     assert out["devices"].dtype == np.float64
-    assert out.attrs["sensitivity"] == 50 and out.attrs["noise_scale"] == 50.0
+    assert release.sensitivity == 50 and release.noise_scale == 50.0
     rounded = dp_aggregate(traces, epsilon=1.0, bounds=(0, 3, 0, 2), rng=0)
     assert (rounded["devices"] > 0).all() and rounded["devices"].dtype == np.int64
 
@@ -118,9 +121,23 @@ def test_dp_release_covers_every_cell_of_the_grid_not_only_visited_ones():
 def test_dp_release_with_little_noise_is_the_true_table():
     traces = random_traces(4)
     truth = aggregate(traces)
-    out = dp_aggregate(traces, epsilon=1e9, max_cells_per_device=10_000, rng=1)
-    pd.testing.assert_frame_equal(out, truth)
-    assert out.attrs["capped_share"] == 0.0
+    release = dp_release(traces, epsilon=1e9, max_cells_per_device=10_000, rng=1)
+    pd.testing.assert_frame_equal(release.table, truth)
+    assert release.capped_share == 0.0
+
+
+def test_dp_aggregate_is_the_table_of_dp_release_and_its_old_attrs_warn():
+    traces = random_traces(6)
+    release = dp_release(traces, epsilon=0.5, max_cells_per_device=3, rng=7)
+    out = dp_aggregate(traces, epsilon=0.5, max_cells_per_device=3, rng=7)
+    pd.testing.assert_frame_equal(out, release.table)
+    assert release.table.attrs == {}
+    for name in ("epsilon", "sensitivity", "noise_scale", "domain_cells", "capped_share"):
+        with pytest.warns(DeprecationWarning, match="dp_release"):
+            assert out.attrs[name] == getattr(release, name)
+    with pytest.warns(DeprecationWarning, match="dp_release"):
+        assert out.attrs.get("capped_share") == release.capped_share
+    assert 0 < release.capped_share < 1 and release.noise_scale == 6.0
 
 
 def test_same_seed_same_release_and_another_seed_another():
@@ -244,15 +261,30 @@ def test_utility_error_by_hand():
     )
     got = utility_error(truth, released)
     # errors 2, 10, 2 on the true cells; 4 devices in a cell that had none
-    assert got["mae"] == pytest.approx(14 / 3)
-    assert got["mre"] == pytest.approx((0.2 + 0.5) / 2)
-    assert got["share_error_exceeds_count"] == pytest.approx(1 / 3)  # 2 > 1 only in the last
-    assert got["false_cells"] == 1
-    assert (got["n_cells"], got["n_cells_mre"]) == (3, 2)
+    assert got.mae == pytest.approx(14 / 3)
+    assert got.mre == pytest.approx((0.2 + 0.5) / 2)
+    assert got.share_error_exceeds_count == pytest.approx(1 / 3)  # 2 > 1 only in the last
+    assert got.false_cells == 1
+    assert (got.n_cells, got.n_cells_mre) == (3, 2)
     # A cell missing from the release counts 0.
     got = utility_error(truth, released.iloc[[0]])
-    assert got["mae"] == pytest.approx((2 + 20 + 1) / 3)
-    assert math.isnan(utility_error(truth.assign(devices=1), released)["mre"])
+    assert got.mae == pytest.approx((2 + 20 + 1) / 3)
+    assert math.isnan(utility_error(truth.assign(devices=1), released).mre)
+
+
+def test_utility_error_read_as_the_old_dict_warns_and_agrees():
+    got = utility_error(aggregate(random_traces(1)), aggregate(random_traces(2)), min_count=1)
+    assert got.n_cells_mre > 0 and not math.isnan(got.mre)
+    assert got.to_frame().to_dict("records") == [dataclasses.asdict(got)]
+    for name in ("mae", "mre", "share_error_exceeds_count", "false_cells", "n_cells"):
+        with pytest.warns(DeprecationWarning, match="UtilityError"):
+            assert got[name] == getattr(got, name)
+    with pytest.warns(DeprecationWarning):
+        assert "n_cells_mre" in got and "nope" not in got
+    with pytest.warns(DeprecationWarning):
+        assert dict(got) == dataclasses.asdict(got)
+    with pytest.warns(DeprecationWarning), pytest.raises(KeyError):
+        got["nope"]
 
 
 def test_utility_error_names_a_missing_column():

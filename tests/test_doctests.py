@@ -36,6 +36,8 @@ DOCUMENTED = {
     "top_locations": fewpoints.top_locations,
     "link_directory": fewpoints.link_directory,
     "linkage_score": attacks.linkage_score,
+    # and the release that replaces dp_aggregate's attrs
+    "dp_release": defenses.dp_release,
 }
 
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS

@@ -141,12 +141,26 @@ def test_linkage_score_counts_right_and_wrong_guesses():
     links = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_posts=2)
     s = linkage_score(links, PEOPLE)
     # One guess (Ana -> a), right; two names tried; four people.
-    assert (s["n_guesses"], s["n_correct"], s["n_tried"], s["n_people"]) == (1, 1, 2, 4)
-    assert s["precision"] == 1.0 and s["recall"] == 0.5 and s["share_named"] == 0.25
+    assert (s.n_guesses, s.n_correct, s.n_tried, s.n_people) == (1, 1, 2, 4)
+    assert s.precision == 1.0 and s.recall == 0.5 and s.share_named == 0.25
     # The same guess against a ground truth where "a" is Ben's phone: wrong.
     swapped = PEOPLE.assign(device_id=["b", "a", "c", "z"])
     s = linkage_score(links, swapped)
-    assert s["n_correct"] == 0 and s["precision"] == 0.0
+    assert s.n_correct == 0 and s.precision == 0.0
+
+
+def test_linkage_score_read_as_the_old_dict_warns_and_agrees():
+    links = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_posts=2)
+    s = linkage_score(links, PEOPLE)
+    fields = ["precision", "recall", "share_named", "n_guesses", "n_correct", "n_tried", "n_people"]
+    for name in fields:
+        with pytest.warns(DeprecationWarning, match="LinkageScore.*result.precision"):
+            assert s[name] == getattr(s, name)
+    with pytest.warns(DeprecationWarning):
+        assert list(s.keys()) == fields
+    with pytest.warns(DeprecationWarning):
+        assert "recall" in s and "nope" not in s
+    assert s.to_frame().columns.tolist() == fields and s.to_frame()["n_correct"].tolist() == [1]
 
 
 def test_linkage_score_of_directory_links_uses_rank_one():
@@ -159,8 +173,8 @@ def test_linkage_score_of_directory_links_uses_rank_one():
         }
     )
     s = linkage_score(links, PEOPLE)
-    assert (s["n_guesses"], s["n_correct"]) == (3, 1)  # only b -> Ben is right
-    assert s["precision"] == pytest.approx(1 / 3)
+    assert (s.n_guesses, s.n_correct) == (3, 1)  # only b -> Ben is right
+    assert s.precision == pytest.approx(1 / 3)
     with pytest.raises(FewpointsError, match="links must come from"):
         linkage_score(links.drop(columns="rank"), PEOPLE)
 
@@ -240,7 +254,7 @@ def test_directory_names_the_only_adult_and_splits_a_household():
     s = linkage_score(
         links, pd.DataFrame({"name": ["Ann", "Bo", "Cy"], "device_id": ["d0", "x", "d1"]})
     )
-    assert (s["n_guesses"], s["n_correct"]) == (2, 1)  # Ann right; d1 guessed Bo, is Cy's
+    assert (s.n_guesses, s.n_correct) == (2, 1)  # Ann right; d1 guessed Bo, is Cy's
 
 
 def test_posts_break_a_household_tie():
@@ -381,5 +395,5 @@ def test_classroom_pings_posts_and_directory_name_people(medium_world):
     assert curve.loc[3, "share_named"] > 0.15
     assert curve.loc[3, "median_set_size"] <= 2
     s = linkage_score(link_directory(traces, w.directory, w.places), w.people)
-    assert 0.15 < s["share_named"] < 0.6
-    assert s["precision"] > 0.2
+    assert 0.15 < s.share_named < 0.6
+    assert s.precision > 0.2

@@ -15,7 +15,13 @@ from fewpoints.attacks.draws import KNOWLEDGE
 from fewpoints.attacks.explain import DeviceStory, explain
 from fewpoints.attacks.index import PointIndex
 from fewpoints.attacks.inference import sensitive_visits
-from fewpoints.attacks.linkage import link_directory, link_posts, linkage_score, naming_curve
+from fewpoints.attacks.linkage import (
+    LinkageScore,
+    link_directory,
+    link_posts,
+    linkage_score,
+    naming_curve,
+)
 from fewpoints.attacks.population import PopulationCurve, population_curve
 from fewpoints.attacks.resolution import ResolutionSweep, resolution_sweep
 from fewpoints.attacks.result import UnicityResult, wilson_interval
@@ -38,6 +44,7 @@ __all__ = [
     "DeviceStory",
     "Districts",
     "HourlyVisits",
+    "LinkageScore",
     "PointIndex",
     "PopulationCurve",
     "ResolutionSweep",

@@ -29,8 +29,10 @@ from fewpoints.scale import (  # noqa: F401
     require_dask,
     select_columns,
 )
+from fewpoints.scale.engine import DeviceCounts
 
 __all__ = [
+    "DeviceCounts",
     "coarsen_dask",
     "connect",
     "dask_unicity",

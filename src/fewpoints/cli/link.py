@@ -131,8 +131,8 @@ def _run_link(args) -> int:
             "From the directory (inferred home -> listed adults at that address; posts break ties):"
         )
         print(
-            f"  best guess right for {sc['n_correct']:,} of {sc['n_guesses']:,} devices "
-            f"(precision {_share(sc['precision'])}); {_share(sc['share_named'])} of all "
+            f"  best guess right for {sc.n_correct:,} of {sc.n_guesses:,} devices "
+            f"(precision {_share(sc.precision)}); {_share(sc.share_named)} of all "
             f"{n_people:,} people correctly named"
         )
         best = book[book["rank"] == 1].head(args.examples)
@@ -164,8 +164,8 @@ def _run_link(args) -> int:
         )
         sc = linkage_score(posts, world.people)
         print(
-            f"  with {args.posts} posts: {sc['n_guesses']:,} people match a single device, "
-            f"rightly for {sc['n_correct']:,} (precision {_share(sc['precision'])})"
+            f"  with {args.posts} posts: {sc.n_guesses:,} people match a single device, "
+            f"rightly for {sc.n_correct:,} (precision {_share(sc.precision)})"
         )
         one = posts[posts["anonymity_set_size"] == 1].head(args.examples)
         if len(one):

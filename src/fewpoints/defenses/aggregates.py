@@ -3,17 +3,21 @@
 :func:`aggregate` counts, :func:`dp_aggregate` releases the same counts with
 the Laplace mechanism (a contribution cap per device, noise on every cell of
 the grid); both share the grid of ``coarsen_space`` and ``coarsen_time``.
+:func:`dp_release` is the same release with its privacy parameters
+(:class:`DPRelease`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from fewpoints.common import device_code_range, duration_seconds, positive
+from fewpoints.compat import deprecate_attrs
 from fewpoints.schema import FewpointsError, validate_traces
 
 #: Largest grid (cells x time bins) a DP release will build.
@@ -229,10 +233,12 @@ def dp_aggregate(
     -------
     DataFrame
         ``x_km``, ``y_km``, ``time``, ``devices`` (int with ``"round"``,
-        float with ``"none"``), sorted by time, then place. ``attrs`` holds
-        ``epsilon``, ``sensitivity``, ``noise_scale``, ``domain_cells`` and
-        ``capped_share`` (the share of device-cell contributions the cap
-        removed).
+        float with ``"none"``), sorted by time, then place: a table like
+        :func:`aggregate`'s. The privacy parameters of the release
+        (``epsilon``, ``sensitivity``, ``noise_scale``, ``domain_cells``,
+        ``capped_share``) come with :func:`dp_release`, the same release as a
+        :class:`DPRelease`; they are also in this table's ``attrs`` for one
+        release more, deprecated (a read warns).
 
     Raises
     ------
@@ -266,7 +272,7 @@ def dp_aggregate(
     **What it costs.** The noise is unbiased: before post-processing, the
     expected release of every cell is its capped count. The cap removes
     contributions from devices seen in more than m cells and bins, so
-    their places are under-counted (``attrs["capped_share"]`` says how
+    their places are under-counted (:attr:`DPRelease.capped_share` says how
     much); a small m means less noise but more of this bias. Rounding and
     clipping at 0 are post-processing, which costs no privacy, and avoid
     negative counts, but they bias small counts upwards (an empty cell is
@@ -295,8 +301,117 @@ def dp_aggregate(
     >>> counts = dp_aggregate(traces, cell_km=1.0, time_bin="1h", epsilon=1e9, rng=0)
     >>> counts["devices"].tolist()
     [3, 2, 1]
-    >>> counts.attrs["sensitivity"], dp_aggregate(traces, epsilon=1.0, rng=0).attrs["noise_scale"]
+    >>> release = dp_release(traces, epsilon=1.0, rng=0)
+    >>> release.sensitivity, release.noise_scale
     (50, 50.0)
+    """
+    release = dp_release(
+        traces,
+        cell_km=cell_km,
+        time_bin=time_bin,
+        epsilon=epsilon,
+        max_cells_per_device=max_cells_per_device,
+        bounds=bounds,
+        period=period,
+        post_process=post_process,
+        rng=rng,
+    )
+    out = release.table.copy(deep=False)
+    deprecate_attrs(
+        out,
+        {f: getattr(release, f) for f in DPRelease.PARAMETERS},
+        instead="call dp_release(...) for the same release with its privacy parameters "
+        "(release.epsilon, release.capped_share, ...) and release.table",
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class DPRelease:
+    """A differentially private release of device counts, with its privacy parameters.
+
+    What :func:`dp_release` returns; :func:`dp_aggregate` returns its
+    ``table`` alone.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``x_km``, ``y_km``, ``time``, ``devices``: the released counts, as
+        :func:`dp_aggregate` returns them.
+    epsilon : float
+        The privacy budget of the whole release, per device.
+    sensitivity : int
+        The L1 sensitivity: the contribution cap ``max_cells_per_device``.
+    noise_scale : float
+        Scale of the Laplace noise on every cell, ``sensitivity / epsilon``.
+    domain_cells : int
+        Cells x time bins of the grid that got noise.
+    capped_share : float
+        Share of the device-cell contributions the cap removed.
+    """
+
+    #: The fields that say how private the release is (the old ``attrs``).
+    PARAMETERS = ("epsilon", "sensitivity", "noise_scale", "domain_cells", "capped_share")
+
+    table: pd.DataFrame
+    epsilon: float
+    sensitivity: int
+    noise_scale: float
+    domain_cells: int
+    capped_share: float
+
+    def __repr__(self) -> str:
+        return (
+            f"DPRelease(epsilon={self.epsilon:g}, sensitivity={self.sensitivity}, "
+            f"noise_scale={self.noise_scale:g}, {len(self.table):,} cells released of "
+            f"{self.domain_cells:,}, capped {self.capped_share:.1%})"
+        )
+
+
+def dp_release(
+    traces: pd.DataFrame,
+    *,
+    cell_km: float = 1.0,
+    time_bin="1h",
+    epsilon: float,
+    max_cells_per_device: int = 50,
+    bounds: Sequence[float] | None = None,
+    period: Sequence | None = None,
+    post_process: str = "round",
+    rng=None,
+) -> DPRelease:
+    """The release of :func:`dp_aggregate`, with its privacy parameters.
+
+    Parameters
+    ----------
+    traces : DataFrame
+        A ``traces`` table.
+    cell_km, time_bin, epsilon, max_cells_per_device, bounds, period, post_process, rng
+        As for :func:`dp_aggregate` (the same seed gives the same release).
+
+    Returns
+    -------
+    DPRelease
+        ``table`` (the counts :func:`dp_aggregate` returns), ``epsilon``,
+        ``sensitivity``, ``noise_scale``, ``domain_cells`` and
+        ``capped_share``.
+
+    Notes
+    -----
+    How the release works and what it guarantees: :func:`dp_aggregate`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> traces = pd.DataFrame({
+    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
+    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
+    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
+    ...     "y_km": [0.0] * 6,
+    ... })
+    >>> release = dp_release(traces, epsilon=1.0, max_cells_per_device=1, rng=0)
+    >>> release.sensitivity, release.noise_scale, release.capped_share
+    (1, 1.0, 0.5)
     """
     rng = np.random.default_rng(rng)
     validate_traces(traces)
@@ -377,11 +492,11 @@ def dp_aggregate(
     t_code, rest = np.divmod(where, shape[1] * shape[2])
     x_code, y_code = np.divmod(rest, shape[2])
     out = _tidy(x_code + gx[0], y_code + gy[0], t_code + gt[0], values, cell, step, ordered=True)
-    out.attrs.update(
+    return DPRelease(
+        table=out,
         epsilon=eps,
         sensitivity=m,
         noise_scale=scale,
         domain_cells=n_cells,
         capped_share=capped_share,
     )
-    return out

@@ -334,7 +334,7 @@ def privacy_utility(
             )
             if setting.count_scale != 1.0:
                 released = released.assign(devices=released["devices"] * float(setting.count_scale))
-        row["utility_error"] = utility_error(truth, released, min_count=min_count)["mre"]
+        row["utility_error"] = utility_error(truth, released, min_count=min_count).mre
         rows.append(row)
     return pd.DataFrame(rows, columns=list(PRIVACY_UTILITY_COLUMNS))
 

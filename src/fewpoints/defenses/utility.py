@@ -6,17 +6,68 @@ one counts 0) and compared cell by cell.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from fewpoints.compat import DictAccess
 from fewpoints.schema import FewpointsError
 
 _KEYS = ["x_km", "y_km", "time"]
 
 
+@dataclass(frozen=True)
+class UtilityError(DictAccess):
+    """How far released counts are from the true ones (:func:`utility_error`).
+
+    Attributes
+    ----------
+    mae : float
+        Mean absolute error over the cells with at least one true device.
+    mre : float
+        Mean of ``|released - true| / true`` over the cells with at least
+        ``min_count`` true devices (NaN if there are none).
+    share_error_exceeds_count : float
+        Share of the cells with at least one true device whose absolute
+        error is larger than their true count.
+    false_cells : int
+        Cells released with at least one device (0.5 or more) where there
+        was none.
+    n_cells : int
+        Cells behind ``mae`` (at least one true device).
+    n_cells_mre : int
+        Cells behind ``mre`` (at least ``min_count`` true devices).
+
+    Notes
+    -----
+    It used to be a dict: ``error["mre"]`` still works for one release,
+    with a :class:`DeprecationWarning`; read ``error.mre``.
+    """
+
+    mae: float
+    mre: float
+    share_error_exceeds_count: float
+    false_cells: int
+    n_cells: int
+    n_cells_mre: int
+
+    def __repr__(self) -> str:
+        return (
+            f"UtilityError(mae={self.mae:.3g} devices, mre={self.mre:.1%}, "
+            f"error > count in {self.share_error_exceeds_count:.1%} of {self.n_cells:,} cells, "
+            f"{self.false_cells:,} false cells)"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The errors as a one-row table, one column per field (rows of several concatenate)."""
+        return pd.DataFrame([dataclasses.asdict(self)])
+
+
 def utility_error(
     true_counts: pd.DataFrame, released: pd.DataFrame, *, min_count: int = 10
-) -> dict:
+) -> UtilityError:
     """How far released counts are from the true ones.
 
     Parameters
@@ -32,7 +83,7 @@ def utility_error(
 
     Returns
     -------
-    dict
+    UtilityError
         ``mae``: mean absolute error over the cells with at least one true
         device; ``mre``: mean of ``|released - true| / true`` over cells
         with at least ``min_count`` true devices (NaN if there are none);
@@ -40,7 +91,8 @@ def utility_error(
         true device whose absolute error is larger than their true count;
         ``false_cells``: cells released with at least one device (0.5 or
         more) where there was none; ``n_cells``, ``n_cells_mre``: the cells
-        behind ``mae`` and ``mre``.
+        behind ``mae`` and ``mre`` (``.to_frame()``: the same as a one-row
+        table).
 
     Notes
     -----
@@ -56,16 +108,16 @@ def utility_error(
     err = np.abs(r - t)
     seen = t >= 1
     big = t >= min_count
-    return {
-        "mae": float(err[seen].mean()) if seen.any() else float("nan"),
-        "mre": float((err[big] / t[big]).mean()) if big.any() else float("nan"),
-        "share_error_exceeds_count": float((err[seen] > t[seen]).mean())
+    return UtilityError(
+        mae=float(err[seen].mean()) if seen.any() else float("nan"),
+        mre=float((err[big] / t[big]).mean()) if big.any() else float("nan"),
+        share_error_exceeds_count=float((err[seen] > t[seen]).mean())
         if seen.any()
         else float("nan"),
-        "false_cells": int(((~seen) & (r >= 0.5)).sum()),
-        "n_cells": int(seen.sum()),
-        "n_cells_mre": int(big.sum()),
-    }
+        false_cells=int(((~seen) & (r >= 0.5)).sum()),
+        n_cells=int(seen.sum()),
+        n_cells_mre=int(big.sum()),
+    )
 
 
 def align(a: pd.DataFrame, b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -69,6 +69,7 @@ from fewpoints.io.tables import ROW_GROUP_ROWS as ROW_GROUP_ROWS
 from fewpoints.io.times import check_read_options as check_read_options
 from fewpoints.io.traces import as_ids as as_ids
 from fewpoints.io.traces import as_numbers as as_numbers
+from fewpoints.io.traces import fill_info as fill_info
 from fewpoints.io.world_folder import WORLD_JSON_SCHEMA as WORLD_JSON_SCHEMA
 
 __all__ = [

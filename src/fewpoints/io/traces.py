@@ -110,6 +110,25 @@ def _arrow_types(found: dict[str, str]) -> dict[str, object]:
     }
 
 
+def fill_info(info: dict | None, found: dict[str, str], rule: dict, timezone, projection) -> None:
+    """Fill a reader's ``info`` (when one was given) with how the file was read.
+
+    ``columns`` (the file's name of each column) and ``columns_words`` (the
+    same in words), ``time`` and ``rule`` (the rule its times were read by),
+    ``timezone``, and ``projection`` (None for kilometres): the same keys for
+    :func:`read_traces` and the Dask reader.
+    """
+    if info is not None:
+        info.update(
+            columns=dict(found),
+            columns_words=recognised_words(found),
+            time=rule.get("form", ""),
+            rule=rule,
+            timezone=str(timezone),
+            projection=projection,
+        )
+
+
 def read_traces(
     path: str | os.PathLike,
     *,
@@ -264,15 +283,7 @@ def read_traces(
             if c == "antenna_id" and not np.isnan(v).any() and (v == np.floor(v)).all():
                 v = v.astype(np.int64)
             out[c] = v
-    if info is not None:
-        info.update(
-            columns=dict(found),
-            columns_words=recognised_words(found),
-            time=rule.get("form", ""),
-            rule=rule,
-            timezone=str(timezone),
-            projection=None if "x_km" in found else projection,
-        )
+    fill_info(info, found, rule, timezone, None if "x_km" in found else projection)
     used = set(found.values())
     df = pd.DataFrame(out)
     for extra in table.column_names:

@@ -30,6 +30,8 @@ one exists (a local cluster or a remote scheduler), else Dask's default.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -47,14 +49,14 @@ from fewpoints.scale.passes import (
 from fewpoints.schema import FewpointsError
 
 
-def dask_holders(ddf, counts: _Counts, requests, *, progress=None, stages=("2/3", "3/3")):
+def dask_holders(ddf, counts: DeviceCounts, requests, *, progress=None, stages=("2/3", "3/3")):
     """The known points of every ``(targets, ranks)`` request and every device holding them all.
 
     Parameters
     ----------
     ddf : dask DataFrame
         The table pass 1 (``count_points``) read, with each device in one partition.
-    counts : _Counts
+    counts : DeviceCounts
         Pass 1's result.
     requests : list of (targets, ranks)
         Device codes of targets and, per target, the ranks of its known
@@ -92,45 +94,52 @@ def dask_holders(ddf, counts: _Counts, requests, *, progress=None, stages=("2/3"
     return points, target.astype(np.int64), holder.astype(np.int64)
 
 
-class _Counts:
-    """Pass 1's result, shaped like the part of a PointIndex that target sampling reads.
+@dataclass(frozen=True)
+class DeviceCounts:
+    """Pass 1's result: every device of the table and its number of distinct points.
 
-    ``row_code[part_start[k] + i]`` is the device code (its rank in sorted ID
-    order) of the ``i``-th device, in sorted ID order, of partition ``k``.
+    Shaped like the part of a :class:`~fewpoints.attacks.index.PointIndex`
+    that target sampling reads, so both engines draw the same targets.
+
+    Attributes
+    ----------
+    device_ids : ArrowExtensionArray
+        Every device ID in code order (sorted; Arrow-backed, no Python
+        object per device).
+    distinct_points : ndarray of int64
+        Distinct points (place and time) per device, in code order.
+    n_records : int
+        Records in the table.
+    row_code : ndarray of int64 or None
+        ``row_code[part_start[k] + i]`` is the device code (its rank in
+        sorted ID order) of the ``i``-th device, in sorted ID order, of
+        partition ``k``.
+    part_start : ndarray of int64 or None
+        Where each partition's devices start in ``row_code``.
     """
 
-    def __init__(
-        self,
-        device_ids,
-        n_points: np.ndarray,
-        n_records: int,
-        row_code: np.ndarray | None = None,
-        part_start: np.ndarray | None = None,
-    ):
-        self.as_ids = device_ids  # sorted, Arrow-backed: no Python object per device
-        self._n_points = n_points
-        self.n_records = n_records
-        self.row_code = row_code
-        self.part_start = part_start
-
-    @property
-    def device_ids(self):
-        """Every device ID in code order (an Arrow-backed array)."""
-        return self.as_ids
+    device_ids: object
+    distinct_points: np.ndarray
+    n_records: int
+    row_code: np.ndarray | None = None
+    part_start: np.ndarray | None = None
 
     @property
     def n_devices(self) -> int:
-        return len(self.as_ids)
+        return len(self.device_ids)
 
     def ids(self, codes: np.ndarray) -> np.ndarray:
         """The device IDs of ``codes``, as str objects."""
-        return np.asarray(self.as_ids.take(np.asarray(codes, dtype=np.int64)), dtype=object)
+        return np.asarray(self.device_ids.take(np.asarray(codes, dtype=np.int64)), dtype=object)
 
     def points_per_device(self) -> np.ndarray:
-        return self._n_points
+        return self.distinct_points
+
+    def __repr__(self) -> str:
+        return f"DeviceCounts({self.n_records:,} records, {self.n_devices:,} devices)"
 
 
-def count_points(ddf, progress) -> tuple[object, _Counts]:
+def count_points(ddf, progress) -> tuple[object, DeviceCounts]:
     """Pass 1, shuffling on device_id first when a device spans partitions."""
     for attempt in (0, 1):
         frames = compute_tasks(
@@ -153,7 +162,7 @@ def count_points(ddf, progress) -> tuple[object, _Counts]:
             row_code = np.empty(len(order), dtype=np.int64)
             row_code[order] = np.arange(len(order), dtype=np.int64)
             part_start = np.cumsum([0] + [len(f) for f in frames]).astype(np.int64)
-            return ddf, _Counts(sorted_ids, n_points, n_records, row_code, part_start)
+            return ddf, DeviceCounts(sorted_ids, n_points, n_records, row_code, part_start)
         if attempt == 1:  # pragma: no cover - a shuffle on device_id cannot leave repeats
             raise FewpointsError("a device still spans two partitions after shuffling")
         # Some device spans two partitions: gather each device's records in one partition.
@@ -161,7 +170,7 @@ def count_points(ddf, progress) -> tuple[object, _Counts]:
     raise AssertionError("unreachable")
 
 
-def _fetch_points(ddf, counts: _Counts, requests, stage: str, progress):
+def _fetch_points(ddf, counts: DeviceCounts, requests, stage: str, progress):
     """Pass 2: x, y, t of the ``ranks``-th points of every ``(devices, ranks)`` request, in order."""
     dask = require_dask()
     req_dev, req_rank = [], []
@@ -217,7 +226,7 @@ def _known_points(x, y, t, requests) -> dict:
 
 def dask_unicity(
     ddf, ps, *, n_targets: int, knowledge: str = "random", rng=None, progress=None
-) -> tuple[list, _Counts]:
+) -> tuple[list, DeviceCounts]:
     """``unicity`` for each p in ``ps`` on a Dask DataFrame: three passes over the data for all p.
 
     Parameters
@@ -240,8 +249,9 @@ def dask_unicity(
     results : list of UnicityResult
         One per p, identical to ``unicity(table, p, ..., rng=rng)`` called
         for each p in turn with the same generator on the table in memory.
-    summary
-        ``n_records`` and ``n_devices`` of the table.
+    counts : DeviceCounts
+        Pass 1's count of the table: ``n_records``, ``n_devices``, and each
+        device's distinct points.
     """
     rng = np.random.default_rng(rng)
     from fewpoints.attacks.draws import draw_random

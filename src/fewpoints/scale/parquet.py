@@ -108,7 +108,7 @@ def read_traces_dask(
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise FewpointsError(f"{files[0]}: not a readable Parquet file ({exc})") from None
     # Which column is which is recognised where every reader recognises it (fewpoints.io).
-    from fewpoints.io import check_read_options, recognised_words, trace_columns
+    from fewpoints.io import check_read_options, fill_info, trace_columns
 
     check_read_options(time_unit, dayfirst, timezone, str(target))
     found = trace_columns(schema.names, str(files[0]), columns)
@@ -121,15 +121,7 @@ def read_traces_dask(
     projection = _projection(files, source, str(target)) if degrees else None
     convert = {"rule": rule, "timezone": timezone, "projection": projection}
     out_columns = COLUMNS + [c for c in ("accuracy_m",) if c in found]
-    if info is not None:
-        info.update(
-            columns=dict(found),
-            columns_words=recognised_words(found),
-            time=rule.get("form", ""),
-            rule=rule,
-            timezone=str(timezone),
-            projection=projection,
-        )
+    fill_info(info, found, rule, timezone, projection)
     pieces = _pieces(files, rows_per_partition) if whole else [(f, None) for f in files]
     meta = _read_part((files[0], None), out_columns, source=source, empty=True, convert=convert)
     return dd.from_map(

@@ -25,10 +25,11 @@ from fewpoints.attacks.linkage.directory import empty_links as empty_links
 from fewpoints.attacks.linkage.directory import link_directory
 from fewpoints.attacks.linkage.posts import MAX_LISTED as MAX_LISTED
 from fewpoints.attacks.linkage.posts import POST_TOLERANCES, link_posts
-from fewpoints.attacks.linkage.score import linkage_score, naming_curve
+from fewpoints.attacks.linkage.score import LinkageScore, linkage_score, naming_curve
 
 __all__ = [
     "POST_TOLERANCES",
+    "LinkageScore",
     "link_directory",
     "link_posts",
     "linkage_score",

@@ -8,7 +8,9 @@ attacks work; no attack ever reads it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,55 @@ from fewpoints.attacks.linkage.posts import (
     tolerances,
 )
 from fewpoints.attacks.result import wilson_interval
+from fewpoints.compat import DictAccess
 from fewpoints.schema import FewpointsError, validate_traces
+
+
+@dataclass(frozen=True)
+class LinkageScore(DictAccess):
+    """How well a linkage named people, against the ground truth (:func:`linkage_score`).
+
+    Attributes
+    ----------
+    precision : float
+        Share of the guesses that are right (NaN without a guess).
+    recall : float
+        Share of the names the links tried that are rightly named.
+    share_named : float
+        Share of all people in the ground truth rightly named.
+    n_guesses : int
+        (name, device) pairs the links assert.
+    n_correct : int
+        Right guesses (a device is one person's, so these are people).
+    n_tried : int
+        Names the links tried.
+    n_people : int
+        People in the ground truth.
+
+    Notes
+    -----
+    It used to be a dict: ``score["precision"]`` still works for one
+    release, with a :class:`DeprecationWarning`; read ``score.precision``.
+    """
+
+    precision: float
+    recall: float
+    share_named: float
+    n_guesses: int
+    n_correct: int
+    n_tried: int
+    n_people: int
+
+    def __repr__(self) -> str:
+        return (
+            f"LinkageScore(precision={self.precision:.1%}, recall={self.recall:.1%}, "
+            f"named={self.share_named:.1%}: {self.n_correct:,} right of {self.n_guesses:,} "
+            f"guesses, {self.n_tried:,} names tried, {self.n_people:,} people)"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The score as a one-row table, one column per field (rows of several concatenate)."""
+        return pd.DataFrame([dataclasses.asdict(self)])
 
 
 def _truth(people: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +112,7 @@ def _guesses(links: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return guesses, tried
 
 
-def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> dict:
+def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> LinkageScore:
     """How well a linkage worked, against the ground truth.
 
     Parameters
@@ -75,11 +125,12 @@ def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> dict:
 
     Returns
     -------
-    dict
+    LinkageScore
         ``precision`` (share of guesses that are right), ``recall`` (share of
         the names the links tried that are rightly named), ``share_named``
         (share of all people in ``people`` rightly named), and the counts
-        ``n_guesses``, ``n_correct``, ``n_tried``, ``n_people``.
+        ``n_guesses``, ``n_correct``, ``n_tried``, ``n_people``
+        (``.to_frame()``: the same as a one-row table).
 
     Notes
     -----
@@ -95,7 +146,7 @@ def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> dict:
     ...     "device_id": ["a", "b"], "name": ["Al", "Al"], "score": [1.0, 0.5], "rank": [1, 1]
     ... })
     >>> score = linkage_score(links, people)
-    >>> score["precision"], score["n_correct"], score["share_named"]
+    >>> score.precision, score.n_correct, score.share_named
     (0.5, 1, 0.5)
     """
     truth = _truth(people)
@@ -104,15 +155,15 @@ def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> dict:
     n_correct = len(right)
     n_guesses = len(guesses)
     n_people = int(people["name"].shape[0])
-    return {
-        "precision": n_correct / n_guesses if n_guesses else float("nan"),
-        "recall": right["name"].nunique() / tried if tried else float("nan"),
-        "share_named": n_correct / n_people if n_people else float("nan"),
-        "n_guesses": n_guesses,
-        "n_correct": int(n_correct),
-        "n_tried": int(tried),
-        "n_people": n_people,
-    }
+    return LinkageScore(
+        precision=n_correct / n_guesses if n_guesses else float("nan"),
+        recall=right["name"].nunique() / tried if tried else float("nan"),
+        share_named=n_correct / n_people if n_people else float("nan"),
+        n_guesses=n_guesses,
+        n_correct=int(n_correct),
+        n_tried=int(tried),
+        n_people=n_people,
+    )
 
 
 def naming_curve(
