@@ -262,7 +262,7 @@ PROBES = {
         "hw": hw_rows["share_unique"].to_dict(),
         "top1": float(table.query("measure == 'top-1'").set_index("granularity").loc["0.1 km", "share_unique"]),
         "named": by_n["share_named"].to_dict(), "sets": by_n["median_set_size"].to_dict(),
-        "precision": float(score["precision"]), "story_points": story.points_to_unique,
+        "precision": float(score.precision), "story_points": story.points_to_unique,
         "story_resolution": story.resolution,
         "blurred_named": named["share_named"].to_dict(),
         "cdr_hw": cdr_table.query("measure == 'home/work'").set_index("granularity")["share_unique"].to_dict(),
@@ -276,12 +276,12 @@ PROBES = {
         "five": five.tolist(),
     }""",
     "06_what_does_protect": """{
-        "mre": {str(k): v["mre"] for k, v in errors.items()},
+        "mre": {str(k): v.mre for k, v in errors.items()},
         "safest_unicity": float(safest["unicity"]), "dp_error": {str(k): v for k, v in dp.items()},
         "trace_unicity_min": float(traces_rows["unicity"].min()),
         "safest_error": float(safest["utility_error"]),
         "max_trace_error": float(traces_rows["utility_error"].max()),
-        "coarse_mre": float(err["mre"]),
+        "coarse_mre": float(err.mre),
     }""",
 }
 
