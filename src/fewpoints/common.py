@@ -3,15 +3,26 @@
 Small, dependency-free helpers (numpy and pandas only) that several stages
 need: device codes, sorted-unique keys, the checks of a number of points, of
 targets, of positive numbers, shares and durations, the nearest centre of a
-point. A stage imports these from here, never another stage's private helpers.
+point, and the one-row table of a result made of numbers (:class:`OneRow`).
+A stage imports these from here, never another stage's private helpers.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
 from fewpoints.schema import FewpointsError
+
+
+class OneRow:
+    """Mixin for a dataclass result made of numbers: :meth:`to_frame` gives it as a one-row table."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as a one-row table, one column per field (rows of several concatenate)."""
+        return pd.DataFrame([dataclasses.asdict(self)])
 
 
 def positive(value, name: str) -> float:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+import numpy as np
 import pandas as pd
 
 from fewpoints.schema import FewpointsError
@@ -54,6 +55,14 @@ def wilson_interval(successes, n, *, confidence: float = 0.95) -> tuple[float, f
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)
     return low, high
+
+
+def unique_share(sizes) -> tuple[float, float, float]:
+    """Share of anonymity sets of exactly one and its 95% Wilson interval: ``(value, low, high)``."""
+    sizes = np.asarray(sizes)
+    k = int((sizes == 1).sum())
+    low, high = wilson_interval(k, len(sizes))
+    return k / len(sizes), low, high
 
 
 @dataclass

@@ -23,7 +23,7 @@ import pandas as pd
 
 from fewpoints.attacks.draws import KNOWLEDGE, draw_random, floyd_sample, sample_targets
 from fewpoints.attacks.index import WINDOW_LABELS, PointIndex, as_index
-from fewpoints.attacks.result import UnicityResult, curve_row, wilson_interval
+from fewpoints.attacks.result import UnicityResult, curve_row, unique_share, wilson_interval
 from fewpoints.common import check_points, check_targets
 from fewpoints.scale import is_dask_frame
 from fewpoints.schema import FewpointsError
@@ -133,10 +133,9 @@ def _postings_for(index: PointIndex, knowledge: str):
 
 def _result(index, targets, items, sizes, p, knowledge, n_devices, n_eligible) -> UnicityResult:
     n = len(targets)
-    k = int((sizes == 1).sum())
-    lo, hi = wilson_interval(k, n)
+    value, lo, hi = unique_share(sizes)
     return UnicityResult(
-        value=k / n,
+        value=value,
         ci_low=lo,
         ci_high=hi,
         n_points=p,

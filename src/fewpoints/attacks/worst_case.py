@@ -15,7 +15,7 @@ import pandas as pd
 
 from fewpoints.attacks.draws import floyd_sample, sample_targets
 from fewpoints.attacks.index import as_index
-from fewpoints.attacks.result import wilson_interval
+from fewpoints.attacks.result import unique_share
 from fewpoints.common import check_points, check_targets
 from fewpoints.schema import FewpointsError
 
@@ -148,10 +148,9 @@ def worst_case_risk(
     np.minimum.at(min_size, sub_row, sizes)
     n_sub = np.bincount(sub_row, minlength=n)
     risk = 1.0 / min_size
-    k = int((min_size == 1).sum())
-    lo, hi = wilson_interval(k, n)
+    value, lo, hi = unique_share(min_size)
     return RiskResult(
-        value=k / n,
+        value=value,
         ci_low=lo,
         ci_high=hi,
         mean_risk=float(risk.mean()),

@@ -109,6 +109,15 @@ def check_model_of_preset(source: str, model: str | None, option: str = "--model
         )
 
 
+def _generated(preset: str, seed: int):
+    """The preset's world, generated now with a progress bar."""
+    progress = Progress()
+    try:
+        return generate_world(preset, seed, progress)
+    finally:
+        progress.close()
+
+
 def load_traces(source: str, *, model: str | None, seed: int, reading: dict | None = None):
     """Traces and a description line for a file, a world folder or a preset."""
     from pathlib import Path
@@ -126,11 +135,7 @@ def load_traces(source: str, *, model: str | None, seed: int, reading: dict | No
             raise FewpointsError("--model applies to a world folder or a preset, not to a file")
         return read_traces(path, **(reading or {})), f"file {path}", False
     elif source in PRESETS:
-        progress = Progress()
-        try:
-            world = generate_world(source, seed, progress)
-        finally:
-            progress.close()
+        world = _generated(source, seed)
         what = f"preset {source}, seed {seed}"
     else:
         raise FewpointsError(
@@ -157,11 +162,7 @@ def load_world(source: str, *, seed: int, what: str):
         p = world.params
         return world, f"world {path} (preset {p.preset}, seed {p.seed})"
     if source in PRESETS:
-        progress = Progress()
-        try:
-            world = generate_world(source, seed, progress)
-        finally:
-            progress.close()
+        world = _generated(source, seed)
         return world, f"preset {source}, seed {seed}"
     if path.exists():
         raise FewpointsError(

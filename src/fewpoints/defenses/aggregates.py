@@ -9,6 +9,7 @@ the grid); both share the grid of ``coarsen_space`` and ``coarsen_time``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -187,18 +188,7 @@ def _domain_range(
     return a, b
 
 
-def dp_aggregate(
-    traces: pd.DataFrame,
-    *,
-    cell_km: float = 1.0,
-    time_bin="1h",
-    epsilon: float,
-    max_cells_per_device: int = 50,
-    bounds: Sequence[float] | None = None,
-    period: Sequence | None = None,
-    post_process: str = "round",
-    rng=None,
-) -> pd.DataFrame:
+def dp_aggregate(traces: pd.DataFrame, **options) -> pd.DataFrame:
     """Device counts per cell and time bin, released with epsilon-differential privacy.
 
     Parameters
@@ -305,17 +295,7 @@ def dp_aggregate(
     >>> release.sensitivity, release.noise_scale
     (50, 50.0)
     """
-    release = dp_release(
-        traces,
-        cell_km=cell_km,
-        time_bin=time_bin,
-        epsilon=epsilon,
-        max_cells_per_device=max_cells_per_device,
-        bounds=bounds,
-        period=period,
-        post_process=post_process,
-        rng=rng,
-    )
+    release = dp_release(traces, **options)
     out = release.table.copy(deep=False)
     deprecate_attrs(
         out,
@@ -403,15 +383,18 @@ def dp_release(
     Examples
     --------
     >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
-    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
-    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
-    ...     "y_km": [0.0] * 6,
+    >>> one_phone = pd.DataFrame({
+    ...     "device_id": ["a", "a"],
+    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"]),
+    ...     "x_km": [0.0, 1.0], "y_km": [0.0, 0.0],
     ... })
-    >>> release = dp_release(traces, epsilon=1.0, max_cells_per_device=1, rng=0)
+
+    Seen in two (cell, hour) pairs and capped at one, the phone loses half of
+    its contributions; the noise scale is the cap over epsilon:
+
+    >>> release = dp_release(one_phone, epsilon=2.0, max_cells_per_device=1, rng=0)
     >>> release.sensitivity, release.noise_scale, release.capped_share
-    (1, 1.0, 0.5)
+    (1, 0.5, 0.5)
     """
     rng = np.random.default_rng(rng)
     validate_traces(traces)
@@ -500,3 +483,7 @@ def dp_release(
         domain_cells=n_cells,
         capped_share=capped_share,
     )
+
+
+# dp_aggregate takes dp_release's keywords: show them in help() and the docs.
+dp_aggregate.__signature__ = inspect.signature(dp_release).replace(return_annotation="pd.DataFrame")

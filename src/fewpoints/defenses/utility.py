@@ -6,12 +6,12 @@ one counts 0) and compared cell by cell.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import OneRow
 from fewpoints.compat import DictAccess
 from fewpoints.schema import FewpointsError
 
@@ -19,7 +19,7 @@ _KEYS = ["x_km", "y_km", "time"]
 
 
 @dataclass(frozen=True)
-class UtilityError(DictAccess):
+class UtilityError(OneRow, DictAccess):
     """How far released counts are from the true ones (:func:`utility_error`).
 
     Attributes
@@ -52,17 +52,6 @@ class UtilityError(DictAccess):
     false_cells: int
     n_cells: int
     n_cells_mre: int
-
-    def __repr__(self) -> str:
-        return (
-            f"UtilityError(mae={self.mae:.3g} devices, mre={self.mre:.1%}, "
-            f"error > count in {self.share_error_exceeds_count:.1%} of {self.n_cells:,} cells, "
-            f"{self.false_cells:,} false cells)"
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """The errors as a one-row table, one column per field (rows of several concatenate)."""
-        return pd.DataFrame([dataclasses.asdict(self)])
 
 
 def utility_error(

@@ -281,24 +281,20 @@ def plot_device_week(story, *, places=None, days: int = 7, ax=None) -> Axes:
         label=f"{len(week):,} records, {start:%a %d %b} to {end:%a %d %b}",
     )
     style = {"s": 110, "edgecolor": "white", "linewidths": 1.2, "zorder": 5}
-    if home:
-        ax.scatter(
-            home["x_km"],
-            home["y_km"],
-            marker="^",
-            color=OKABE_ITO["orange"],
-            label="inferred home (where it sleeps)",
-            **style,
-        )
-    if work:
-        ax.scatter(
-            work["x_km"],
-            work["y_km"],
-            marker="s",
-            color=OKABE_ITO["green"],
-            label="inferred work (weekday daytime)",
-            **style,
-        )
+    anchors = (
+        (home, "^", "orange", "inferred home (where it sleeps)"),
+        (work, "s", "green", "inferred work (weekday daytime)"),
+    )
+    for spot, marker, colour, label in anchors:
+        if spot:
+            ax.scatter(
+                spot["x_km"],
+                spot["y_km"],
+                marker=marker,
+                color=OKABE_ITO[colour],
+                label=label,
+                **style,
+            )
     if top_sens is not None:
         ax.scatter(
             top_sens["x_km"],

@@ -232,6 +232,14 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def _discard(tmp: Path | None, lock: int | None) -> None:
+    """Remove an unfinished temporary output (if one is left) and release its lock."""
+    if tmp is not None:
+        _remove(tmp)
+    if lock is not None:
+        os.close(lock)
+
+
 def clean_leftovers(out: str | os.PathLike) -> list[Path]:
     """Remove what killed runs left beside ``out``; restore ``out`` if a kill caught it mid-swap.
 
@@ -385,10 +393,7 @@ def atomic_folder(
     except OSError as exc:
         raise _output_error(given, exc) from None
     finally:
-        if tmp is not None:
-            _remove(tmp)
-        if lock is not None:
-            os.close(lock)
+        _discard(tmp, lock)
 
 
 def check_output_file(out: str | os.PathLike, *, force: bool = False) -> Path:
@@ -428,7 +433,4 @@ def atomic_file(out: str | os.PathLike, *, force: bool = False) -> Iterator[Path
     except OSError as exc:
         raise _output_error(given, exc) from None
     finally:
-        if tmp is not None:
-            _remove(tmp)
-        if lock is not None:
-            os.close(lock)
+        _discard(tmp, lock)

@@ -206,6 +206,17 @@ def _unix(v: np.ndarray, what, time_unit, timezone, first_line, rule=None) -> np
     return _to_local(seconds.astype(np.int64).astype(TIME_UNIT), timezone)
 
 
+def _refuse_mix(what, text, first_line, one: tuple, other: tuple, fix: str) -> None:
+    """Refuse a column holding times of two forms (each ``(mask, words)``), naming one of each."""
+    (mask_a, words_a), (mask_b, words_b) = one, other
+    if mask_a.any() and mask_b.any():
+        a, va = first(mask_a, text, first_line)
+        b, vb = first(mask_b, text, first_line)
+        raise InputError(
+            f"{what} mixes {words_a} ({va!r} on {a}) and {words_b} ({vb!r} on {b}); {fix}"
+        )
+
+
 def _text_times(arr, what, time_unit, dayfirst, timezone, first_line, rule) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -243,20 +254,22 @@ def _text_times(arr, what, time_unit, dayfirst, timezone, first_line, rule) -> n
         return _unix(v, what, time_unit, timezone, first_line, rule)
     naive_iso, offset_iso, dmy = matches(_NAIVE_ISO), matches(_OFFSET_ISO), matches(_DMY)
     iso = naive_iso | offset_iso
-    if naive_iso.any() and offset_iso.any():
-        a, va = first(offset_iso, text, first_line)
-        b, vb = first(naive_iso, text, first_line)
-        raise InputError(
-            f"{what} mixes times with a UTC offset ({va!r} on {a}) and without ({vb!r} on {b}); "
-            "give every time an offset, or none"
-        )
-    if iso.any() and dmy.any():
-        a, va = first(iso, text, first_line)
-        b, vb = first(dmy, text, first_line)
-        raise InputError(
-            f"{what} mixes ISO dates ({va!r} on {a}) and day/month/year dates ({vb!r} on {b}); "
-            "write every date one way"
-        )
+    _refuse_mix(
+        what,
+        text,
+        first_line,
+        (offset_iso, "times with a UTC offset"),
+        (naive_iso, "without"),
+        "give every time an offset, or none",
+    )
+    _refuse_mix(
+        what,
+        text,
+        first_line,
+        (iso, "ISO dates"),
+        (dmy, "day/month/year dates"),
+        "write every date one way",
+    )
     known = iso | dmy
     if not known.all():
         bad = ~known

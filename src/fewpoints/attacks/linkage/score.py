@@ -8,7 +8,6 @@ attacks work; no attack ever reads it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,12 +22,13 @@ from fewpoints.attacks.linkage.posts import (
     tolerances,
 )
 from fewpoints.attacks.result import wilson_interval
+from fewpoints.common import OneRow
 from fewpoints.compat import DictAccess
 from fewpoints.schema import FewpointsError, validate_traces
 
 
 @dataclass(frozen=True)
-class LinkageScore(DictAccess):
+class LinkageScore(OneRow, DictAccess):
     """How well a linkage named people, against the ground truth (:func:`linkage_score`).
 
     Attributes
@@ -61,17 +61,6 @@ class LinkageScore(DictAccess):
     n_correct: int
     n_tried: int
     n_people: int
-
-    def __repr__(self) -> str:
-        return (
-            f"LinkageScore(precision={self.precision:.1%}, recall={self.recall:.1%}, "
-            f"named={self.share_named:.1%}: {self.n_correct:,} right of {self.n_guesses:,} "
-            f"guesses, {self.n_tried:,} names tried, {self.n_people:,} people)"
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """The score as a one-row table, one column per field (rows of several concatenate)."""
-        return pd.DataFrame([dataclasses.asdict(self)])
 
 
 def _truth(people: pd.DataFrame) -> pd.DataFrame:
