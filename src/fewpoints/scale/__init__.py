@@ -18,7 +18,7 @@ The one public seam the attacks call (install the ``scale`` extra:
 """
 
 from fewpoints.scale.cluster import connect
-from fewpoints.scale.engine import count_points, dask_holders, dask_unicity
+from fewpoints.scale.engine import count_points, dask_holders, dask_sweep, dask_unicity
 from fewpoints.scale.frames import (
     INSTALL_HINT,
     compute_tasks,
@@ -44,6 +44,7 @@ __all__ = [
     "count_points",
     "dask_holders",
     "dask_map",
+    "dask_sweep",
     "dask_unicity",
     "factorize_devices",
     "fetch_partition",
