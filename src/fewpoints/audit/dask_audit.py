@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from fewpoints.audit.about import LOCATION_WORDS, REPEATING, step_words
+from fewpoints.audit.about import about_numbers, location_kind
 from fewpoints.audit.coarsening import cheapest_release, hours
 from fewpoints.audit.dask_analyses import (
     anonymity_rows,
@@ -77,10 +77,9 @@ def _audit_dask(
 
     # The unicity curve and the coarsening table: three passes for every setting together.
     t0 = time.perf_counter()
-    ps = list(sizes.curve_points)
-    ps = [4, *(p for p in ps if p != 4)] if 4 in ps else ps
+    ps = sizes.curve_order()
     step_s = int(d["time_step"])
-    bins = [b for b in sizes.sweep_bins if b is None or pd.Timedelta(b).total_seconds() > step_s]
+    bins = sizes.bins_for(step_s)
     settings_ = [(c, b) for c in sizes.sweep_cells for b in bins]
     rng = attack_rng(seed)
     jobs = [(None, None, ps, attack_rng(seed))] + [(c, b, [sizes.sweep_points], rng)
@@ -97,31 +96,9 @@ def _audit_dask(
     curve = curve.sort_values("n_points", ignore_index=True)
     seconds["unicity and the coarsening table"] = time.perf_counter() - t0
 
-    per_device = counts.points_per_device()
-    kind = (
-        "repeating"
-        if d["n_locations"] <= REPEATING * d["n_records"]
-        else ("gps" if d["accuracy"] else "gps-like")
-    )
-    about = {
-        "n_records": int(d["n_records"]),
-        "n_devices": int(counts.n_devices),
-        "n_points": int(per_device.sum()),
-        "n_locations": int(d["n_locations"]),
-        "first": str(pd.Timestamp(d["first"], unit="s")),
-        "last": str(pd.Timestamp(d["last"], unit="s")),
-        "days": round((d["last"] - d["first"]) / 86_400, 1),
-        "locations": kind,
-        "locations_words": LOCATION_WORDS[kind],
-        "time_step": int(d["time_step"]),
-        "time_step_words": step_words(int(d["time_step"])),
-        "points_per_device": {
-            "median": float(np.median(per_device)),
-            "mean": float(per_device.mean()),
-            "p99": float(np.percentile(per_device, 99)),
-        },
-        "reading": {k: v for k, v in (reading or {}).items() if k != "projector"},
-    }
+    kind = location_kind(d["n_records"], d["n_locations"], d["accuracy"])
+    about = about_numbers(d["n_records"], counts.n_devices, counts.points_per_device(),
+                          d["n_locations"], d["first"], d["last"], kind, step_s, reading)  # fmt: skip
 
     rows = []
     for (c, b), (res, _) in zip(settings_, swept, strict=True):
