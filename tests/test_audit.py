@@ -335,8 +335,11 @@ def test_audit_locations_read_by_what_the_data_show(tiny_audits):
     assert tiny_audits["cdr"].about["locations"] == "repeating"
     assert tiny_audits["pings"].about["locations"] == "gps"
     # a broker's call records with a stated accuracy are still antennas
-    t = pd.DataFrame({"accuracy_m": [1000.0]})
-    assert A._location_kind(pd.concat([t] * 100), 2) == "repeating"
+    from fewpoints.audit.about import location_kind
+
+    assert location_kind(100, 2, accuracy=True) == "repeating"
+    assert location_kind(100, 50, accuracy=True) == "gps"
+    assert location_kind(100, 50, accuracy=False) == "gps-like"
 
 
 def test_sensitive_exposure_counts_devices_and_names_none(tiny_world, tiny_audits):

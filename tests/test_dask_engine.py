@@ -162,6 +162,76 @@ def test_same_answers_coarsened(rows, seed, cell):
     same(unicity(coarse, 1, n_targets=6, rng=seed), unicity(ddf, 1, n_targets=6, rng=seed))
 
 
+def _per_setting(ddf, jobs, n_targets):
+    """The sweep as it was computed before ``dask_sweep``: one table coarsened and read per job."""
+    from fewpoints.scale import dask_unicity
+
+    out = []
+    for cell, tb, ps, rng in jobs:
+        part = ddf if cell is None and tb is None else coarsen_dask(ddf, cell_km=cell, time_bin=tb)
+        out.append(dask_unicity(part, ps, n_targets=n_targets, rng=rng))
+    return out
+
+
+SWEEP_SETTINGS = [(None, "2h"), (1.5, None), (2.0, "2h")]
+
+
+def _jobs(seed):
+    shared = np.random.default_rng(seed)
+    return [(None, None, [2, 1], np.random.default_rng(seed))] + [
+        (c, b, [1], shared) for c, b in SWEEP_SETTINGS
+    ]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=rows, seed=st.integers(0, 2**32 - 1), n_parts=st.integers(1, 3))
+def test_sweep_in_three_passes_equals_one_table_per_setting(rows, seed, n_parts):
+    from fewpoints.scale import dask_sweep
+
+    # x on half-km steps puts points on cell edges; times on the hour and off it.
+    df = table(rows)
+    df["x_km"] = df["x_km"] * 0.75
+    df["time"] = df["time"] + pd.to_timedelta(df["y_km"] * 20, unit="min")
+    ddf = by_device(df, n_parts)
+    try:
+        want = _per_setting(ddf, _jobs(seed), 3)
+    except FewpointsError as exc:
+        with pytest.raises(FewpointsError, match=str(exc)[:20]):
+            dask_sweep(ddf, _jobs(seed), n_targets=3)
+        return
+    got = dask_sweep(ddf, _jobs(seed), n_targets=3)
+    assert len(got) == len(want)
+    for (res_a, counts_a), (res_b, counts_b) in zip(want, got, strict=True):
+        assert np.array_equal(counts_a.points_per_device(), counts_b.points_per_device())
+        assert len(res_a) == len(res_b)
+        for a, b in zip(res_a, res_b, strict=True):
+            same(a, b)
+
+
+@pytest.mark.slow
+def test_sweep_on_a_local_cluster_equals_the_in_memory_sweep(parquet_world):
+    from fewpoints.attacks import resolution_sweep
+    from fewpoints.scale import dask_sweep
+
+    folder, csv = parquet_world
+    traces = pd.read_csv(csv, parse_dates=["time"])
+    cells, bins = [None, 1.0, 2.0], [None, "1h", "4h"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTransformWarning)
+        want = resolution_sweep(traces, cell_km=cells, time_bin=bins, n_points=(2,),
+                                n_targets=40, rng=7).table  # fmt: skip
+    shared = np.random.default_rng(7)
+    jobs = [(c, b, [2], shared) for c in cells for b in bins]
+    with dask.config.set(scheduler=None), connect(workers=2, memory_limit="1GB"):
+        got = dask_sweep(read_traces_dask(folder), jobs, n_targets=40)
+    assert len(got) == len(want) == 9
+    for (c, b, _, _), (res, _), row in zip(jobs, got, want.itertuples(), strict=True):
+        assert (pd.isna(row.cell_km) and c is None) or row.cell_km == c
+        assert row.time_bin == b or (pd.isna(row.time_bin) and b is None)
+        assert (res[0].value, res[0].ci_low, res[0].n_targets) == (row.unicity, row.ci_low,
+                                                                   row.n_targets)  # fmt: skip
+
+
 def test_curve_matches_in_memory_on_a_world(tiny_world):
     traces = tiny_world.traces
     ddf = split_rows(traces, 3)

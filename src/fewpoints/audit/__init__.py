@@ -86,12 +86,11 @@ __all__ = [
 
 #: Private helpers the tests read as ``fewpoints.audit._name`` (from before the package),
 #: found where they live now.
-_MOVED = {"_hours": ("fewpoints.audit.coarsening", "hours"),
-          "_location_kind": ("fewpoints.audit.about", "_location_kind")}  # fmt: skip
+_MOVED = {"_hours": ("fewpoints.audit.coarsening", "hours")}
 
 
 def __getattr__(name: str):
-    """``fewpoints.audit._hours`` and ``._location_kind`` as before the package (no other name)."""
+    """``fewpoints.audit._hours`` as before the package (no other name)."""
     if name in _MOVED:
         from importlib import import_module
 

@@ -22,7 +22,7 @@ def _time_step(seconds: np.ndarray) -> int:
     return max(int(np.gcd.reduce(t - t[0])), 1)
 
 
-def _location_kind(traces: pd.DataFrame, n_locations: int) -> str:
+def location_kind(n_records: int, n_locations: int, accuracy: bool) -> str:
     """What a location of the file is, by what the data show.
 
     ``"repeating"`` when there are at most 1 distinct location per 20 records
@@ -30,9 +30,9 @@ def _location_kind(traces: pd.DataFrame, n_locations: int) -> str:
     the file states), else ``"gps"`` with an ``accuracy_m`` column and
     ``"gps-like"`` without (fixes clustered into stay points).
     """
-    if n_locations <= REPEATING * len(traces):
+    if n_locations <= REPEATING * n_records:
         return "repeating"
-    return "gps" if "accuracy_m" in traces.columns else "gps-like"
+    return "gps" if accuracy else "gps-like"
 
 
 LOCATION_WORDS = {
@@ -56,20 +56,26 @@ def describe(traces: pd.DataFrame, index, reading: dict | None = None) -> dict:
     seconds = traces["time"].to_numpy().astype("datetime64[s]").view(np.int64)
     first, last = int(seconds.min()), int(seconds.max())
     step = _time_step(index.point_time) if hasattr(index, "point_time") else _time_step(seconds)
-    kind = _location_kind(traces, index.n_locations)
-    per_device = index.points_per_device()
+    kind = location_kind(len(traces), index.n_locations, "accuracy_m" in traces.columns)
+    return about_numbers(len(traces), index.n_devices, index.points_per_device(),
+                         index.n_locations, first, last, kind, step, reading)  # fmt: skip
+
+
+def about_numbers(n_records, n_devices, per_device, n_locations, first: int, last: int,
+                  kind: str, step: int, reading: dict | None) -> dict:  # fmt: skip
+    """ "What was audited" from its numbers (either engine): times in Unix seconds."""
     return {
-        "n_records": int(len(traces)),
-        "n_devices": int(index.n_devices),
+        "n_records": int(n_records),
+        "n_devices": int(n_devices),
         "n_points": int(per_device.sum()),
-        "n_locations": int(index.n_locations),
+        "n_locations": int(n_locations),
         "first": str(pd.Timestamp(first, unit="s")),
         "last": str(pd.Timestamp(last, unit="s")),
         "days": round((last - first) / 86_400, 1),
         "locations": kind,
         "locations_words": LOCATION_WORDS[kind],
-        "time_step": step,
-        "time_step_words": step_words(step),
+        "time_step": int(step),
+        "time_step_words": step_words(int(step)),
         "points_per_device": {
             "median": float(np.median(per_device)),
             "mean": float(per_device.mean()),

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from fewpoints.audit.about import LOCATION_WORDS, REPEATING, step_words
-from fewpoints.audit.coarsening import cheapest_release, hours, release_words
+from fewpoints.audit.about import about_numbers, location_kind
+from fewpoints.audit.coarsening import cheapest_release, hours
 from fewpoints.audit.dask_analyses import (
     anonymity_rows,
     dask_risk,
@@ -61,13 +61,7 @@ def _audit_dask(
     from fewpoints.attacks.resolution import ResolutionSweep
     from fewpoints.attacks.result import curve_row
     from fewpoints.briefing import attack_rng
-    from fewpoints.scale import (
-        coarsen_dask,
-        compute_tasks,
-        dask_unicity,
-        require_dask,
-        select_columns,
-    )
+    from fewpoints.scale import compute_tasks, dask_sweep, require_dask, select_columns
 
     dask = require_dask()
     sizes = sizes or AuditSizes()
@@ -81,12 +75,18 @@ def _audit_dask(
     d = describe_dask(ddf, list(sizes.sweep_cells), list(sizes.sweep_bins), report)
     seconds["describing the file"] = time.perf_counter() - t0
 
+    # The unicity curve and the coarsening table: three passes for every setting together.
     t0 = time.perf_counter()
-    ps = list(sizes.curve_points)
-    ps = [4, *(p for p in ps if p != 4)] if 4 in ps else ps
-    results, counts = dask_unicity(
-        select_columns(ddf), ps, n_targets=sizes.n_targets, rng=attack_rng(seed), progress=report
-    )
+    ps = sizes.curve_order()
+    step_s = int(d["time_step"])
+    bins = sizes.bins_for(step_s)
+    settings_ = [(c, b) for c in sizes.sweep_cells for b in bins]
+    rng = attack_rng(seed)
+    jobs = [(None, None, ps, attack_rng(seed))] + [(c, b, [sizes.sweep_points], rng)
+                                                   for c, b in settings_]  # fmt: skip
+    report(f"unicity and {len(settings_)} coarsenings: three passes for all of them", 0.0)
+    swept = dask_sweep(select_columns(ddf), jobs, n_targets=sizes.n_targets, progress=report)
+    (results, counts), swept = swept[0], swept[1:]
     if counts.n_devices < MIN_DEVICES:
         raise InputError(
             f"{source}: column device_id holds {counts.n_devices:,} device(s); an audit needs "
@@ -94,49 +94,14 @@ def _audit_dask(
         )
     curve = pd.DataFrame([curve_row(r) for r in results])
     curve = curve.sort_values("n_points", ignore_index=True)
-    seconds["unicity against points known"] = time.perf_counter() - t0
+    seconds["unicity and the coarsening table"] = time.perf_counter() - t0
 
-    per_device = counts.points_per_device()
-    kind = (
-        "repeating"
-        if d["n_locations"] <= REPEATING * d["n_records"]
-        else ("gps" if d["accuracy"] else "gps-like")
-    )
-    about = {
-        "n_records": int(d["n_records"]),
-        "n_devices": int(counts.n_devices),
-        "n_points": int(per_device.sum()),
-        "n_locations": int(d["n_locations"]),
-        "first": str(pd.Timestamp(d["first"], unit="s")),
-        "last": str(pd.Timestamp(d["last"], unit="s")),
-        "days": round((d["last"] - d["first"]) / 86_400, 1),
-        "locations": kind,
-        "locations_words": LOCATION_WORDS[kind],
-        "time_step": int(d["time_step"]),
-        "time_step_words": step_words(int(d["time_step"])),
-        "points_per_device": {
-            "median": float(np.median(per_device)),
-            "mean": float(per_device.mean()),
-            "p99": float(np.percentile(per_device, 99)),
-        },
-        "reading": {k: v for k, v in (reading or {}).items() if k != "projector"},
-    }
+    kind = location_kind(d["n_records"], d["n_locations"], d["accuracy"])
+    about = about_numbers(d["n_records"], counts.n_devices, counts.points_per_device(),
+                          d["n_locations"], d["first"], d["last"], kind, step_s, reading)  # fmt: skip
 
-    t0 = time.perf_counter()
-    step_s = about["time_step"]
-    bins = [b for b in sizes.sweep_bins if b is None or pd.Timedelta(b).total_seconds() > step_s]
-    rng = attack_rng(seed)
     rows = []
-    settings_ = [(c, b) for c in sizes.sweep_cells for b in bins]
-    for i, (c, b) in enumerate(settings_, 1):
-        stage = f"coarsening {i}/{len(settings_)}: {release_words(c, b)}"
-        part = (
-            select_columns(ddf)
-            if c is None and b is None
-            else coarsen_dask(select_columns(ddf), cell_km=c, time_bin=b)
-        )
-        res, _ = dask_unicity(part, [sizes.sweep_points], n_targets=sizes.n_targets, rng=rng,
-                              progress=lambda s, f, stage=stage: report(stage, f))  # fmt: skip
+    for (c, b), (res, _) in zip(settings_, swept, strict=True):
         h = step_s / 3600.0 if b is None else hours(b)
         rows.append({"cell_km": np.nan if c is None else float(c), "merge_v": np.nan,
                      "time_bin": b, "v": np.nan, "h": h, **curve_row(res[0])})  # fmt: skip
@@ -152,7 +117,6 @@ def _audit_dask(
                             for b in bins},
     }  # fmt: skip
     release, coarsest = cheapest_release(table, costs, sizes.sweep_points)
-    seconds["coarsening table"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     risk = dask_risk(select_columns(ddf), counts, sizes.risk_points, sizes.n_targets,

@@ -97,8 +97,7 @@ def audit(
     done("indexing the points", t0)
 
     t0 = step("unicity against points known")
-    ps = list(sizes.curve_points)
-    ps = [4, *(p for p in ps if p != 4)] if 4 in ps else ps
+    ps = sizes.curve_order()
     m = index.points_per_device()
     ps = [p for p in ps if (m >= p).any()]
     curve = unicity_curve(index, ps, n_targets=sizes.n_targets, rng=attack_rng(seed))
@@ -107,7 +106,7 @@ def audit(
 
     t0 = step("coarsening table")
     step_s = about["time_step"]
-    bins = [b for b in sizes.sweep_bins if b is None or pd.Timedelta(b).total_seconds() > step_s]
+    bins = sizes.bins_for(step_s)
     import warnings
 
     with warnings.catch_warnings():

@@ -48,6 +48,15 @@ class AuditSizes:
     #: locations when they are antennas or cells).
     granularities: tuple[float, ...] = (0.1, 0.5, 2.0)
 
+    def curve_order(self) -> list[int]:
+        """The curve's numbers of points in the order they are drawn: 4 first (see above)."""
+        ps = list(self.curve_points)
+        return [4, *(p for p in ps if p != 4)] if 4 in ps else ps
+
+    def bins_for(self, step_s: int) -> list[str | None]:
+        """The time slots of the coarsening table longer than the file's time step ``step_s``."""
+        return [b for b in self.sweep_bins if b is None or pd.Timedelta(b).total_seconds() > step_s]
+
 
 @dataclass
 class Audit:

@@ -18,7 +18,13 @@ The one public seam the attacks call (install the ``scale`` extra:
 """
 
 from fewpoints.scale.cluster import connect
-from fewpoints.scale.engine import count_points, dask_holders, dask_unicity
+from fewpoints.scale.engine import (
+    DeviceCounts,
+    count_points,
+    dask_holders,
+    dask_sweep,
+    dask_unicity,
+)
 from fewpoints.scale.frames import (
     INSTALL_HINT,
     compute_tasks,
@@ -34,6 +40,7 @@ from fewpoints.scale.passes import FETCH_META, MATCH_META, fetch_partition, matc
 from fewpoints.scale.transform import coarsen_dask, dask_map
 
 __all__ = [
+    "DeviceCounts",
     "FETCH_META",
     "INSTALL_HINT",
     "MATCH_META",
@@ -44,6 +51,7 @@ __all__ = [
     "count_points",
     "dask_holders",
     "dask_map",
+    "dask_sweep",
     "dask_unicity",
     "factorize_devices",
     "fetch_partition",

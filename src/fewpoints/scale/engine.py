@@ -41,10 +41,15 @@ from fewpoints.scale.passes import (
     FETCH_META,
     HOLDERS_META,
     MATCH_META,
+    SWEEP_MATCH_META,
     count_partition,
     fetch_partition,
     holders_partition,
     match_frame,
+    sweep_count_meta,
+    sweep_count_partition,
+    sweep_fetch_partition,
+    sweep_match_partition,
 )
 from fewpoints.schema import FewpointsError
 
@@ -141,13 +146,16 @@ class DeviceCounts:
 
 def count_points(ddf, progress) -> tuple[object, DeviceCounts]:
     """Pass 1, shuffling on device_id first when a device spans partitions."""
+    ddf, counts = _count_table(ddf, progress, count_partition, (), COUNT_META,
+                               "pass 1/3: points per device", ["n_points"])  # fmt: skip
+    return ddf, counts[0]
+
+
+def _count_table(ddf, progress, func, args, meta, stage, columns) -> tuple[object, list]:
+    """Pass 1 by ``func``: a :class:`DeviceCounts` per column of points per device, in ``columns``."""
     for attempt in (0, 1):
-        frames = compute_tasks(
-            per_partition(ddf, count_partition, meta=COUNT_META),
-            "pass 1/3: points per device",
-            progress,
-        )
-        table = pd.concat(frames, ignore_index=True) if frames else COUNT_META
+        frames = compute_tasks(per_partition(ddf, func, *args, meta=meta), stage, progress)
+        table = pd.concat(frames, ignore_index=True) if frames else meta
         if len(table) == 0:
             raise FewpointsError("the traces table is empty")
         n_records = int(table["n_records"].sum())
@@ -158,11 +166,19 @@ def count_points(ddf, progress) -> tuple[object, DeviceCounts]:
         sorted_ids = ids.take(order)
         repeated = len(sorted_ids) > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any())
         if not repeated:
-            n_points = table["n_points"].to_numpy(dtype=np.int64)[order]
             row_code = np.empty(len(order), dtype=np.int64)
             row_code[order] = np.arange(len(order), dtype=np.int64)
             part_start = np.cumsum([0] + [len(f) for f in frames]).astype(np.int64)
-            return ddf, DeviceCounts(sorted_ids, n_points, n_records, row_code, part_start)
+            return ddf, [
+                DeviceCounts(
+                    sorted_ids,
+                    table[c].to_numpy(dtype=np.int64)[order],
+                    n_records,
+                    row_code,
+                    part_start,
+                )  # fmt: skip
+                for c in columns
+            ]
         if attempt == 1:  # pragma: no cover - a shuffle on device_id cannot leave repeats
             raise FewpointsError("a device still spans two partitions after shuffling")
         # Some device spans two partitions: gather each device's records in one partition.
@@ -170,13 +186,19 @@ def count_points(ddf, progress) -> tuple[object, DeviceCounts]:
     raise AssertionError("unreachable")
 
 
-def _fetch_points(ddf, counts: DeviceCounts, requests, stage: str, progress):
-    """Pass 2: x, y, t of the ``ranks``-th points of every ``(devices, ranks)`` request, in order."""
+def _fetch_points(ddf, counts: DeviceCounts, requests, stage: str, progress, settings=None):
+    """Pass 2: x, y, t of the ``ranks``-th points of every ``(devices, ranks)`` request, in order.
+
+    With ``settings`` (coarsenings, as :func:`sweep_fetch_partition` takes
+    them), each request is a ``(devices, ranks, setting)``: its points in
+    that coarsening of the table.
+    """
     dask = require_dask()
-    req_dev, req_rank = [], []
-    for devices, ranks in requests:
+    req_dev, req_rank, req_setting = [], [], []
+    for devices, ranks, *setting in requests:
         req_dev.append(np.repeat(counts.ids(devices), ranks.shape[1]))
         req_rank.append(np.asarray(ranks).ravel())
+        req_setting.append(np.full(ranks.size, setting[0] if setting else 0, dtype=np.int64))
     want = pd.DataFrame(
         {
             "device_id": pd.Series(np.concatenate(req_dev), dtype=str),
@@ -184,16 +206,56 @@ def _fetch_points(ddf, counts: DeviceCounts, requests, stage: str, progress):
         }
     )
     want["request"] = np.arange(len(want), dtype=np.int64)
+    if settings is None:
+        func, args = fetch_partition, ()
+    else:
+        want["setting"] = np.concatenate(req_setting)
+        func, args = sweep_fetch_partition, (settings,)
     want_d = dask.delayed(want, pure=True)
-    got = compute_tasks(
-        per_partition(ddf, fetch_partition, want_d, meta=FETCH_META), stage, progress
-    )
+    got = compute_tasks(per_partition(ddf, func, want_d, *args, meta=FETCH_META), stage, progress)
     got = pd.concat(got, ignore_index=True).sort_values("request")
     if len(got) != len(want) or not np.array_equal(got["request"].to_numpy(), want["request"]):
         raise FewpointsError(
             "the traces changed while they were read (a target's points are missing)"
         )
     return got["x"].to_numpy(), got["y"].to_numpy(), got["t"].to_numpy()
+
+
+def _results(draws, sizes, base, x, y, t, counts: DeviceCounts) -> list:
+    """One ``UnicityResult`` per draw: anonymity sets ``sizes[base[i]:base[i + 1]]``, points x, y, t."""
+    from fewpoints.attacks.result import UnicityResult, wilson_interval
+
+    results = []
+    at = 0
+    for (p, targets, _, n_eligible), lo_g, hi_g in zip(draws, base[:-1], base[1:], strict=True):
+        n = len(targets)
+        s = sizes[lo_g:hi_g]
+        k = int((s == 1).sum())
+        lo, hi = wilson_interval(k, n)
+        sl = slice(at, at + n * p)
+        at += n * p
+        results.append(
+            UnicityResult(
+                value=k / n,
+                ci_low=lo,
+                ci_high=hi,
+                n_points=p,
+                n_targets=n,
+                targets=pd.DataFrame({"device_id": counts.ids(targets), "anonymity_set_size": s}),
+                points=pd.DataFrame(
+                    {
+                        "device_id": np.repeat(counts.ids(targets), p),
+                        "x_km": x[sl],
+                        "y_km": y[sl],
+                        "time": t[sl].astype("datetime64[s]"),
+                    }
+                ),
+                knowledge="random",
+                n_devices=counts.n_devices,
+                n_eligible=n_eligible,
+            )
+        )
+    return results
 
 
 def _known_points(x, y, t, requests) -> dict:
@@ -255,7 +317,6 @@ def dask_unicity(
     """
     rng = np.random.default_rng(rng)
     from fewpoints.attacks.draws import draw_random
-    from fewpoints.attacks.result import UnicityResult, wilson_interval
 
     dask = require_dask()
     if knowledge != "random":
@@ -287,34 +348,77 @@ def dask_unicity(
         hits["target"].to_numpy(), weights=hits["holders"].to_numpy(), minlength=len(known["need"])
     ).astype(np.int64)
 
-    results = []
-    at = 0
-    for (p, targets, _, n_eligible), lo_g, hi_g in zip(draws, base[:-1], base[1:], strict=True):
-        n = len(targets)
-        s = sizes[lo_g:hi_g]
-        k = int((s == 1).sum())
-        lo, hi = wilson_interval(k, n)
-        sl = slice(at, at + n * p)
-        at += n * p
-        results.append(
-            UnicityResult(
-                value=k / n,
-                ci_low=lo,
-                ci_high=hi,
-                n_points=p,
-                n_targets=n,
-                targets=pd.DataFrame({"device_id": counts.ids(targets), "anonymity_set_size": s}),
-                points=pd.DataFrame(
-                    {
-                        "device_id": np.repeat(counts.ids(targets), p),
-                        "x_km": x[sl],
-                        "y_km": y[sl],
-                        "time": t[sl].astype("datetime64[s]"),
-                    }
-                ),
-                knowledge="random",
-                n_devices=counts.n_devices,
-                n_eligible=n_eligible,
-            )
-        )
-    return results, counts
+    return _results(draws, sizes, base, x, y, t, counts), counts
+
+
+def dask_sweep(ddf, jobs, *, n_targets: int, progress=None) -> list[tuple[list, DeviceCounts]]:
+    """``dask_unicity`` of the table coarsened in many ways, in three passes for all of them.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        A traces table, each device in one partition.
+    jobs : list of (cell_km, time_bin, ps, rng)
+        A coarsening (square cells of ``cell_km``, slots of ``time_bin``;
+        None keeps the recorded value), the numbers of known points, and the
+        generator to draw with (jobs sharing one generator draw in turn, in
+        the order given).
+    n_targets : int
+    progress : callable, optional
+
+    Returns
+    -------
+    list of (results, counts)
+        Per job, what ``dask_unicity(coarsen_dask(ddf, cell_km=..., time_bin=...),
+        ps, rng=rng)`` returns, called job after job.
+
+    Notes
+    -----
+    Every pass reads each partition once, takes its distinct (device,
+    location, time) triples, and coarsens those (the locations once per
+    setting, the times per triple) for every job in turn, so the sweep costs
+    three reads of the data, not three per setting.
+    """
+    from fewpoints.attacks.draws import draw_random
+    from fewpoints.common import duration_seconds, positive
+
+    dask = require_dask()
+    settings = [
+        (None if c is None else positive(c, "cell_km"),
+         None if b is None else duration_seconds(b, "time_bin"))
+        for c, b, _, _ in jobs
+    ]  # fmt: skip
+    ddf = select_columns(ddf)
+    n = len(settings)
+    ddf, counts = _count_table(
+        ddf, progress, sweep_count_partition, (settings,), sweep_count_meta(n),
+        f"pass 1/3: points per device ({n} settings)", sweep_count_meta(n).columns[2:],
+    )  # fmt: skip
+    draws = [draw_random(c, ps, n_targets, np.random.default_rng(rng))
+             for c, (_, _, ps, rng) in zip(counts, jobs, strict=True)]  # fmt: skip
+    requests = [(tg, local, k) for k, dr in enumerate(draws) for _, tg, local, _ in dr]
+    x, y, t = _fetch_points(ddf, counts[0], requests, f"pass 2/3: known points ({n} settings)",
+                            progress, settings)  # fmt: skip
+    knowns, spans, at = [], [], 0
+    for k in range(n):
+        reqs = [(tg, local) for tg, local, j in requests if j == k]
+        m = sum(r.size for _, r in reqs)
+        spans.append(slice(at, at + m))
+        at += m
+        knowns.append(_known_points(x[spans[k]], y[spans[k]], t[spans[k]], reqs))
+    hits = compute_tasks(
+        per_partition(ddf, sweep_match_partition, dask.delayed(knowns, pure=True), settings,
+                      meta=SWEEP_MATCH_META),
+        f"pass 3/3: matching ({n} settings)",
+        progress,
+    )  # fmt: skip
+    hits = pd.concat(hits, ignore_index=True) if hits else SWEEP_MATCH_META
+    out = []
+    for k in range(n):
+        h = hits[hits["setting"].to_numpy() == k]
+        sizes = np.bincount(h["target"].to_numpy(), weights=h["holders"].to_numpy(),
+                            minlength=len(knowns[k]["need"])).astype(np.int64)  # fmt: skip
+        base = np.cumsum([0] + [len(tg) for _, tg, _, _ in draws[k]])
+        sl = spans[k]
+        out.append((_results(draws[k], sizes, base, x[sl], y[sl], t[sl], counts[k]), counts[k]))
+    return out

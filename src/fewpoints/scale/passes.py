@@ -25,43 +25,96 @@ def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
     them) and, for every pair, its device row and (with ``coordinates``)
     its x, y and time; without ``coordinates``, the records per device
     instead. Points are in the order of the in-memory index's point codes:
-    x, then y, then time. Intermediate arrays are freed or reused as soon as
-    possible: this is a worker's peak memory.
+    x, then y, then time.
+    """
+    dev_ids, d, loc, loc_x, loc_y, t, records = fine_pairs(df)
+    if not coordinates:
+        return dev_ids, d, records
+    return dev_ids, d, loc_x[loc], loc_y[loc], t
+
+
+def fine_pairs(df: pd.DataFrame):
+    """A partition's distinct (device, location, time) triples, sorted, with its tables.
+
+    Returns ``(dev_ids, d, loc, loc_x, loc_y, t, records)``: the device IDs
+    (sorted), for every distinct pair its device row, location code (into
+    ``loc_x, loc_y``, codes in (x, y) order) and time (int64 seconds), and the
+    records per device. Intermediate arrays are freed as soon as possible:
+    this is a worker's peak memory.
     """
     dev, x, y, t = partition_columns(df)
     dcode, dev_ids = factorize_devices(dev)
-    records = None if coordinates else np.bincount(dcode, minlength=len(dev_ids))
+    records = np.bincount(dcode, minlength=len(dev_ids))
     del dev
     loc, loc_x, loc_y = location_codes(x, y)
     del x, y
+    d, loc, t = _distinct_pairs(dcode, len(dev_ids), loc, len(loc_x), t)
+    return dev_ids, d, loc, loc_x, loc_y, t, records
+
+
+def _distinct_pairs(dcode, n_dev: int, loc, n_loc: int, t, *, ordered: bool = False):
+    """The distinct (device, location, time) triples, sorted in that order (codes and seconds).
+
+    ``dcode`` and ``loc`` may be overwritten (they are a worker's largest
+    arrays); ``ordered`` says the triples are already in that order.
+    """
     t0 = int(t.min())
     span = int(t.max()) - t0 + 1
-    if len(dev_ids) * len(loc_x) * span < 2**62:  # times as offsets: no hashing, same order
+    if n_dev * n_loc * span < 2**62:  # times as offsets: no hashing, same order
         tcode, times, n_time = t - t0, None, span
     else:
         tcode, times = pd.factorize(t, sort=True)
         n_time = len(times)
-    n_points = len(loc_x) * n_time
+    n_points = n_loc * n_time
     point = loc
     point *= n_time
     point += tcode
-    del loc, tcode, t
-    if len(dev_ids) * n_points < 2**62:
+    del loc, tcode
+    if n_dev * n_points < 2**62:
         key = dcode
         key *= n_points
         key += point
         del point
-        key.sort()
+        if not ordered:
+            key.sort()
         key = dedupe_sorted(key)
         d, pt = key // n_points, key % n_points
     else:  # very many distinct values: sort the pairs without one packed key
         pairs = np.unique(np.stack([dcode, point]), axis=1)
         d, pt = pairs[0], pairs[1]
-    if not coordinates:
-        return dev_ids, d, records
     loc, tc = pt // n_time, pt % n_time
     time = tc + t0 if times is None else np.asarray(times, dtype=np.int64)[tc]
-    return dev_ids, d, loc_x[loc], loc_y[loc], time
+    return d, loc, time
+
+
+def coarse_pairs(fine, cell_km: float | None, step_s: int | None, *, distinct: bool = True):
+    """``(d, loc, loc_x, loc_y, t)`` of the partition coarsened: pairs, location codes and table.
+
+    ``fine`` is :func:`fine_pairs`' result; the coarsening is
+    :func:`fewpoints.anonymize.coarsen_space` (square cells of ``cell_km``)
+    and :func:`~fewpoints.anonymize.coarsen_time` (slots of ``step_s``
+    seconds), computed on the distinct locations and pairs instead of the
+    records: the same values, so (``distinct``) the same distinct points in
+    the same order as the coarsened partition read again; without
+    ``distinct``, one row per fine pair (repeats left in).
+    """
+    _, d, loc, loc_x, loc_y, t, _ = fine
+    if cell_km is None and step_s is None:
+        return d, loc, loc_x, loc_y, t
+    if cell_km is None:
+        cmap, cx, cy = None, loc_x, loc_y
+    else:
+        c = float(cell_km)
+        cmap, cx, cy = location_codes((np.floor(loc_x / c) + 0.5) * c,
+                                      (np.floor(loc_y / c) + 0.5) * c)  # fmt: skip
+    cl = loc if cmap is None else cmap[loc]
+    tt = t if step_s is None else t - np.mod(t, step_s)
+    if not distinct:
+        return d, cl, cx, cy, tt
+    # Flooring times keeps the fine order; moving locations to cells does not.
+    d, cl, tt = _distinct_pairs(d.copy(), len(fine[0]), cl.copy() if cmap is None else cl,
+                                len(cx), tt, ordered=cmap is None)  # fmt: skip
+    return d, cl, cx, cy, tt
 
 
 COUNT_META = pd.DataFrame(
@@ -102,13 +155,23 @@ def fetch_partition(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
     empty = FETCH_META.copy()
     if len(df) == 0:
         return empty
-    dev = df["device_id"]
-    if not (pd.api.types.is_string_dtype(dev) or isinstance(dev.dtype, pd.CategoricalDtype)):
-        dev = dev.astype(str)  # IDs are compared as text, as the in-memory index does
-    sub = df.loc[dev.isin(want["device_id"].unique()).to_numpy(), COLUMNS]
+    sub = _wanted(df, want)
     if len(sub) == 0:
         return empty
     ids, d, x, y, t = _device_points(sub)
+    return _pick(ids, d, x, y, t, want)
+
+
+def _wanted(df: pd.DataFrame, want: pd.DataFrame) -> pd.DataFrame:
+    """The records of the partition's devices among ``want["device_id"]`` (IDs compared as text)."""
+    dev = df["device_id"]
+    if not (pd.api.types.is_string_dtype(dev) or isinstance(dev.dtype, pd.CategoricalDtype)):
+        dev = dev.astype(str)  # IDs are compared as text, as the in-memory index does
+    return df.loc[dev.isin(want["device_id"].unique()).to_numpy(), COLUMNS]
+
+
+def _pick(ids, d, x, y, t, want: pd.DataFrame) -> pd.DataFrame:
+    """The ``rank``-th of the sorted distinct pairs ``(d, x, y, t)`` of each wanted device held here."""
     row = pd.Index(ids).get_indexer(want["device_id"])
     here = row >= 0
     start = np.searchsorted(d, np.arange(len(ids)))
@@ -145,15 +208,18 @@ def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
     return _count_holders(dev.iloc[rows], pid, known)
 
 
-def _known_rows(x, y, t, known: dict) -> tuple[np.ndarray, np.ndarray]:
+def _known_rows(x, y, t, known: dict, *, loc=None) -> tuple[np.ndarray, np.ndarray]:
     """The records that are known points, and the point id of each.
 
     The broadcast join: each coordinate is looked up among the known
     points' values (a hash lookup), then the (x, y, t) triple among the
-    known triples (a binary search on one packed key).
+    known triples (a binary search on one packed key). With ``loc``, ``x``
+    and ``y`` are a table of locations and record i is at ``loc[i]``.
     """
     xs, ys, ts = (pd.Index(np.unique(known[c])) for c in ("x", "y", "t"))
     xi, yi, ti = xs.get_indexer(x), ys.get_indexer(y), ts.get_indexer(t)
+    if loc is not None:
+        xi, yi = xi[loc], yi[loc]
     rows = np.flatnonzero((xi >= 0) & (yi >= 0) & (ti >= 0))
     ny, nt = len(ys), len(ts)
     key = (xi[rows].astype(np.int64) * ny + yi[rows]) * nt + ti[rows]
@@ -171,8 +237,13 @@ def _count_holders(dev: pd.Series, pid: np.ndarray, known: dict) -> np.ndarray:
     if len(pid) == 0:
         return np.zeros(len(need), dtype=np.int64)
     dcode, dev_ids = pd.factorize(dev)
-    g, _ = _holder_pairs(dcode, len(dev_ids), pid, known)
-    return np.bincount(g, minlength=len(need)).astype(np.int64)
+    return _holder_counts(dcode, len(dev_ids), pid, known)
+
+
+def _holder_counts(dcode: np.ndarray, n_dev: int, pid: np.ndarray, known: dict) -> np.ndarray:
+    """Per target, the devices (codes below ``n_dev``) holding all its points."""
+    g, _ = _holder_pairs(dcode, n_dev, pid, known)
+    return np.bincount(g, minlength=len(known["need"])).astype(np.int64)
 
 
 def _holder_pairs(dcode: np.ndarray, n_dev: int, pid: np.ndarray, known: dict):
@@ -226,3 +297,74 @@ def holders_partition(df: pd.DataFrame, known: dict) -> pd.DataFrame:
     rows, pid = _known_rows(x, y, t, known)
     g, d = _holder_pairs(dcode[rows], len(ids), pid, known)
     return pd.DataFrame({"target": g, "device": d})
+
+
+# ---------------------------------------------------------------------------
+# The three passes for many coarsenings at once (each partition read once per pass)
+# ---------------------------------------------------------------------------
+
+
+def sweep_count_meta(n_settings: int) -> pd.DataFrame:
+    """Pass 1's frame for ``n_settings`` coarsenings: ``n_points`` is the first's."""
+    cols = {"device_id": pd.Series([], dtype="string[pyarrow]"),
+            "n_records": pd.Series([], dtype=np.int64)}  # fmt: skip
+    for k in range(n_settings):
+        cols[_points_column(k)] = pd.Series([], dtype=np.int64)
+    return pd.DataFrame(cols)
+
+
+def _points_column(k: int) -> str:
+    return "n_points" if k == 0 else f"n_points_{k}"
+
+
+def sweep_count_partition(df: pd.DataFrame, settings: list) -> pd.DataFrame:
+    """Pass 1 for every ``(cell_km, step_s)`` of ``settings``: each device's distinct coarse points."""
+    if len(df) == 0:
+        return sweep_count_meta(len(settings))
+    fine = fine_pairs(df)
+    ids = fine[0]
+    out = {"device_id": pd.array(ids, dtype="string[pyarrow]"),
+           "n_records": fine[6].astype(np.int64)}  # fmt: skip
+    for k, (cell, step) in enumerate(settings):
+        d = coarse_pairs(fine, cell, step)[0]
+        out[_points_column(k)] = np.bincount(d, minlength=len(ids)).astype(np.int64)
+    return pd.DataFrame(out)
+
+
+def sweep_fetch_partition(df: pd.DataFrame, want: pd.DataFrame, settings: list) -> pd.DataFrame:
+    """Pass 2 for many coarsenings: each request's point, in the coarsening ``want["setting"]``."""
+    sub = _wanted(df, want) if len(df) else df
+    if len(sub) == 0:
+        return FETCH_META.copy()
+    fine = fine_pairs(sub)
+    frames = [FETCH_META]
+    for k in np.unique(want["setting"].to_numpy()):
+        d, loc, loc_x, loc_y, t = coarse_pairs(fine, *settings[k])
+        frames.append(_pick(fine[0], d, loc_x[loc], loc_y[loc], t,
+                            want[want["setting"].to_numpy() == k]))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+SWEEP_MATCH_META = pd.DataFrame(
+    {
+        "setting": np.array([], dtype=np.int64),
+        "target": np.array([], dtype=np.int64),
+        "holders": np.array([], dtype=np.int64),
+    }
+)
+
+
+def sweep_match_partition(df: pd.DataFrame, knowns: list, settings: list) -> pd.DataFrame:
+    """Pass 3 for many coarsenings: per setting, the targets with holders here, and how many."""
+    if len(df) == 0:
+        return SWEEP_MATCH_META.copy()
+    fine = fine_pairs(df)
+    frames = [SWEEP_MATCH_META]
+    for k, (known, (cell, step)) in enumerate(zip(knowns, settings, strict=True)):
+        d, loc, loc_x, loc_y, t = coarse_pairs(fine, cell, step, distinct=False)
+        rows, pid = _known_rows(loc_x, loc_y, t, known, loc=loc)
+        counts = _holder_counts(d[rows], len(fine[0]), pid, known)
+        hit = np.flatnonzero(counts)
+        frames.append(pd.DataFrame({"setting": np.full(len(hit), k, dtype=np.int64),
+                                    "target": hit.astype(np.int64), "holders": counts[hit]}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
