@@ -31,6 +31,7 @@ CHILD = r"""
 import hashlib, json, sys, time
 import numpy as np, pandas as pd
 mode, path, p, n_targets, seed, workers, limit = sys.argv[1:8]
+save = sys.argv[8] if len(sys.argv) > 8 else ""
 p, n_targets, seed = int(p), int(n_targets), int(seed)
 from fewpoints.attacks import unicity
 stages = {}
@@ -50,6 +51,7 @@ if mode == "dask":
                                       rng=np.random.default_rng(seed), progress=progress)
         progress("closing the cluster", 0.0)
     n_records = counts.n_records
+    n_pairs = int(counts.points_per_device().sum())
 else:
     from pathlib import Path
     folder = Path(path)
@@ -61,6 +63,7 @@ else:
     stages["index and attack"] = time.perf_counter()
     res = unicity(traces, p, n_targets=n_targets, rng=seed)
     n_records = len(traces)
+    n_pairs = None
 end = time.perf_counter()
 names = list(stages)
 times = {k: (stages[names[i + 1]] if i + 1 < len(names) else end) - stages[k]
@@ -69,16 +72,26 @@ digest = hashlib.sha256()
 digest.update(res.targets.to_csv(index=False).encode())
 pts = res.points[["device_id", "x_km", "y_km", "time"]]
 digest.update(pts.to_csv(index=False).encode())
+if save:  # the targets and their points, for another engine to answer (bench_dask_duckdb.py)
+    res.targets.to_parquet(save + "-targets.parquet", index=False)
+    pts.to_parquet(save + "-points.parquet", index=False)
 print(json.dumps({"mode": mode, "seconds": end - t0, "stages": times, "partitions": parts,
                   "unicity": res.value, "ci": [res.ci_low, res.ci_high],
                   "n_targets": res.n_targets, "n_devices": res.n_devices,
-                  "n_records": int(n_records), "digest": digest.hexdigest()}))
+                  "n_records": int(n_records), "n_device_points": n_pairs,
+                  "digest": digest.hexdigest()}))
 """
 
 
-def run(mode: str, args) -> dict:
+def run(mode: str, args, save: str = "") -> dict:
+    """One attack in a child (``mode`` "dask" or "memory"), its whole process tree sampled.
+
+    With ``save`` (a path prefix), the child also writes its targets
+    (``SAVE-targets.parquet``: device_id, anonymity_set_size) and their known
+    points (``SAVE-points.parquet``), after its time is taken.
+    """
     cmd = [sys.executable, "-c", CHILD, mode, str(args.path), str(args.points)]
-    cmd += [str(args.targets), str(args.seed), str(args.workers), args.memory_limit]
+    cmd += [str(args.targets), str(args.seed), str(args.workers), args.memory_limit, save]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with PeakSampler(proc.pid) as sampler:
         out, err = proc.communicate()
