@@ -232,37 +232,36 @@ def stays_table(plans: DayPlans, params) -> pd.DataFrame:
     """
     n, n_days, _ = plans.place.shape
     place = plans.place.reshape(n, -1)
-    used = place >= 0
-    per_person = used.sum(axis=1)
-    pl = place[used]
-    st = plans.start.reshape(n, -1)[used]
-    del used
-    person = np.repeat(np.arange(n, dtype=np.int32), per_person)
-    end = np.empty_like(st)
-    end[:-1] = st[1:]
-    end[np.cumsum(per_person) - 1] = n_days * DAY_S
-    # Drop empty stays (cut short at midnight), then merge runs at one place (the night at home).
-    empty = end <= st
-    if empty.any():
-        keep = ~empty
-        pl, st, end, person = pl[keep], st[keep], end[keep], person[keep]
-        del keep
-    del empty
-    first = np.ones(pl.size, dtype=bool)
-    first[1:] = (person[1:] != person[:-1]) | (pl[1:] != pl[:-1])
-    last = np.empty_like(first)
-    last[:-1] = first[1:]
-    last[-1:] = True
+    starts = plans.start.reshape(n, -1)
+    # Starts never decrease along a person's slots, and an unused slot holds the start of
+    # the next used one, so a used slot's stay ends where the next slot starts: a stay is
+    # empty (cut short at midnight) when the next slot starts at the same second. The last
+    # slot runs to the end of the period, never empty. Keep the used, non-empty slots.
+    keep = np.ones(place.shape, dtype=bool)
+    np.greater(starts[:, 1:], starts[:, :-1], out=keep[:, :-1])
+    keep &= place >= 0
+    per_person = np.count_nonzero(keep, axis=1)
+    pl = place[keep]
+    st = starts[keep]
+    del keep
+    # Each kept stay ends where the next kept one starts, so merging runs at one place (the
+    # night at home) keeps the first stay of each run, which ends where the next run starts.
+    head = np.cumsum(per_person) - per_person
+    first = np.empty(pl.size, dtype=bool)
+    np.not_equal(pl[1:], pl[:-1], out=first[1:])
+    first[head] = True
+    runs = np.add.reduceat(first, head, dtype=np.int64) if n else np.zeros(0, np.int64)
     base = epoch_seconds(params)
     start = st[first].astype(np.int64)
-    start += base
     del st
-    stop = end[last].astype(np.int64)
+    stop = np.empty_like(start)
+    stop[:-1] = start[1:]
+    stop[np.cumsum(runs) - 1] = n_days * DAY_S
+    start += base
     stop += base
-    del end, last
     return pd.DataFrame(
         {
-            "person_id": person[first],
+            "person_id": np.repeat(np.arange(n, dtype=np.int32), runs),
             "place_id": pl[first],
             "start": start.view("datetime64[s]"),
             "end": stop.view("datetime64[s]"),
