@@ -38,6 +38,9 @@ RHO, GAMMA = 0.6, 0.21
 SLOTS = ("home", "work", "lunch", "work_pm", "outing1", "outing2", "outing3", "home_again")
 K = len(SLOTS)
 MAX_OUTINGS = 3
+#: Chance of exploring a new place by the number of places in memory: ``rho * S**-gamma``,
+#: where S counts home too, so a newcomer still explores with probability below rho.
+_EXPLORE = RHO * (np.arange(MEMORY_SLOTS + 1) + 1.0) ** -GAMMA
 
 
 @dataclass
@@ -58,9 +61,28 @@ class DayPlans:
 
     def locate(self, day: int, person: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         """Place of each ``person`` at ``seconds`` (since the world's start) during ``day``."""
-        starts = self.start[person, day, :]
-        col = (starts <= seconds[:, None]).sum(axis=1) - 1
-        return self.place[person, day, col]
+        starts = np.take(self.start[:, day, :], person, axis=0)
+        col = count_true(starts <= seconds[:, None])
+        flat = person.astype(np.intp)
+        flat *= self.days * K
+        flat += day * K - 1
+        flat += col
+        return self.place.reshape(-1)[flat]
+
+
+def count_true(mask: np.ndarray) -> np.ndarray:
+    """The number of True in each row of a C-contiguous boolean ``mask`` (``mask.sum(axis=1)``).
+
+    Rows a multiple of eight wide are counted eight at a time, as the bits of a
+    64-bit word (``np.bitwise_count``): several times faster than the sum.
+    """
+    width = mask.shape[1]
+    if width % 8 or not mask.flags.c_contiguous:
+        return mask.sum(axis=1)
+    words = np.bitwise_count(mask.view(np.uint64))
+    if width == 8:
+        return words.reshape(-1)
+    return words.sum(axis=1, dtype=np.intp)
 
 
 class _Memory:
@@ -80,17 +102,19 @@ class _Memory:
     ) -> np.ndarray:
         """Choose the next outing of each person in ``who`` (unique indices) leaving from place ``origin``."""
         chosen = np.empty(who.size, dtype=np.int32)
-        # S counts home too, so a newcomer still explores with probability below rho.
-        explore = rng.random(who.size) < RHO * (self.size[who] + 1.0) ** -GAMMA
+        explore = rng.random(who.size) < _EXPLORE[self.size[who]]
         e = np.flatnonzero(explore)
         r = np.flatnonzero(~explore)
         if r.size:
             pr = who[r]
-            cum = np.cumsum(self.count[pr], axis=1)
+            cum = np.cumsum(np.take(self.count, pr, axis=0), axis=1, dtype=np.int32)
             u = rng.random(r.size) * cum[:, -1]
-            slot = (cum <= u[:, None]).sum(axis=1)
-            chosen[r] = self.place[pr, slot]
-            self.count[pr, slot] += 1
+            slot = pr.astype(np.intp)
+            slot *= MEMORY_SLOTS
+            slot += count_true(cum <= u[:, None])
+            del cum
+            chosen[r] = self.place.reshape(-1)[slot]
+            self.count.reshape(-1)[slot] += 1
         if e.size:
             pe = who[e]
             far = rng.random(e.size) < self.roaming[pe]
@@ -98,20 +122,21 @@ class _Memory:
             new[~far] = city.explore.sample(city.place_cell[origin[e[~far]]], rng)
             new[far] = city.explore_far.sample(city.place_cell[origin[e[far]]], rng)
             chosen[e] = new
-            match = self.place[pe] == new[:, None]
-            known = match.any(axis=1)
+            match = np.take(self.place, pe, axis=0) == new[:, None]
+            known = count_true(match) > 0
             k = np.flatnonzero(known)
             self.count[pe[k], match[k].argmax(axis=1)] += 1
+            del match
             u = np.flatnonzero(~known)
             pu = pe[u]
-            full = self.size[pu] >= MEMORY_SLOTS
+            size = self.size[pu]
             # A full memory forgets its least visited place to make room.
-            slot = np.where(
-                full, self.count[pu].argmin(axis=1), np.minimum(self.size[pu], MEMORY_SLOTS - 1)
-            )
+            slot = np.minimum(size, MEMORY_SLOTS - 1)
+            full = np.flatnonzero(size >= MEMORY_SLOTS)
+            slot[full] = np.take(self.count, pu[full], axis=0).argmin(axis=1)
             self.place[pu, slot] = new[u]
             self.count[pu, slot] = 1
-            self.size[pu] = np.minimum(self.size[pu] + 1, MEMORY_SLOTS)
+            self.size[pu] = np.minimum(size + 1, MEMORY_SLOTS)
         return chosen
 
 
@@ -232,37 +257,36 @@ def stays_table(plans: DayPlans, params) -> pd.DataFrame:
     """
     n, n_days, _ = plans.place.shape
     place = plans.place.reshape(n, -1)
-    used = place >= 0
-    per_person = used.sum(axis=1)
-    pl = place[used]
-    st = plans.start.reshape(n, -1)[used]
-    del used
-    person = np.repeat(np.arange(n, dtype=np.int32), per_person)
-    end = np.empty_like(st)
-    end[:-1] = st[1:]
-    end[np.cumsum(per_person) - 1] = n_days * DAY_S
-    # Drop empty stays (cut short at midnight), then merge runs at one place (the night at home).
-    empty = end <= st
-    if empty.any():
-        keep = ~empty
-        pl, st, end, person = pl[keep], st[keep], end[keep], person[keep]
-        del keep
-    del empty
-    first = np.ones(pl.size, dtype=bool)
-    first[1:] = (person[1:] != person[:-1]) | (pl[1:] != pl[:-1])
-    last = np.empty_like(first)
-    last[:-1] = first[1:]
-    last[-1:] = True
+    starts = plans.start.reshape(n, -1)
+    # Starts never decrease along a person's slots, and an unused slot holds the start of
+    # the next used one, so a used slot's stay ends where the next slot starts: a stay is
+    # empty (cut short at midnight) when the next slot starts at the same second. The last
+    # slot runs to the end of the period, never empty. Keep the used, non-empty slots.
+    keep = np.ones(place.shape, dtype=bool)
+    np.greater(starts[:, 1:], starts[:, :-1], out=keep[:, :-1])
+    keep &= place >= 0
+    per_person = np.count_nonzero(keep, axis=1)
+    pl = place[keep]
+    st = starts[keep]
+    del keep
+    # Each kept stay ends where the next kept one starts, so merging runs at one place (the
+    # night at home) keeps the first stay of each run, which ends where the next run starts.
+    head = np.cumsum(per_person) - per_person
+    first = np.empty(pl.size, dtype=bool)
+    np.not_equal(pl[1:], pl[:-1], out=first[1:])
+    first[head] = True
+    runs = np.add.reduceat(first, head, dtype=np.int64) if n else np.zeros(0, np.int64)
     base = epoch_seconds(params)
     start = st[first].astype(np.int64)
-    start += base
     del st
-    stop = end[last].astype(np.int64)
+    stop = np.empty_like(start)
+    stop[:-1] = start[1:]
+    stop[np.cumsum(runs) - 1] = n_days * DAY_S
+    start += base
     stop += base
-    del end, last
     return pd.DataFrame(
         {
-            "person_id": person[first],
+            "person_id": np.repeat(np.arange(n, dtype=np.int32), runs),
             "place_id": pl[first],
             "start": start.view("datetime64[s]"),
             "end": stop.view("datetime64[s]"),

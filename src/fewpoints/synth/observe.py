@@ -217,6 +217,43 @@ def _cdf(weights) -> np.ndarray:
     return c / c[-1]
 
 
+#: Bins of the table that turns a uniform draw into an hour of the day (a power of two).
+_HOUR_BINS = 1 << 12
+
+
+def _hours(profile: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(profile, u, side="right")`` for draws ``u`` in [0, 1), by table look-up.
+
+    The same answer as the binary search (``u * 2**12`` is exact, so each draw
+    falls in a known bin, and a bin holds at most one step of the profile, which
+    one comparison settles), about three times faster. A profile with two steps
+    in one bin falls back to the binary search.
+    """
+    grid = np.arange(_HOUR_BINS) / _HOUR_BINS
+    lo = np.searchsorted(profile, grid, side="right")
+    ext = np.append(profile, np.inf)
+    if not np.all(ext[np.minimum(lo + 1, profile.size)] >= grid + 1.0 / _HOUR_BINS):
+        return np.searchsorted(profile, u, side="right")
+    i = (u * _HOUR_BINS).astype(np.intp)
+    hour = lo[i]
+    hour += ext[lo][i] <= u
+    return hour
+
+
+def _sort_within(person: np.ndarray, sec: np.ndarray) -> np.ndarray:
+    """``sec`` sorted within each person's events (``person`` sorted, ``sec`` below a day).
+
+    Sorting the key ``person * DAY_S + sec`` leaves ``person`` where it is; a
+    stable sort (timsort) is fastest here, as the keys come in sorted runs.
+    """
+    base = person.astype(np.int64)
+    base *= DAY_S
+    key = base + sec
+    key.sort(kind="stable")
+    key -= base
+    return key.astype(np.int32)
+
+
 def _day_events(
     counts: np.ndarray, profile: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -224,12 +261,12 @@ def _day_events(
 
     Returns ``(person, second_of_day)``.
     """
-    person = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    hour = np.searchsorted(profile, rng.random(person.size), side="right")
-    sec = np.minimum(hour, 23) * 3600 + rng.integers(0, 3600, person.size)
-    key = person * DAY_S + sec
-    key.sort()
-    return (key // DAY_S).astype(np.int32), (key % DAY_S).astype(np.int32)
+    person = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
+    hour = _hours(profile, rng.random(person.size))
+    np.minimum(hour, 23, out=hour)
+    hour *= 3600
+    hour += rng.integers(0, 3600, person.size)
+    return person, _sort_within(person, hour)
 
 
 def _cdr_day(
@@ -243,14 +280,14 @@ def _cdr_day(
     start = np.repeat(sec, size)
     # Offsets within a burst: 0 for the first event, then exponential gaps.
     gaps = rng.exponential(CDR_BURST_GAP_S, person.size)
-    first = (np.cumsum(size) - size).astype(np.int64)
+    first = np.cumsum(size)
+    first -= size
     gaps[first] = 0.0
-    csum = np.cumsum(gaps)
-    offset = csum - np.repeat(csum[first], size)
-    sec = np.minimum(start + offset.astype(np.int64), DAY_S - 1)
-    key = person.astype(np.int64) * DAY_S + sec
-    key.sort()
-    return (key // DAY_S).astype(np.int32), (key % DAY_S).astype(np.int32)
+    csum = np.cumsum(gaps, out=gaps)
+    csum -= np.repeat(csum[first], size)
+    sec = start + csum.astype(np.int64)
+    np.minimum(sec, DAY_S - 1, out=sec)
+    return person, _sort_within(person, sec)
 
 
 def _assemble(
