@@ -221,8 +221,8 @@ class PointIndex:
         if devices is not None:
             want = np.zeros(n_dev, dtype=bool)
             want[devices] = True
-            sel = want[devs]
-            keys, devs = keys[sel], devs[sel]
+            sel = np.flatnonzero(np.take(want, devs))
+            keys, devs = np.take(keys, sel), np.take(devs, sel)
         dkeys = devs.astype(np.int64) * n_pts + keys // n_dev
         dkeys.sort()
         return dkeys
