@@ -141,9 +141,7 @@ def counted_device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def _code_counts(codes: np.ndarray, n: int) -> np.ndarray:
     """How many times each of 0..n-1 occurs in ``codes`` (binary searches when sorted)."""
     if n < np.iinfo(codes.dtype).max and len(codes) > 1 and (codes[1:] >= codes[:-1]).all():
-        return np.diff(np.searchsorted(codes, np.arange(n + 1, dtype=codes.dtype))).astype(
-            np.int64
-        )
+        return np.diff(np.searchsorted(codes, np.arange(n + 1, dtype=codes.dtype))).astype(np.int64)
     return np.bincount(codes, minlength=n)
 
 
