@@ -338,3 +338,72 @@ def test_answers_stay_those_of_unicity_on_a_categorical_table():
     b = unicity(cat, 2, n_targets=30, rng=1)
     pd.testing.assert_frame_equal(a.targets, b.targets)
     assert_index_is(PointIndex.from_traces(cat), reference_index(cat))
+
+
+# ---------------------------------------------------------------------------
+# device codes counted, bitsets found by blocks, columns read once
+# ---------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    codes=st.lists(st.integers(0, 6), min_size=1, max_size=80),
+    n_cat=st.integers(7, 9),
+    sort=st.booleans(),
+)
+def test_counted_device_codes_equal_device_codes_and_a_bincount(codes, n_cat, sort):
+    # Sorted codes are counted by binary search, others by bincount; unused categories dropped.
+    from fewpoints.common import counted_device_codes
+
+    codes = np.sort(codes) if sort else np.asarray(codes)
+    cats = [f"d{i}" for i in range(n_cat)][::-1]
+    s = pd.Series(pd.Categorical.from_codes(codes, categories=cats))
+    got, labels, counts = counted_device_codes(s)
+    want, want_labels = device_codes(s)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(labels, want_labels)
+    np.testing.assert_array_equal(counts, np.bincount(want, minlength=len(want_labels)))
+    plain = counted_device_codes(s.astype(str))
+    np.testing.assert_array_equal(plain[2], np.bincount(plain[0]))
+
+
+@SETTINGS
+@given(
+    sizes=st.lists(st.integers(0, 9), min_size=0, max_size=60),
+    threshold=st.integers(1, 10),
+    block=st.integers(1, 7),
+)
+def test_items_of_size_read_in_blocks_equal_a_plain_diff(sizes, threshold, block):
+    from fewpoints.attacks.postings import _items_of_size
+
+    offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+    want = np.flatnonzero(np.diff(offsets) >= threshold)
+    np.testing.assert_array_equal(_items_of_size(offsets, threshold, block), want)
+
+
+@SETTINGS
+@given(
+    values=st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(1.7e308)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_a_column_read_once_is_called_clean_only_when_it_is(values):
+    from fewpoints.schema import _surely_clean
+
+    s = pd.Series(np.asarray(values, dtype=np.float64))
+    if _surely_clean(s):
+        assert np.isfinite(s.to_numpy()).all()
+    t = pd.Series(pd.to_datetime(["2026-03-02"] * len(values)))
+    t[np.isnan(s.to_numpy())] = pd.NaT
+    assert _surely_clean(t) == (not t.isna().any())
+    c = pd.Series(pd.Categorical(np.where(np.isnan(s.to_numpy()), None, "a")))
+    assert _surely_clean(c) == (not c.isna().any())
+
+
+def test_no_bitset_means_a_slot_table_without_memory():
+    traces = make_traces(2, "km3", "seconds", n_devices=30, n_places=5)
+    index = PointIndex.from_traces(traces)
+    slot, bits = index.points.with_dense_min(10**6).dense()
+    assert bits.shape[0] == 0 and (slot == -1).all() and len(slot) == index.n_points

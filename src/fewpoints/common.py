@@ -122,16 +122,38 @@ def device_code_range(traces: pd.DataFrame) -> tuple[np.ndarray, int]:
 def device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes 0..n-1 for the devices present, and their labels as str."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.int64)
-        labels = np.asarray(s.cat.categories.astype(str), dtype=object)
-        present = np.bincount(codes, minlength=len(labels)) > 0
-        if not present.all():
-            remap = np.cumsum(present) - 1
-            codes = remap[codes]
-            labels = labels[present]
-        return codes, labels
+        codes, labels, _ = counted_device_codes(s)
+        return codes.astype(np.int64), labels
     codes, uniques = pd.factorize(s.astype(str), sort=True)
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def counted_device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`device_codes` and the records of each device (int64); codes in any integer type.
+
+    A categorical's own codes are kept (no copy) when every category is
+    present, and counted without a pass of ``np.bincount`` when they are
+    sorted (a table sorted by device).
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        codes, labels = device_codes(s)
+        return codes, labels, np.bincount(codes, minlength=len(labels))
+    codes = s.cat.codes.to_numpy()
+    labels = np.asarray(s.cat.categories.astype(str), dtype=object)
+    counts = _code_counts(codes, len(labels))
+    present = counts > 0
+    if not present.all():
+        remap = (np.cumsum(present) - 1).astype(codes.dtype)
+        codes = remap[codes]
+        labels, counts = labels[present], counts[present]
+    return codes, labels, counts
+
+
+def _code_counts(codes: np.ndarray, n: int) -> np.ndarray:
+    """How many times each of 0..n-1 occurs in ``codes`` (binary searches when sorted)."""
+    if n < np.iinfo(codes.dtype).max and len(codes) > 1 and (codes[1:] >= codes[:-1]).all():
+        return np.diff(np.searchsorted(codes, np.arange(n + 1, dtype=codes.dtype))).astype(np.int64)
+    return np.bincount(codes, minlength=n)
 
 
 def dedupe_sorted(keys: np.ndarray) -> np.ndarray:

@@ -149,14 +149,15 @@ def _check_column(s: pd.Series, kind: str, label: str, *, optional: bool = False
         s = s.dropna()
         if kind == "int" and pd.api.types.is_float_dtype(s) and (s == np.floor(s)).all():
             return
-    if kind != "Int" and s.isna().any():
+    clean = not optional and kind != "Int" and _surely_clean(s)
+    if kind != "Int" and not clean and s.isna().any():
         raise InputError(f"{label} has {int(s.isna().sum()):,} missing value(s)")
     if kind in ("float", "int", "Int") and pd.api.types.is_bool_dtype(s):
         raise InputError(f"{label} holds true/false values, not numbers")
     if kind == "float":
         if not pd.api.types.is_numeric_dtype(s):
             raise InputError(f"{label} must be numeric, got {s.dtype}")
-        bad = ~np.isfinite(s.to_numpy(dtype=float))
+        bad = np.zeros(1, dtype=bool) if clean else ~np.isfinite(s.to_numpy(dtype=float))
         if bad.any():
             raise InputError(f"{label} has {int(bad.sum()):,} infinite value(s)")
     elif kind in ("int", "Int"):
@@ -168,6 +169,28 @@ def _check_column(s: pd.Series, kind: str, label: str, *, optional: bool = False
     elif kind == "bool":
         if not pd.api.types.is_bool_dtype(s):
             raise InputError(f"{label} must be boolean, got {s.dtype}")
+
+
+def _surely_clean(s: pd.Series) -> bool:
+    """True if ``s`` has no missing value and, if float, no infinite one, read in one pass.
+
+    A float column's sum is finite only if every value is (NaN and infinity
+    propagate; a sum that overflows says False and the exact checks run);
+    missing times are NaT, the lowest int64; a categorical's missing code is
+    -1. False means "check exactly", never "bad".
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        return len(codes) == 0 or int(codes.min()) >= 0
+    if not isinstance(dtype, np.dtype) or len(s) == 0:
+        return False
+    if dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite(s.to_numpy().sum()))
+    if dtype.kind == "M":
+        return int(s.to_numpy().view(np.int64).min()) != np.iinfo(np.int64).min
+    return dtype.kind in "iub"
 
 
 def validate_traces(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:

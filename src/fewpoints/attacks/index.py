@@ -47,7 +47,7 @@ from fewpoints.attacks.point_keys import (
     time_ticks,
 )
 from fewpoints.attacks.postings import Postings, item_offsets
-from fewpoints.common import dedupe_sorted, device_codes
+from fewpoints.common import counted_device_codes, dedupe_sorted
 from fewpoints.schema import FewpointsError, validate_traces
 
 __all__ = ["PointIndex", "as_index"]
@@ -150,18 +150,22 @@ class PointIndex:
         0.333
         """
         validate_traces(traces)
-        dev, device_ids = device_codes(traces["device_id"])
+        dev, device_ids, records = counted_device_codes(traces["device_id"])
         loc, loc_x, loc_y = encode_locations(traces["x_km"], traces["y_km"])
         ticks, per_second = time_ticks(traces["time"])
-        keys, devs, offsets, point_loc, point_time = build_pairs(
+        keys, devs, offsets, point_loc, point_time, dups = build_pairs(
             loc, ticks, per_second, dev, len(loc_x), len(device_ids)
         )
         del loc, dev
+        counts = None  # pairs of each device: its records less its duplicated ones
+        if dups is not None:
+            counts = records - np.bincount(dups, minlength=len(device_ids))
         return cls._assemble(
             None,
             devs,
             offsets,
             keys=keys,
+            counts=counts,
             device_ids=device_ids,
             loc_x=loc_x,
             loc_y=loc_y,
@@ -171,15 +175,17 @@ class PointIndex:
         )
 
     @classmethod
-    def _assemble(cls, pcode, devs, offsets, *, keys=None, **arrays) -> PointIndex:
+    def _assemble(cls, pcode, devs, offsets, *, keys=None, counts=None, **arrays) -> PointIndex:
         """The index from its unique (point, device) pairs sorted by point then device.
 
-        ``keys`` (``pcode * n_devices + devs``), when given, saves computing them.
+        ``keys`` (``pcode * n_devices + devs``) and ``counts`` (the pairs of
+        each device), when given, save computing them.
         """
         n_dev = len(arrays["device_ids"])
         if keys is None:
             keys = pair_keys(pcode, devs, n_dev)
-        counts = np.bincount(devs, minlength=n_dev)
+        if counts is None:
+            counts = np.bincount(devs, minlength=n_dev)
         dev_offsets = np.zeros(n_dev + 1, dtype=np.int64)
         np.cumsum(counts, out=dev_offsets[1:])
         n_loc = len(arrays["loc_x"])
@@ -187,7 +193,9 @@ class PointIndex:
             device_ids=arrays["device_ids"],
             loc_x=np.asarray(arrays["loc_x"], dtype=np.float64),
             loc_y=np.asarray(arrays["loc_y"], dtype=np.float64),
-            point_loc=arrays["point_loc"].astype(np.int32 if n_loc < 2**31 else np.int64),
+            point_loc=arrays["point_loc"].astype(
+                np.int32 if n_loc < 2**31 else np.int64, copy=False
+            ),
             point_time=np.asarray(arrays["point_time"], dtype=np.int64),
             points=Postings(keys, offsets, n_dev),
             dev_offsets=dev_offsets,
@@ -213,8 +221,8 @@ class PointIndex:
         if devices is not None:
             want = np.zeros(n_dev, dtype=bool)
             want[devices] = True
-            sel = want[devs]
-            keys, devs = keys[sel], devs[sel]
+            sel = np.flatnonzero(np.take(want, devs))
+            keys, devs = np.take(keys, sel), np.take(devs, sel)
         dkeys = devs.astype(np.int64) * n_pts + keys // n_dev
         dkeys.sort()
         return dkeys

@@ -358,15 +358,16 @@ def build_pairs(loc, ticks, per_second: int, dev, n_loc: int, n_dev: int):
     keys gives the unique pairs and the postings (:func:`_decode`).
 
     Returns ``keys`` (``point * n_dev + device``, sorted), ``devs``,
-    ``offsets`` of every point's pairs, and the location code and time
-    (seconds) of every point.
+    ``offsets`` of every point's pairs, the location code (int32) and time
+    (seconds) of every point, and the device of every duplicated record
+    (dropped; the pairs of each device are its records less these).
     """
     dev_bits = _bits(n_dev)
     for exact in (False, True):
         clock = _Clock.of(ticks, per_second, exact=exact)
         layout = _Layout.of(n_loc, clock.n_slots, dev_bits)
         if layout is None:
-            return _pairs_compacted(loc, ticks // per_second, dev, n_dev)
+            return (*_pairs_compacted(loc, ticks // per_second, dev, n_dev), None)
         try:
             key = _encode(loc, ticks, dev, clock, layout)
             break
@@ -374,12 +375,7 @@ def build_pairs(loc, ticks, per_second: int, dev, n_loc: int, n_dev: int):
             if exact:
                 raise
     key.sort()
-    keys, devs, offsets, cells = _decode(key, dev_bits, n_dev)
-    del key
-    point_loc, point_slot = layout.split(cells)
-    point_slot *= clock.step
-    point_slot += clock.t0
-    return keys, devs, offsets, point_loc, point_slot
+    return _decode(key, n_dev, layout, clock)
 
 
 @dataclass(frozen=True)
@@ -462,53 +458,74 @@ def _pairs_compacted(loc, seconds, dev, n_dev: int):
     return keys, devs.astype(small_int(n_dev)), offsets, point // n_t, times[point % n_t]
 
 
-def _decode(key: np.ndarray, dev_bits: int, n_dev: int):
-    """From sorted keys ``field << dev_bits | device``: the unique pairs, block by block.
+def _decode(key: np.ndarray, n_dev: int, layout: _Layout, clock: _Clock):
+    """From sorted keys ``point field << dev_bits | device``: the unique pairs, in one pass.
 
-    Returns ``keys`` (``point * n_dev + device``, point codes numbering the
-    distinct fields in order), ``devs`` (int32 when they fit), ``offsets`` of
-    every point's pairs, and the field of every point. ``key`` is
-    overwritten: its unique keys are moved to its front.
+    Block by block: neighbouring keys that are equal are duplicated records
+    (dropped), and a key whose field differs from its predecessor's starts a
+    point (``(a ^ b) >> dev_bits != 0``). Each block writes its pairs' keys
+    ``point * n_dev + device`` (point codes numbering the distinct fields in
+    order), their devices, the offsets of the points it starts and their
+    location codes and times, so no pass over the whole arrays follows.
+    Returns what :func:`build_pairs` returns. ``key`` is overwritten: when it
+    is int64 it becomes ``keys``.
     """
     n = len(key)
-    shift = key.dtype.type(dev_bits)
-    mask = key.dtype.type((1 << dev_bits) - 1)
-    keys = np.empty(n, dtype=np.int64)
+    kind = key.dtype.type
+    shift, mask = kind(layout.dev_bits), kind((1 << layout.dev_bits) - 1)
+    keys = key if key.dtype == np.int64 else np.empty(n, dtype=np.int64)
     devs = np.empty(n, dtype=small_int(n_dev))
-    new = np.empty(n + 1, dtype=bool)  # a point starts at this pair
+    offsets = np.empty(n + 1, dtype=np.int64)
+    point_loc = np.empty(n, dtype=small_int(n))
+    point_time = np.empty(n, dtype=np.int64)
+    dups = []
     pos, n_pts = 0, 0
-    prev_key, prev_field = None, None
+    prev = None
+    diff = np.empty(min(_BLOCK, max(n, 1)), dtype=key.dtype)
     for lo, hi in _blocks(n):
         k = key[lo:hi]
-        keep = np.empty(len(k), dtype=bool)
-        keep[0] = prev_key is None or k[0] != prev_key
-        np.not_equal(k[1:], k[:-1], out=keep[1:])
-        prev_key = k[-1]
+        x = diff[: hi - lo]
+        # The first key of all starts a pair and a point: any value above the mask.
+        x[0] = (k[0] ^ prev) if prev is not None else mask + kind(1)
+        np.bitwise_xor(k[1:], k[:-1], out=x[1:])
+        prev = k[-1]
+        keep = x != 0
         if not keep.all():
-            k = k[keep]
+            dups.append(k[~keep] & mask)
+            k, x = k[keep], x[keep]  # a dropped key equals the kept one before it
             if len(k) == 0:
                 continue
         m = len(k)
-        field_ = k >> shift
-        f = new[pos : pos + m]
-        f[0] = prev_field is None or field_[0] != prev_field
-        np.not_equal(field_[1:], field_[:-1], out=f[1:])
-        prev_field = field_[-1]
-        out = keys[pos : pos + m]
-        np.cumsum(f, out=out)
-        out += n_pts - 1
-        n_pts = int(out[-1]) + 1
-        out *= n_dev
+        new = x > mask
+        starts = np.flatnonzero(new)
+        fields = np.take(k, starts) >> shift
         d = k & mask
+        pcode = np.cumsum(new, dtype=np.int64)
+        pcode += n_pts - 1
+        out = keys[pos : pos + m]  # pos <= lo: only keys already read are overwritten
+        np.multiply(pcode, n_dev, out=out)
         out += d
         devs[pos : pos + m] = d
-        key[pos : pos + m] = k  # pos <= lo: only keys already read (k is read) are overwritten
-        pos += m
-    new[pos] = True
-    offsets = np.flatnonzero(new[: pos + 1]).astype(np.int64, copy=False)
-    first = (key[offsets[:-1]] >> shift).astype(np.int64, copy=False)
-    if pos < n:  # duplicates dropped: give the unused tails back (no copy)
-        del out, f
-        keys.resize(pos, refcheck=False)
-        devs.resize(pos, refcheck=False)
-    return keys, devs, offsets, first
+        j = n_pts + len(starts)
+        np.add(starts, pos, out=offsets[n_pts:j])
+        if layout.slot_bits:
+            point_loc[n_pts:j] = fields >> kind(layout.slot_bits)
+            slot = np.bitwise_and(fields, (1 << layout.slot_bits) - 1, dtype=np.int64)
+        else:
+            loc = fields // kind(layout.n_slots)
+            point_loc[n_pts:j] = loc
+            slot = fields.astype(np.int64)
+            slot -= loc.astype(np.int64) * layout.n_slots
+        if clock.step != 1:
+            slot *= clock.step
+        np.add(slot, clock.t0, out=point_time[n_pts:j])
+        pos, n_pts = pos + m, j
+    offsets[n_pts] = pos
+    dup = np.concatenate(dups) if dups else np.empty(0, dtype=key.dtype)
+    # Give the unused tails back (no copy).
+    del k, out
+    for a, size in ((keys, pos), (devs, pos), (offsets, n_pts + 1)):
+        a.resize(size, refcheck=False)
+    point_loc.resize(n_pts, refcheck=False)
+    point_time.resize(n_pts, refcheck=False)
+    return keys, devs, offsets, point_loc, point_time, dup.astype(np.int64)

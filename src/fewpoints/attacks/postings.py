@@ -92,13 +92,15 @@ class Postings:
         threshold = (
             max(1, n_dev // self.DENSE_SHARE) if self.dense_min is None else max(1, self.dense_min)
         )
-        size = np.diff(self.offsets)
-        dense_items = np.flatnonzero(size >= threshold)
-        slot = np.full(self.n_items, -1, dtype=np.int64)
-        slot[dense_items] = np.arange(len(dense_items))
+        dense_items = _items_of_size(self.offsets, threshold)
+        if len(dense_items):
+            slot = np.full(self.n_items, -1, dtype=np.int64)
+            slot[dense_items] = np.arange(len(dense_items))
+        else:  # no bitset (raw points): one -1 for every item, without the memory
+            slot = np.broadcast_to(np.int64(-1), (self.n_items,))
         bits = np.zeros((len(dense_items), n_words), dtype=np.uint64)
         if len(dense_items):
-            n = size[dense_items]
+            n = self.offsets[dense_items + 1] - self.offsets[dense_items]
             rank = np.repeat(np.arange(len(dense_items), dtype=np.int64), n)
             pos = _ranges(self.offsets[dense_items], n)
             devs = self.keys[pos] - dense_items[rank] * n_dev
@@ -244,6 +246,17 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(
         np.asarray(starts, dtype=np.int64) - first, lengths
     )
+
+
+def _items_of_size(offsets: np.ndarray, threshold: int, block: int = 1 << 20) -> np.ndarray:
+    """Items with at least ``threshold`` pairs, their sizes read in blocks (no full-size array)."""
+    found = []
+    n_items = len(offsets) - 1
+    for lo in range(0, n_items, block):
+        hi = min(lo + block, n_items)
+        size = offsets[lo + 1 : hi + 1] - offsets[lo:hi]
+        found.append(np.flatnonzero(size >= threshold) + lo)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def item_offsets(keys: np.ndarray, n_items: int, n_devices: int) -> np.ndarray:
