@@ -220,15 +220,15 @@ def rng_keyword(func):
     return call
 
 
-def seed_of(rng, name: str = "rng") -> int | None:
+def seed_of(rng, name: str = "rng") -> int:
     """The int seed a function that records its seed (a world, a briefing, an audit) runs on.
 
     An int (zero or more) is the seed; a Generator gives one drawn from it
-    (``rng.integers(2**63)``), so the run is recorded and can be repeated
-    from the record; None stays None (the caller draws a fresh seed).
+    (``rng.integers(2**63)``) and None a fresh one, so the run is recorded
+    and can be repeated from the record.
     """
     if rng is None:
-        return None
+        return int(np.random.SeedSequence().entropy % (2**63))
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(2**63))
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:

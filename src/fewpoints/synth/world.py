@@ -221,7 +221,7 @@ def make_world(
     rng : int, Generator or None, default 0
         The world's seed. The same seed and parameters give identical tables,
         bit for bit. A Generator gives a seed drawn from it, and None a fresh
-        one; either is recorded in ``world.params.seed`` (and ``world.json``),
+        one; the seed is recorded in ``world.params.seed`` (and ``world.json``),
         so any world can be made again from its record. (``seed=`` is the
         deprecated name of this keyword.)
     params : WorldParams, optional
