@@ -111,7 +111,7 @@ def test_attacks_read_only_released_and_public_tables(tiny_world):
         link_posts(traces, sealed.posts)
         link_directory(traces, sealed.directory, sealed.places, posts=sealed.posts)
         device = str(traces["device_id"].iloc[0])
-        story = explain(sealed, device, model=model, rng=0)
+        story = explain(sealed, device, observe=model, rng=0)
         assert story.device_id == device
     with pytest.raises(AssertionError, match="ground truth"):
         naming_curve(sealed.traces, sealed.posts, sealed.people)

@@ -43,7 +43,7 @@ def one_line(status, err, message=None):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "w"
-    fewpoints.make_world("tiny", seed=3, days=2).write(out)
+    fewpoints.make_world("tiny", rng=3, days=2).write(out)
     return out
 
 
@@ -95,8 +95,8 @@ def test_argument_errors_are_one_line_not_the_usage_block(capsys, args, message)
 
 
 def test_make_world_refuses_a_negative_seed():
-    with pytest.raises(FewpointsError, match="seed must be a whole number, zero or more, got -1"):
-        fewpoints.make_world("tiny", seed=-1)
+    with pytest.raises(FewpointsError, match="rng must be a whole number, zero or more"):
+        fewpoints.make_world("tiny", rng=-1)
 
 
 # --- checked before the work starts --------------------------------------------------------------

@@ -207,7 +207,7 @@ def _merge_index(index: PointIndex, *, antennas: pd.DataFrame, v: float, rng) ->
             "antenna_id": antennas["antenna_id"].to_numpy(dtype=np.int64)[at],
         }
     )
-    return index.coarsen(locations=merge_antennas(locations, antennas, v=v, rng=rng))
+    return index.coarsen(locations=merge_antennas(locations, antennas, merge_v=v, rng=rng))
 
 
 def antenna_map(traces: pd.DataFrame) -> pd.DataFrame | None:

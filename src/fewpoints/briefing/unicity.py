@@ -70,7 +70,7 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         ctx.cdr,
         **space,
         time_bin=s.sweep_bins,
-        n_points=s.sweep_points,
+        n_points_range=s.sweep_points,
         n_targets=s.shared_targets[0],
         rng=ctx.attack_rng(),  # its first setting (as recorded, 1 h, 4 points) is ctx.raw4
     )

@@ -119,7 +119,7 @@ def _anonymize_steps(args) -> list[tuple[str, object, str]]:
     if args.noise is not None:
         km = _length_km(args.noise, "noise", "m")
         within_earth(km, f"--noise {args.noise}", "a standard deviation of")
-        steps["noise"] = (km * 1000.0, f"Gaussian noise of {km * 1000:g} m per axis")
+        steps["noise"] = (km, f"Gaussian noise of {km * 1000:g} m per axis")
     if args.geo_ind is not None:
         eps = number(args.geo_ind, "geo-ind")
         if not (np.isfinite(eps) and eps > 0):
@@ -149,9 +149,9 @@ def _anonymize_steps(args) -> list[tuple[str, object, str]]:
         )
     make = {
         "merge-antennas": lambda v, antennas: partial(
-            A.merge_antennas, antennas=antennas, v=v, rng=rng
+            A.merge_antennas, antennas=antennas, merge_v=v, rng=rng
         ),
-        "noise": lambda s, _: partial(A.add_noise, sigma_m=s, rng=rng),
+        "noise": lambda s, _: partial(A.add_noise, sigma_km=s, rng=rng),
         "geo-ind": lambda e, _: partial(A.geo_indistinguishable, epsilon_per_km=e, rng=rng),
         "coarsen-space": lambda c, _: partial(A.coarsen_space, cell_km=c),
         "coarsen-time": lambda b, _: partial(A.coarsen_time, time_bin=b),

@@ -100,11 +100,11 @@ def _run_link(args) -> int:
         posts = curve = None
         if len(world.posts):
             posts = link_posts(
-                traces, world.posts, max_km=km, max_minutes=minutes, n_posts=args.posts
+                traces, world.posts, max_km=km, max_minutes=minutes, n_points=args.posts
             )
             ns = sorted(n for n in {1, 2, 3, 5, args.posts} if n <= most)
             curve = naming_curve(
-                traces, world.posts, world.people, n_posts=ns, max_km=km, max_minutes=minutes
+                traces, world.posts, world.people, n_points_range=ns, max_km=km, max_minutes=minutes
             )
         progress("linking the posts", 1.0)
     finally:

@@ -210,7 +210,7 @@ def _run_unicity_dask(args) -> int:
         )
     ddf = read_traces_dask(
         args.source,
-        model=args.model,
+        observe=args.model,
         **(loader.reading(args) if Path(args.source).is_file() else {}),
     )
     ddf = coarsen_dask(ddf, cell_km=args.cell_km, time_bin=args.time_bin)
