@@ -127,9 +127,7 @@ def _halving(table: pd.DataFrame, space: str, base, coarser, p: int = 4) -> dict
 
 def part_law(args) -> dict:
     print(f"generating unique-in-the-crowd (seed {args.law_seed}) ...", flush=True)
-    world = fewpoints.make_world(
-        "unique-in-the-crowd", rng=args.law_seed, n_people=args.law_people
-    )
+    world = fewpoints.make_world("unique-in-the-crowd", rng=args.law_seed, n_people=args.law_people)
     bins = ("1h", "2h", "4h", "8h")
     ps = (2, 4, 8)
     t0 = time.perf_counter()

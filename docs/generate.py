@@ -679,7 +679,7 @@ print(explain(world, one, observe="pings"))
 ```
 
 ```
-fewpoints link synthetic_data/classroom --observe pings --posts 3   # scores, labelled synthetic, and example rows
+fewpoints link synthetic_data/classroom --observe pings --points 3   # scores, labelled synthetic, and example rows
 fewpoints explain synthetic_data/classroom 000076ab066f             # one device's story
 ```
 

@@ -130,7 +130,7 @@ def world_dir(tmp_path_factory, tiny_world):
 
 
 def test_link_command_reports_scores_labelled_synthetic(world_dir, tiny_world, capsys):
-    assert main(["link", str(world_dir), "--posts", "2", "--observe", "pings"]) == 0
+    assert main(["link", str(world_dir), "--points", "2", "--observe", "pings"]) == 0
     out = capsys.readouterr().out
     assert "SYNTHETIC" in out and "ground truth" in out
     assert "From the directory" in out and "From geotagged posts" in out

@@ -58,7 +58,14 @@ def two_towns():
 def test_towns_axis_adds_whole_towns_in_the_order_given():
     t, towns = two_towns()
     m = population_table(
-        t, [1, 3, 4], n_points_range=1, axes="towns", towns=towns, town_order=[0, 1], n_targets=10, rng=0
+        t,
+        [1, 3, 4],
+        n_points_range=1,
+        axes="towns",
+        towns=towns,
+        town_order=[0, 1],
+        n_targets=10,
+        rng=0,
     )
     tab = m.table
     # 1 device asked: the whole first town (2 devices); 3 asked: both towns.
@@ -77,7 +84,9 @@ def test_towns_axis_adds_whole_towns_in_the_order_given():
 
 def test_subsets_count_only_the_kept_devices_and_nest():
     t, towns = two_towns()
-    m = population_table(t, [2, 4], n_points_range=2, axes="subsets", towns=towns, n_targets=10, rng=3)
+    m = population_table(
+        t, [2, 4], n_points_range=2, axes="subsets", towns=towns, n_targets=10, rng=3
+    )
     sets = m.targets.set_index(["n_devices", "device_id"])["anonymity_set_size"]
     # ana and ben are each other's twin: unique only in a subset without the other.
     for (n, dev), size in sets.items():

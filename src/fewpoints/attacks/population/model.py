@@ -124,7 +124,10 @@ def marginals_unicity(
        datasets. Patterns 2(3):100204.
     """
     rng = np.random.default_rng(rng)
-    ps = [check_points(p) for p in ([n_points_range] if np.isscalar(n_points_range) else n_points_range)]
+    ps = [
+        check_points(p)
+        for p in ([n_points_range] if np.isscalar(n_points_range) else n_points_range)
+    ]
     n_targets = check_targets(n_targets)
     network = antenna_network(antennas) if network is None else network
     n_ant = network[0].size - 1

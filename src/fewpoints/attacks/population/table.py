@@ -205,7 +205,10 @@ def population_table(
     order, so they give identical anonymity sets for the same ``rng``.
     """
     rng = np.random.default_rng(rng)
-    ps = [check_points(p) for p in ([n_points_range] if np.isscalar(n_points_range) else n_points_range)]
+    ps = [
+        check_points(p)
+        for p in ([n_points_range] if np.isscalar(n_points_range) else n_points_range)
+    ]
     axes = [axes] if isinstance(axes, str) else list(axes)
     bad = [a for a in axes if a not in AXES]
     if bad or not axes:
