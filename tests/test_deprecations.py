@@ -275,3 +275,26 @@ def test_the_deprecations_page_lists_every_old_name_tested_here():
         assert keyword, old_name
         token = next(g for g in keyword.groups() if g)
         assert token in source, f"{old_name} -> {new_name} has no test here"
+
+
+def test_plot_resolution_n_points_is_n_points_range(tiny_world):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fewpoints.figures import plot_resolution
+
+    sweep = resolution_sweep(
+        tiny_world.observations["cdr"],
+        merge_v=(1, 2),
+        time_bin=("1h",),
+        n_points_range=(2, 3),
+        n_targets=20,
+        rng=0,
+    )
+    new = plot_resolution(sweep, n_points_range=(2, 3))
+    got = old(lambda: plot_resolution(sweep, n_points=(2, 3)), "n_points=", "n_points_range=")
+    for a, b in zip(new.collections, got.collections, strict=True):
+        np.testing.assert_array_equal(a.get_offsets(), b.get_offsets())
+    plt.close("all")

@@ -146,7 +146,7 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
             f"{more}, after blurring to {mid_where} and {mid_slot} slots"
         ),
         draw=lambda ax: F.plot_resolution(
-            sweep, n_points=s.sweep_points, mark=(mid_level, mid_h), ax=ax
+            sweep, n_points_range=s.sweep_points, mark=(mid_level, mid_h), ax=ax
         ),
         result=sweep,
         facts={
