@@ -271,10 +271,12 @@ def test_the_deprecations_page_lists_every_old_name_tested_here():
     rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \|", page, flags=re.M)
     assert len(rows) >= 15
     for old_name, new_name in rows:
-        keyword = re.search(r"(\w+)=|(--[\w-]+)|\((rng),", old_name)
-        assert keyword, old_name
-        token = next(g for g in keyword.groups() if g)
-        assert token in source, f"{old_name} -> {new_name} has no test here"
+        # the old keyword (n_points=), option (--model), or for the names functions their name
+        token = re.search(r"(\w+)=|(--[\w-]+)|^(\w+)\(", old_name)
+        assert token, old_name
+        assert f"{next(g for g in token.groups() if g)}" in source, f"{old_name}: no test here"
+        call = old_name.split("(")[0].split()[-1]
+        assert call in source, f"{old_name} -> {new_name}: no test here"
 
 
 def test_plot_resolution_n_points_is_n_points_range(tiny_world):
@@ -298,3 +300,11 @@ def test_plot_resolution_n_points_is_n_points_range(tiny_world):
     for a, b in zip(new.collections, got.collections, strict=True):
         np.testing.assert_array_equal(a.get_offsets(), b.get_offsets())
     plt.close("all")
+
+
+def test_audit_dask_seed_is_rng(monkeypatch):
+    from fewpoints.audit import audit_dask, dask_audit
+
+    monkeypatch.setattr(dask_audit, "_audit_dask", lambda ddf, **kwargs: kwargs)
+    assert audit_dask(None, rng=8) == {"rng": 8}
+    assert old(lambda: audit_dask(None, seed=8), "seed=", "rng=") == {"rng": 8}
