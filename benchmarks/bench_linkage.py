@@ -5,7 +5,7 @@
 
 For each observation model of the world (cdr, pings):
 
-1. ``link_posts`` with its default tolerances and ``n_posts=3`` for every
+1. ``link_posts`` with its default tolerances and ``n_points=3`` for every
    name in ``posts``: wall time (the target: under 30 s on 2 cores for city).
 2. ``naming_curve`` for 1, 2, 3, 5 posts, ``link_directory`` with and without
    posts as a second clue, scored against the ground truth with
