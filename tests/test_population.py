@@ -172,7 +172,7 @@ def test_region_two_engines_identical_on_a_chunked_region(tmp_path):
     order = coverage_order(world.places)
     kw = dict(
         sizes=[300, 1_500, world.traces["device_id"].nunique()],
-        n_points=(2, 3),
+        n_points_range=(2, 3),
         axes=("subsets", "towns"),
         towns=world,
         town_order=order,

@@ -70,7 +70,7 @@ def test_call_records_are_coarsened_by_merged_antennas_by_default():
 
 def test_the_default_equals_passing_the_antenna_map(tiny_world):
     cdr = tiny_world.observations["cdr"]
-    kwargs = dict(time_bin=("1h", "4h"), n_points=(2,), n_targets=100, rng=4)
+    kwargs = dict(time_bin=("1h", "4h"), n_points_range=(2,), n_targets=100, rng=4)
     default = resolution_sweep(cdr, **kwargs)
     ants = tiny_world.antennas
     used = ants[ants["antenna_id"].isin(cdr["antenna_id"])].reset_index(drop=True)
