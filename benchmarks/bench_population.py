@@ -120,7 +120,7 @@ def child(args) -> dict:
     order = coverage_order(places)
     sizes = sorted({s for s in SIZES if s < n_all} | {n_all})
     kw = dict(
-        n_points=(2, 3, 4, 5), axes=("subsets", "towns"), towns=towns, town_order=order,
+        n_points_range=(2, 3, 4, 5), axes=("subsets", "towns"), towns=towns, town_order=order,
         n_targets=args.targets, rng=args.seed, progress=progress,
     )  # fmt: skip
     if args.engine == "dask":
