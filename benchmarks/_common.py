@@ -146,7 +146,7 @@ def _generate(preset, seed, model, columns, antennas, params, out, queue) -> Non
     import fewpoints
 
     t0 = time.perf_counter()
-    world = fewpoints.make_world(preset, seed=seed, **params)
+    world = fewpoints.make_world(preset, rng=seed, **params)
     tr = world.observations[model]
     ant = world.antennas if antennas else None
     seconds = time.perf_counter() - t0
@@ -172,7 +172,7 @@ def generate_in_child(
     antennas: bool = False,
     **params,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
-    """Make ``make_world(preset, seed=seed, **params)`` in a child; return its traces here.
+    """Make ``make_world(preset, rng=seed, **params)`` in a child; return its traces here.
 
     The traces come back with ``device_id`` (categorical), ``time`` (``datetime64[s]``)
     and ``columns``; ``antennas=True`` also returns the antenna map (else ``None``).

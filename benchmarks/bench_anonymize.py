@@ -60,10 +60,10 @@ def transforms(antennas: pd.DataFrame, seed: int) -> dict:
     return {
         "pseudonymize()": lambda t: A.pseudonymize(t, rng=seed),
         "pseudonymize(rotate='1D')": lambda t: A.pseudonymize(t, rotate="1D", rng=seed),
-        "merge_antennas(v=4)": lambda t: A.merge_antennas(t, antennas, v=4, rng=seed),
+        "merge_antennas(merge_v=4)": lambda t: A.merge_antennas(t, antennas, merge_v=4, rng=seed),
         "coarsen_space(cell_km=1)": lambda t: A.coarsen_space(t, cell_km=1.0),
         "coarsen_time(time_bin='4h')": lambda t: A.coarsen_time(t, time_bin="4h"),
-        "add_noise(sigma_m=100)": lambda t: A.add_noise(t, sigma_m=100, rng=seed),
+        "add_noise(sigma_km=0.1)": lambda t: A.add_noise(t, sigma_km=0.1, rng=seed),
         "geo_indistinguishable(epsilon_per_km=5)": lambda t: A.geo_indistinguishable(
             t, epsilon_per_km=5, rng=seed
         ),
@@ -127,9 +127,7 @@ def _halving(table: pd.DataFrame, space: str, base, coarser, p: int = 4) -> dict
 
 def part_law(args) -> dict:
     print(f"generating unique-in-the-crowd (seed {args.law_seed}) ...", flush=True)
-    world = fewpoints.make_world(
-        "unique-in-the-crowd", seed=args.law_seed, n_people=args.law_people
-    )
+    world = fewpoints.make_world("unique-in-the-crowd", rng=args.law_seed, n_people=args.law_people)
     bins = ("1h", "2h", "4h", "8h")
     ps = (2, 4, 8)
     t0 = time.perf_counter()
@@ -138,7 +136,7 @@ def part_law(args) -> dict:
         antennas=world.antennas,
         merge_v=(1, 2, 4, 8),
         time_bin=bins,
-        n_points=ps,
+        n_points_range=ps,
         n_targets=args.law_targets,
         rng=args.law_seed,
     )
@@ -148,7 +146,7 @@ def part_law(args) -> dict:
         world.traces,
         cell_km=(None, 0.5, 1.0, 2.0),
         time_bin=bins,
-        n_points=(4,),
+        n_points_range=(4,),
         n_targets=args.law_targets,
         rng=args.law_seed,
     )

@@ -72,7 +72,7 @@ def prepare(args) -> int:
     else:
         from fewpoints import make_world
 
-        world = make_world(args.preset, seed=args.seed, observe=(args.observe,))
+        world = make_world(args.preset, rng=args.seed, observe=(args.observe,))
         traces = world.observations[args.observe]
         b = broker_form(traces, rng=args.seed)
         n = len(b)

@@ -182,7 +182,7 @@ def main(argv=None) -> int:
         source = args.city_parquet
     else:
         city, _ = load_cdr("city", None, args.seed)
-        source = f"make_world('city', seed={args.seed})"
+        source = f"make_world('city', rng={args.seed})"
     print(f"city: {len(city):,} records ({source})", flush=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -25,7 +25,7 @@ import json, resource, sys, time
 import fewpoints
 preset, seed = sys.argv[1], int(sys.argv[2])
 t0 = time.perf_counter()
-world = fewpoints.make_world(preset, seed=seed)
+world = fewpoints.make_world(preset, rng=seed)
 elapsed = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 rows = {name: len(df) for name, df in world.tables().items()}

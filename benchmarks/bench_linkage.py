@@ -5,7 +5,7 @@
 
 For each observation model of the world (cdr, pings):
 
-1. ``link_posts`` with its default tolerances and ``n_posts=3`` for every
+1. ``link_posts`` with its default tolerances and ``n_points=3`` for every
    name in ``posts``: wall time (the target: under 30 s on 2 cores for city).
 2. ``naming_curve`` for 1, 2, 3, 5 posts, ``link_directory`` with and without
    posts as a second clue, scored against the ground truth with
@@ -80,7 +80,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     extra = {} if args.observe is None else {"observe": tuple(args.observe.split(","))}
-    world = fewpoints.make_world(args.preset, seed=args.seed, **extra)
+    world = fewpoints.make_world(args.preset, rng=args.seed, **extra)
     world.stays = world.stays.iloc[:0]  # ground truth nobody here reads; frees memory
     gen_s = time.perf_counter() - t0
     people = world.people
@@ -99,7 +99,7 @@ def main() -> None:
     for model, traces in world.observations.items():
         res = {"records": len(traces)}
         t = time.perf_counter()
-        links = link_posts(traces, world.posts, n_posts=3)
+        links = link_posts(traces, world.posts, n_points=3)
         res["link_posts_seconds"] = time.perf_counter() - t
         res["link_posts_score"] = dataclasses.asdict(linkage_score(links, people))
         step(
@@ -108,7 +108,7 @@ def main() -> None:
         named = {}
 
         t = time.perf_counter()
-        curve = naming_curve(traces, world.posts, people, n_posts=(1, 2, 3, 5))
+        curve = naming_curve(traces, world.posts, people, n_points_range=(1, 2, 3, 5))
         res["naming_curve_seconds"] = time.perf_counter() - t
         res["naming_curve"] = curve.to_dict("records")
         print(curve.round(4).to_string(index=False))

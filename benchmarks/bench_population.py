@@ -106,7 +106,7 @@ def child(args) -> dict:
         antennas = pq.read_table(args.path / "antennas.parquet").to_pandas()
     else:
         progress("generating the region", 0)
-        world = fewpoints.make_world("region", seed=args.world_seed, n_people=args.people)
+        world = fewpoints.make_world("region", rng=args.world_seed, n_people=args.people)
         out["world_command"] = world.metadata()["command"]
         out["people"], out["seed"] = args.people, args.world_seed
         towns, places, antennas = (
@@ -120,7 +120,7 @@ def child(args) -> dict:
     order = coverage_order(places)
     sizes = sorted({s for s in SIZES if s < n_all} | {n_all})
     kw = dict(
-        n_points=(2, 3, 4, 5), axes=("subsets", "towns"), towns=towns, town_order=order,
+        n_points_range=(2, 3, 4, 5), axes=("subsets", "towns"), towns=towns, town_order=order,
         n_targets=args.targets, rng=args.seed, progress=progress,
     )  # fmt: skip
     if args.engine == "dask":
@@ -143,7 +143,7 @@ def child(args) -> dict:
         del traces
     progress("the paper's model (60M)", 0)
     model = marginals_unicity(
-        marginals, antennas, MODEL_SIZES, n_points=(2, 3, 4, 5), n_targets=args.targets,
+        marginals, antennas, MODEL_SIZES, n_points_range=(2, 3, 4, 5), n_targets=args.targets,
         rng=args.seed + 1,
     )  # fmt: skip
     end = time.perf_counter()

@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     rows = []
     for label, mm in variants(m).items():
         t = time.perf_counter()
-        r = marginals_unicity(mm, antennas, SIZES, n_points=(4, 5), n_targets=args.targets,
+        r = marginals_unicity(mm, antennas, SIZES, n_points_range=(4, 5), n_targets=args.targets,
                               rng=args.seed)  # fmt: skip
         for row in r.table.to_dict(orient="records"):
             rows.append({"variant": label, **row, **{f"marginal_{k}": v for k, v in mm.summary().items()}})  # fmt: skip

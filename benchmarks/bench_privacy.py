@@ -52,7 +52,7 @@ def readme_settings(antennas: pd.DataFrame) -> list[Setting]:
                 f"antennas merged by {v}",
                 "merge_antennas",
                 f"v = {v}",
-                {"antennas": antennas, "v": v},
+                {"antennas": antennas, "merge_v": v},
             )
         )
     for sigma, radius in ((100, 0.25), (500, 1.25)):
@@ -61,7 +61,7 @@ def readme_settings(antennas: pd.DataFrame) -> list[Setting]:
                 f"Gaussian noise, {sigma} m",
                 "add_noise",
                 f"sigma = {sigma} m",
-                {"sigma_m": float(sigma)},
+                {"sigma_km": sigma / 1000.0},
                 match_km=radius,
             )
         )
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    world = fewpoints.make_world("city", seed=args.seed, n_people=args.people)
+    world = fewpoints.make_world("city", rng=args.seed, n_people=args.people)
     raw = coarsen_time(world.observations["cdr"], time_bin="1h")
     gen_s = time.perf_counter() - t0
     print(
@@ -182,7 +182,7 @@ def main(argv=None) -> int:
                 raw,
                 cell_km=(1.0, 2.0, 5.0, 10.0),
                 time_bin=("1h", "4h", "12h", "24h"),
-                n_points=(4,),
+                n_points_range=(4,),
                 n_targets=args.targets,
                 rng=0,
             )

@@ -205,7 +205,12 @@ def sweep(traces: pd.DataFrame, targets: int, seed: int, *, by_table: bool) -> t
             warnings.simplefilter("ignore")  # 1 h bins on hourly data change nothing
             t0 = time.perf_counter()
             out = resolution_sweep(
-                traces, cell_km=CELLS, time_bin=BINS, n_points=(2, 4), n_targets=targets, rng=seed
+                traces,
+                cell_km=CELLS,
+                time_bin=BINS,
+                n_points_range=(2, 4),
+                n_targets=targets,
+                rng=seed,
             )
             return out, time.perf_counter() - t0
     finally:

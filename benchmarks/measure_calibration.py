@@ -41,7 +41,7 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     extra = {} if args.people is None else {"n_people": args.people}
-    world = fewpoints.make_world("unique-in-the-crowd", seed=args.seed, **extra)
+    world = fewpoints.make_world("unique-in-the-crowd", rng=args.seed, **extra)
     traces = world.observations["cdr"]
     print(f"world: {len(traces):,} records in {time.perf_counter() - t0:.0f} s", flush=True)
     runs = []

@@ -87,7 +87,7 @@ def fmt(s: dict) -> str:
 
 def measure(preset: str, seed: int) -> dict:
     t0 = time.perf_counter()
-    world = fewpoints.make_world(preset, seed=seed)
+    world = fewpoints.make_world(preset, rng=seed)
     gen = time.perf_counter() - t0
     print(f"{preset} (seed {seed}): generated in {gen:.0f} s", flush=True)
     out = {"preset": preset, "seed": seed, "people": len(world.people), "models": {}}

@@ -427,7 +427,7 @@ import fewpoints
 from fewpoints.anonymize import coarsen_time
 from fewpoints.defenses import aggregate, default_settings, dp_aggregate, dp_release, utility_error
 
-world = fewpoints.make_world("classroom", seed=2013)
+world = fewpoints.make_world("classroom", rng=2013)
 hourly = coarsen_time(world.traces, time_bin="1h")
 counts = aggregate(hourly, cell_km=1.0, time_bin="1h")  # x_km, y_km, time, devices
 noisy = dp_aggregate(hourly, cell_km=1.0, time_bin="1h", epsilon=1.0, rng=0)
@@ -525,7 +525,7 @@ traces and the public map; the ground truth is read by the measuring script, to 
 import fewpoints
 from fewpoints.attacks import anonymity_table, home_work, sensitive_visits
 
-world = fewpoints.make_world("classroom", seed=2013)
+world = fewpoints.make_world("classroom", rng=2013)
 pings = world.observations["pings"]
 home_work(pings).head()  # device_id, home_x_km, home_y_km, home_support, work_x_km, ...
 anonymity_table(world.observations["cdr"], places=world.places)  # measure x granularity
@@ -670,17 +670,17 @@ they got right.
 import fewpoints
 from fewpoints.attacks import explain, link_directory, link_posts, linkage_score
 
-world = fewpoints.make_world("classroom", seed=2013)
+world = fewpoints.make_world("classroom", rng=2013)
 pings = world.observations["pings"]
-sets = link_posts(pings, world.posts, n_posts=3)  # name, n_posts, anonymity_set_size, device_ids
+sets = link_posts(pings, world.posts, n_points=3)  # name, n_posts, anonymity_set_size, device_ids
 guesses = link_directory(pings, world.directory, world.places)  # device_id, name, score, rank
 linkage_score(guesses, world.people)  # LinkageScore: .precision, .recall, .share_named
 one = sets.loc[sets["anonymity_set_size"] == 1, "device_ids"].iloc[0][0]
-print(explain(world, one, model="pings"))
+print(explain(world, one, observe="pings"))
 ```
 
 ```
-fewpoints link synthetic_data/classroom --observe pings --posts 3   # scores, labelled synthetic, and example rows
+fewpoints link synthetic_data/classroom --observe pings --points 3   # scores, labelled synthetic, and example rows
 fewpoints explain synthetic_data/classroom 000076ab066f             # one device's story
 ```
 
@@ -894,7 +894,7 @@ def data_model() -> str:
     import fewpoints
     from fewpoints import schema
 
-    world = fewpoints.make_world("tiny", seed=0)
+    world = fewpoints.make_world("tiny", rng=0)
     tables = {n: getattr(world, n) for n in ("places", "antennas", "people", "stays")}
     tables.update({f"traces ({m})": t for m, t in world.observations.items()})
     tables.update({n: getattr(world, n) for n in ("directory", "posts")})
@@ -908,7 +908,7 @@ def data_model() -> str:
         parts.append(f"### {name}\n\n" + md_table(["column", "kind", ""], rows))
     parts.append(
         "### In a generated world\n\nThe columns and pandas dtypes of every table of "
-        '`make_world("tiny", seed=0)` (required columns first, then what the generator '
+        '`make_world("tiny", rng=0)` (required columns first, then what the generator '
         "adds):\n\n"
         + md_table(
             ["table", "columns (dtype)"],
@@ -957,7 +957,7 @@ def stylized_facts() -> str:
     import fewpoints
     from fewpoints.synth.facts import stylized_facts as facts
 
-    table = facts(fewpoints.make_world("classroom", seed=5))
+    table = facts(fewpoints.make_world("classroom", rng=5))
     rows = [
         [r["fact"], _figure(r["value"]),
          r["required"], r["published"]]

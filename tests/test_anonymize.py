@@ -236,7 +236,7 @@ def _four_antennas() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_merge_antennas_moves_records_to_the_centre_of_their_pair(seed):
     antennas, traces = _four_antennas()
     before = traces.copy()
-    out = merge_antennas(traces, antennas, v=2, rng=seed)
+    out = merge_antennas(traces, antennas, merge_v=2, rng=seed)
     pd.testing.assert_frame_equal(traces, before)
     # Two clusters: antennas 10+11 at (0, 0.5) and 12+13 at (10, 0.5); the
     # records without antenna_id go to their nearest antenna's cluster.
@@ -244,18 +244,18 @@ def test_merge_antennas_moves_records_to_the_centre_of_their_pair(seed):
     assert out["y_km"].tolist() == [0.5, 0.5, 0.5, 0.5]
     assert "antenna_id" not in out.columns
     validate_traces(out)
-    everything = merge_antennas(traces, antennas, v=4, rng=seed)
+    everything = merge_antennas(traces, antennas, merge_v=4, rng=seed)
     assert set(zip(everything["x_km"], everything["y_km"], strict=True)) == {(5.0, 0.5)}
 
 
 def test_merge_antennas_warns_when_nothing_merges_and_refuses_bad_v():
     antennas, traces = _four_antennas()
     with pytest.warns(WeakTransformWarning, match="stays on its own"):
-        out = merge_antennas(traces, antennas, v=1, rng=0)
+        out = merge_antennas(traces, antennas, merge_v=1, rng=0)
     assert out["x_km"].tolist() == [0.0, 10.0, 10.0, 0.0]
     for bad in (0, 0.5, -2, "many", float("nan")):
         with pytest.raises(FewpointsError, match="v must"):
-            merge_antennas(traces, antennas, v=bad)
+            merge_antennas(traces, antennas, merge_v=bad)
 
 
 def test_noise_has_the_asked_spread_and_drops_the_antenna():
@@ -269,7 +269,7 @@ def test_noise_has_the_asked_spread_and_drops_the_antenna():
             "accuracy_m": np.full(n, 30.0),
         }
     )
-    out = add_noise(traces, sigma_m=200, rng=1)
+    out = add_noise(traces, sigma_km=0.2, rng=1)
     assert out["x_km"].std() == pytest.approx(0.2, rel=0.05)
     assert (out["y_km"] - 1).mean() == pytest.approx(0.0, abs=0.01)
     assert out["accuracy_m"].iloc[0] == pytest.approx(np.hypot(30, 1.5096 * 200), abs=0.1)
@@ -280,10 +280,10 @@ def test_noise_has_the_asked_spread_and_drops_the_antenna():
     angle = np.arctan2(geo["y_km"] - 1, geo["x_km"])
     assert np.histogram(angle, bins=4)[0].min() > 0.22 * n  # every direction alike
     with pytest.warns(WeakTransformWarning, match="far below"):
-        add_noise(traces, sigma_m=1, rng=1)
+        add_noise(traces, sigma_km=0.001, rng=1)
     for bad in (0, -5, "loud"):
         with pytest.raises(FewpointsError):
-            add_noise(traces, sigma_m=bad)
+            add_noise(traces, sigma_km=bad)
         with pytest.raises(FewpointsError):
             geo_indistinguishable(traces, epsilon_per_km=bad)
 
@@ -291,7 +291,7 @@ def test_noise_has_the_asked_spread_and_drops_the_antenna():
 def test_noise_on_antenna_data_warns_below_the_antenna_spacing(tiny_world):
     cdr = tiny_world.observations["cdr"]
     with pytest.warns(WeakTransformWarning, match="spacing of the antennas"):
-        out = add_noise(cdr, sigma_m=5, rng=0)
+        out = add_noise(cdr, sigma_km=0.005, rng=0)
     assert "antenna_id" not in out.columns
 
 
@@ -385,10 +385,10 @@ def _all_transforms(antennas, seed):
     return {
         "pseudonymize": lambda t: pseudonymize(t, rng=seed),
         "rotate": lambda t: pseudonymize(t, rotate="1D", rng=seed),
-        "merge_antennas": lambda t: merge_antennas(t, antennas, v=2, rng=seed),
+        "merge_antennas": lambda t: merge_antennas(t, antennas, merge_v=2, rng=seed),
         "coarsen_space": lambda t: coarsen_space(t, cell_km=2.0),
         "coarsen_time": lambda t: coarsen_time(t, time_bin="3h"),
-        "add_noise": lambda t: add_noise(t, sigma_m=300, rng=seed),
+        "add_noise": lambda t: add_noise(t, sigma_km=0.3, rng=seed),
         "geo_indistinguishable": lambda t: geo_indistinguishable(t, epsilon_per_km=2, rng=seed),
         "subsample": lambda t: subsample(t, keep=0.6, rng=seed),
         "sample_devices": lambda t: sample_devices(t, keep=0.6, rng=seed),
@@ -455,8 +455,8 @@ def test_coarsening_never_shrinks_an_anonymity_set_and_renaming_changes_none(raw
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeakTransformWarning)
         for coarsen in (
-            lambda t: merge_antennas(t, antennas, v=2, rng=seed),
-            lambda t: merge_antennas(t, antennas, v=3, rng=seed),
+            lambda t: merge_antennas(t, antennas, merge_v=2, rng=seed),
+            lambda t: merge_antennas(t, antennas, merge_v=3, rng=seed),
             lambda t: coarsen_space(t, cell_km=1.5),
             lambda t: coarsen_time(t, time_bin="2h"),
         ):

@@ -126,7 +126,9 @@ def test_a_step_that_fails_midway_writes_nothing(world_dir, tmp_path, capsys):
 def test_weak_settings_warn_on_stderr(world_dir, tmp_path, capsys):
     out = tmp_path / "released"
     assert (
-        main(["anonymize", str(world_dir), "--out", str(out), "--model", "cdr", "--subsample", "1"])
+        main(
+            ["anonymize", str(world_dir), "--out", str(out), "--observe", "cdr", "--subsample", "1"]
+        )
         == 0
     )
     err = capsys.readouterr().err

@@ -268,7 +268,7 @@ def test_broker_form_looks_like_a_brokers_file(tiny_world):
 def tiny_audits(tiny_world):
     sizes = A.AuditSizes(n_targets=300, population_targets=200)
     return {
-        m: A.audit(tr, source=f"tiny-{m}.csv", places=tiny_world.places, sizes=sizes, seed=4)
+        m: A.audit(tr, source=f"tiny-{m}.csv", places=tiny_world.places, sizes=sizes, rng=4)
         for m, tr in tiny_world.observations.items()
     }
 
@@ -294,7 +294,7 @@ def test_audit_gives_the_apis_numbers(tiny_world, tiny_audits, model):
     ]
     sweep = resolution_sweep(
         traces.drop(columns=["antenna_id"], errors="ignore"), cell_km=list(s.sweep_cells),
-        time_bin=bins, n_points=(4,), n_targets=s.n_targets, rng=attack_rng(4),
+        time_bin=bins, n_points_range=(4,), n_targets=s.n_targets, rng=attack_rng(4),
     )  # fmt: skip
     pd.testing.assert_frame_equal(a.sweep.table, sweep.table)
     radius = None if a.about["locations"] == "repeating" else 0.05
@@ -474,7 +474,7 @@ def test_audit_dask_gives_the_in_memory_numbers(tiny_world, tiny_audits, model):
     ddf = dd.from_delayed([dask.delayed(p) for p in parts], meta=traces.iloc[:0])
     a = tiny_audits[model]
     with dask.config.set(scheduler="synchronous"):
-        b = A.audit_dask(ddf, source=a.source, places=tiny_world.places, sizes=a.sizes, seed=4)
+        b = A.audit_dask(ddf, source=a.source, places=tiny_world.places, sizes=a.sizes, rng=4)
     assert b.engine == "dask"
     pd.testing.assert_frame_equal(a.curve, b.curve, check_dtype=False)
     cols = ["cell_km", "time_bin", "h", "n_points", "unicity", "ci_low", "ci_high", "n_targets"]

@@ -118,7 +118,7 @@ def test_round_trip_gives_the_apis_numbers(round_trip, broker, capsys):
     assert status == 0
     _, traces = broker
     sizes = A.AuditSizes(n_targets=300, population_targets=300)
-    api = A.audit(traces, source="broker.csv", sizes=sizes, seed=0)
+    api = A.audit(traces, source="broker.csv", sizes=sizes, rng=0)
     data = json.loads((out / "audit.json").read_text())
     assert data["measured_on"] == "broker.csv" and data["engine"] == "memory"
     assert data["about"]["reading"]["columns"].startswith("device_id <- advertiser_id")

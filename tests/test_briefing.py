@@ -37,8 +37,8 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def figs():
-    world = fewpoints.make_world("tiny", seed=3)
-    return B.build_briefing(world, seed=3)
+    world = fewpoints.make_world("tiny", rng=3)
+    return B.build_briefing(world, rng=3)
 
 
 def _names():
@@ -320,7 +320,7 @@ def test_a_number_stated_twice_is_the_same_number(runs):
 
 
 def test_no_device_samples_and_the_raw_share_matches_a_direct_unicity(figs):
-    world = fewpoints.make_world("tiny", seed=3)
+    world = fewpoints.make_world("tiny", rng=3)
     ctx = B.BriefingContext(world, sizes=B.sizes_for(len(world.people)), seed=3)
     direct = fewpoints.unicity(
         ctx.hourly_index, 4, n_targets=ctx.sizes.n_targets, rng=B.attack_rng(3)
@@ -429,8 +429,8 @@ def test_unknown_preset_is_one_line(tmp_path, capsys):
 def test_recipes_needing_missing_modules_are_skipped(figs):
     missing = B.Recipe("later", lambda ctx: None, needs=("fewpoints.no_such_module",))
     assert not missing.available()
-    world = fewpoints.make_world("tiny", seed=3)
-    assert B.build_briefing(world, seed=3, recipes=[missing]) == []
+    world = fewpoints.make_world("tiny", rng=3)
+    assert B.build_briefing(world, rng=3, recipes=[missing]) == []
 
 
 def test_write_briefing_refuses_nothing_to_write(tmp_path):

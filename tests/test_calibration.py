@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def crowd_traces():
-    return fewpoints.make_world("unique-in-the-crowd", seed=2013).traces
+    return fewpoints.make_world("unique-in-the-crowd", rng=2013).traces
 
 
 @pytest.fixture(scope="module")

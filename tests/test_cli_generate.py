@@ -22,7 +22,7 @@ def test_generate_writes_a_world_and_says_what_it_wrote(tmp_path, capsys):
     assert "traces_cdr.csv.gz" in printed and f"to {out}/" in printed
     world = fewpoints.read_world(out)
     assert world.params.days == 2 and world.params.seed == 4
-    expected = fewpoints.make_world("tiny", seed=4, days=2)
+    expected = fewpoints.make_world("tiny", rng=4, days=2)
     assert world.traces.shape == expected.traces.shape
 
 

@@ -343,11 +343,11 @@ def test_a_world_is_read_through_the_checked_world_json(world_folder, tiny_world
     from fewpoints.schema import InputError
 
     assert len(read_traces_dask(world_folder)) == len(tiny_world.traces)
-    assert len(read_traces_dask(world_folder, model="pings")) == len(
+    assert len(read_traces_dask(world_folder, observe="pings")) == len(
         tiny_world.observations["pings"]
     )
     with pytest.raises(InputError, match="lists no table 'traces_../../etc'"):
-        read_traces_dask(world_folder, model="../../etc")
+        read_traces_dask(world_folder, observe="../../etc")
     _edit_world_json(world_folder, lambda m: m["params"].update(observe="cdr"))
     with pytest.raises(InputError, match="params.observe must be a list of names"):
         read_traces_dask(world_folder)

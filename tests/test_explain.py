@@ -111,7 +111,7 @@ def test_attacks_read_only_released_and_public_tables(tiny_world):
         link_posts(traces, sealed.posts)
         link_directory(traces, sealed.directory, sealed.places, posts=sealed.posts)
         device = str(traces["device_id"].iloc[0])
-        story = explain(sealed, device, model=model, rng=0)
+        story = explain(sealed, device, observe=model, rng=0)
         assert story.device_id == device
     with pytest.raises(AssertionError, match="ground truth"):
         naming_curve(sealed.traces, sealed.posts, sealed.people)
@@ -130,7 +130,7 @@ def world_dir(tmp_path_factory, tiny_world):
 
 
 def test_link_command_reports_scores_labelled_synthetic(world_dir, tiny_world, capsys):
-    assert main(["link", str(world_dir), "--posts", "2", "--observe", "pings"]) == 0
+    assert main(["link", str(world_dir), "--points", "2", "--observe", "pings"]) == 0
     out = capsys.readouterr().out
     assert "SYNTHETIC" in out and "ground truth" in out
     assert "From the directory" in out and "From geotagged posts" in out

@@ -140,7 +140,7 @@ def test_resolution_with_a_second_number_of_points():
     sweep = _sweep()
     more = sweep.table.assign(n_points=8, unicity=0.99, ci_low=0.98, ci_high=1.0)
     sweep.table = pd.concat([sweep.table, more], ignore_index=True)
-    ax = F.plot_resolution(sweep, n_points=(4, 8))
+    ax = F.plot_resolution(sweep, n_points_range=(4, 8))
     assert "by 4 points" in _headline(ax) and "99% by 8 points" in _headline(ax)
     assert len([ln for ln in ax.get_lines() if ln.get_gid() == "measured-8"]) == 2
     assert "8 points known (open)" in [t.get_text() for t in ax.get_legend().get_texts()]
@@ -165,7 +165,7 @@ def test_resolution_of_merged_antennas_is_labelled_in_antennas():
 
 def test_resolution_refuses_a_missing_p():
     with pytest.raises(FewpointsError, match="no rows for 3 points"):
-        F.plot_resolution(_sweep(), n_points=3)
+        F.plot_resolution(_sweep(), n_points_range=3)
 
 
 def _population():

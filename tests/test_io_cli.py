@@ -3,7 +3,7 @@
 The command-line reproducers of issue 15: argument errors without the usage block, corrupt
 world.json files and tables in every command that reads a world, junk and unreadable files,
 negative seeds, unwritable outputs checked first, a closed pipe, late checks, and the bad
-numeric parameters (``--geo-ind 1e-300``, ``link`` without ground truth, ``link --posts
+numeric parameters (``--geo-ind 1e-300``, ``link`` without ground truth, ``link --points
 1000``, ``--cdr-time-bin 1ms``).
 """
 
@@ -43,7 +43,7 @@ def one_line(status, err, message=None):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "w"
-    fewpoints.make_world("tiny", seed=3, days=2).write(out)
+    fewpoints.make_world("tiny", rng=3, days=2).write(out)
     return out
 
 
@@ -95,8 +95,8 @@ def test_argument_errors_are_one_line_not_the_usage_block(capsys, args, message)
 
 
 def test_make_world_refuses_a_negative_seed():
-    with pytest.raises(FewpointsError, match="seed must be a whole number, zero or more, got -1"):
-        fewpoints.make_world("tiny", seed=-1)
+    with pytest.raises(FewpointsError, match="rng must be a whole number, zero or more"):
+        fewpoints.make_world("tiny", rng=-1)
 
 
 # --- checked before the work starts --------------------------------------------------------------
@@ -109,8 +109,8 @@ def test_a_bad_time_bin_is_refused_before_a_preset_is_generated(capsys, monkeypa
     monkeypatch.setattr(cli.loader, "generate_world", never)
     status, _, err = run("unicity", "classroom", "--time-bin", "banana", capsys=capsys)
     one_line(status, err, "--time-bin is not a duration: 'banana'")
-    status, _, err = run("unicity", "unique-in-the-crowd", "--model", "pings", capsys=capsys)
-    one_line(status, err, "--model pings: preset unique-in-the-crowd observes cdr only")
+    status, _, err = run("unicity", "unique-in-the-crowd", "--observe", "pings", capsys=capsys)
+    one_line(status, err, "--observe pings: preset unique-in-the-crowd observes cdr only")
     status, _, err = run("link", "crowd", "--observe", "pings", capsys=capsys)
     one_line(status, err, "observes cdr only")
 
@@ -364,9 +364,9 @@ def test_link_refuses_a_world_without_ground_truth_and_impossible_post_counts(
     ):
         with pytest.raises(FewpointsError, match="people is empty: there is no ground truth"):
             score()
-    status, out, err = run("link", world, "--posts", "1000", capsys=capsys)
-    one_line(status, err, "--posts 1000: nobody in this world has that many posts (the most is")
+    status, out, err = run("link", world, "--points", "1000", capsys=capsys)
+    one_line(status, err, "--points 1000: nobody in this world has that many posts (the most is")
     most = int(fewpoints.read_world(world).posts.groupby("name").size().max())
-    status, out, err = run("link", world, "--posts", most, capsys=capsys)
+    status, out, err = run("link", world, "--points", most, capsys=capsys)
     assert status == 0, err
     assert "nan" not in out

@@ -68,10 +68,10 @@ def sets(links) -> dict:
 
 
 def test_one_post_leaves_two_phones_two_posts_name_ana():
-    one = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_posts=1)
+    one = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_points=1)
     assert list(one.columns) == ["name", "n_posts", "anonymity_set_size", "device_ids"]
     assert sets(one) == {"Ana": ("a", "b"), "Bob": ()}
-    two = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_posts=2)
+    two = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_points=2)
     assert sets(two) == {"Ana": ("a",), "Bob": ()}
     assert two["n_posts"].tolist() == [2, 1]  # Bob has only one post
     assert two["anonymity_set_size"].tolist() == [1, 0]
@@ -79,16 +79,16 @@ def test_one_post_leaves_two_phones_two_posts_name_ana():
 
 def test_tolerances_are_inclusive_and_respected():
     # The office post is 30 minutes after a's record: a 29-minute window misses it.
-    assert sets(link_posts(TRACES, POSTS, max_km=0.05, max_minutes=29, n_posts=2))["Ana"] == ()
-    assert sets(link_posts(TRACES, POSTS, max_km=0.05, max_minutes=30, n_posts=2))["Ana"] == ("a",)
+    assert sets(link_posts(TRACES, POSTS, max_km=0.05, max_minutes=29, n_points=2))["Ana"] == ()
+    assert sets(link_posts(TRACES, POSTS, max_km=0.05, max_minutes=30, n_points=2))["Ana"] == ("a",)
     # The cafe post is 10 m from the cafe.
-    assert sets(link_posts(TRACES, POSTS, max_km=0.009, max_minutes=60, n_posts=1))["Ana"] == ()
-    far = link_posts(TRACES, POSTS, max_km=5.0, max_minutes=60, n_posts=1)
+    assert sets(link_posts(TRACES, POSTS, max_km=0.009, max_minutes=60, n_points=1))["Ana"] == ()
+    far = link_posts(TRACES, POSTS, max_km=5.0, max_minutes=60, n_points=1)
     assert sets(far)["Ana"] == ("a", "b", "c")
 
 
 def test_large_sets_are_counted_but_not_listed():
-    out = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_posts=1, max_listed=1)
+    out = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_points=1, max_listed=1)
     ana = out[out["name"] == "Ana"].iloc[0]
     assert ana["anonymity_set_size"] == 2 and ana["device_ids"] is None
 
@@ -101,12 +101,12 @@ def test_call_records_match_by_serving_antenna():
         ["x_km", "y_km", "antenna_id"],
     ).rename(columns={"_label": "device_id"})
     post = posts([("Dee", 0, "10:30", 0.4, 0.0)])
-    assert sets(link_posts(cdr, post, n_posts=1)) == {"Dee": ("near",)}
-    assert sets(link_posts(cdr, post, n_posts=1, serving=False, max_km=1.0)) == {
+    assert sets(link_posts(cdr, post, n_points=1)) == {"Dee": ("near",)}
+    assert sets(link_posts(cdr, post, n_points=1, serving=False, max_km=1.0)) == {
         "Dee": ("far", "near")
     }
     # Beyond max_km from every antenna, a post matches nothing.
-    assert sets(link_posts(cdr, post, n_posts=1, max_km=0.3)) == {"Dee": ()}
+    assert sets(link_posts(cdr, post, n_points=1, max_km=0.3)) == {"Dee": ()}
 
 
 @pytest.mark.parametrize(
@@ -116,8 +116,8 @@ def test_call_records_match_by_serving_antenna():
         ({"max_km": -1}, "max_km must be a positive"),
         ({"max_minutes": float("nan")}, "max_minutes must be a positive"),
         ({"max_minutes": "soon"}, "max_minutes must be a number"),
-        ({"n_posts": 0}, "n_posts must be a whole number"),
-        ({"n_posts": 2.5}, "n_posts must be a whole number"),
+        ({"n_points": 0}, "n_points must be a whole number"),
+        ({"n_points": 2.5}, "n_points must be a whole number"),
     ],
 )
 def test_bad_tolerances_name_the_problem(kwargs, match):
@@ -138,7 +138,7 @@ def test_empty_or_malformed_posts():
 
 
 def test_linkage_score_counts_right_and_wrong_guesses():
-    links = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_posts=2)
+    links = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_points=2)
     s = linkage_score(links, PEOPLE)
     # One guess (Ana -> a), right; two names tried; four people.
     assert (s.n_guesses, s.n_correct, s.n_tried, s.n_people) == (1, 1, 2, 4)
@@ -180,7 +180,7 @@ def test_linkage_score_of_directory_links_uses_rank_one():
 
 
 def test_naming_curve_against_the_ground_truth():
-    curve = naming_curve(TRACES, POSTS, PEOPLE, n_posts=(1, 2), max_km=0.05, max_minutes=60)
+    curve = naming_curve(TRACES, POSTS, PEOPLE, n_points_range=(1, 2), max_km=0.05, max_minutes=60)
     assert list(curve.columns) == [
         "n_posts",
         "n_names",
@@ -200,7 +200,7 @@ def test_naming_curve_against_the_ground_truth():
 
 def test_a_namesakes_phone_is_not_a_correct_name():
     people = pd.DataFrame({"name": ["Ana", "Ana"], "device_id": ["x", "b"]})
-    curve = naming_curve(TRACES, POSTS, people, n_posts=(2,), max_km=0.05, max_minutes=60)
+    curve = naming_curve(TRACES, POSTS, people, n_points_range=(2,), max_km=0.05, max_minutes=60)
     assert curve["share_named"].tolist() == [0.0]
 
 
@@ -327,7 +327,7 @@ def test_sets_shrink_with_more_posts_and_hold_the_poster(world, km, minutes):
     traces, post = world
     previous = None
     for n in range(1, 6):
-        out = link_posts(traces, post, max_km=km, max_minutes=minutes, n_posts=n)
+        out = link_posts(traces, post, max_km=km, max_minutes=minutes, n_points=n)
         current = {r["name"]: set(r["device_ids"]) for _, r in out.iterrows()}
         # Posts made from d0's own records at zero noise always match d0.
         assert "d0" in current["Target"]
@@ -336,7 +336,7 @@ def test_sets_shrink_with_more_posts_and_hold_the_poster(world, km, minutes):
                 assert devices <= previous[name]
         previous = current
     # Brute force: a device is in the set iff it has a record near every post.
-    full = link_posts(traces, post, max_km=km, max_minutes=minutes, n_posts=100)
+    full = link_posts(traces, post, max_km=km, max_minutes=minutes, n_points=100)
     for name, group in post.groupby("name"):
         expect = set()
         for device, recs in traces.groupby("device_id"):
@@ -373,7 +373,7 @@ def test_naming_curve_shares_are_nested_and_in_bounds(seed):
     people = pd.DataFrame(
         {"name": [f"p{i}" for i in range(6)], "device_id": [f"d{i}" for i in range(6)]}
     )
-    curve = naming_curve(traces, post, people, n_posts=(1, 2), max_km=0.1, max_minutes=30)
+    curve = naming_curve(traces, post, people, n_points_range=(1, 2), max_km=0.1, max_minutes=30)
     assert ((curve["share_named"] >= 0) & (curve["share_named"] <= 1)).all()
     assert (curve["ci_low"] <= curve["share_named"]).all()
     assert (curve["ci_high"] >= curve["share_named"]).all()

@@ -58,7 +58,14 @@ def two_towns():
 def test_towns_axis_adds_whole_towns_in_the_order_given():
     t, towns = two_towns()
     m = population_table(
-        t, [1, 3, 4], n_points=1, axes="towns", towns=towns, town_order=[0, 1], n_targets=10, rng=0
+        t,
+        [1, 3, 4],
+        n_points_range=1,
+        axes="towns",
+        towns=towns,
+        town_order=[0, 1],
+        n_targets=10,
+        rng=0,
     )
     tab = m.table
     # 1 device asked: the whole first town (2 devices); 3 asked: both towns.
@@ -70,14 +77,16 @@ def test_towns_axis_adds_whole_towns_in_the_order_given():
     assert set(first["device_id"]) == {"ana", "ben"}
     assert (first["anonymity_set_size"] == 2).all()
     other = population_table(
-        t, [1], n_points=1, axes="towns", towns=towns, town_order=[1, 0], n_targets=10, rng=0
+        t, [1], n_points_range=1, axes="towns", towns=towns, town_order=[1, 0], n_targets=10, rng=0
     )
     assert other.table["unicity"].tolist() == [1.0]
 
 
 def test_subsets_count_only_the_kept_devices_and_nest():
     t, towns = two_towns()
-    m = population_table(t, [2, 4], n_points=2, axes="subsets", towns=towns, n_targets=10, rng=3)
+    m = population_table(
+        t, [2, 4], n_points_range=2, axes="subsets", towns=towns, n_targets=10, rng=3
+    )
     sets = m.targets.set_index(["n_devices", "device_id"])["anonymity_set_size"]
     # ana and ben are each other's twin: unique only in a subset without the other.
     for (n, dev), size in sets.items():
@@ -90,13 +99,13 @@ def test_subsets_count_only_the_kept_devices_and_nest():
 def test_towns_axis_needs_towns_and_a_complete_order():
     t, towns = two_towns()
     with pytest.raises(FewpointsError, match="home town"):
-        population_table(t, [4], axes="towns", n_points=1)
+        population_table(t, [4], axes="towns", n_points_range=1)
     with pytest.raises(FewpointsError, match="town_order"):
-        population_table(t, [4], axes="towns", towns=towns, town_order=[0], n_points=1)
+        population_table(t, [4], axes="towns", towns=towns, town_order=[0], n_points_range=1)
     with pytest.raises(FewpointsError, match="no town"):
-        population_table(t, [4], axes="towns", towns=towns.iloc[:3], n_points=1)
+        population_table(t, [4], axes="towns", towns=towns.iloc[:3], n_points_range=1)
     with pytest.raises(FewpointsError, match="axis"):
-        population_table(t, [4], axes="country", n_points=1)
+        population_table(t, [4], axes="country", n_points_range=1)
 
 
 def test_population_curve_random_keeps_its_draws():
@@ -104,7 +113,7 @@ def test_population_curve_random_keeps_its_draws():
     from fewpoints.attacks.index import PointIndex
     from fewpoints.attacks.unicity import unicity_on_index
 
-    w = fewpoints.make_world("tiny", seed=4)
+    w = fewpoints.make_world("tiny", rng=4)
     index = PointIndex.from_traces(w.traces)
     curve = population_curve(index, [50, 150], n_points=2, n_targets=100, rng=7)
     rng = np.random.default_rng(7)
@@ -120,7 +129,7 @@ def test_population_curve_random_keeps_its_draws():
 
 @pytest.fixture(scope="module")
 def region():
-    return fewpoints.make_world("region", seed=3, n_people=6_000, days=7)
+    return fewpoints.make_world("region", rng=3, n_people=6_000, days=7)
 
 
 def test_region_axes_measure_every_size_and_p(region):
@@ -130,7 +139,7 @@ def test_region_axes_measure_every_size_and_p(region):
     m = population_table(
         region.traces,
         [500, 2_000, n_all],
-        n_points=(2, 4),
+        n_points_range=(2, 4),
         axes=("subsets", "towns"),
         towns=region,
         town_order=order,
@@ -163,7 +172,7 @@ def test_region_two_engines_identical_on_a_chunked_region(tmp_path):
     order = coverage_order(world.places)
     kw = dict(
         sizes=[300, 1_500, world.traces["device_id"].nunique()],
-        n_points=(2, 3),
+        n_points_range=(2, 3),
         axes=("subsets", "towns"),
         towns=world,
         town_order=order,
@@ -213,7 +222,7 @@ def test_model_one_point_one_antenna_each():
         activity=np.array([0, 1.0]), frequency=np.array([1.0]), circadian=np.full(4, 0.25)
     )
     r = marginals_unicity(
-        m, line(5), [2, 10], n_points=1, cluster_size=1, network=NO_EDGES, n_targets=500,
+        m, line(5), [2, 10], n_points_range=1, cluster_size=1, network=NO_EDGES, n_targets=500,
         n_clusters=100_000, n_hour_sets=100_000, rng=0,
     )  # fmt: skip
     got = r.table["unicity"].to_numpy()
@@ -226,7 +235,7 @@ def test_model_every_hour_two_antennas():
     net = (np.array([0, 1, 2]), np.array([1, 0]))
     m = Marginals(activity=np.array([0, 0, 0, 0, 1.0]), frequency=np.array([0.5, 0.5]),
                   circadian=np.full(4, 0.25))  # fmt: skip
-    r = marginals_unicity(m, line(2), [2, 5], n_points=(1, 2), cluster_size=2, network=net,
+    r = marginals_unicity(m, line(2), [2, 5], n_points_range=(1, 2), cluster_size=2, network=net,
                           n_targets=300, rng=0)  # fmt: skip
     want = {(1, 2): 0.5, (1, 5): 0.5**4, (2, 2): 0.75, (2, 5): 0.75**4}
     for row in r.table.itertuples():
@@ -264,7 +273,7 @@ def test_model_agrees_with_drawing_the_people(region):
     people = sample_marginal_traces(m, 3_000, grid, rng=1)
     assert people["device_id"].nunique() <= 3_000
     measured = unicity(people, 2, n_targets=2_000, rng=2).value
-    model = marginals_unicity(m, grid, [3_000], n_points=2, n_targets=2_000, rng=3)
+    model = marginals_unicity(m, grid, [3_000], n_points_range=2, n_targets=2_000, rng=3)
     assert model.table["unicity"].iloc[0] == pytest.approx(measured, abs=0.04)
 
 

@@ -39,7 +39,7 @@ def _two_pairs_of_antennas() -> pd.DataFrame:
 def test_call_records_are_coarsened_by_merged_antennas_by_default():
     traces = _two_pairs_of_antennas()
     sweep = resolution_sweep(
-        traces, merge_v=(1, 2), time_bin=("1h", "2h"), n_points=(2,), n_targets=3, rng=0
+        traces, merge_v=(1, 2), time_bin=("1h", "2h"), n_points_range=(2,), n_targets=3, rng=0
     )
     t = sweep.table.set_index(["merge_v", "time_bin"])
     assert t["cell_km"].isna().all()
@@ -62,7 +62,7 @@ def test_call_records_are_coarsened_by_merged_antennas_by_default():
         "y_km": [0.0, 1.0, 0.0, 1.0],
     }
     # Square cells stay one keyword away: 20 km squares merge all four antennas.
-    cells = resolution_sweep(traces, cell_km=(None, 20.0), time_bin=("1h",), n_points=(2,),
+    cells = resolution_sweep(traces, cell_km=(None, 20.0), time_bin=("1h",), n_points_range=(2,),
                              n_targets=3, rng=0).table  # fmt: skip
     assert cells["merge_v"].isna().all()
     assert cells["unicity"].tolist() == [1.0, pytest.approx(1 / 3)]
@@ -70,7 +70,7 @@ def test_call_records_are_coarsened_by_merged_antennas_by_default():
 
 def test_the_default_equals_passing_the_antenna_map(tiny_world):
     cdr = tiny_world.observations["cdr"]
-    kwargs = dict(time_bin=("1h", "4h"), n_points=(2,), n_targets=100, rng=4)
+    kwargs = dict(time_bin=("1h", "4h"), n_points_range=(2,), n_targets=100, rng=4)
     default = resolution_sweep(cdr, **kwargs)
     ants = tiny_world.antennas
     used = ants[ants["antenna_id"].isin(cdr["antenna_id"])].reset_index(drop=True)
@@ -99,7 +99,7 @@ def test_merged_sweep_reports_the_measured_merge_factor(tiny_world):
         antennas=tiny_world.antennas,
         merge_v=(1, 2, 4),
         time_bin=("1h", "4h"),
-        n_points=(1, 2),
+        n_points_range=(1, 2),
         n_targets=100,
         rng=0,
     )
@@ -119,7 +119,7 @@ def test_merged_sweep_reports_the_measured_merge_factor(tiny_world):
         antennas=tiny_world.antennas,
         merge_v=(1, 2, 4),
         time_bin=("1h", "4h"),
-        n_points=(1, 2),
+        n_points_range=(1, 2),
         n_targets=100,
         rng=0,
     )
@@ -146,13 +146,13 @@ def test_square_cells_remain_and_are_the_only_choice_for_pings(tiny_world):
 @pytest.mark.slow
 def test_the_resolution_law_holds_with_merged_antennas():
     # Half the unique-in-the-crowd world (50,000 people, 229 antennas): about a minute.
-    world = fewpoints.make_world("unique-in-the-crowd", seed=11, n_people=50_000)
+    world = fewpoints.make_world("unique-in-the-crowd", rng=11, n_people=50_000)
     sweep = resolution_sweep(
         world.traces,
         antennas=world.antennas,
         merge_v=(1, 2, 4, 8),
         time_bin=("1h", "2h", "4h", "8h"),
-        n_points=(4,),
+        n_points_range=(4,),
         n_targets=3_000,
         rng=11,
     )

@@ -152,21 +152,21 @@ def test_public_auxiliary_data_names_real_synthetic_people(tiny_world):
 
 
 def test_same_seed_same_world_bit_for_bit():
-    a = fewpoints.make_world("tiny", seed=3)
-    b = fewpoints.make_world("tiny", seed=3)
+    a = fewpoints.make_world("tiny", rng=3)
+    b = fewpoints.make_world("tiny", rng=3)
     assert_same_tables(a, b)
 
 
 def test_different_seed_different_world():
-    a = fewpoints.make_world("tiny", seed=3)
-    b = fewpoints.make_world("tiny", seed=4)
+    a = fewpoints.make_world("tiny", rng=3)
+    b = fewpoints.make_world("tiny", rng=4)
     assert not a.places[["x_km", "y_km"]].equals(b.places[["x_km", "y_km"]])
     assert not a.traces.equals(b.traces)
 
 
 def test_changing_days_moves_nobody_and_keeps_the_first_days():
-    short = fewpoints.make_world("tiny", seed=8, days=3)
-    long = fewpoints.make_world("tiny", seed=8, days=9)
+    short = fewpoints.make_world("tiny", rng=8, days=3)
+    long = fewpoints.make_world("tiny", rng=8, days=9)
     pd.testing.assert_frame_equal(short.places, long.places)
     pd.testing.assert_frame_equal(short.antennas, long.antennas)
     pd.testing.assert_frame_equal(short.people, long.people)
@@ -187,9 +187,9 @@ def test_changing_days_moves_nobody_and_keeps_the_first_days():
 
 
 def test_observation_models_do_not_disturb_each_other():
-    both = fewpoints.make_world("tiny", seed=2, observe=("cdr", "pings"))
-    cdr_only = fewpoints.make_world("tiny", seed=2, observe="cdr")
-    pings_only = fewpoints.make_world("tiny", seed=2, observe=("pings",))
+    both = fewpoints.make_world("tiny", rng=2, observe=("cdr", "pings"))
+    cdr_only = fewpoints.make_world("tiny", rng=2, observe="cdr")
+    pings_only = fewpoints.make_world("tiny", rng=2, observe=("pings",))
     pd.testing.assert_frame_equal(both.observations["cdr"], cdr_only.observations["cdr"])
     pd.testing.assert_frame_equal(both.observations["pings"], pings_only.observations["pings"])
     pd.testing.assert_frame_equal(both.stays, pings_only.stays)
@@ -197,8 +197,8 @@ def test_observation_models_do_not_disturb_each_other():
 
 
 def test_cdr_time_bin_floors_times_and_nothing_else():
-    raw = fewpoints.make_world("tiny", seed=6, observe="cdr")
-    hourly = fewpoints.make_world("tiny", seed=6, observe="cdr", cdr_time_bin="1h")
+    raw = fewpoints.make_world("tiny", rng=6, observe="cdr")
+    hourly = fewpoints.make_world("tiny", rng=6, observe="cdr", cdr_time_bin="1h")
     pd.testing.assert_series_equal(hourly.traces["time"], raw.traces["time"].dt.floor("h"))
     pd.testing.assert_frame_equal(
         hourly.traces.drop(columns="time"), raw.traces.drop(columns="time")
@@ -213,7 +213,7 @@ def test_cdr_time_bin_floors_times_and_nothing_else():
     start=st.sampled_from(["2026-03-02", "2026-03-07", "2025-12-31"]),
 )
 def test_any_small_world_is_well_formed(seed, n_people, days, start):
-    w = fewpoints.make_world("tiny", seed=seed, n_people=n_people, days=days, start=start)
+    w = fewpoints.make_world("tiny", rng=seed, n_people=n_people, days=days, start=start)
     assert len(w.people) == n_people
     for name, df in w.tables().items():
         if name.startswith("traces"):
@@ -223,7 +223,7 @@ def test_any_small_world_is_well_formed(seed, n_people, days, start):
         else:
             validate(df, name)
     assert_stays_tile_time(w)
-    again = fewpoints.make_world("tiny", seed=seed, n_people=n_people, days=days, start=start)
+    again = fewpoints.make_world("tiny", rng=seed, n_people=n_people, days=days, start=start)
     assert_same_tables(w, again)
 
 
@@ -248,7 +248,7 @@ def test_any_small_world_is_well_formed(seed, n_people, days, start):
 def test_impossible_parameters_are_refused_with_a_clear_message(kwargs, message):
     preset = kwargs.pop("preset", "tiny")
     with pytest.raises(FewpointsError) as exc:
-        fewpoints.make_world(preset, seed=1, **kwargs)
+        fewpoints.make_world(preset, rng=1, **kwargs)
     assert message in str(exc.value)
     assert "\n" not in str(exc.value)
 

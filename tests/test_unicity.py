@@ -451,7 +451,12 @@ def test_resolution_sweep_is_tidy_and_coarser_is_never_more_unique_on_average():
     traces = random_traces(1, n_devices=150, n_places=20, n_hours=48, max_records=30)
     traces["time"] = traces["time"] + pd.to_timedelta(np.arange(len(traces)) % 3600, unit="s")
     sweep = resolution_sweep(
-        traces, cell_km=[None, 2.0], time_bin=["1h", "4h"], n_points=[2, 3], n_targets=150, rng=0
+        traces,
+        cell_km=[None, 2.0],
+        time_bin=["1h", "4h"],
+        n_points_range=[2, 3],
+        n_targets=150,
+        rng=0,
     )
     t = sweep.table
     assert len(t) == 8 and set(sweep.fit["n_points"]) == {2, 3}

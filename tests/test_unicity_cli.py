@@ -78,7 +78,16 @@ def test_world_folder(tmp_path, tiny_world, capsys):
     tiny_world.write(tmp_path / "w")
     assert (
         main(
-            ["unicity", str(tmp_path / "w"), "--model", "pings", "--points", "1", "--targets", "10"]
+            [
+                "unicity",
+                str(tmp_path / "w"),
+                "--observe",
+                "pings",
+                "--points",
+                "1",
+                "--targets",
+                "10",
+            ]
         )
         == 0
     )

@@ -3,7 +3,7 @@
 Everything here runs on a fully synthetic city: no real person is in any table.
 
 >>> import fewpoints
->>> world = fewpoints.make_world("tiny", seed=1)
+>>> world = fewpoints.make_world("tiny", rng=1)
 >>> sorted(world.tables())[:3]
 ['antennas', 'directory', 'people']
 """

@@ -3,13 +3,16 @@
 Small, dependency-free helpers (numpy and pandas only) that several stages
 need: device codes, sorted-unique keys, the checks of a number of points, of
 targets, of positive numbers, shares and durations, the nearest centre of a
-point, and the one-row table of a result made of numbers (:class:`OneRow`).
+point, the one-row table of a result made of numbers (:class:`OneRow`), and
+the one way an old keyword keeps working under its new name (:func:`renamed`).
 A stage imports these from here, never another stage's private helpers.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -179,3 +182,88 @@ def check_targets(n_targets) -> int:
     if n_targets < 1:
         raise FewpointsError(f"n_targets must be at least 1, got {n_targets}")
     return int(n_targets)
+
+
+# ---------------------------------------------------------------------------
+# deprecated names (docs/deprecations.md lists every one)
+# ---------------------------------------------------------------------------
+
+#: The release in which the old names below were deprecated (they go in the one after).
+DEPRECATED_IN = "0.2.0"
+
+
+class FewpointsDeprecationWarning(DeprecationWarning):
+    """An old name of a fewpoints keyword or option: it still works, and the warning says its new name."""
+
+
+def deprecation(old: str, new: str) -> str:
+    """The one sentence every deprecated name gives (the CLI prints it on stderr)."""
+    return f"{old} is deprecated since fewpoints {DEPRECATED_IN}; use {new} (same result)"
+
+
+def renamed(**old_to_new):
+    """Decorator: each keyword ``old`` still works as ``new``, with a :class:`FewpointsDeprecationWarning`.
+
+    A value is the new name, or ``(new name, convert)`` when the old keyword
+    had another unit (``convert`` turns an old value into the new one).
+    Giving both names is a ``TypeError``, as for any keyword given twice.
+    """
+
+    def wrap(func):
+        @functools.wraps(func)
+        def call(*args, **kwargs):
+            for old, spec in old_to_new.items():
+                if old not in kwargs:
+                    continue
+                new, convert = (spec, None) if isinstance(spec, str) else spec
+                if new in kwargs:
+                    raise TypeError(f"{func.__name__}() got {old}= and {new}=; give {new}= only")
+                value = kwargs.pop(old)
+                warnings.warn(
+                    deprecation(f"{func.__name__}({old}=...)", f"{new}="),
+                    FewpointsDeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = value if convert is None else convert(value)
+            return func(*args, **kwargs)
+
+        return call
+
+    return wrap
+
+
+def rng_keyword(func):
+    """Decorator: an ``rng`` given positionally (the old order) moves to ``rng=``, with a warning."""
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        at = [i for i, a in enumerate(args) if isinstance(a, np.random.Generator)]
+        if at and "rng" not in kwargs:
+            kwargs["rng"] = args[at[0]]
+            args = args[: at[0]] + args[at[0] + 1 :]
+            warnings.warn(
+                deprecation(f"{func.__name__}() with rng given positionally", "rng="),
+                FewpointsDeprecationWarning,
+                stacklevel=2,
+            )
+        return func(*args, **kwargs)
+
+    return call
+
+
+def seed_of(rng, name: str = "rng") -> int:
+    """The int seed a function that records its seed (a world, a briefing, an audit) runs on.
+
+    An int (zero or more) is the seed; a Generator gives one drawn from it
+    (``rng.integers(2**63)``) and None a fresh one, so the run is recorded
+    and can be repeated from the record.
+    """
+    if rng is None:
+        return int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise FewpointsError(
+            f"{name} must be a whole number, zero or more, or a numpy Generator; got {rng!r}"
+        )
+    return int(rng)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from fewpoints.anonymize.encodings import dense_codes
 from fewpoints.anonymize.weak import WeakTransformWarning
-from fewpoints.common import duration_seconds, nearest, positive
+from fewpoints.common import duration_seconds, nearest, positive, renamed
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
 
@@ -140,10 +140,11 @@ def coarsen_time(traces: pd.DataFrame, *, time_bin: str | pd.Timedelta = "1h") -
 # ---------------------------------------------------------------------------
 
 
+@renamed(v="merge_v")
 def merge_antennas(
-    traces: pd.DataFrame, antennas: pd.DataFrame, *, v: float, rng=None
+    traces: pd.DataFrame, antennas: pd.DataFrame, *, merge_v: float, rng=None
 ) -> pd.DataFrame:
-    """Merge neighbouring antennas into clusters of about ``v`` and move each record to its cluster.
+    """Merge neighbouring antennas into clusters of about ``merge_v`` and move each record to its cluster.
 
     Parameters
     ----------
@@ -152,9 +153,10 @@ def merge_antennas(
         has one, otherwise at the antenna nearest its coordinates (GPS pings).
     antennas : DataFrame
         The public antenna map (``antenna_id, x_km, y_km``).
-    v : float
-        Antennas per cluster, on average: the antennas are grouped into
-        ``round(n_antennas / v)`` compact clusters by k-means on their
+    merge_v : float
+        Antennas per cluster, on average (the ``v`` of "Unique in the Crowd";
+        ``v=`` is its deprecated name): the antennas are grouped into
+        ``round(n_antennas / merge_v)`` compact clusters by k-means on their
         coordinates (k-means++ start, seeded by ``rng``).
     rng : int, Generator or None
 
@@ -167,7 +169,7 @@ def merge_antennas(
     Warns
     -----
     WeakTransformWarning
-        When ``v`` is so small that every antenna stays on its own.
+        When ``merge_v`` is so small that every antenna stays on its own.
 
     Notes
     -----
@@ -187,19 +189,19 @@ def merge_antennas(
     """
     validate_traces(traces)
     validate(antennas, "antennas")
-    v = positive(v, "v")
+    v = positive(merge_v, "merge_v")
     if v < 1:
-        raise FewpointsError(f"v must be at least 1 (antennas per cluster), got {v!r}")
+        raise FewpointsError(f"merge_v must be at least 1 (antennas per cluster), got {merge_v!r}")
     rng = np.random.default_rng(rng)
     ax = antennas["x_km"].to_numpy(dtype=np.float64)
     ay = antennas["y_km"].to_numpy(dtype=np.float64)
     k = max(1, int(round(len(ax) / v)))
     if k >= len(ax):
         warnings.warn(
-            f"v={v:g} groups {len(ax):,} antennas into {len(ax):,} clusters: every antenna "
+            f"merge_v={v:g} groups {len(ax):,} antennas into {len(ax):,} clusters: every antenna "
             "stays on its own and only antenna_id is dropped",
             WeakTransformWarning,
-            stacklevel=2,
+            stacklevel=3,  # the user's line, past the wrapper that keeps v= working
         )
     cluster, cx, cy = _kmeans(ax, ay, k, rng)
     row = np.full(len(traces), -1, dtype=np.int64)

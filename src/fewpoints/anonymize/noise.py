@@ -11,19 +11,27 @@ import numpy as np
 import pandas as pd
 
 from fewpoints.anonymize.weak import warn_if_below_resolution
-from fewpoints.common import positive, within_earth
+from fewpoints.common import positive, renamed, within_earth
 from fewpoints.schema import validate_traces
 
 
-def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame:
-    """Move every location by independent Gaussian noise of ``sigma_m`` metres per axis.
+def _km(metres):
+    """An old ``sigma_m`` in km (a value that is not a number is left for the check to name)."""
+    number = isinstance(metres, (int, float, np.number)) and not isinstance(metres, bool)
+    return metres / 1000.0 if number else metres
+
+
+@renamed(sigma_m=("sigma_km", _km))
+def add_noise(traces: pd.DataFrame, *, sigma_km: float, rng=None) -> pd.DataFrame:
+    """Move every location by independent Gaussian noise of ``sigma_km`` per axis.
 
     Parameters
     ----------
     traces : DataFrame
         A ``traces`` table.
-    sigma_m : float
-        Standard deviation of the noise on each coordinate, in metres.
+    sigma_km : float
+        Standard deviation of the noise on each coordinate, in km (0.2 is
+        200 m). ``sigma_m=`` (in metres) is its deprecated name.
     rng : int, Generator or None
 
     Returns
@@ -36,7 +44,7 @@ def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame
     Warns
     -----
     WeakTransformWarning
-        When ``sigma_m`` is under a tenth of the data's own resolution (the
+        When ``sigma_km`` is under a tenth of the data's own resolution (the
         median ``accuracy_m`` of GPS pings, or the median spacing of the
         antennas of antenna-located data): a point still names its place.
 
@@ -44,7 +52,7 @@ def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame
     -----
     Noise blurs each point, but every visit to the same place is blurred
     independently: averaging a device's nightly points finds its home again
-    to within ``sigma_m`` divided by the square root of the number of
+    to within ``sigma_km`` divided by the square root of the number of
     nights. The exact-match attack of this package finds every noisy point
     unique (no two are equal), so noise is measured after coarsening to
     cells, as an attacker would do.
@@ -55,15 +63,17 @@ def add_noise(traces: pd.DataFrame, *, sigma_m: float, rng=None) -> pd.DataFrame
        Computing, LNCS 4480, 127-143.
     """
     validate_traces(traces)
-    sigma = positive(sigma_m, "sigma_m")
-    within_earth(sigma / 1000.0, f"sigma_m {sigma_m!r}", "a standard deviation of")
+    sigma_km = positive(sigma_km, "sigma_km")
+    within_earth(sigma_km, f"sigma_km {sigma_km!r}", "a standard deviation of")
+    sigma = sigma_km * 1000.0  # metres, the unit of accuracy_m
     rng = np.random.default_rng(rng)
-    warn_if_below_resolution(traces, sigma, f"Gaussian noise of {sigma:g} m")
+    # stacklevel 4: the user's line, past the wrapper that keeps sigma_m= working.
+    warn_if_below_resolution(traces, sigma, f"Gaussian noise of {sigma:g} m", stacklevel=4)
     # float32 draws: half the memory traffic, and 0.1 m of noise is still exact to a micrometre.
     dx = rng.standard_normal(len(traces), dtype=np.float32)
-    dx *= np.float32(sigma / 1000.0)
+    dx *= np.float32(sigma_km)
     dy = rng.standard_normal(len(traces), dtype=np.float32)
-    dy *= np.float32(sigma / 1000.0)
+    dy *= np.float32(sigma_km)
     return _moved(traces, dx, dy, _GAUSS_68 * sigma)
 
 

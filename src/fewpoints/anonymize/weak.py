@@ -45,14 +45,16 @@ def _resolution_m(traces: pd.DataFrame) -> tuple[float, str] | None:
     return None
 
 
-def warn_if_below_resolution(traces: pd.DataFrame, scale_m: float, what: str) -> None:
+def warn_if_below_resolution(
+    traces: pd.DataFrame, scale_m: float, what: str, stacklevel: int = 3
+) -> None:
     res = _resolution_m(traces)
     if res is not None and scale_m < 0.1 * res[0]:
         warnings.warn(
             f"{what} is far below the data's own resolution ({res[1]} {res[0]:,.0f} m): "
             "each point still names the same place",
             WeakTransformWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fewpoints.attacks.index import PointIndex
+from fewpoints.common import renamed
 from fewpoints.schema import FewpointsError, validate_traces
 
 __all__ = ["DeviceStory", "explain"]
@@ -198,11 +199,12 @@ def _unicity_draws(traces, trace, max_points, n_draws, rng) -> pd.DataFrame:
     ).astype({"n_points": np.int64, "n_draws": np.int64})
 
 
+@renamed(model="observe")
 def explain(
     world_or_tables,
     device_id,
     *,
-    model: str | None = None,
+    observe: str | None = None,
     time_bin: str | None = "1h",
     max_points: int = 10,
     n_draws: int = 20,
@@ -218,8 +220,9 @@ def explain(
         ``places``, optionally ``antennas``, ``directory``, ``posts``.
     device_id : str
         The pseudonym to explain.
-    model : str, optional
-        Which traces of a world (default: its first).
+    observe : str, optional
+        Which traces of a world, by observation model (``"cdr"``, ``"pings"``;
+        default: its first). ``model=`` is its deprecated name.
     time_bin : str or None, default "1h"
         Time resolution of the points drawn to single the device out (as in
         "Unique in the Crowd": place and hour); None for times as recorded.
@@ -288,7 +291,7 @@ def explain(
     for value, what in ((max_points, "max_points"), (n_draws, "n_draws")):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise FewpointsError(f"{what} must be a whole number of at least 1, got {value!r}")
-    traces, public, synthetic = _tables(world_or_tables, model)
+    traces, public, synthetic = _tables(world_or_tables, observe)
     validate_traces(traces)
     device_id = str(device_id)
     ids = traces["device_id"]

@@ -20,7 +20,7 @@ import pandas as pd
 from fewpoints.attacks.index import PointIndex
 from fewpoints.attacks.result import curve_row
 from fewpoints.attacks.unicity import unicity_on_index
-from fewpoints.common import check_points, check_targets
+from fewpoints.common import check_points, check_targets, renamed
 from fewpoints.schema import FewpointsError
 
 __all__ = ["ResolutionSweep", "antenna_map", "fit_resolution_law", "resolution_sweep"]
@@ -207,7 +207,7 @@ def _merge_index(index: PointIndex, *, antennas: pd.DataFrame, v: float, rng) ->
             "antenna_id": antennas["antenna_id"].to_numpy(dtype=np.int64)[at],
         }
     )
-    return index.coarsen(locations=merge_antennas(locations, antennas, v=v, rng=rng))
+    return index.coarsen(locations=merge_antennas(locations, antennas, merge_v=v, rng=rng))
 
 
 def antenna_map(traces: pd.DataFrame) -> pd.DataFrame | None:
@@ -256,12 +256,13 @@ def antenna_map(traces: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame({"antenna_id": uniques, "x_km": x, "y_km": y})
 
 
+@renamed(n_points="n_points_range")
 def resolution_sweep(
     traces: pd.DataFrame,
     *,
     cell_km: Sequence[float | None] | None = None,
     time_bin: Sequence[str | None] = ("1h", "2h", "4h", "8h"),
-    n_points: Sequence[int] = (4,),
+    n_points_range: Sequence[int] = (4,),
     n_targets: int = 10_000,
     knowledge: str = "random",
     antennas: pd.DataFrame | None = None,
@@ -285,7 +286,8 @@ def resolution_sweep(
     time_bin : sequence of str or None
         Time bins to floor times to (``anonymize.coarsen_time``), e.g. ``"1h"``;
         None keeps the recorded times.
-    n_points : sequence of int, default (4,)
+    n_points_range : sequence of int, default (4,)
+        The numbers of known points p (``n_points=`` is its deprecated name).
     n_targets : int, default 10_000
     knowledge : str, default "random"
     antennas : DataFrame, optional
@@ -344,7 +346,8 @@ def resolution_sweep(
     look alike:
 
     >>> sweep = resolution_sweep(
-    ...     traces, cell_km=(None, 4.0), time_bin=(None,), n_points=(2,), n_targets=3, rng=0
+    ...     traces, cell_km=(None, 4.0), time_bin=(None,), n_points_range=(2,),
+    ...     n_targets=3, rng=0,
     ... )
     >>> sweep.table["unicity"].round(3).tolist()
     [0.333, 0.0]
@@ -354,7 +357,7 @@ def resolution_sweep(
     rng = np.random.default_rng(rng)
     if not isinstance(traces, pd.DataFrame):
         raise FewpointsError("resolution_sweep needs the traces table itself (it coarsens it)")
-    ps = [check_points(p) for p in n_points]
+    ps = [check_points(p) for p in n_points_range]
     n_targets = check_targets(n_targets)
     # Spatial levels: (cell_km, merge_v, coarsen the table, coarsen the index),
     # NaN for the unused kind; the index is coarsened when that gives the
@@ -383,7 +386,7 @@ def resolution_sweep(
             (
                 np.nan,
                 float(v),
-                None if v == 1 else partial(merge_antennas, antennas=antennas, v=v, rng=rng),
+                None if v == 1 else partial(merge_antennas, antennas=antennas, merge_v=v, rng=rng),
                 None
                 if v == 1 or not at_antenna
                 else partial(_merge_index, antennas=antennas, v=v, rng=rng),

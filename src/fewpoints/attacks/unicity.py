@@ -24,7 +24,7 @@ import pandas as pd
 from fewpoints.attacks.draws import KNOWLEDGE, draw_random, floyd_sample, sample_targets
 from fewpoints.attacks.index import WINDOW_LABELS, PointIndex, as_index
 from fewpoints.attacks.result import UnicityResult, curve_row, unique_share, wilson_interval
-from fewpoints.common import check_points, check_targets
+from fewpoints.common import check_points, check_targets, renamed
 from fewpoints.scale import is_dask_frame
 from fewpoints.schema import FewpointsError
 
@@ -263,9 +263,10 @@ def unicity(
     return unicity_on_index(as_index(traces), p, n_targets, knowledge, rng)
 
 
+@renamed(n_points="n_points_range")
 def unicity_curve(
     traces,
-    n_points: Iterable[int] = range(1, 11),
+    n_points_range: Iterable[int] = range(1, 11),
     *,
     n_targets: int = 10_000,
     knowledge: str = "random",
@@ -278,7 +279,9 @@ def unicity_curve(
     traces : DataFrame, PointIndex or dask DataFrame
         As in :func:`unicity`; a table is indexed once for all p, and a Dask
         table is read three times for all p together.
-    n_points : iterable of int, default 1 to 10
+    n_points_range : iterable of int, default 1 to 10
+        The numbers of known points p to measure (``n_points=`` is its
+        deprecated name).
     n_targets : int, default 10_000
         Targets per p (drawn afresh for each p).
     knowledge : str, default "random"
@@ -305,15 +308,16 @@ def unicity_curve(
     if is_dask_frame(traces):
         from fewpoints.scale import dask_unicity
 
-        ps = [check_points(p) for p in n_points]
+        ps = [check_points(p) for p in n_points_range]
         n_targets = check_targets(n_targets)
         results, _ = dask_unicity(traces, ps, n_targets=n_targets, knowledge=knowledge, rng=rng)
         return pd.DataFrame([curve_row(r) for r in results])
     index = as_index(traces)
     if knowledge == "random":
-        return pd.DataFrame([curve_row(r) for r in _random_curve(index, n_points, n_targets, rng)])
+        rows = _random_curve(index, n_points_range, n_targets, rng)
+        return pd.DataFrame([curve_row(r) for r in rows])
     rows = []
-    for p in n_points:
+    for p in n_points_range:
         res = unicity(index, p, n_targets=n_targets, knowledge=knowledge, rng=rng)
         rows.append(curve_row(res))
     return pd.DataFrame(rows)

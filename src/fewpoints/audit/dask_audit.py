@@ -24,9 +24,11 @@ from fewpoints.audit.dask_analyses import (
 )
 from fewpoints.audit.result import GPS_KM, MIN_DEVICES, Audit, AuditSizes
 from fewpoints.audit.sensitive import sensitive_table
+from fewpoints.common import renamed, seed_of
 from fewpoints.schema import InputError
 
 
+@renamed(seed="rng")
 def audit_dask(ddf, **kwargs) -> Audit:
     """:func:`audit` on a Dask DataFrame (a file larger than memory); see :func:`_audit_dask`."""
     import warnings
@@ -44,7 +46,7 @@ def _audit_dask(
     places: pd.DataFrame | None = None,
     reading: dict | None = None,
     sizes: AuditSizes | None = None,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = 0,
     progress: Callable[[str, float], None] | None = None,
 ) -> Audit:
     """:func:`audit` on a Dask DataFrame (a file larger than memory), partition by partition.
@@ -65,6 +67,7 @@ def _audit_dask(
 
     dask = require_dask()
     sizes = sizes or AuditSizes()
+    seed = seed_of(rng)
     report = progress or (lambda stage, fraction: None)
     seconds: dict[str, float] = {}
     has_accuracy = "accuracy_m" in ddf.columns

@@ -21,8 +21,10 @@ from fewpoints.audit.population import population_bounds
 from fewpoints.audit.result import GPS_KM, Audit, AuditSizes
 from fewpoints.audit.risk import per_device_risk
 from fewpoints.audit.sensitive import sensitive_exposure
+from fewpoints.common import renamed, seed_of
 
 
+@renamed(seed="rng")
 def audit(
     traces: pd.DataFrame,
     *,
@@ -30,7 +32,7 @@ def audit(
     places: pd.DataFrame | None = None,
     reading: dict | None = None,
     sizes: AuditSizes | None = None,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = 0,
     progress: Callable[[str, float], None] | None = None,
 ) -> Audit:
     """Measure the re-identification risk of a traces table, from the table alone.
@@ -50,8 +52,10 @@ def audit(
         How the file was read (columns, time rule, time zone, projection),
         repeated in the report.
     sizes : AuditSizes, optional
-    seed : int, default 0
-        Seed of every random draw (the same seed, the same numbers).
+    rng : int, Generator or None, default 0
+        Seed of every random draw (the same seed, the same numbers); a
+        Generator gives a seed drawn from it, None a fresh one, recorded in
+        the report. ``seed=`` is the deprecated name of this keyword.
     progress : callable, optional
         ``progress(stage, fraction)``.
 
@@ -79,6 +83,7 @@ def audit(
     from fewpoints.briefing import attack_rng
 
     sizes = sizes or AuditSizes()
+    seed = seed_of(rng)
     report = progress or (lambda stage, fraction: None)
     seconds: dict[str, float] = {}
     check_auditable(traces, source=source)
@@ -115,7 +120,7 @@ def audit(
             traces.drop(columns=["antenna_id"], errors="ignore"),
             cell_km=list(sizes.sweep_cells),
             time_bin=bins,
-            n_points=(sizes.sweep_points,),
+            n_points_range=(sizes.sweep_points,),
             n_targets=sizes.n_targets,
             rng=attack_rng(seed),
         )

@@ -16,7 +16,7 @@ figure as PNG (300 dpi), SVG (text as text) and PDF (fonts embedded),
 
 >>> from fewpoints import make_world
 >>> from fewpoints.briefing import build_briefing, write_briefing
->>> figures = build_briefing(make_world("tiny", seed=0), seed=0)   # doctest: +SKIP
+>>> figures = build_briefing(make_world("tiny", rng=0), rng=0)   # doctest: +SKIP
 >>> write_briefing(figures, "briefing-out")                         # doctest: +SKIP
 
 The package: :mod:`~fewpoints.briefing.context` (what a recipe runs on and

@@ -81,7 +81,7 @@ def _naming(ctx: BriefingContext) -> BriefingFigure:
 
     w = ctx.world
     # people is the ground truth: it only scores the attack, which never reads it.
-    curve = naming_curve(_pings(ctx), w.posts, w.people, n_posts=(1, 2, 3, 5))
+    curve = naming_curve(_pings(ctx), w.posts, w.people, n_points_range=(1, 2, 3, 5))
     best = curve.loc[curve["share_named"].idxmax()]
     last, first = curve.iloc[-1], curve.iloc[0]
     return BriefingFigure(
@@ -150,7 +150,7 @@ def _device_week(ctx: BriefingContext) -> BriefingFigure:
     located = set(hw["device_id"].astype(str))
     fits = [d for d in order if str(d) in visited and str(d) in located]
     chosen = fits[0] if fits else order[0]
-    story = explain(w, chosen, model="pings", rng=rng)
+    story = explain(w, chosen, observe="pings", rng=rng)
     span = "150 to 600 records over the period" if len(readable) else "any number of records"
     why = (
         f"Why this phone: it was drawn at random from the {len(fits):,} of {len(order):,} "

@@ -77,7 +77,7 @@ def _population(ctx: BriefingContext) -> BriefingFigure:
                            "ci_low": raw.ci_low, "ci_high": raw.ci_high,
                            "n_targets": raw.n_targets}])  # fmt: skip
     if sizes:
-        part = population_table(index, sizes, n_points=[4], n_targets=s.population_targets,
+        part = population_table(index, sizes, n_points_range=[4], n_targets=s.population_targets,
                                 rng=ctx.rng(3)).table  # fmt: skip
         live = pd.concat([part[whole.columns], whole], ignore_index=True)
     else:

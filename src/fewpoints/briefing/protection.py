@@ -43,7 +43,10 @@ def release_settings(antennas: pd.DataFrame | None = None) -> list:
     if antennas is not None:
         s.append(
             Setting(
-                "antennas merged by 5", "merge_antennas", "v = 5", {"antennas": antennas, "v": 5}
+                "antennas merged by 5",
+                "merge_antennas",
+                "v = 5",
+                {"antennas": antennas, "merge_v": 5},
             )
         )
     for sigma, radius in ((100, 0.25), (500, 1.25)):
@@ -52,7 +55,7 @@ def release_settings(antennas: pd.DataFrame | None = None) -> list:
                 f"Gaussian noise, {sigma} m",
                 "add_noise",
                 f"sigma = {sigma} m, matched within {radius:g} km",
-                {"sigma_m": float(sigma)},
+                {"sigma_km": sigma / 1000.0},
                 match_km=radius,
             )
         )

@@ -11,11 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from fewpoints.briefing.context import BriefingContext, BriefingFigure, Recipe, Sizes, sizes_for
 from fewpoints.briefing.person import HOME_WORK, NAMING, ONE_WEEK
 from fewpoints.briefing.population import POPULATION
 from fewpoints.briefing.protection import WHAT_PROTECTS
 from fewpoints.briefing.unicity import COARSENING, HOW_FEW_POINTS
+from fewpoints.common import renamed, seed_of
 
 #: The briefing's figures in reading order.
 RECIPES: tuple[Recipe, ...] = (
@@ -32,10 +35,11 @@ RECIPES: tuple[Recipe, ...] = (
 HEADLINES = ("how-few-points", "naming", "what-protects", "coarsening", "population")
 
 
+@renamed(seed="rng")
 def build_briefing(
     world,
     *,
-    seed: int = 0,
+    rng: int | np.random.Generator | None = 0,
     sizes: Sizes | None = None,
     recipes: Sequence[Recipe] | None = None,
     progress: Callable[[str, float], None] | None = None,
@@ -46,8 +50,10 @@ def build_briefing(
     ----------
     world : World
         A synthetic world with ``cdr`` traces.
-    seed : int, default 0
-        Seed of every analysis (each recipe draws from its own stream).
+    rng : int, Generator or None, default 0
+        Seed of every analysis (each recipe draws from its own stream); a
+        Generator gives a seed drawn from it, None a fresh one. The seed is recorded with the
+        briefing. ``seed=`` is the deprecated name of this keyword.
     sizes : Sizes, optional
         Analysis sizes (default: :func:`sizes_for` the world's people).
     recipes : sequence of Recipe, optional
@@ -57,7 +63,7 @@ def build_briefing(
     """
     if sizes is None:
         sizes = sizes_for(len(world.people))
-    ctx = BriefingContext(world, sizes=sizes, seed=seed)
+    ctx = BriefingContext(world, sizes=sizes, seed=seed_of(rng))
     recipes = [r for r in (RECIPES if recipes is None else recipes) if r.available()]
     out = []
     for i, recipe in enumerate(recipes, 1):

@@ -70,7 +70,7 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
         ctx.cdr,
         **space,
         time_bin=s.sweep_bins,
-        n_points=s.sweep_points,
+        n_points_range=s.sweep_points,
         n_targets=s.shared_targets[0],
         rng=ctx.attack_rng(),  # its first setting (as recorded, 1 h, 4 points) is ctx.raw4
     )
@@ -146,7 +146,7 @@ def _coarsening(ctx: BriefingContext) -> BriefingFigure:
             f"{more}, after blurring to {mid_where} and {mid_slot} slots"
         ),
         draw=lambda ax: F.plot_resolution(
-            sweep, n_points=s.sweep_points, mark=(mid_level, mid_h), ax=ax
+            sweep, n_points_range=s.sweep_points, mark=(mid_level, mid_h), ax=ax
         ),
         result=sweep,
         facts={

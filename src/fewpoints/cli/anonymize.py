@@ -10,7 +10,7 @@ import numpy as np
 
 from fewpoints.cli import loader
 from fewpoints.cli.errors import EXIT_OK
-from fewpoints.cli.options import positive_int, seed
+from fewpoints.cli.options import deprecated_alias, positive_int, seed
 from fewpoints.schema import FewpointsError
 
 #: The steps of ``fewpoints anonymize``, in the order they are applied.
@@ -75,10 +75,11 @@ def _add_anonymize(sub) -> None:
     p.add_argument("--rotate", metavar="PERIOD", help="new random device IDs every period, e.g. 1D")
     p.add_argument("--suppress-rare", metavar="K", help="drop points fewer than K devices share")
     p.add_argument(
-        "--model",
+        "--observe",
         choices=OBSERVATION_MODELS,
         help="with a world folder: transform only these traces (default: every model)",
     )
+    deprecated_alias(p, "--model", "--observe", choices=OBSERVATION_MODELS)
     p.add_argument(
         "--targets",
         type=positive_int,
@@ -119,7 +120,7 @@ def _anonymize_steps(args) -> list[tuple[str, object, str]]:
     if args.noise is not None:
         km = _length_km(args.noise, "noise", "m")
         within_earth(km, f"--noise {args.noise}", "a standard deviation of")
-        steps["noise"] = (km * 1000.0, f"Gaussian noise of {km * 1000:g} m per axis")
+        steps["noise"] = (km, f"Gaussian noise of {km * 1000:g} m per axis")
     if args.geo_ind is not None:
         eps = number(args.geo_ind, "geo-ind")
         if not (np.isfinite(eps) and eps > 0):
@@ -149,9 +150,9 @@ def _anonymize_steps(args) -> list[tuple[str, object, str]]:
         )
     make = {
         "merge-antennas": lambda v, antennas: partial(
-            A.merge_antennas, antennas=antennas, v=v, rng=rng
+            A.merge_antennas, antennas=antennas, merge_v=v, rng=rng
         ),
-        "noise": lambda s, _: partial(A.add_noise, sigma_m=s, rng=rng),
+        "noise": lambda s, _: partial(A.add_noise, sigma_km=s, rng=rng),
         "geo-ind": lambda e, _: partial(A.geo_indistinguishable, epsilon_per_km=e, rng=rng),
         "coarsen-space": lambda c, _: partial(A.coarsen_space, cell_km=c),
         "coarsen-time": lambda b, _: partial(A.coarsen_time, time_bin=b),
@@ -210,10 +211,10 @@ def _run_anonymize(args) -> int:
     if src.is_dir():
         tables, meta = read_world_tables(src)
         models = [n for n in tables if n.startswith("traces_")]
-        if args.model is not None:
-            if f"traces_{args.model}" not in tables:
-                raise FewpointsError(f"this world has no {args.model} traces")
-            models = [f"traces_{args.model}"]
+        if args.observe is not None:
+            if f"traces_{args.observe}" not in tables:
+                raise FewpointsError(f"this world has no {args.observe} traces")
+            models = [f"traces_{args.observe}"]
         antennas = tables.get("antennas")
         synthetic = bool(meta.get("synthetic"))
         what = f"world {src}"
@@ -221,8 +222,8 @@ def _run_anonymize(args) -> int:
         files = [f"{n}.csv.gz" for n in public + models] + ["world.json"]
         check_output_folder(out, force=args.force, expect=files)
     else:
-        if args.model is not None:
-            raise FewpointsError("--model applies to a world folder, not to a file")
+        if args.observe is not None:
+            raise FewpointsError("--observe applies to a world folder, not to a file")
         traces = read_traces(src, **loader.reading(args))
         tables, models, antennas, synthetic = {"traces": traces}, ["traces"], None, False
         what = f"file {src}"

@@ -113,7 +113,7 @@ def _run_audit(args) -> int:
             print(A.reading_line(src, data, how), flush=True)
             run = A.audit_dask if engine == "dask" else A.audit
             result = run(data, source=src.name, places=places, reading=how,
-                         sizes=_audit_sizes(args), seed=args.seed, progress=progress)  # fmt: skip
+                         sizes=_audit_sizes(args), rng=args.seed, progress=progress)  # fmt: skip
             del data
         command = (
             " ".join(["fewpoints", *sys.argv[1:]])

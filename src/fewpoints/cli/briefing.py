@@ -67,7 +67,7 @@ def _run_briefing(args) -> int:
     try:
         world = loader.generate_world(args.preset, args.seed, progress, observe=("cdr", "pings"))
         t_world = time.perf_counter() - t0
-        figs = build_briefing(world, seed=args.seed, progress=progress)
+        figs = build_briefing(world, rng=args.seed, progress=progress)
         command = f"fewpoints briefing --preset {args.preset} --seed {args.seed} --out {out}"
         t1 = time.perf_counter()
         written = write_briefing(figs, out, force=args.force, command=command, progress=progress)

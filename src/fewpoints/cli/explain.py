@@ -35,7 +35,7 @@ def _run_explain(args) -> int:
     loader.check_model_of_preset(args.world, args.observe, "--observe")
     world, what = loader.load_world(args.world, seed=args.seed, what="explain")
     _, model = loader.world_traces(world, args.observe)
-    story = explain(world, args.device_id, model=model, rng=args.seed)
+    story = explain(world, args.device_id, observe=model, rng=args.seed)
     print(f"{what}, {model} traces")
     print(story)
     return EXIT_OK

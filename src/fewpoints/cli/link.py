@@ -8,7 +8,7 @@ import numpy as np
 
 from fewpoints.cli import loader
 from fewpoints.cli.errors import EXIT_OK
-from fewpoints.cli.options import count, positive_float, positive_int, seed
+from fewpoints.cli.options import count, deprecated_alias, positive_float, positive_int, seed
 from fewpoints.cli.progress import Progress
 from fewpoints.schema import FewpointsError
 
@@ -34,11 +34,12 @@ def _add_link(sub) -> None:
     )
     p.add_argument("world", metavar="WORLD", help="world folder or preset")
     p.add_argument(
-        "--posts",
+        "--points",
         type=positive_int,
         default=3,
-        help="posts known per person: each name's first N (default: 3)",
+        help="known points per person, the posts: each name's first N (default: 3)",
     )
+    deprecated_alias(p, "--posts", "--points", type=positive_int)
     p.add_argument(
         "--observe",
         choices=OBSERVATION_MODELS,
@@ -79,9 +80,9 @@ def _run_link(args) -> int:
     if len(world.directory) == 0 and len(world.posts) == 0:
         raise FewpointsError("this world has no directory and no posts: nothing to link with")
     most = int(world.posts.groupby("name").size().max()) if len(world.posts) else 0
-    if len(world.posts) and args.posts > most:
+    if len(world.posts) and args.points > most:
         raise FewpointsError(
-            f"--posts {args.posts}: nobody in this world has that many posts (the most is {most:,})"
+            f"--points {args.points}: nobody in this world has that many posts (the most is {most:,})"
         )
     traces, model = loader.world_traces(world, args.observe)
     kind = "cdr" if "antenna_id" in traces.columns else "pings"
@@ -100,11 +101,11 @@ def _run_link(args) -> int:
         posts = curve = None
         if len(world.posts):
             posts = link_posts(
-                traces, world.posts, max_km=km, max_minutes=minutes, n_posts=args.posts
+                traces, world.posts, max_km=km, max_minutes=minutes, n_points=args.points
             )
-            ns = sorted(n for n in {1, 2, 3, 5, args.posts} if n <= most)
+            ns = sorted(n for n in {1, 2, 3, 5, args.points} if n <= most)
             curve = naming_curve(
-                traces, world.posts, world.people, n_posts=ns, max_km=km, max_minutes=minutes
+                traces, world.posts, world.people, n_points_range=ns, max_km=km, max_minutes=minutes
             )
         progress("linking the posts", 1.0)
     finally:
@@ -164,12 +165,12 @@ def _run_link(args) -> int:
         )
         sc = linkage_score(posts, world.people)
         print(
-            f"  with {args.posts} posts: {sc.n_guesses:,} people match a single device, "
+            f"  with {args.points} posts: {sc.n_guesses:,} people match a single device, "
             f"rightly for {sc.n_correct:,} (precision {_share(sc.precision)})"
         )
         one = posts[posts["anonymity_set_size"] == 1].head(args.examples)
         if len(one):
-            print(f"  examples (first {args.posts} posts match a single device):")
+            print(f"  examples (first {args.points} posts match a single device):")
             for _, r in one.iterrows():
                 device = r["device_ids"][0]
                 print(

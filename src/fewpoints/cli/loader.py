@@ -94,7 +94,7 @@ def check_reading(args, is_file: bool) -> None:
     column_map(args.columns)  # a bad map is refused before anything is read
 
 
-def check_model_of_preset(source: str, model: str | None, option: str = "--model") -> None:
+def check_model_of_preset(source: str, model: str | None, option: str = "--observe") -> None:
     """Refuse, before generating, a model the preset does not observe."""
     from pathlib import Path
 
@@ -118,7 +118,7 @@ def _generated(preset: str, seed: int):
         progress.close()
 
 
-def load_traces(source: str, *, model: str | None, seed: int, reading: dict | None = None):
+def load_traces(source: str, *, observe: str | None, seed: int, reading: dict | None = None):
     """Traces and a description line for a file, a world folder or a preset."""
     from pathlib import Path
 
@@ -131,8 +131,8 @@ def load_traces(source: str, *, model: str | None, seed: int, reading: dict | No
         p = world.params
         what = f"world {path} (preset {p.preset}, seed {p.seed})"
     elif path.exists():
-        if model is not None:
-            raise FewpointsError("--model applies to a world folder or a preset, not to a file")
+        if observe is not None:
+            raise FewpointsError("--observe applies to a world folder or a preset, not to a file")
         return read_traces(path, **(reading or {})), f"file {path}", False
     elif source in PRESETS:
         world = _generated(source, seed)
@@ -141,13 +141,8 @@ def load_traces(source: str, *, model: str | None, seed: int, reading: dict | No
         raise FewpointsError(
             f"{source}: no such file, folder or preset (presets: {', '.join(PRESETS)})"
         )
-    if model is None:
-        model = next(iter(world.observations))
-    if model not in world.observations:
-        raise FewpointsError(
-            f"this world has no {model} traces; it has {', '.join(world.observations)}"
-        )
-    return world.observations[model], f"{what}, {model} traces", True
+    traces, model = world_traces(world, observe)
+    return traces, f"{what}, {model} traces", True
 
 
 def load_world(source: str, *, seed: int, what: str):

@@ -11,7 +11,7 @@ import numpy as np
 
 from fewpoints.cli import loader
 from fewpoints.cli.errors import EXIT_OK
-from fewpoints.cli.options import positive_float, positive_int, seed
+from fewpoints.cli.options import deprecated_alias, positive_float, positive_int, seed
 from fewpoints.cli.progress import Progress
 from fewpoints.schema import FewpointsError
 
@@ -91,10 +91,11 @@ def _add_unicity(sub) -> None:
         ),
     )
     p.add_argument(
-        "--model",
+        "--observe",
         choices=OBSERVATION_MODELS,
         help="which traces of a world to use (default: the world's first)",
     )
+    deprecated_alias(p, "--model", "--observe", choices=OBSERVATION_MODELS)
     p.add_argument(
         "--seed",
         type=seed,
@@ -140,7 +141,7 @@ def _run_unicity(args) -> int:
     # Every option checked before any work (a preset can take minutes to generate).
     if args.time_bin is not None:
         duration_seconds(args.time_bin, "--time-bin")
-    loader.check_model_of_preset(args.source, args.model)
+    loader.check_model_of_preset(args.source, args.observe)
     loader.check_reading(args, Path(args.source).is_file())
     if args.engine == "dask":
         return _run_unicity_dask(args)
@@ -149,7 +150,7 @@ def _run_unicity(args) -> int:
             flag = "--" + option.replace("_", "-")
             raise FewpointsError(f"{flag} applies to --engine dask")
     traces, what, synthetic = loader.load_traces(
-        args.source, model=args.model, seed=args.seed, reading=loader.reading(args)
+        args.source, observe=args.observe, seed=args.seed, reading=loader.reading(args)
     )
     steps = []
     if args.cell_km is not None:
@@ -210,7 +211,7 @@ def _run_unicity_dask(args) -> int:
         )
     ddf = read_traces_dask(
         args.source,
-        model=args.model,
+        observe=args.observe,
         **(loader.reading(args) if Path(args.source).is_file() else {}),
     )
     ddf = coarsen_dask(ddf, cell_km=args.cell_km, time_bin=args.time_bin)
@@ -226,7 +227,7 @@ def _run_unicity_dask(args) -> int:
         meta = read_world_meta(args.source)
         synthetic = meta.get("synthetic") is True
         params = meta.get("params", {})
-        model = args.model or (params.get("observe") or ["cdr"])[0]
+        model = args.observe or (params.get("observe") or ["cdr"])[0]
         what = (
             f"world {args.source} (preset {params.get('preset', '?')}, seed "
             f"{params.get('seed', '?')}), {model} traces"

@@ -110,7 +110,7 @@ def default_settings(
             "coarsened to 2 km x 4 h", "coarsen", "2 km x 4 h", {"cell_km": 2.0, "time_bin": "4h"}
         ),
         Setting(
-            "Gaussian noise, 200 m", "add_noise", "sigma = 200 m", {"sigma_m": 200.0}, match_km=0.5
+            "Gaussian noise, 200 m", "add_noise", "sigma = 200 m", {"sigma_km": 0.2}, match_km=0.5
         ),
         Setting(
             "geo-indistinguishability, 5 per km",

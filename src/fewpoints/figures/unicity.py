@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
+from fewpoints.common import renamed
 from fewpoints.figures.labels import (
     annotate_headline,
     clear_spot,
@@ -124,16 +125,18 @@ def _tick_groups(vh: np.ndarray) -> list[float]:
     return [float(np.exp(np.mean(np.log(g)))) for g in groups]
 
 
-def plot_resolution(sweep, *, n_points=4, mark=None, ax=None) -> Axes:
+@renamed(n_points="n_points_range")
+def plot_resolution(sweep, *, n_points_range=4, mark=None, ax=None) -> Axes:
     """Unicity against how much coarser the data are made, with the fitted law of de Montjoye et al.
 
     Parameters
     ----------
     sweep : ResolutionSweep
         From :func:`fewpoints.attacks.resolution_sweep` (its ``table`` and ``fit``).
-    n_points : int or sequence of int, default 4
+    n_points_range : int or sequence of int, default 4
         Which numbers of known points to draw: the first as filled dots,
         the others as open squares (an attacker who knows more points).
+        ``n_points=`` is its deprecated name.
     mark : (float or None, float), optional
         ``(space, hours)`` of the setting whose numbers are written on the
         chart; ``space`` is ``cell_km`` for square cells or ``merge_v``
@@ -155,7 +158,7 @@ def plot_resolution(sweep, *, n_points=4, mark=None, ax=None) -> Axes:
         ["cell_km", "v", "h", "n_points", "unicity", "ci_low", "ci_high"],
         "plot_resolution",
     )
-    ps = [int(n_points)] if np.ndim(n_points) == 0 else [int(p) for p in n_points]
+    ps = [int(n_points_range)] if np.ndim(n_points_range) == 0 else [int(p) for p in n_points_range]
     have = sorted(table["n_points"].unique())
     for p in ps:
         if p not in have:

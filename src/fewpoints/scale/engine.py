@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import renamed
 from fewpoints.scale.frames import compute_tasks, per_partition, require_dask, select_columns
 from fewpoints.scale.passes import (
     COUNT_META,
@@ -286,18 +287,19 @@ def _known_points(x, y, t, requests) -> dict:
     }
 
 
+@renamed(ps="n_points_range")
 def dask_unicity(
-    ddf, ps, *, n_targets: int, knowledge: str = "random", rng=None, progress=None
+    ddf, n_points_range, *, n_targets: int, knowledge: str = "random", rng=None, progress=None
 ) -> tuple[list, DeviceCounts]:
-    """``unicity`` for each p in ``ps`` on a Dask DataFrame: three passes over the data for all p.
+    """``unicity`` for each p in ``n_points_range`` on a Dask DataFrame: three passes for all p.
 
     Parameters
     ----------
     ddf : dask DataFrame
         A traces table (``device_id, time, x_km, y_km``), e.g. from
         :func:`read_traces_dask`.
-    ps : sequence of int
-        Numbers of known points.
+    n_points_range : sequence of int
+        Numbers of known points (``ps=`` is its deprecated name).
     n_targets : int
         Targets per p.
     knowledge : {"random"}
@@ -328,7 +330,7 @@ def dask_unicity(
     ddf, counts = count_points(ddf, progress)
 
     # Draw every p's targets and point ranks, in the in-memory engine's order.
-    draws = draw_random(counts, ps, n_targets, rng)
+    draws = draw_random(counts, n_points_range, n_targets, rng)
 
     # Pass 2: fetch the known points (one request per target point, over all p).
     requests = [(targets, local) for _, targets, local, _ in draws]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import renamed
 from fewpoints.scale.frames import COLUMNS, require_dask
 from fewpoints.schema import FewpointsError
 
@@ -22,10 +23,11 @@ from fewpoints.schema import FewpointsError
 ROWS_PER_PARTITION = 8_000_000
 
 
+@renamed(model="observe")
 def read_traces_dask(
     path: str | os.PathLike,
     *,
-    model: str | None = None,
+    observe: str | None = None,
     rows_per_partition: int = ROWS_PER_PARTITION,
     columns: dict | str | None = None,
     time_unit: str | None = None,
@@ -40,10 +42,10 @@ def read_traces_dask(
     path : str or path
         A ``.parquet`` file, a folder of Parquet files (a partitioned
         dataset), or a world folder written with ``fewpoints generate
-        --parquet`` (its ``traces_<model>`` folder or file is read).
-    model : str, optional
+        --parquet`` (its ``traces_<observe>`` folder or file is read).
+    observe : str, optional
         Which traces of a world folder (``"cdr"``, ``"pings"``); default: the
-        world's first.
+        world's first. ``model=`` is its deprecated name.
     rows_per_partition : int, default 8,000,000
         For a world written with ``--chunk-people`` (whose row groups each
         hold whole devices), row groups are gathered into partitions of
@@ -80,7 +82,7 @@ def read_traces_dask(
         meta = read_world_meta(path)
         params = params_from_json(meta["params"], source=str(path / "world.json"))
         whole = bool(meta.get("chunked", {}).get("whole_devices", False))
-        model = model or (params.observe[0] if params.observe else "cdr")
+        model = observe or (params.observe[0] if params.observe else "cdr")
         target = world_table_path(path, meta, f"traces_{model}")
         if target is None:
             raise FewpointsError(f"{path}: world.json lists traces_{model} but its file is missing")
@@ -89,8 +91,10 @@ def read_traces_dask(
                 f"{path}: the Dask engine reads Parquet, and this world is gzip CSV; "
                 "write it with 'fewpoints generate --parquet' (or use --engine memory)"
             )
-    elif model is not None:
-        raise FewpointsError("--model applies to a world folder, not to a Parquet file or dataset")
+    elif observe is not None:
+        raise FewpointsError(
+            "--observe applies to a world folder, not to a Parquet file or dataset"
+        )
     if target.is_dir():
         files = sorted(f for f in target.rglob("*.parquet") if not f.name.startswith((".", "_")))
         if not files:

@@ -380,7 +380,7 @@ def make_city(params, *, rng: np.random.Generator) -> City:
 
     # Names: homes get street addresses, other places a business-like name.
     n_home = counts["home"]
-    streets = names.street_names(rng, max(8, int(np.sqrt(n_home) * 2)))
+    streets = names.street_names(max(8, int(np.sqrt(n_home) * 2)), rng=rng)
     grid = Grid.for_city(side)
     cell = grid.cell_of(x, y)
     # A home's street follows its neighbourhood (cell), its number is random.
@@ -399,7 +399,7 @@ def make_city(params, *, rng: np.random.Generator) -> City:
     name = address.copy()
     offset = n_home
     for kind in KINDS[1:]:
-        name[offset : offset + counts[kind]] = names.place_names(kind, counts[kind], rng)
+        name[offset : offset + counts[kind]] = names.place_names(kind, counts[kind], rng=rng)
         offset += counts[kind]
 
     places = pd.DataFrame(

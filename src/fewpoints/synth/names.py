@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fewpoints.common import rng_keyword
+
 _ONSETS = np.array(
     [
         "b",
@@ -207,8 +209,9 @@ def _syllable_words(
     return np.array(out, dtype=object)
 
 
+@rng_keyword
 def make_vocabulary(
-    rng: np.random.Generator, *, n_given: int = 700, n_family: int = 2500
+    *, n_given: int = 700, n_family: int = 2500, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Invented given names and family names (each list distinct)."""
     return (
@@ -217,20 +220,23 @@ def make_vocabulary(
     )
 
 
+@rng_keyword
 def draw_names(
-    vocab: np.ndarray, size: int, rng: np.random.Generator, *, exponent: float = 1.0
+    vocab: np.ndarray, size: int, *, exponent: float = 1.0, rng: np.random.Generator
 ) -> np.ndarray:
     """Draw ``size`` names from ``vocab`` with Zipf popularity (a few common names, many rare)."""
     idx = rng.choice(len(vocab), size=size, p=_zipf_weights(len(vocab), exponent))
     return vocab[idx]
 
 
-def town_names(rng: np.random.Generator, n: int) -> np.ndarray:
+@rng_keyword
+def town_names(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """``n`` distinct invented town names (two or three syllables, like ``"Brandor"``)."""
     return _syllable_words(n, rng, min_syll=2, max_syll=3)
 
 
-def street_names(rng: np.random.Generator, n: int) -> np.ndarray:
+@rng_keyword
+def street_names(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """``n`` street names like ``"Alder Lane"`` (distinct while they last, then reused)."""
     combos = np.char.add(
         np.char.add(np.repeat(WORDS, len(STREET_SUFFIXES)), " "),
@@ -240,7 +246,8 @@ def street_names(rng: np.random.Generator, n: int) -> np.ndarray:
     return combos[np.arange(n) % len(combos)].astype(object)
 
 
-def place_names(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+@rng_keyword
+def place_names(kind: str, n: int, *, rng: np.random.Generator) -> np.ndarray:
     """``n`` names for places of ``kind`` (e.g. ``"Laurel Health Clinic"``)."""
     suffixes = np.array(PLACE_SUFFIXES[kind], dtype=object)
     first = WORDS.astype(object)[rng.integers(len(WORDS), size=n)]

@@ -113,7 +113,7 @@ def make_cohorts(
     n = params.n_people
     homes = rng.permutation(city.of_kind("home")).astype(np.int32)
     jobs = firm_sizes(city.of_kind("work").size, rng)
-    given, family = names.make_vocabulary(rng)
+    given, family = names.make_vocabulary(rng=rng)
     key = rng.integers(0, 2**24, size=_ID_ROUNDS, dtype=np.uint64)
     starts = np.arange(0, n, chunk_people, dtype=np.int64)
     stops = np.minimum(starts + chunk_people, n)
@@ -195,14 +195,16 @@ def make_people(
     )
 
     if cohort is None:
-        given, family = names.make_vocabulary(rng)
-        household_family = names.draw_names(family, city.places.shape[0], rng, exponent=0.6)[home]
+        given, family = names.make_vocabulary(rng=rng)
+        household_family = names.draw_names(family, city.places.shape[0], exponent=0.6, rng=rng)[
+            home
+        ]
     else:
         given, family = cohort.given, cohort.family
-        household_family = names.draw_names(family, homes.size, rng, exponent=0.6)[slot]
-    own_family = names.draw_names(family, n, rng, exponent=0.6)
+        household_family = names.draw_names(family, homes.size, exponent=0.6, rng=rng)[slot]
+    own_family = names.draw_names(family, n, exponent=0.6, rng=rng)
     fam = np.where(rng.random(n) < 0.8, household_family, own_family)
-    full_name = names.draw_names(given, n, rng, exponent=1.0) + " " + fam
+    full_name = names.draw_names(given, n, exponent=1.0, rng=rng) + " " + fam
 
     device_id = _device_ids(n, rng) if cohort is None else cohort.device_ids()
     device_rank = np.empty(n, dtype=np.int32)

@@ -136,7 +136,7 @@ def make_region(params, *, rng: np.random.Generator) -> Region:
 
     # Addresses: a street of the neighbourhood (cell), a number, and the town's name.
     n_home = int(counts["home"].sum())
-    streets = names.street_names(rng, max(8, int(np.sqrt(n_home / max(n_towns, 1)) * 2)))
+    streets = names.street_names(max(8, int(np.sqrt(n_home / max(n_towns, 1)) * 2)), rng=rng)
     street = streets[(cell.astype(np.int64) * 7 + rng.integers(0, 3, x.size)) % streets.size]
     number = rng.integers(1, 400, x.size).astype(str).astype(object)
     address = number + " " + street + ", " + towns.names.astype(object)[place_town]
@@ -144,7 +144,7 @@ def make_region(params, *, rng: np.random.Generator) -> Region:
     offset = n_home
     for kind in KINDS[1:]:
         k = int(counts[kind].sum())
-        name[offset : offset + k] = names.place_names(kind, k, rng)
+        name[offset : offset + k] = names.place_names(kind, k, rng=rng)
         offset += k
     places = pd.DataFrame(
         {

@@ -211,7 +211,7 @@ def make_towns(params, rng: np.random.Generator) -> Towns:
         y0=y0,
         cx=cx,
         cy=cy,
-        names=names.town_names(rng, people.size),
+        names=names.town_names(people.size, rng=rng),
         comp_town=comp_town,
         comp_x=comp_x,
         comp_y=comp_y,

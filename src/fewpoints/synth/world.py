@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import renamed, seed_of
 from fewpoints.io import available_memory, read_world_tables, write_world_tables
 from fewpoints.schema import COLUMNS, FewpointsError, validate
 from fewpoints.synth.params import (
@@ -202,10 +203,11 @@ def check_memory(params: WorldParams, *, available: int | None = None) -> None:
 # ---------------------------------------------------------------------------
 
 
+@renamed(seed="rng")
 def make_world(
     preset: str | WorldParams = "classroom",
     *,
-    seed: int | None = 0,
+    rng: int | np.random.Generator | None = 0,
     params: WorldParams | None = None,
     progress: ProgressFn | None = None,
     **overrides,
@@ -216,12 +218,15 @@ def make_world(
     ----------
     preset : str or WorldParams, default "classroom"
         A name in :data:`PRESETS` (``tiny``, ``classroom``, ``city``, ``crowd``, ...).
-    seed : int or None, default 0
+    rng : int, Generator or None, default 0
         The world's seed. The same seed and parameters give identical tables,
-        bit for bit. None draws a fresh seed (recorded in ``world.params``).
+        bit for bit. A Generator gives a seed drawn from it, and None a fresh
+        one; the seed is recorded in ``world.params.seed`` (and ``world.json``),
+        so any world can be made again from its record. (``seed=`` is the
+        deprecated name of this keyword.)
     params : WorldParams, optional
         Fully resolved parameters (as from :func:`resolve_params`); overrides
-        ``preset``, ``seed`` and ``overrides``.
+        ``preset``, ``rng`` and ``overrides``.
     progress : callable, optional
         Called as ``progress(stage, fraction_done)`` during long work.
     **overrides
@@ -241,16 +246,16 @@ def make_world(
 
     Examples
     --------
-    >>> world = make_world("tiny", seed=0)
+    >>> world = make_world("tiny", rng=0)
     >>> len(world.people), list(world.observations)
     (200, ['cdr', 'pings'])
     >>> list(world.traces.columns)
     ['device_id', 'time', 'x_km', 'y_km', 'antenna_id']
-    >>> make_world("tiny", seed=0).traces.equals(world.traces)
+    >>> make_world("tiny", rng=0).traces.equals(world.traces)
     True
     """
     if params is None:
-        params = resolve_params(preset, seed=seed, **overrides)
+        params = resolve_params(preset, seed=seed_of(rng), **overrides)
     report = progress or (lambda stage, fraction: None)
     streams, town = build_city(params, report)
     people, stays, observations, directory, posts = populate_city(params, town, streams, report)
@@ -357,7 +362,7 @@ def read_world(path: str | os.PathLike) -> World:
     Examples
     --------
     >>> import os, tempfile
-    >>> world = make_world("tiny", seed=0)
+    >>> world = make_world("tiny", rng=0)
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     paths = world.write(os.path.join(tmp, "city"))
     ...     back = read_world(os.path.join(tmp, "city"))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fewpoints.attacks.index import location_codes
-from fewpoints.common import device_codes
+from fewpoints.common import device_codes, renamed
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
 #: Default ``(max_km, max_minutes)`` for matching a post to a trace, by kind of
@@ -184,9 +184,9 @@ def post_matches(
     return pairs // n_dev, pairs % n_dev, labels
 
 
-def check_n_posts(n_posts) -> int:
+def check_n_posts(n_posts, name: str = "n_points") -> int:
     if isinstance(n_posts, bool) or not isinstance(n_posts, (int, np.integer)) or n_posts < 1:
-        raise FewpointsError(f"n_posts must be a whole number of at least 1, got {n_posts!r}")
+        raise FewpointsError(f"{name} must be a whole number of at least 1, got {n_posts!r}")
     return int(n_posts)
 
 
@@ -221,6 +221,7 @@ def anonymity_sets(firsts, names, pairs, labels, n, max_listed) -> pd.DataFrame:
     )
 
 
+@renamed(n_posts="n_points")
 def link_posts(
     traces: pd.DataFrame,
     posts: pd.DataFrame,
@@ -228,7 +229,7 @@ def link_posts(
     max_km: float | None = None,
     max_minutes: float | None = None,
     serving: bool | None = None,
-    n_posts: int = 3,
+    n_points: int = 3,
     max_listed: int = MAX_LISTED,
 ) -> pd.DataFrame:
     """The devices whose trace passes near each of a person's first posts.
@@ -249,9 +250,9 @@ def link_posts(
         Match by serving antenna: a record matches a post when it is at the
         recorded location nearest the post (and within ``max_km`` of it).
         Default: True for traces with ``antenna_id``, else False (distance).
-    n_posts : int, default 3
-        Posts used per name: its first ``n_posts`` by time (all of them for
-        names with fewer).
+    n_points : int, default 3
+        Known points per name, the posts: its first ``n_points`` by time (all
+        of them for names with fewer). ``n_posts=`` is its deprecated name.
     max_listed : int, default 100
         Largest anonymity set whose devices are listed in ``device_ids``.
 
@@ -309,7 +310,7 @@ def link_posts(
     (['Bo'], [1], [('b',)])
     """
     validate_traces(traces)
-    n = check_n_posts(n_posts)
+    n = check_n_posts(n_points)
     max_km, max_minutes, serving = tolerances(traces, max_km, max_minutes, serving)
     firsts, names = first_posts(posts, n)
     *pairs, labels = post_matches(traces, firsts, max_km, max_minutes, serving)

@@ -22,7 +22,7 @@ from fewpoints.attacks.linkage.posts import (
     tolerances,
 )
 from fewpoints.attacks.result import wilson_interval
-from fewpoints.common import OneRow
+from fewpoints.common import OneRow, renamed
 from fewpoints.compat import DictAccess
 from fewpoints.schema import FewpointsError, validate_traces
 
@@ -155,12 +155,13 @@ def linkage_score(links: pd.DataFrame, people: pd.DataFrame) -> LinkageScore:
     )
 
 
+@renamed(n_posts="n_points_range")
 def naming_curve(
     traces: pd.DataFrame,
     posts: pd.DataFrame,
     people: pd.DataFrame,
     *,
-    n_posts: Iterable[int] = (1, 2, 3, 5),
+    n_points_range: Iterable[int] = (1, 2, 3, 5),
     max_km: float | None = None,
     max_minutes: float | None = None,
     serving: bool | None = None,
@@ -173,8 +174,9 @@ def naming_curve(
         As for :func:`link_posts`.
     people : DataFrame
         Ground truth (``name``, ``device_id``), used only to score.
-    n_posts : iterable of int, default (1, 2, 3, 5)
-        Numbers of posts known.
+    n_points_range : iterable of int, default (1, 2, 3, 5)
+        Numbers of posts known (the known points; ``n_posts=`` is its
+        deprecated name).
     max_km, max_minutes : float, optional
         Matching tolerances (defaults as in :func:`link_posts`).
 
@@ -193,9 +195,9 @@ def naming_curve(
     so the sets are nested: more posts never enlarge an anonymity set.
     """
     validate_traces(traces)
-    ns = sorted({check_n_posts(n) for n in n_posts})
+    ns = sorted({check_n_posts(n, "each of n_points_range") for n in n_points_range})
     if not ns:
-        raise FewpointsError("n_posts must list at least one number of posts")
+        raise FewpointsError("n_points_range must list at least one number of posts")
     max_km, max_minutes, serving = tolerances(traces, max_km, max_minutes, serving)
     firsts, names = first_posts(posts, ns[-1])
     *pairs, labels = post_matches(traces, firsts, max_km, max_minutes, serving)

@@ -17,7 +17,7 @@ import pandas as pd
 from fewpoints.attacks.population.clusters import antenna_network, grow_clusters
 from fewpoints.attacks.population.marginals import CLUSTER_SIZE, Marginals
 from fewpoints.attacks.population.sampling import draw_activity, frequency, hour_sets
-from fewpoints.common import check_points, check_targets
+from fewpoints.common import check_points, check_targets, renamed
 from fewpoints.schema import FewpointsError
 
 
@@ -58,12 +58,13 @@ def _mean_unique(P: np.ndarray, n: np.ndarray):
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
+@renamed(n_points="n_points_range")
 def marginals_unicity(
     marginals: Marginals,
     antennas: pd.DataFrame,
     sizes: Sequence[float] = (1e5, 1e6, 1e7, 6e7),
     *,
-    n_points: Sequence[int] | int = (4, 5),
+    n_points_range: Sequence[int] | int = (4, 5),
     n_targets: int = 10_000,
     cluster_size: int = CLUSTER_SIZE,
     network: tuple[np.ndarray, np.ndarray] | None = None,
@@ -81,7 +82,8 @@ def marginals_unicity(
         The antenna map the synthetic people live on (``x_km``, ``y_km``).
     sizes : sequence of float
         Population sizes (default up to 60 million).
-    n_points : int or sequence of int, default (4, 5)
+    n_points_range : int or sequence of int, default (4, 5)
+        The numbers of known points p (``n_points=`` is its deprecated name).
     n_targets : int, default 10_000
         Synthetic targets drawn from the model.
     cluster_size : int, default 10
@@ -122,7 +124,10 @@ def marginals_unicity(
        datasets. Patterns 2(3):100204.
     """
     rng = np.random.default_rng(rng)
-    ps = [check_points(p) for p in ([n_points] if np.isscalar(n_points) else n_points)]
+    ps = [
+        check_points(p)
+        for p in ([n_points_range] if np.isscalar(n_points_range) else n_points_range)
+    ]
     n_targets = check_targets(n_targets)
     network = antenna_network(antennas) if network is None else network
     n_ant = network[0].size - 1

@@ -20,7 +20,7 @@ from fewpoints.attacks.index import as_index
 from fewpoints.attacks.population.curve import PopulationCurve
 from fewpoints.attacks.result import curve_row, wilson_interval
 from fewpoints.attacks.unicity import unicity_on_index
-from fewpoints.common import check_points, check_targets
+from fewpoints.common import check_points, check_targets, renamed
 from fewpoints.scale import is_dask_frame
 from fewpoints.schema import FewpointsError
 
@@ -148,11 +148,12 @@ def _check_sizes(sizes, n_all: int) -> list[int]:
     return sizes
 
 
+@renamed(n_points="n_points_range")
 def population_table(
     traces,
     sizes: Sequence[int] | None = None,
     *,
-    n_points: Sequence[int] | int = (2, 3, 4, 5),
+    n_points_range: Sequence[int] | int = (2, 3, 4, 5),
     axes: Sequence[str] | str = ("subsets",),
     towns=None,
     town_order: Sequence[int] | None = None,
@@ -173,7 +174,8 @@ def population_table(
         Numbers of devices (default: 8 sizes evenly spaced on a log scale
         from 1% of the devices to all). On the towns axis each is rounded up
         to whole towns.
-    n_points : int or sequence of int, default (2, 3, 4, 5)
+    n_points_range : int or sequence of int, default (2, 3, 4, 5)
+        The numbers of known points p (``n_points=`` is its deprecated name).
     axes : str or sequence of {"subsets", "towns"}, default ("subsets",)
     towns : World, DataFrame or Series, optional
         Each device's home town (``device_id``, ``town``), or a region world
@@ -203,7 +205,10 @@ def population_table(
     order, so they give identical anonymity sets for the same ``rng``.
     """
     rng = np.random.default_rng(rng)
-    ps = [check_points(p) for p in ([n_points] if np.isscalar(n_points) else n_points)]
+    ps = [
+        check_points(p)
+        for p in ([n_points_range] if np.isscalar(n_points_range) else n_points_range)
+    ]
     axes = [axes] if isinstance(axes, str) else list(axes)
     bad = [a for a in axes if a not in AXES]
     if bad or not axes:
@@ -367,7 +372,7 @@ def population_curve(
         measured = population_table(
             traces,
             sizes,
-            n_points=[n_points],
+            n_points_range=[n_points],
             axes=[axis],
             towns=towns,
             town_order=town_order,
