@@ -218,7 +218,7 @@ def test_sweep_on_a_local_cluster_equals_the_in_memory_sweep(parquet_world):
     cells, bins = [None, 1.0, 2.0], [None, "1h", "4h"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeakTransformWarning)
-        want = resolution_sweep(traces, cell_km=cells, time_bin=bins, n_points=(2,),
+        want = resolution_sweep(traces, cell_km=cells, time_bin=bins, n_points_range=(2,),
                                 n_targets=40, rng=7).table  # fmt: skip
     shared = np.random.default_rng(7)
     jobs = [(c, b, [2], shared) for c in cells for b in bins]

@@ -150,7 +150,7 @@ def test_linkage_score_counts_right_and_wrong_guesses():
 
 
 def test_linkage_score_read_as_the_old_dict_warns_and_agrees():
-    links = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_posts=2)
+    links = link_posts(TRACES, POSTS, max_km=0.05, max_minutes=60, n_points=2)
     s = linkage_score(links, PEOPLE)
     fields = ["precision", "recall", "share_named", "n_guesses", "n_correct", "n_tried", "n_people"]
     for name in fields:
