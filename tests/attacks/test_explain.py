@@ -1,4 +1,4 @@
-"""explain(): one device's story, from released and public tables only; the link and explain CLI."""
+"""explain(): one device's story, from released and public tables only."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 
 from fewpoints.attacks.explain import DeviceStory, explain
 from fewpoints.attacks.linkage import link_directory, link_posts, naming_curve
-from fewpoints.cli import main
 from fewpoints.schema import FewpointsError
 
 START = pd.Timestamp("2026-03-02")  # a Monday
+
 
 # Home H (0, 0) where Ann is listed; office O (2, 0); clinic K (1, 1), sensitive.
 PLACES = pd.DataFrame(
@@ -24,6 +24,8 @@ PLACES = pd.DataFrame(
         "address": ["1 Ash Rd", "2 Main St", "3 Elm St"],
     }
 )
+
+
 DIRECTORY = pd.DataFrame({"name": ["Ann"], "address": ["1 Ash Rd"], "place_id": [0]})
 
 
@@ -115,81 +117,6 @@ def test_attacks_read_only_released_and_public_tables(tiny_world):
         assert story.device_id == device
     with pytest.raises(AssertionError, match="ground truth"):
         naming_curve(sealed.traces, sealed.posts, sealed.people)
-
-
-# ---------------------------------------------------------------------------
-# command line
-# ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world_dir(tmp_path_factory, tiny_world):
-    path = tmp_path_factory.mktemp("w") / "tiny"
-    tiny_world.write(path)
-    return path
-
-
-def test_link_command_reports_scores_labelled_synthetic(world_dir, tiny_world, capsys):
-    assert main(["link", str(world_dir), "--posts", "2", "--observe", "pings"]) == 0
-    out = capsys.readouterr().out
-    assert "SYNTHETIC" in out and "ground truth" in out
-    assert "From the directory" in out and "From geotagged posts" in out
-    curve = naming_curve(tiny_world.observations["pings"], tiny_world.posts, tiny_world.people)
-    row = curve[curve["n_posts"] == 2].iloc[0]
-    assert f"{row['share_named']:.1%}" in out
-
-
-def test_explain_command(world_dir, tiny_world, capsys):
-    device = str(tiny_world.traces["device_id"].iloc[5])
-    assert main(["explain", str(world_dir), device]) == 0
-    out = capsys.readouterr().out
-    assert f"Device {device} (synthetic data)" in out
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["explain", "{w}", "no-such-device"], "not in the traces"),
-        (["link", "{w}/places.csv.gz"], "needs a world folder"),
-        (["link", "no/such/world"], "no such world folder or preset"),
-    ],
-)
-def test_cli_errors_are_one_line_exit_2(world_dir, argv, message, capsys):
-    assert main([a.format(w=world_dir) for a in argv]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0]
-
-
-@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
-def test_bad_tolerance_exits_2(world_dir, value, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["link", str(world_dir), "--max-minutes", value])
-    assert exc.value.code == 2
-    assert "--max-minutes" in capsys.readouterr().err.strip().splitlines()[-1]
-
-
-def test_world_without_directory_or_posts(tmp_path, tiny_world, capsys):
-    import dataclasses
-
-    bare = dataclasses.replace(
-        tiny_world, directory=tiny_world.directory.iloc[:0], posts=tiny_world.posts.iloc[:0]
-    )
-    bare.write(tmp_path / "bare")
-    assert main(["link", str(tmp_path / "bare")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [
-        "fewpoints link: error: this world has no directory and no posts: nothing to link with"
-    ]
-
-
-def test_link_with_a_directory_but_no_posts(tmp_path, tiny_world, capsys):
-    import dataclasses
-
-    no_posts = dataclasses.replace(tiny_world, posts=tiny_world.posts.iloc[:0])
-    no_posts.write(tmp_path / "np")
-    assert main(["link", str(tmp_path / "np")]) == 0
-    out = capsys.readouterr().out
-    assert "From the directory" in out and "From geotagged posts" not in out
 
 
 def test_call_record_visits_are_called_leads_gps_visits_are_not():

@@ -20,7 +20,7 @@ from fewpoints.anonymize import WeakTransformWarning, coarsen_space, coarsen_tim
 from fewpoints.attacks import PointIndex, unicity
 from fewpoints.attacks import postings as index_module
 from fewpoints.schema import FewpointsError
-from test_unicity import random_traces, traces_from
+from tests.builders import random_traces, traces_from
 
 SETTINGS = settings(max_examples=40, deadline=None)
 

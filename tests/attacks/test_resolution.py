@@ -14,8 +14,9 @@ import pytest
 
 import fewpoints
 from fewpoints.attacks import resolution_sweep
-from fewpoints.attacks.resolution import antenna_map
+from fewpoints.attacks.resolution import antenna_map, fit_resolution_law
 from fewpoints.schema import FewpointsError
+from tests.builders import random_traces
 
 
 def _two_pairs_of_antennas() -> pd.DataFrame:
@@ -166,3 +167,29 @@ def test_the_resolution_law_holds_with_merged_antennas():
     grid = u.unstack("time_bin")
     assert (np.diff(grid.to_numpy(), axis=0) <= 0.01).all()
     assert (np.diff(grid.to_numpy(), axis=1) <= 0.01).all()
+
+
+def test_resolution_law_fit_recovers_known_constants():
+    vh = np.array([1, 2, 4, 8, 16, 24, 48.0])
+    eps = 1.6 - vh**0.13
+    alpha, beta, rmse = fit_resolution_law(vh, eps)
+    assert alpha == pytest.approx(1.6, abs=1e-3)
+    assert beta == pytest.approx(0.13, abs=1e-3)
+    assert rmse < 1e-3
+
+
+def test_resolution_sweep_is_tidy_and_coarser_is_never_more_unique_on_average():
+    traces = random_traces(1, n_devices=150, n_places=20, n_hours=48, max_records=30)
+    traces["time"] = traces["time"] + pd.to_timedelta(np.arange(len(traces)) % 3600, unit="s")
+    sweep = resolution_sweep(
+        traces, cell_km=[None, 2.0], time_bin=["1h", "4h"], n_points=[2, 3], n_targets=150, rng=0
+    )
+    t = sweep.table
+    assert len(t) == 8 and set(sweep.fit["n_points"]) == {2, 3}
+    assert (t.loc[t["cell_km"].isna(), "v"] == 1).all()
+    assert (t.loc[t["cell_km"] == 2.0, "v"] > 1).all()
+    assert set(t["h"]) == {1.0, 4.0}
+    fine = t[(t["cell_km"].isna()) & (t["time_bin"] == "1h")]["unicity"].to_numpy()
+    coarse = t[(t["cell_km"] == 2.0) & (t["time_bin"] == "4h")]["unicity"].to_numpy()
+    assert (coarse <= fine + 0.05).all()
+    assert "alpha" in repr(sweep)

@@ -9,18 +9,9 @@ from hypothesis import strategies as st
 
 from fewpoints.anonymize import coarsen_space, coarsen_time
 from fewpoints.attacks import PointIndex, unicity, worst_case_risk
-from test_unicity import random_traces
+from tests.builders import tables
 
 SETTINGS = settings(max_examples=40, deadline=None)
-
-tables = st.builds(
-    random_traces,
-    st.integers(0, 2**32 - 1),
-    n_devices=st.integers(2, 40),
-    n_places=st.integers(1, 8),
-    n_hours=st.integers(1, 10),
-    max_records=st.integers(1, 12),
-)
 
 
 def _with_seconds(traces: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 from fewpoints.cli import main
 from fewpoints.io import read_traces
 from fewpoints.synth.world import read_world
-from test_unicity import traces_from
+from tests.builders import traces_from
 
 
 @pytest.fixture(scope="module")

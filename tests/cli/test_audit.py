@@ -311,7 +311,7 @@ def test_dask_engine_on_broker_parquet_gives_the_memory_numbers(tmp_path, broker
 def test_readme_and_data_card_say_how_to_audit_and_that_nothing_leaves():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
     section = readme.split("## Audit your own data", 1)[1].split("\n## ", 1)[0]
     assert "fewpoints audit broker-sample.csv --out audit-report" in section

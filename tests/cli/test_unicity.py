@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from fewpoints.cli import _points_spec, main
-from test_unicity import random_traces, traces_from
+from tests.builders import random_traces, traces_from
 
 
 def _write(df: pd.DataFrame, path) -> str:
