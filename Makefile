@@ -56,19 +56,22 @@ test: lint
 # few slowest tests left. `make test`
 # runs everything, and is what CI runs.
 FAST_SKIP := -m 'not slow and not browser' \
-	--ignore=tests/test_io_output.py \
-	--ignore=tests/test_cli_generate.py \
-	--ignore=tests/test_chunked.py \
-	--ignore=tests/test_dask_engine.py \
-	--ignore=tests/test_audit_cli.py \
-	--ignore=tests/test_audit.py \
-	--ignore=tests/test_io_cli.py \
-	--ignore=tests/test_explain.py \
-	--ignore=tests/test_figures.py \
-	--deselect=tests/test_index_containers.py::test_unicity_on_a_coarsened_index_matches_the_table_and_brute_force \
-	--deselect=tests/test_index_containers.py::test_a_targets_points_are_the_same_before_and_after_sorting_every_device \
-	--deselect=tests/test_linkage.py::test_sets_shrink_with_more_posts_and_hold_the_poster \
-	--deselect=tests/test_io_reader.py::test_read_traces_reads_what_the_reference_reads_or_refuses_in_one_line
+	--ignore=tests/io/test_output.py \
+	--ignore=tests/cli/test_generate.py \
+	--ignore=tests/synth/test_chunked.py \
+	--ignore=tests/scale/test_engine.py \
+	--ignore=tests/cli/test_audit.py \
+	--ignore=tests/audit \
+	--ignore=tests/io/test_projection.py \
+	--ignore=tests/cli/test_errors.py \
+	--ignore=tests/attacks/test_explain.py \
+	--ignore=tests/cli/test_explain.py \
+	--ignore=tests/cli/test_link.py \
+	--ignore=tests/figures \
+	--deselect=tests/attacks/test_postings.py::test_unicity_on_a_coarsened_index_matches_the_table_and_brute_force \
+	--deselect=tests/attacks/test_postings.py::test_a_targets_points_are_the_same_before_and_after_sorting_every_device \
+	--deselect=tests/attacks/linkage/test_posts.py::test_sets_shrink_with_more_posts_and_hold_the_poster \
+	--deselect=tests/io/test_traces.py::test_read_traces_reads_what_the_reference_reads_or_refuses_in_one_line
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q $(FAST_SKIP)
 

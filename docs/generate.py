@@ -121,7 +121,7 @@ intervals over {by_fine[4]["n_targets"]:,} sampled targets:
 Halving the time resolution at p = 4 lowers unicity by {pct(drop, 0)}
 ({pct(by_fine[4]["unicity"])} to {pct(by_coarse[4]["unicity"])}); the published fit gives
 about 9% as well (soft: see [firm and soft](../references.md#firm-and-soft)).
-`tests/test_calibration.py` holds the world to the published shape: p = 2 above 50%,
+`tests/synth/test_params.py` holds the world to the published shape: p = 2 above 50%,
 p = 4 between 92% and 98%, halving the resolution costing less than 15%.
 
 ## At a million phones
@@ -170,7 +170,7 @@ Halving either resolution at p = 4 costs {pct(halving["space"], 0)} (two antenna
 {pct(halving["time"], 0)} (2 h bins: {pct(t[(1.0, "1h", 4)]["unicity"])} to
 {pct(t[(1.0, "2h", 4)]["unicity"])}); the published fit says about 9%. Merging 4 antennas
 and binning to 4 h still singles out {pct(t[(4.0, "4h", 4)]["unicity"])} of the people from
-4 points. `tests/test_resolution_merge.py` holds a half-size world to the law: halving
+4 points. `tests/attacks/test_resolution.py` holds a half-size world to the law: halving
 costs under 15%, beta at p = 4 within 0.129 +- 0.04, rmse under 0.05 (this run: beta
 {fit[4]["beta"]:.3f}, rmse {fit[4]["rmse"]:.3f}).
 
