@@ -820,6 +820,9 @@ def page_results_index(pages: dict[str, str]) -> str:
         if not command:
             command = next((v.get("command", "") for v in data.values()
                             if isinstance(v, dict) and "command" in v), "")  # fmt: skip
+        if not command and isinstance(data.get("runs"), dict):  # one command per run
+            runs = [r.get("command", "") for r in data["runs"].values() if isinstance(r, dict)]
+            command = "`; `".join(dict.fromkeys(c.strip() for c in runs if c))
         rows.append([f"`{name}`", f"`{command.strip()}`" if command else ""])
     titles = "\n".join(
         f"- [{text.splitlines()[0].removeprefix('# ')}]({name})" for name, text in pages.items()
