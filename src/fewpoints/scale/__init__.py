@@ -7,6 +7,8 @@ The one public seam the attacks call (install the ``scale`` extra:
   Dask, a partition's columns, and running one task per partition;
 * :mod:`~fewpoints.scale.passes`: the per-partition work of the three
   passes (runs on the workers);
+* :mod:`~fewpoints.scale.holders`: pass 3's core, the devices holding all
+  of each target's points, in memory bounded by the matched pairs;
 * :mod:`~fewpoints.scale.engine`: the client side of the passes,
   :func:`dask_unicity`, exact against the in-memory engine;
 * :mod:`~fewpoints.scale.parquet`: :func:`read_traces_dask`, Parquet read

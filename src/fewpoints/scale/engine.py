@@ -16,8 +16,9 @@ targets' known points. Three passes over the partitions:
    is the order of the in-memory index's point codes.
 3. **match**: the known points (a few tens of thousands of rows) are
    broadcast to every partition (a broadcast join); each partition counts,
-   per target, its devices whose records hold all of the target's points,
-   and the client adds the counts up.
+   per target, its devices whose records hold all of the target's points
+   (by the holders of each known point, :mod:`fewpoints.scale.holders`,
+   never one row per target and holder), and the client adds the counts up.
 
 Passes 1 to 3 need every device's records in one partition (true of the
 Parquet worlds written by ``fewpoints generate --parquet --chunk-people``).

@@ -16,6 +16,7 @@ import pandas as pd
 from fewpoints.attacks.index import location_codes
 from fewpoints.common import dedupe_sorted
 from fewpoints.scale.frames import COLUMNS, factorize_devices, partition_columns
+from fewpoints.scale.holders import holder_counts, holder_pairs
 
 
 def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
@@ -233,49 +234,8 @@ def _known_rows(x, y, t, known: dict, *, loc=None) -> tuple[np.ndarray, np.ndarr
 
 def _count_holders(dev: pd.Series, pid: np.ndarray, known: dict) -> np.ndarray:
     """Per target, the devices (of ``dev``, one per matched record) holding all its points."""
-    need = known["need"]
-    if len(pid) == 0:
-        return np.zeros(len(need), dtype=np.int64)
     dcode, dev_ids = pd.factorize(dev)
-    return _holder_counts(dcode, len(dev_ids), pid, known)
-
-
-def _holder_counts(dcode: np.ndarray, n_dev: int, pid: np.ndarray, known: dict) -> np.ndarray:
-    """Per target, the devices (codes below ``n_dev``) holding all its points."""
-    g, _ = _holder_pairs(dcode, n_dev, pid, known)
-    return np.bincount(g, minlength=len(known["need"])).astype(np.int64)
-
-
-def _holder_pairs(dcode: np.ndarray, n_dev: int, pid: np.ndarray, known: dict):
-    """``(target, device)`` for every device (codes below ``n_dev``) holding all of a target's points.
-
-    ``dcode[i]`` and ``pid[i]`` are the device and the known point of matched record ``i``.
-    """
-    need = known["need"]
-    if len(pid) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    pair = pid.astype(np.int64) * n_dev + dcode
-    pair.sort()
-    pair = dedupe_sorted(pair)
-    pid, d = pair // n_dev, pair % n_dev
-    # Every (device, point) pair counts once for each target that knows the point.
-    offsets, targets = known["offsets"], known["targets"]
-    n = offsets[pid + 1] - offsets[pid]
-    first = np.repeat(offsets[pid], n)
-    within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-    g = targets[first + within]
-    # Pairs are distinct, so a device holds all of target g's points when it
-    # appears need[g] times with g.
-    tkey = g * n_dev + np.repeat(d, n)
-    tkey.sort()
-    new = np.empty(len(tkey), dtype=bool)
-    new[:1] = True
-    np.not_equal(tkey[1:], tkey[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    held = np.diff(np.append(starts, len(tkey)))
-    g, d = tkey[starts] // n_dev, tkey[starts] % n_dev
-    full = held == need[g]
-    return g[full], d[full]
+    return holder_counts(dcode, len(dev_ids), pid, known)
 
 
 HOLDERS_META = pd.DataFrame(
@@ -295,7 +255,7 @@ def holders_partition(df: pd.DataFrame, known: dict) -> pd.DataFrame:
     dev, x, y, t = partition_columns(df)
     dcode, ids = factorize_devices(dev)
     rows, pid = _known_rows(x, y, t, known)
-    g, d = _holder_pairs(dcode[rows], len(ids), pid, known)
+    g, d = holder_pairs(dcode[rows], len(ids), pid, known)
     return pd.DataFrame({"target": g, "device": d})
 
 
@@ -363,7 +323,7 @@ def sweep_match_partition(df: pd.DataFrame, knowns: list, settings: list) -> pd.
     for k, (known, (cell, step)) in enumerate(zip(knowns, settings, strict=True)):
         d, loc, loc_x, loc_y, t = coarse_pairs(fine, cell, step, distinct=False)
         rows, pid = _known_rows(loc_x, loc_y, t, known, loc=loc)
-        counts = _holder_counts(d[rows], len(fine[0]), pid, known)
+        counts = holder_counts(d[rows], len(fine[0]), pid, known)
         hit = np.flatnonzero(counts)
         frames.append(pd.DataFrame({"setting": np.full(len(hit), k, dtype=np.int64),
                                     "target": hit.astype(np.int64), "holders": counts[hit]}))  # fmt: skip
