@@ -34,6 +34,43 @@ def test_anonymity_sets_one_series_per_measure_in_granularity_order():
     np.testing.assert_allclose(ys, sorted(table["share_unique"]))
 
 
+def test_anonymity_sets_headline_and_legend_hide_no_data():
+    """Curves high and falling across the chart (a large file): the headline and the
+    legend cover no marker and no curve, and the headline stays inside the figure."""
+    from matplotlib.transforms import Bbox
+
+    rows = []
+    shares = {"top-1": [0.0, 0.0, 0.0, 0.0], "top-2": [0.59, 0.58, 0.30, 0.01],
+              "top-3": [0.92, 0.92, 0.83, 0.20], "home/work": [0.64, 0.63, 0.30, 0.01]}  # fmt: skip
+    for m, values in shares.items():
+        for g, s in zip(["as recorded", "0.1 km", "0.5 km", "2 km"], values, strict=True):
+            rows.append(dict(measure=m, granularity=g, share_unique=s, ci_low=max(s - 0.01, 0),
+                             ci_high=min(s + 0.01, 1), median_set_size=1.0, n_devices=999_087))  # fmt: skip
+    ax = F.plot_anonymity_sets(pd.DataFrame(rows))
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    note = next(t for t in ax.texts if t.get_gid() == "headline")
+    from matplotlib.text import Text
+
+    text_box = Text.get_window_extent(note, renderer)
+    legend_box = ax.get_legend().get_window_extent(renderer)
+    assert Bbox.intersection(text_box, legend_box) is None
+    assert text_box.x0 >= fig.bbox.x0 and text_box.x1 <= fig.bbox.x1
+    # every drawn curve, sampled densely along its segments, stays out of both boxes
+    for line in ax.get_lines():
+        xy = line.get_xydata()
+        if len(xy) < 2:
+            continue
+        t = np.linspace(0, 1, 50)[:, None]
+        dense = np.concatenate([a + t * (b - a) for a, b in zip(xy[:-1], xy[1:], strict=True)])
+        px = ax.transData.transform(dense)
+        for box in (text_box, legend_box):
+            inside = (px[:, 0] >= box.x0) & (px[:, 0] <= box.x1)
+            inside &= (px[:, 1] >= box.y0) & (px[:, 1] <= box.y1)
+            assert not inside.any(), line.get_label()
+
+
 NAMING = pd.DataFrame(
     {"n_posts": [1, 2, 3, 5], "n_names": 200, "share_named": [0.05, 0.3, 0.55, 0.8],
      "ci_low": [0.03, 0.25, 0.5, 0.75], "ci_high": [0.08, 0.35, 0.6, 0.85], "median_set_size": [40, 3, 1, 1]}

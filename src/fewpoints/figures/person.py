@@ -99,7 +99,11 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None) -> Axes:
     ax.set_xticks(range(len(grans)))
     ax.set_xticklabels(grans)
     ax.set_xlim(-0.4, len(grans) - 0.6)
-    percent_axis(ax, top=1.04)
+    # Headroom above 100% for the headline and the legend below the axes: with
+    # four curves that may run anywhere from 0% to 100%, no corner inside the
+    # axes is sure to be free (a headline or legend there can hide a curve).
+    percent_axis(ax, top=1.3)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_xlabel("Location precision (finest on the left)")
     ax.set_ylabel("Phones singled out")
     key = "home/work" if "home/work" in measures else measures[0]
@@ -114,20 +118,17 @@ def plot_anonymity_sets(table: pd.DataFrame, *, ax=None) -> Axes:
     if key == "home/work":
         k = f"{row['median_set_size']:,.0f}"
         text += f" (median {k} phone{'' if k == '1' else 's'} per pair)"
+    x = pos[row["granularity"]] + (measures.index(key) - (m - 1) / 2) * 0.07
     annotate_headline(
-        ax,
-        text,
-        (pos[row["granularity"]] + (measures.index(key) - (m - 1) / 2) * 0.07, row["share_unique"]),
-        (0.35, 0.95),
-        coords="axes fraction",
-        va="top",
+        ax, text, (x, row["share_unique"]), (0.015, 0.985), coords="axes fraction", va="top"
     )
     ax.legend(
-        loc="center right",
-        bbox_to_anchor=(1.0, 0.55),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncols=2,
         title="What the buyer knows",
         title_fontsize=8.5,
-        alignment="left",
+        frameon=False,
     )
     source_line(ax)
     return ax
