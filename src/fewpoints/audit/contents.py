@@ -134,7 +134,7 @@ def limits(a: Audit) -> list[str]:
         f"; {fig['population']} estimates how much that lowers the share (a model and a lower "
         "bound, not a measurement)."
         if "population" in fig
-        else "; the population bounds were not measured by this engine."
+        else "; the population bounds were not measured."
     )
     out = [
         f"A sample of a larger release. Unicity is measured among the {ab['n_devices']:,} "

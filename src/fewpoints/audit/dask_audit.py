@@ -1,8 +1,7 @@
 """The audit of a Dask DataFrame: the same report as :func:`~fewpoints.audit.measure.audit`, by the Dask engine.
 
 :func:`audit_dask` runs every analysis through the engine's passes with the
-in-memory engine's draws, so the same seed gives the same numbers (the
-population bounds are not measured by this engine).
+in-memory engine's draws, so the same seed gives the same numbers.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from fewpoints.audit.dask_analyses import (
     hw_partition,
     sensitive_partition,
 )
+from fewpoints.audit.population import population_bounds
 from fewpoints.audit.result import GPS_KM, MIN_DEVICES, Audit, AuditSizes
 from fewpoints.audit.sensitive import sensitive_table
 from fewpoints.common import renamed, seed_of
@@ -57,7 +57,9 @@ def _audit_dask(
     with the in-memory engine's draws; home, work and top places per device
     in each partition (every device is whole in one), their anonymity sets
     counted on the client; the costs of coarsening and the description of
-    the file in one more pass. Each device must be in one partition (as
+    the file in one more pass; the population bounds by
+    :func:`~fewpoints.audit.population.population_bounds` (nested random
+    subsets, three more passes). Each device must be in one partition (as
     ``fewpoints generate --chunk-people`` writes them).
     """
     from fewpoints.attacks.resolution import ResolutionSweep
@@ -145,6 +147,13 @@ def _audit_dask(
     anonymity["granularity"] = anonymity["granularity"].replace({"antenna": "as recorded"})
     seconds["home, work and top places"] = time.perf_counter() - t0
 
+    # Nested random subsets: the same sizes, targets and points as in memory, three passes.
+    t0 = time.perf_counter()
+    population = population_bounds(select_columns(ddf), n_devices=counts.n_devices,
+                                   n_targets=sizes.population_targets,
+                                   rng=np.random.default_rng([seed, 3]), progress=report)  # fmt: skip
+    seconds["population bounds"] = time.perf_counter() - t0
+
     sensitive = None
     if places is not None:
         t0 = time.perf_counter()
@@ -174,7 +183,7 @@ def _audit_dask(
         coarsest=coarsest,
         home_work=hw,
         anonymity=anonymity,
-        population=None,
+        population=population,
         risk=risk,
         sensitive=sensitive,
         costs=costs,
