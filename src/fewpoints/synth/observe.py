@@ -19,6 +19,7 @@ nothing about the ground-truth ``person_id``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
@@ -341,23 +342,27 @@ def observe_days(
     *,
     seed: np.random.SeedSequence,
     progress: Callable[[float], None] | None = None,
+    pool: Executor | None = None,
 ) -> list[tuple[np.ndarray, ...]]:
     """Observe everybody's days through ``model`` (``"cdr"`` or ``"pings"``), day by day.
 
     Returns one tuple per day, ``(person, seconds, payload...)``, sorted by
     person then time; the caller may free the day plans before turning them
-    into a table with :func:`traces_table`.
+    into a table with :func:`traces_table`. Each day draws from its own child
+    of ``seed`` and reads the plans only, so the days may be observed at once
+    on the threads of ``pool`` (numpy lets go of the interpreter for the large
+    array work): the same days, in order, whichever thread observed them.
     """
     n_days = plans.days
     weekday0 = pd.Timestamp(params.start).weekday()
     rate = people.calls_per_day if model == "cdr" else people.pings_per_day
-    days = []
     bin_s = (
         int(pd.Timedelta(params.cdr_time_bin).total_seconds())
         if model == "cdr" and params.cdr_time_bin
         else 0
     )
-    for d, day_seed in enumerate(seed.spawn(n_days)):
+
+    def observe_day(d: int, day_seed: np.random.SeedSequence) -> tuple[np.ndarray, ...]:
         rng = np.random.default_rng(day_seed)
         weekend = (weekday0 + d) % 7 >= 5
         profile = _cdf(CIRCADIAN[model][int(weekend)])
@@ -375,9 +380,19 @@ def observe_days(
             antenna = np.where(
                 backup, city.backup_antenna[place], city.serving_antenna[place]
             ).astype(np.int32)
-            days.append((person, t, antenna))
-        else:
-            days.append((person, t, *_ping_fix(city, place, rng)))
+            return person, t, antenna
+        return person, t, *_ping_fix(city, place, rng)
+
+    seeds = seed.spawn(n_days)
+    if pool is None:
+        results = (observe_day(d, s) for d, s in enumerate(seeds))
+    else:
+        results = (
+            f.result() for f in [pool.submit(observe_day, d, s) for d, s in enumerate(seeds)]
+        )
+    days = []
+    for d, day in enumerate(results):
+        days.append(day)
         if progress is not None:
             progress((d + 1) / n_days)
     return days
