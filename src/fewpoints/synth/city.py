@@ -171,6 +171,7 @@ class Gravity:
         *,
         beta: float,
         d0_km: float,
+        guided: bool = False,
     ):
         self.places = np.asarray(places)
         order = np.argsort(place_cell[self.places], kind="stable")
@@ -196,9 +197,10 @@ class Gravity:
         within = (csum - before[cells]) / total[cells]
         within[np.r_[cells[1:] != cells[:-1], True]] = 1.0
         self._place_cdf = cells + within
-        # Keys are below n_cells + 1 (an origin cell plus a draw in [0, 1), rounded).
-        self._find_cell = GuidedSearch(self._cell_cdf, n_cells + 1, bits=12)
-        self._find_place = GuidedSearch(self._place_cdf, n_cells + 1, bits=10)
+        # Keys are below n_cells + 1 (an origin cell plus a draw in [0, 1), rounded). The guides
+        # cost a few tenths of a second to build: worth it for a model drawn from every day.
+        self._find_cell = GuidedSearch(self._cell_cdf, n_cells + 1, bits=12, guided=guided)
+        self._find_place = GuidedSearch(self._place_cdf, n_cells + 1, bits=10, guided=guided)
 
     def sample(self, origin_cells: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One destination place for each origin cell."""
@@ -440,8 +442,8 @@ def make_city(params, *, rng: np.random.Generator) -> City:
     appeal = np.array([APPEAL.get(KINDS[k], 0.0) for k in kind_idx[disc]]) * rng.lognormal(
         0.0, 1.0, disc.size
     )
-    explore = Gravity(grid, cell, disc, appeal, beta=2.8, d0_km=0.3)
-    explore_far = Gravity(grid, cell, disc, appeal, beta=1.0, d0_km=1.0)
+    explore = Gravity(grid, cell, disc, appeal, beta=2.8, d0_km=0.3, guided=True)
+    explore_far = Gravity(grid, cell, disc, appeal, beta=1.0, d0_km=1.0, guided=True)
 
     return City(
         places=places,

@@ -24,10 +24,16 @@ class GuidedSearch:
 
     ``table`` must be sorted (non-decreasing) float64; ``top`` bounds the keys
     from above (for a key at or beyond it, or below 0, the binary search answers).
+    With ``guided=False`` no guide is built (it costs a few tenths of a second
+    for a table of millions): every key is binary-searched, for a table searched
+    only once or twice.
     """
 
-    def __init__(self, table: np.ndarray, top: float, *, bits: int = 12):
+    def __init__(self, table: np.ndarray, top: float, *, bits: int = 12, guided: bool = True):
         self.table = np.ascontiguousarray(table, dtype=np.float64)
+        self.guided = guided
+        if not guided:
+            return
         if not np.isfinite(self.table).all():
             raise ValueError("a guided search needs a finite table")
         self.scale = float(1 << bits)
@@ -49,6 +55,8 @@ class GuidedSearch:
 
     def __call__(self, keys: np.ndarray) -> np.ndarray:
         keys = np.asarray(keys, dtype=np.float64)
+        if not self.guided:
+            return np.searchsorted(self.table, keys, side="right")
         b = keys * self.scale
         if keys.size and not ((b.min() >= 0.0) and (b.max() < self.n_bins)):
             return np.searchsorted(self.table, keys, side="right")

@@ -415,7 +415,10 @@ def traces_table(
     )
     codes, present, (t, *payload) = _assemble(days, people.device_rank, dtypes)
     del days
-    categories = np.sort(people.table["device_id"].to_numpy(dtype=object))[present]
+    # The device ids in sorted order, put where their ranks say: no string sort.
+    categories = np.empty(len(people), dtype=object)
+    categories[people.device_rank] = people.table["device_id"].to_numpy(dtype=object)
+    categories = categories[present]
     device = pd.Categorical.from_codes(
         codes, categories=pd.Index(categories, dtype="str"), validate=False
     )
