@@ -330,6 +330,7 @@ def populate_city(
             people,
             seed=streams["mobility"],
             progress=lambda f: report("moving people", f),
+            pool=pool,
         )
         stays = helper.submit(mobility.stays_table, day_plans, params) if with_stays else None
         posts = helper.submit(
