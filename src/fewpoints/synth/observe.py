@@ -292,20 +292,26 @@ def _cdr_day(
 
 
 def _assemble(
-    days: list[tuple[np.ndarray, ...]], rank: np.ndarray, dtypes: list
+    days: list[tuple[np.ndarray, ...]], rank: np.ndarray, dtypes: list, pool: Executor | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Interleave per-day event arrays into one table sorted by device rank, then time.
 
     ``days[d]`` is ``(person, column, column, ...)`` for day ``d``, sorted by
     person then time. Each day's arrays are scattered straight to their final
     rows (a counting sort: no global sort) and released as soon as they are
-    placed, so memory holds little more than the output. Returns the compact
-    device code of each row (ranks of the devices that appear) and the columns.
+    placed, so memory holds little more than the output. Days fill disjoint
+    rows, so the threads of ``pool`` may place several days at once. Returns
+    the compact device code of each row (ranks of the devices that appear) and
+    the columns.
     """
     n, n_days = rank.size, len(days)
+    each = map if pool is None else pool.map
     counts = np.zeros((n, n_days), dtype=np.int64)
-    for d, (person, *_) in enumerate(days):
-        counts[rank, d] = np.bincount(person, minlength=n)
+
+    def count(d: int, counts: np.ndarray = counts) -> None:
+        counts[rank, d] = np.bincount(days[d][0], minlength=n)
+
+    list(each(count, range(n_days)))
     present = counts.sum(axis=1) > 0
     code_of_rank = (np.cumsum(present) - 1).astype(np.int32)
     flat = counts.ravel()
@@ -314,7 +320,8 @@ def _assemble(
     del counts, flat
     codes = np.empty(total, dtype=np.int32)
     columns = [np.empty(total, dtype=dt) for dt in dtypes]
-    for d in range(n_days):
+
+    def place(d: int) -> None:
         person, *values = days[d]
         days[d] = ()
         per = np.bincount(person, minlength=n)
@@ -324,6 +331,8 @@ def _assemble(
         codes[dest] = code_of_rank[r]
         for out, v in zip(columns, values, strict=True):
             out[dest] = v
+
+    list(each(place, range(n_days)))
     return codes, present, columns
 
 
@@ -399,9 +408,16 @@ def observe_days(
 
 
 def traces_table(
-    model: str, days: list[tuple[np.ndarray, ...]], params, city: City, people: People
+    model: str,
+    days: list[tuple[np.ndarray, ...]],
+    params,
+    city: City,
+    people: People,
+    pool: Executor | None = None,
 ) -> pd.DataFrame:
     """Turn :func:`observe_days` output into the released ``traces`` table (empties ``days``).
+
+    With a ``pool``, its threads place the days' records at once (same table).
 
     Returns
     -------
@@ -413,7 +429,7 @@ def traces_table(
     dtypes = (
         [np.int32, np.int32] if model == "cdr" else [np.int32, np.float64, np.float64, np.float64]
     )
-    codes, present, (t, *payload) = _assemble(days, people.device_rank, dtypes)
+    codes, present, (t, *payload) = _assemble(days, people.device_rank, dtypes, pool)
     del days
     # The device ids in sorted order, put where their ranks say: no string sort.
     categories = np.empty(len(people), dtype=object)

@@ -313,9 +313,11 @@ def populate_city(
         params, town, rng=np.random.default_rng(streams["population"]), cohort=cohort
     )
     report("placing people", 1.0)
-    # The machine's second core: the directory is made while the days are simulated, then the
-    # ground truth and the posts while the days are observed (two threads for those). Every
-    # stage draws from its own stream, so the tables are the same whatever runs when.
+    # The machine's second core: the directory is made while the days are simulated (each day
+    # written into the plans while the next is planned), then the ground truth and the posts
+    # while the days are observed (two at once), and the traces are assembled two days at a
+    # time. Every stage draws from its own stream and threads fill disjoint parts of the
+    # arrays, so the tables are the same whatever runs when.
     with ThreadPoolExecutor(max_workers=1) as helper, ThreadPoolExecutor(max_workers=2) as pool:
         directory = helper.submit(
             population.make_directory,
@@ -355,13 +357,15 @@ def populate_city(
         report("public records", 0.0)
         directory, posts = directory.result(), posts.result()
         report("public records", 1.0)
-    # The day plans are no longer needed: free them before the large tables are assembled.
-    del day_plans
-    observations = {}
-    for model in params.observe:
-        report(f"assembling traces ({model})", 0.0)
-        observations[model] = observe.traces_table(model, events.pop(model), params, town, people)
-        report(f"assembling traces ({model})", 1.0)
+        # The day plans are no longer needed: free them before the large tables are assembled.
+        del day_plans
+        observations = {}
+        for model in params.observe:
+            report(f"assembling traces ({model})", 0.0)
+            observations[model] = observe.traces_table(
+                model, events.pop(model), params, town, people, pool
+            )
+            report(f"assembling traces ({model})", 1.0)
     return people.table, stays, observations, directory, posts
 
 
