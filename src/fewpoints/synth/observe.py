@@ -417,7 +417,8 @@ def traces_table(
 ) -> pd.DataFrame:
     """Turn :func:`observe_days` output into the released ``traces`` table (empties ``days``).
 
-    With a ``pool``, its threads place the days' records at once (same table).
+    With a ``pool``, its threads place the days' records at once and gather the
+    antennas' coordinates (same table).
 
     Returns
     -------
@@ -431,6 +432,11 @@ def traces_table(
     )
     codes, present, (t, *payload) = _assemble(days, people.device_rank, dtypes, pool)
     del days
+    if model == "cdr":
+        # Each record's antenna coordinates, gathered on the pool while the ids and times are made.
+        (antenna,) = payload
+        coords = [city.antennas[c].to_numpy() for c in ("x_km", "y_km")]
+        gathered = [pool.submit(v.take, antenna) for v in coords] if pool is not None else None
     # The device ids in sorted order, put where their ranks say: no string sort.
     categories = np.empty(len(people), dtype=object)
     categories[people.device_rank] = people.table["device_id"].to_numpy(dtype=object)
@@ -441,9 +447,9 @@ def traces_table(
     columns = {"device_id": device, "time": _time_column(params, t)}
     del t
     if model == "cdr":
-        (antenna,) = payload
-        columns["x_km"] = city.antennas["x_km"].to_numpy()[antenna]
-        columns["y_km"] = city.antennas["y_km"].to_numpy()[antenna]
+        columns["x_km"], columns["y_km"] = (
+            [f.result() for f in gathered] if gathered else [v.take(antenna) for v in coords]
+        )
         columns["antenna_id"] = antenna
     else:
         columns["x_km"], columns["y_km"], columns["accuracy_m"] = payload
