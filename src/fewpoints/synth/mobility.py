@@ -158,8 +158,9 @@ def simulate_days(
     next day is planned (one day at most waits to be written).
     """
     n, n_days = len(people), params.days
-    place = np.full((n, n_days, K), -1, dtype=np.int32)
-    start = np.zeros((n, n_days, K), dtype=np.int32)
+    # Every day's slice is written whole by ``write`` (and first touched there, on the pool).
+    place = np.empty((n, n_days, K), dtype=np.int32)
+    start = np.empty((n, n_days, K), dtype=np.int32)
     memory = _Memory(people)
     weekday0 = pd.Timestamp(params.start).weekday()
     everyone = np.arange(n)
