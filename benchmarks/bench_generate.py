@@ -6,7 +6,10 @@ Usage:
 
 Each run happens in a fresh child process, so its peak resident memory
 (``ru_maxrss``) is that run's alone. Results are printed as a table and
-written to benchmarks/results/generate.json.
+written to benchmarks/results/generate.json, with the seconds from each
+stage's first progress report to the next stage's (``stages``: stages run
+partly at once on two threads, so a stage's figure is the time until the
+next one starts, the wait included).
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ CHILD = r"""
 import json, resource, sys, time
 import fewpoints
 preset, seed = sys.argv[1], int(sys.argv[2])
+marks = []  # (stage, time it was first reported)
+def progress(stage, fraction):
+    if not marks or marks[-1][0] != stage:
+        marks.append((stage, time.perf_counter()))
 t0 = time.perf_counter()
-world = fewpoints.make_world(preset, rng=seed)
+world = fewpoints.make_world(preset, rng=seed, progress=progress)
 elapsed = time.perf_counter() - t0
+ends = [t for _, t in marks[1:]] + [t0 + elapsed]
+stages = {name: round(end - t, 2) for (name, t), end in zip(marks, ends)}
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 rows = {name: len(df) for name, df in world.tables().items()}
 print(json.dumps({"preset": preset, "seed": seed, "seconds": elapsed, "peak_bytes": peak,
-                  "people": len(world.people), "days": world.params.days, "rows": rows}))
+                  "people": len(world.people), "days": world.params.days, "rows": rows,
+                  "stages": stages, "fewpoints": fewpoints.__file__}))
 """
 
 TARGETS = {"classroom": {"seconds": 10.0}, "crowd": {"seconds": 180.0, "peak_bytes": 10e9}}
@@ -75,6 +85,7 @@ def main(argv=None) -> int:
             f"{r['preset']:<10} {r['people']:>10,} {r['days']:>5} {records:>13,} {r['seconds']:>8.1f} "
             f"{r['peak_bytes'] / 1e9:>8.2f}  {goal}{'' if not target else (' ok' if ok else ' MISSED')}"
         )
+        print("    " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
     meta = {
         "machine": machine(),
         "date": time.strftime("%Y-%m-%d"),

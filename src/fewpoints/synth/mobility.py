@@ -24,6 +24,7 @@ exactly one place (travel time is folded into the stay it leads to).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,22 +148,24 @@ def simulate_days(
     *,
     seed: np.random.SeedSequence,
     progress: Callable[[float], None] | None = None,
+    pool: Executor | None = None,
 ) -> DayPlans:
     """Simulate ``params.days`` days for everybody.
 
     Each day draws from its own child of ``seed``, so the first ``d`` days of
-    a longer world are exactly the days of a ``d``-day world.
+    a longer world are exactly the days of a ``d``-day world. With a ``pool``,
+    each day's plan is written into the plans on one of its threads while the
+    next day is planned (one day at most waits to be written).
     """
     n, n_days = len(people), params.days
-    place = np.full((n, n_days, K), -1, dtype=np.int32)
-    start = np.zeros((n, n_days, K), dtype=np.int32)
+    # Every day's slice is written whole by ``write`` (and first touched there, on the pool).
+    place = np.empty((n, n_days, K), dtype=np.int32)
+    start = np.empty((n, n_days, K), dtype=np.int32)
     memory = _Memory(people)
     weekday0 = pd.Timestamp(params.start).weekday()
     everyone = np.arange(n)
-    for d, day_seed in enumerate(seed.spawn(n_days)):
-        rng = np.random.default_rng(day_seed)
-        weekday = (weekday0 + d) % 7
-        p, hours = _plan_day(weekday, city, people, memory, everyone, rng)
+
+    def write(d: int, p: np.ndarray, hours: np.ndarray) -> None:
         # Start of each slot = leaving time + the hours of the used slots before it.
         cum = np.cumsum(hours, axis=1)
         s = np.empty((n, K), dtype=np.float64)
@@ -172,8 +175,23 @@ def simulate_days(
         secs[:, 0] = 0
         place[:, d, :] = p
         start[:, d, :] = secs + d * DAY_S
+
+    pending = None
+    for d, day_seed in enumerate(seed.spawn(n_days)):
+        rng = np.random.default_rng(day_seed)
+        weekday = (weekday0 + d) % 7
+        p, hours = _plan_day(weekday, city, people, memory, everyone, rng)
+        if pending is not None:
+            pending.result()
+        if pool is None:
+            write(d, p, hours)
+        else:
+            pending = pool.submit(write, d, p, hours)
+        del p, hours
         if progress is not None:
             progress((d + 1) / n_days)
+    if pending is not None:
+        pending.result()
     return DayPlans(place=place, start=start)
 
 

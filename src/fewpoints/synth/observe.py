@@ -19,6 +19,7 @@ nothing about the ground-truth ``person_id``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
@@ -291,20 +292,26 @@ def _cdr_day(
 
 
 def _assemble(
-    days: list[tuple[np.ndarray, ...]], rank: np.ndarray, dtypes: list
+    days: list[tuple[np.ndarray, ...]], rank: np.ndarray, dtypes: list, pool: Executor | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Interleave per-day event arrays into one table sorted by device rank, then time.
 
     ``days[d]`` is ``(person, column, column, ...)`` for day ``d``, sorted by
     person then time. Each day's arrays are scattered straight to their final
     rows (a counting sort: no global sort) and released as soon as they are
-    placed, so memory holds little more than the output. Returns the compact
-    device code of each row (ranks of the devices that appear) and the columns.
+    placed, so memory holds little more than the output. Days fill disjoint
+    rows, so the threads of ``pool`` may place several days at once. Returns
+    the compact device code of each row (ranks of the devices that appear) and
+    the columns.
     """
     n, n_days = rank.size, len(days)
+    each = map if pool is None else pool.map
     counts = np.zeros((n, n_days), dtype=np.int64)
-    for d, (person, *_) in enumerate(days):
-        counts[rank, d] = np.bincount(person, minlength=n)
+
+    def count(d: int, counts: np.ndarray = counts) -> None:
+        counts[rank, d] = np.bincount(days[d][0], minlength=n)
+
+    list(each(count, range(n_days)))
     present = counts.sum(axis=1) > 0
     code_of_rank = (np.cumsum(present) - 1).astype(np.int32)
     flat = counts.ravel()
@@ -313,7 +320,8 @@ def _assemble(
     del counts, flat
     codes = np.empty(total, dtype=np.int32)
     columns = [np.empty(total, dtype=dt) for dt in dtypes]
-    for d in range(n_days):
+
+    def place(d: int) -> None:
         person, *values = days[d]
         days[d] = ()
         per = np.bincount(person, minlength=n)
@@ -323,6 +331,8 @@ def _assemble(
         codes[dest] = code_of_rank[r]
         for out, v in zip(columns, values, strict=True):
             out[dest] = v
+
+    list(each(place, range(n_days)))
     return codes, present, columns
 
 
@@ -341,23 +351,27 @@ def observe_days(
     *,
     seed: np.random.SeedSequence,
     progress: Callable[[float], None] | None = None,
+    pool: Executor | None = None,
 ) -> list[tuple[np.ndarray, ...]]:
     """Observe everybody's days through ``model`` (``"cdr"`` or ``"pings"``), day by day.
 
     Returns one tuple per day, ``(person, seconds, payload...)``, sorted by
     person then time; the caller may free the day plans before turning them
-    into a table with :func:`traces_table`.
+    into a table with :func:`traces_table`. Each day draws from its own child
+    of ``seed`` and reads the plans only, so the days may be observed at once
+    on the threads of ``pool`` (numpy lets go of the interpreter for the large
+    array work): the same days, in order, whichever thread observed them.
     """
     n_days = plans.days
     weekday0 = pd.Timestamp(params.start).weekday()
     rate = people.calls_per_day if model == "cdr" else people.pings_per_day
-    days = []
     bin_s = (
         int(pd.Timedelta(params.cdr_time_bin).total_seconds())
         if model == "cdr" and params.cdr_time_bin
         else 0
     )
-    for d, day_seed in enumerate(seed.spawn(n_days)):
+
+    def observe_day(d: int, day_seed: np.random.SeedSequence) -> tuple[np.ndarray, ...]:
         rng = np.random.default_rng(day_seed)
         weekend = (weekday0 + d) % 7 >= 5
         profile = _cdf(CIRCADIAN[model][int(weekend)])
@@ -375,18 +389,36 @@ def observe_days(
             antenna = np.where(
                 backup, city.backup_antenna[place], city.serving_antenna[place]
             ).astype(np.int32)
-            days.append((person, t, antenna))
-        else:
-            days.append((person, t, *_ping_fix(city, place, rng)))
+            return person, t, antenna
+        return person, t, *_ping_fix(city, place, rng)
+
+    seeds = seed.spawn(n_days)
+    if pool is None:
+        results = (observe_day(d, s) for d, s in enumerate(seeds))
+    else:
+        results = (
+            f.result() for f in [pool.submit(observe_day, d, s) for d, s in enumerate(seeds)]
+        )
+    days = []
+    for d, day in enumerate(results):
+        days.append(day)
         if progress is not None:
             progress((d + 1) / n_days)
     return days
 
 
 def traces_table(
-    model: str, days: list[tuple[np.ndarray, ...]], params, city: City, people: People
+    model: str,
+    days: list[tuple[np.ndarray, ...]],
+    params,
+    city: City,
+    people: People,
+    pool: Executor | None = None,
 ) -> pd.DataFrame:
     """Turn :func:`observe_days` output into the released ``traces`` table (empties ``days``).
+
+    With a ``pool``, its threads place the days' records at once and gather the
+    antennas' coordinates (same table).
 
     Returns
     -------
@@ -398,18 +430,26 @@ def traces_table(
     dtypes = (
         [np.int32, np.int32] if model == "cdr" else [np.int32, np.float64, np.float64, np.float64]
     )
-    codes, present, (t, *payload) = _assemble(days, people.device_rank, dtypes)
+    codes, present, (t, *payload) = _assemble(days, people.device_rank, dtypes, pool)
     del days
-    categories = np.sort(people.table["device_id"].to_numpy(dtype=object))[present]
+    if model == "cdr":
+        # Each record's antenna coordinates, gathered on the pool while the ids and times are made.
+        (antenna,) = payload
+        coords = [city.antennas[c].to_numpy() for c in ("x_km", "y_km")]
+        gathered = [pool.submit(v.take, antenna) for v in coords] if pool is not None else None
+    # The device ids in sorted order, put where their ranks say: no string sort.
+    categories = np.empty(len(people), dtype=object)
+    categories[people.device_rank] = people.table["device_id"].to_numpy(dtype=object)
+    categories = categories[present]
     device = pd.Categorical.from_codes(
         codes, categories=pd.Index(categories, dtype="str"), validate=False
     )
     columns = {"device_id": device, "time": _time_column(params, t)}
     del t
     if model == "cdr":
-        (antenna,) = payload
-        columns["x_km"] = city.antennas["x_km"].to_numpy()[antenna]
-        columns["y_km"] = city.antennas["y_km"].to_numpy()[antenna]
+        columns["x_km"], columns["y_km"] = (
+            [f.result() for f in gathered] if gathered else [v.take(antenna) for v in coords]
+        )
         columns["antenna_id"] = antenna
     else:
         columns["x_km"], columns["y_km"], columns["accuracy_m"] = payload

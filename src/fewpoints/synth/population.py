@@ -60,10 +60,14 @@ class Cohort:
     family: np.ndarray  # family-name vocabulary
     device_key: np.ndarray  # round keys of the device-id permutation
 
+    def device_numbers(self) -> np.ndarray:
+        """The numbers (below 16**12) written as the cohort's device ids, unique across cohorts."""
+        person = np.arange(self.first_person, self.first_person + self.size, dtype=np.uint64)
+        return pseudonyms(person, self.device_key)
+
     def device_ids(self) -> np.ndarray:
         """The cohort's device ids (12 hexadecimal digits), unique across the whole population."""
-        person = np.arange(self.first_person, self.first_person + self.size, dtype=np.uint64)
-        return _hex12(pseudonyms(person, self.device_key))
+        return _hex12(self.device_numbers())
 
 
 #: Bits of a device id (12 hexadecimal digits) and the rounds of the permutation that makes them.
@@ -92,8 +96,21 @@ def pseudonyms(values: np.ndarray, key: np.ndarray) -> np.ndarray:
     return (left << np.uint64(half)) | right
 
 
+#: The hexadecimal digits, as bytes.
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
 def _hex12(ids: np.ndarray) -> np.ndarray:
-    return np.char.zfill(np.char.mod("%x", ids), 12).astype(object)
+    """Numbers below 16**12 as 12 lower-case hexadecimal digits (``"%012x"``), an object array of str.
+
+    Made digit by digit with integer arithmetic, not by formatting each number.
+    """
+    ids = np.asarray(ids, dtype=np.uint64)
+    if ids.size and int(ids.max()) >= 16**12:
+        raise ValueError("a device number must be below 16**12")
+    shifts = np.arange(44, -1, -4, dtype=np.uint64)
+    chars = _HEX[((ids[:, None] >> shifts) & np.uint64(15)).astype(np.intp)]
+    return chars.view("S12").reshape(-1).astype("U12").astype(object)
 
 
 def firm_sizes(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -124,12 +141,21 @@ def make_cohorts(
     ]
 
 
-def _device_ids(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unique pseudonymous advertising-style ids: 12 hexadecimal digits."""
-    ids = np.unique(rng.integers(0, 16**12, size=int(n * 1.01) + 16, dtype=np.int64))
+def _device_numbers(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unique numbers below 16**12, in random order: the device ids before they are written in hex."""
+    ids = _sorted_unique(rng.integers(0, 16**12, size=int(n * 1.01) + 16, dtype=np.int64))
     while ids.size < n:
-        ids = np.unique(np.concatenate([ids, rng.integers(0, 16**12, size=n, dtype=np.int64)]))
-    return _hex12(rng.permutation(ids)[:n])
+        ids = _sorted_unique(np.concatenate([ids, rng.integers(0, 16**12, size=n, dtype=np.int64)]))
+    return rng.permutation(ids)[:n]
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of integers by one sort (numpy's hashing unique is slower here)."""
+    v = np.sort(values)
+    keep = np.empty(v.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(v[1:], v[:-1], out=keep[1:])
+    return v[keep]
 
 
 def make_people(
@@ -206,9 +232,11 @@ def make_people(
     fam = np.where(rng.random(n) < 0.8, household_family, own_family)
     full_name = names.draw_names(given, n, exponent=1.0, rng=rng) + " " + fam
 
-    device_id = _device_ids(n, rng) if cohort is None else cohort.device_ids()
+    number = _device_numbers(n, rng) if cohort is None else cohort.device_numbers()
+    device_id = _hex12(number)
+    # Ids of twelve hex digits sort as their numbers do (and are unique): no string sort.
     device_rank = np.empty(n, dtype=np.int32)
-    device_rank[np.argsort(device_id.astype(str), kind="stable")] = np.arange(n, dtype=np.int32)
+    device_rank[np.argsort(number, kind="stable")] = np.arange(n, dtype=np.int32)
 
     table = pd.DataFrame(
         {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -312,43 +313,59 @@ def populate_city(
         params, town, rng=np.random.default_rng(streams["population"]), cohort=cohort
     )
     report("placing people", 1.0)
-    day_plans = mobility.simulate_days(
-        params,
-        town,
-        people,
-        seed=streams["mobility"],
-        progress=lambda f: report("moving people", f),
-    )
-    # The ground truth first: while it is built, the day plans are the only other large array.
-    stays = None
-    if with_stays:
-        report("ground truth", 0.0)
-        stays = mobility.stays_table(day_plans, params)
-        report("ground truth", 1.0)
-    events = {}
-    for model in params.observe:
-        events[model] = observe.observe_days(
-            model,
+    # The machine's second core: the directory is made while the days are simulated (each day
+    # written into the plans while the next is planned), then the ground truth and the posts
+    # while the days are observed (two at once), and the traces are assembled two days at a
+    # time. Every stage draws from its own stream and threads fill disjoint parts of the
+    # arrays, so the tables are the same whatever runs when.
+    with ThreadPoolExecutor(max_workers=1) as helper, ThreadPoolExecutor(max_workers=2) as pool:
+        directory = helper.submit(
+            population.make_directory,
             params,
             town,
             people,
-            day_plans,
-            seed=streams[model],
-            progress=lambda f, m=model: report(f"observing ({m})", f),
+            rng=np.random.default_rng(streams["directory"]),
         )
-    report("public records", 0.0)
-    directory = population.make_directory(
-        params, town, people, rng=np.random.default_rng(streams["directory"])
-    )
-    posts = observe.make_posts(params, town, people, day_plans, seed=streams["posts"])
-    report("public records", 1.0)
-    # The day plans are no longer needed: free them before the large tables are assembled.
-    del day_plans
-    observations = {}
-    for model in params.observe:
-        report(f"assembling traces ({model})", 0.0)
-        observations[model] = observe.traces_table(model, events.pop(model), params, town, people)
-        report(f"assembling traces ({model})", 1.0)
+        day_plans = mobility.simulate_days(
+            params,
+            town,
+            people,
+            seed=streams["mobility"],
+            progress=lambda f: report("moving people", f),
+            pool=pool,
+        )
+        stays = helper.submit(mobility.stays_table, day_plans, params) if with_stays else None
+        posts = helper.submit(
+            observe.make_posts, params, town, people, day_plans, seed=streams["posts"]
+        )
+        events = {}
+        for model in params.observe:
+            events[model] = observe.observe_days(
+                model,
+                params,
+                town,
+                people,
+                day_plans,
+                seed=streams[model],
+                progress=lambda f, m=model: report(f"observing ({m})", f),
+                pool=pool,
+            )
+        if stays is not None:
+            report("ground truth", 0.0)
+            stays = stays.result()
+            report("ground truth", 1.0)
+        report("public records", 0.0)
+        directory, posts = directory.result(), posts.result()
+        report("public records", 1.0)
+        # The day plans are no longer needed: free them before the large tables are assembled.
+        del day_plans
+        observations = {}
+        for model in params.observe:
+            report(f"assembling traces ({model})", 0.0)
+            observations[model] = observe.traces_table(
+                model, events.pop(model), params, town, people, pool
+            )
+            report(f"assembling traces ({model})", 1.0)
     return people.table, stays, observations, directory, posts
 
 
