@@ -111,6 +111,11 @@ def need_columns(table, columns, what) -> pd.DataFrame:
     return table
 
 
+def need_curve(curve, x: str, y: str, what: str) -> pd.DataFrame:
+    """A share ``y`` with its 95% interval (``ci_low``, ``ci_high``) against ``x``, sorted by ``x``."""
+    return need_columns(curve, [x, y, "ci_low", "ci_high"], what).sort_values(x)
+
+
 def fmt_count(n: float) -> str:
     n = float(n)
     if n >= 1e6:

@@ -19,6 +19,7 @@ from fewpoints.figures.labels import (
     annotate_headline,
     error_bars,
     need_columns,
+    need_curve,
     percent_axis,
     source_line,
 )
@@ -152,9 +153,7 @@ def plot_naming(curve: pd.DataFrame, *, ax=None) -> Axes:
     -------
     Axes
     """
-    curve = need_columns(
-        curve, ["n_posts", "share_named", "ci_low", "ci_high"], "plot_naming"
-    ).sort_values("n_posts")
+    curve = need_curve(curve, "n_posts", "share_named", "plot_naming")
     ax = new_axes(ax)
     k = curve["n_posts"].to_numpy()
     ax.fill_between(

@@ -20,6 +20,7 @@ from fewpoints.figures.labels import (
     error_bars,
     hours_label,
     need_columns,
+    need_curve,
     percent_axis,
     source_line,
     space_column,
@@ -53,9 +54,7 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None) 
     -------
     Axes
     """
-    curve = need_columns(
-        curve, ["n_points", "unicity", "ci_low", "ci_high"], "plot_unicity_curve"
-    ).sort_values("n_points")
+    curve = need_curve(curve, "n_points", "unicity", "plot_unicity_curve")
     ax = new_axes(ax)
     p = curve["n_points"].to_numpy()
     u = curve["unicity"].to_numpy(float)
