@@ -13,6 +13,7 @@ import pandas as pd
 
 from fewpoints.attacks.index import location_codes
 from fewpoints.attacks.top_locations.visits import Districts, HourlyVisits, Pairs, as_visits
+from fewpoints.common import check_count
 from fewpoints.schema import FewpointsError
 
 _AS_RECORDED = ("antenna", "recorded", "as recorded", "stay point")
@@ -266,8 +267,4 @@ def home_work(traces, *, cluster_km="auto") -> pd.DataFrame:
 
 
 def check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise FewpointsError(f"n must be a whole number, got {n!r}")
-    if n < 1:
-        raise FewpointsError(f"n must be at least 1, got {n}")
-    return int(n)
+    return check_count(n, "n")
