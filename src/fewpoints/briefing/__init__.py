@@ -66,6 +66,7 @@ from fewpoints.briefing.page import (  # noqa: F401 (re-exported)
     briefing_pdf,
     cite,
     figure_html,
+    page_head,
     pdf_renderer,
 )
 from fewpoints.briefing.population import (  # noqa: F401 (re-exported)
