@@ -168,20 +168,21 @@ def dedupe_sorted(keys: np.ndarray) -> np.ndarray:
     return keys if keep.all() else keys[keep]
 
 
+def check_count(value, name: str) -> int:
+    """``value`` as an int when it is a whole number of at least 1, else an error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise FewpointsError(f"{name} must be a whole number, got {value!r}")
+    if value < 1:
+        raise FewpointsError(f"{name} must be at least 1, got {value}")
+    return int(value)
+
+
 def check_points(n_points) -> int:
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)):
-        raise FewpointsError(f"n_points must be a whole number, got {n_points!r}")
-    if n_points < 1:
-        raise FewpointsError(f"n_points must be at least 1, got {n_points}")
-    return int(n_points)
+    return check_count(n_points, "n_points")
 
 
 def check_targets(n_targets) -> int:
-    if isinstance(n_targets, bool) or not isinstance(n_targets, (int, np.integer)):
-        raise FewpointsError(f"n_targets must be a whole number, got {n_targets!r}")
-    if n_targets < 1:
-        raise FewpointsError(f"n_targets must be at least 1, got {n_targets}")
-    return int(n_targets)
+    return check_count(n_targets, "n_targets")
 
 
 # ---------------------------------------------------------------------------

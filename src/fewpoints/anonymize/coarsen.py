@@ -52,13 +52,8 @@ def coarsen_space(traces: pd.DataFrame, *, cell_km: float = 1.0) -> pd.DataFrame
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
-    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
-    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
-    ...     "y_km": [0.0] * 6,
-    ... })
+    >>> from fewpoints import examples
+    >>> traces = examples.tiny_traces()
 
     >>> shifted = traces.assign(x_km=[0.2, 1.3, 0.4, 2.9, 0.6, 1.1])
     >>> coarsen_space(shifted, cell_km=1.0)["x_km"].tolist()
@@ -108,14 +103,10 @@ def coarsen_time(traces: pd.DataFrame, *, time_bin: str | pd.Timedelta = "1h") -
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
-    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
-    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
-    ...     "y_km": [0.0] * 6,
-    ... })
+    >>> from fewpoints import examples
+    >>> traces = examples.tiny_traces()
 
+    >>> import pandas as pd
     >>> late = traces.assign(time=traces["time"] + pd.Timedelta(minutes=17))
     >>> coarsen_time(late, time_bin="1h")["time"].dt.strftime("%H:%M").tolist()[:2]
     ['08:00', '18:00']

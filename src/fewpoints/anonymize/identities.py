@@ -61,13 +61,8 @@ def pseudonymize(traces: pd.DataFrame, *, rotate: str | None = None, rng=None) -
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
-    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
-    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
-    ...     "y_km": [0.0] * 6,
-    ... })
+    >>> from fewpoints import examples
+    >>> traces = examples.tiny_traces()
 
     >>> import warnings
     >>> with warnings.catch_warnings():

@@ -261,23 +261,10 @@ def explain(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b"],
-    ...     "time": pd.to_datetime(["2026-03-02 23:00", "2026-03-03 02:00"] * 2),
-    ...     "x_km": [0.0, 0.0, 1.0, 1.0],
-    ...     "y_km": [0.0] * 4,
-    ... })
-    >>> places = pd.DataFrame({
-    ...     "place_id": [1, 2], "x_km": [0.0, 1.0], "y_km": [0.0, 0.0],
-    ...     "kind": ["home", "home"], "sensitive": [False, False],
-    ...     "name": ["1 Elm St", "2 Elm St"],
-    ... })
-    >>> directory = pd.DataFrame(
-    ...     {"name": ["Al", "Bo"], "address": ["1 Elm St", "2 Elm St"], "place_id": [1, 2]}
-    ... )
+    >>> from fewpoints import examples
+    >>> world = examples.tiny_homes()
 
-    >>> story = explain({"traces": traces, "places": places, "directory": directory}, "b", rng=0)
+    >>> story = explain(world, "b", rng=0)
     >>> story.name, float(story.home["x_km"])
     ('Bo', 1.0)
     >>> print(str(story).splitlines()[0])

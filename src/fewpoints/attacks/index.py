@@ -131,13 +131,8 @@ class PointIndex:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> traces = pd.DataFrame({
-        ...     "device_id": ["a", "a", "b", "b", "c", "c"],
-        ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
-        ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
-        ...     "y_km": [0.0] * 6,
-        ... })
+        >>> from fewpoints import examples
+        >>> traces = examples.tiny_traces()
 
         >>> index = PointIndex.from_traces(traces)
         >>> index.n_records, list(index.device_ids), len(index.point_loc)

@@ -111,22 +111,9 @@ def sensitive_visits(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b", "b", "b", "b"],
-    ...     "time": pd.to_datetime([
-    ...         "2026-03-02 23:00", "2026-03-03 02:00",
-    ...         "2026-03-02 23:00", "2026-03-03 02:00",
-    ...         "2026-03-03 10:00", "2026-03-03 11:00", "2026-03-04 15:00",
-    ...     ]),
-    ...     "x_km": [0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 2.0],
-    ...     "y_km": [0.0] * 7,
-    ... })
-    >>> places = pd.DataFrame({
-    ...     "place_id": [1, 2, 3], "x_km": [0.0, 1.0, 2.0], "y_km": [0.0] * 3,
-    ...     "kind": ["home", "home", "clinic"], "sensitive": [False, False, True],
-    ...     "name": ["1 Elm St", "2 Elm St", "Kind Clinic"],
-    ... })
+    >>> from fewpoints import examples
+    >>> world = examples.tiny_clinic()
+    >>> traces, places = world["traces"], world["places"]
 
     Phone ``b`` sleeps at 2 Elm St, works at x = 3 km, and was at the clinic
     on Wednesday afternoon:

@@ -16,8 +16,7 @@ import pandas as pd
 from fewpoints.attacks.draws import floyd_sample, sample_targets
 from fewpoints.attacks.index import as_index
 from fewpoints.attacks.result import unique_share
-from fewpoints.common import check_points, check_targets
-from fewpoints.schema import FewpointsError
+from fewpoints.common import check_count, check_points, check_targets
 
 __all__ = ["RiskResult", "worst_case_risk"]
 
@@ -132,10 +131,7 @@ def worst_case_risk(
     rng = np.random.default_rng(rng)
     p = check_points(n_points)
     n_targets = check_targets(n_targets)
-    if isinstance(max_subsets, bool) or not isinstance(max_subsets, (int, np.integer)):
-        raise FewpointsError(f"max_subsets must be a whole number, got {max_subsets!r}")
-    if max_subsets < 1:
-        raise FewpointsError(f"max_subsets must be at least 1, got {max_subsets}")
+    check_count(max_subsets, "max_subsets")
     index = as_index(traces)
     targets, _ = sample_targets(index, p, n_targets, "random", rng)
     m = index.points_per_device()[targets]

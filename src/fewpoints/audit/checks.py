@@ -18,6 +18,16 @@ from fewpoints.schema import InputError
 MAX_REPEATS = 0.05
 
 
+def _refuse_times(source: str, t: np.ndarray, bad: np.ndarray, what: str, advice: str) -> None:
+    """Raise when any time is ``bad``, counting them and naming the first, with ``advice``."""
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(
+            f"{source}: column time has {int(bad.sum()):,} time(s) {what} (first "
+            f"{pd.Timestamp(t[i])} on row {i + 1}); {advice}"
+        )
+
+
 def check_auditable(traces: pd.DataFrame, *, source: str = "the file", now=None) -> None:
     """Refuse, in one line naming the column and the fix, a table no audit can rightly measure.
 
@@ -51,22 +61,22 @@ def check_auditable(traces: pd.DataFrame, *, source: str = "the file", now=None)
     low = np.datetime64("2000-01-01T00:00:00", "s")
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
     high = np.datetime64((now + pd.Timedelta(days=1)).floor("s").to_datetime64(), "s")
-    early = t < low
-    if early.any():
-        i = int(np.argmax(early))
-        raise InputError(
-            f"{source}: column time has {int(early.sum()):,} time(s) before 2000 (first "
-            f"{pd.Timestamp(t[i])} on row {i + 1}); phone location data are younger: check "
-            "the unit of Unix times (--time-unit s or ms) or the column mapped to time"
-        )
-    late = t > high
-    if late.any():
-        i = int(np.argmax(late))
-        raise InputError(
-            f"{source}: column time has {int(late.sum()):,} time(s) in the future (first "
-            f"{pd.Timestamp(t[i])} on row {i + 1}); check the unit of Unix times "
-            "(--time-unit s or ms), the day/month order, or the clock that wrote them"
-        )
+    _refuse_times(
+        source,
+        t,
+        t < low,
+        "before 2000",
+        "phone location data are younger: check the unit of Unix times (--time-unit s or ms) "
+        "or the column mapped to time",
+    )
+    _refuse_times(
+        source,
+        t,
+        t > high,
+        "in the future",
+        "check the unit of Unix times (--time-unit s or ms), the day/month order, or the "
+        "clock that wrote them",
+    )
     keys = pd.DataFrame(
         {
             "d": pd.factorize(devices)[0],

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from fewpoints import figures as F
-from fewpoints.audit.fig_words import measured
+from fewpoints.audit.fig_words import measured, measured_values
 from fewpoints.audit.result import Audit
 
 
@@ -108,10 +108,8 @@ def fig_risk(a: Audit):
         ),
         alt=(
             f"Bar chart of the share of devices singled out by each number of random points of "
-            f"their own, from 1 to {P}, then more than {P}, then never, measured on "
-            f"{a.source}: "
-            + ", ".join(f"{pct(row.share)} {row.label}" for row in r.itertuples())
-            + "."
+            f"their own, from 1 to {P}, then more than {P}, then never, "
+            + measured_values(a, (f"{pct(row.share)} {row.label}" for row in r.itertuples()))
         ),
         headline=f"{pct(two)} of devices singled out by 2 points or fewer",
         draw=lambda ax: plot_risk(r, ax=ax),

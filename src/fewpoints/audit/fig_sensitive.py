@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from fewpoints import figures as F
-from fewpoints.audit.fig_words import measured
+from fewpoints.audit.fig_words import measured, measured_values
 from fewpoints.audit.result import Audit
 
 
@@ -68,10 +68,11 @@ def fig_sensitive(a: Audit):
             "person. A visit near a place is a lead, not proof."
         ),
         alt=(
-            f"Horizontal bar chart of the share of devices with a visit near each kind of "
-            f"sensitive place, measured on {a.source}: "
-            + ", ".join(f"{r.kind.replace('_', ' ')} {pct(r.share)}" for r in t.itertuples())
-            + "."
+            "Horizontal bar chart of the share of devices with a visit near each kind of "
+            "sensitive place, "
+            + measured_values(
+                a, (f"{r.kind.replace('_', ' ')} {pct(r.share)}" for r in t.itertuples())
+            )
         ),
         headline=f"{pct(anyrow['share'])} of devices near a sensitive place",
         draw=lambda ax: plot_sensitive(t, ax=ax),

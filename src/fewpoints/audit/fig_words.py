@@ -13,6 +13,11 @@ def measured(a: Audit) -> str:
     return f"Measured on {a.source}"
 
 
+def measured_values(a: Audit, values) -> str:
+    """``measured on FILE: a, b, c.``, the values an alt text reads out after the file's name."""
+    return f"measured on {a.source}: " + ", ".join(values) + "."
+
+
 def labels(a: Audit) -> dict:
     """The words charts use for the file (instead of "synthetic city")."""
     return {

@@ -64,7 +64,7 @@ def report_html(a: Audit, figs: Sequence, run, images: dict) -> str:
     """The whole report as one self-contained HTML page (figures inline, no network)."""
     import html
 
-    from fewpoints.briefing import RESEARCH_SOURCES, cite, figure_html, pct
+    from fewpoints.briefing import RESEARCH_SOURCES, cite, figure_html, page_head, pct
 
     esc = lambda t: html.escape(str(t), quote=True)  # noqa: E731
     refs = [(k, t) for k, t in RESEARCH_SOURCES if k in REFERENCE_KEYS]
@@ -76,27 +76,17 @@ def report_html(a: Audit, figs: Sequence, run, images: dict) -> str:
         "ran on this machine and nothing was sent anywhere (fewpoints makes no network "
         "connection)."
     )
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)} (fewpoints audit)</title>",
-        '<meta name="author" content="fewpoints audit">',
-        f'<meta name="description" content="{esc(measured)}">',
-        '<meta name="keywords" content="location data, re-identification, unicity, audit">',
-        f'<meta name="generator" content="fewpoints {esc(run.version)}">',
-        f'<meta name="dcterms.created" content="{esc(run.date)}">',
-        f"<style>{_css(a)}</style>",
-        "</head>",
-        "<body>",
-        '<a class="skip" href="#summary">Skip to the summary</a>',
-        "<header>",
-        f'<p class="kicker">fewpoints audit · measured on {esc(a.source)}</p>',
-        f"<h1>{esc(title)}</h1>",
-        "</header>",
-        "<main>",
+    parts = page_head(
+        title,
+        "fewpoints audit",
+        author="fewpoints audit",
+        description=measured,
+        keywords="location data, re-identification, unicity, audit",
+        run=run,
+        css=_css(a),
+        kicker=f"fewpoints audit · measured on {a.source}",
+    )
+    parts += [
         '<section class="cover" aria-labelledby="file-h">',
         '<h2 id="file-h">What was audited</h2>',
         f'<p class="measured">{esc(measured)}</p>',

@@ -109,12 +109,9 @@ def write_audit(
     the output writer: nothing half-written is ever seen, and an existing
     non-empty ``out`` is refused unless ``force``.
     """
-    import json
     from pathlib import Path
 
-    from matplotlib import pyplot as plt
-
-    from fewpoints.briefing import RunInfo, briefing_pdf, pdf_renderer, picture
+    from fewpoints.briefing import RunInfo, pdf_renderer, write_figures, write_page, write_record
     from fewpoints.io import atomic_folder
 
     pdf_renderer()  # a missing PDF library is said before any work
@@ -122,26 +119,12 @@ def write_audit(
     figs = audit_figures(a)
     out = Path(out)
     with atomic_folder(out, force=force) as tmp:
-        images = {}
         with F.data_labels(**labels(a)):
-            for i, fig in enumerate(figs):
-                if progress:
-                    progress("writing figures", i / len(figs))
-                mfig = fig.figure()
-                F.save_figure(mfig, tmp / fig.name)
-                plt.close(mfig)
-                images[fig.name] = picture(fig, tmp / fig.name)
+            images = write_figures(figs, tmp, progress)
         if progress:
-            progress("writing figures", 1.0)
             progress("writing report.html and report.pdf", 0.0)
-        (tmp / "captions.md").write_text(_captions_md(a, figs, command), encoding="utf-8")
-        (tmp / "audit.json").write_text(
-            json.dumps(audit_json(a, figs, run), indent=1, allow_nan=False) + "\n",
-            encoding="utf-8",
-        )
-        page = report_html(a, figs, run, images)
-        (tmp / "report.html").write_text(page, encoding="utf-8")
-        briefing_pdf(tmp / "report.pdf", page)
+        write_record(tmp, _captions_md(a, figs, command), "audit.json", audit_json(a, figs, run))
+        write_page(tmp, "report", report_html(a, figs, run, images))
         if progress:
             progress("writing report.html and report.pdf", 1.0)
         names = sorted(p.name for p in tmp.iterdir())

@@ -56,6 +56,9 @@ from fewpoints.briefing.pack import (  # noqa: F401 (re-exported)
     pack_files,
     picture,
     write_briefing,
+    write_figures,
+    write_page,
+    write_record,
 )
 from fewpoints.briefing.page import (  # noqa: F401 (re-exported)
     CSS,
@@ -63,6 +66,7 @@ from fewpoints.briefing.page import (  # noqa: F401 (re-exported)
     briefing_pdf,
     cite,
     figure_html,
+    page_head,
     pdf_renderer,
 )
 from fewpoints.briefing.population import (  # noqa: F401 (re-exported)

@@ -27,6 +27,48 @@ def picture(fig: BriefingFigure, stem: Path) -> tuple[str, bytes]:
     return "image/png", stem.with_suffix(".png").read_bytes()
 
 
+def write_figures(
+    figs: Sequence[BriefingFigure],
+    folder: Path,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, tuple[str, bytes]]:
+    """Save each figure as ``NAME.png``, ``NAME.svg`` and ``NAME.pdf`` in ``folder``.
+
+    Returns each figure's :func:`picture` by name, for the page. ``progress``
+    hears "writing figures" from 0 to 1.
+    """
+    from matplotlib import pyplot as plt
+
+    images = {}
+    for i, fig in enumerate(figs):
+        if progress:
+            progress("writing figures", i / len(figs))
+        mfig = fig.figure()
+        F.save_figure(mfig, folder / fig.name)
+        plt.close(mfig)
+        images[fig.name] = picture(fig, folder / fig.name)
+    if progress:
+        progress("writing figures", 1.0)
+    return images
+
+
+def write_record(folder: Path, captions: str, name: str, record: dict) -> None:
+    """Write ``captions.md`` and the numbers ``record`` as JSON file ``name`` in ``folder``."""
+    import json
+
+    (folder / "captions.md").write_text(captions, encoding="utf-8")
+    (folder / name).write_text(
+        json.dumps(record, indent=1, allow_nan=False) + "\n",
+        encoding="utf-8",
+    )
+
+
+def write_page(folder: Path, stem: str, page: str) -> None:
+    """Write the HTML ``page`` as ``STEM.html`` and, laid out for print, ``STEM.pdf``."""
+    (folder / f"{stem}.html").write_text(page, encoding="utf-8")
+    briefing_pdf(folder / f"{stem}.pdf", page)
+
+
 #: The pack's files besides each figure's ``NAME.png``, ``NAME.svg`` and ``NAME.pdf``.
 PACK_FILES = ("briefing.html", "briefing.pdf", "captions.md", "results.json")
 
@@ -66,10 +108,6 @@ def write_briefing(
     the folder's manifest lists every file, and an existing non-empty ``out``
     is refused unless ``force``, which replaces only what fewpoints wrote there.
     """
-    import json
-
-    from matplotlib import pyplot as plt
-
     from fewpoints.io import atomic_folder
 
     if not figs:
@@ -78,25 +116,11 @@ def write_briefing(
     run = RunInfo.now(command)
     out = Path(out)
     with atomic_folder(out, force=force, expect=pack_files(figs)) as tmp:
-        images = {}
-        for i, fig in enumerate(figs):
-            if progress:
-                progress("writing figures", i / len(figs))
-            mfig = fig.figure()
-            F.save_figure(mfig, tmp / fig.name)
-            plt.close(mfig)
-            images[fig.name] = picture(fig, tmp / fig.name)
+        images = write_figures(figs, tmp, progress)
         if progress:
-            progress("writing figures", 1.0)
             progress("writing briefing.html and briefing.pdf", 0.0)
-        (tmp / "captions.md").write_text(captions_md(figs, command), encoding="utf-8")
-        (tmp / "results.json").write_text(
-            json.dumps(results_json(figs, run), indent=1, allow_nan=False) + "\n",
-            encoding="utf-8",
-        )
-        page = briefing_html(figs, run, images)
-        (tmp / "briefing.html").write_text(page, encoding="utf-8")
-        briefing_pdf(tmp / "briefing.pdf", page)
+        write_record(tmp, captions_md(figs, command), "results.json", results_json(figs, run))
+        write_page(tmp, "briefing", briefing_html(figs, run, images))
         if progress:
             progress("writing briefing.html and briefing.pdf", 1.0)
         names = sorted(p.name for p in tmp.iterdir())

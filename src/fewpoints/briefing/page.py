@@ -109,6 +109,51 @@ def _data_uri(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+def page_head(
+    title: str,
+    tag: str,
+    *,
+    author: str,
+    description: str,
+    keywords: str,
+    run: RunInfo,
+    css: str,
+    kicker: str,
+) -> list[str]:
+    """The lines of a self-contained page from ``<!DOCTYPE html>`` to ``<main>``.
+
+    The head (``title (tag)``, the author, description, keywords, the
+    fewpoints version and run date, the ``css``), a link that skips to the
+    summary, and the header (``kicker`` above the ``title``). Every text is
+    escaped; the briefing and the audit report open alike.
+    """
+    import html
+
+    esc = lambda t: html.escape(str(t), quote=True)  # noqa: E731
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)} ({esc(tag)})</title>",
+        f'<meta name="author" content="{esc(author)}">',
+        f'<meta name="description" content="{esc(description)}">',
+        f'<meta name="keywords" content="{esc(keywords)}">',
+        f'<meta name="generator" content="fewpoints {esc(run.version)}">',
+        f'<meta name="dcterms.created" content="{esc(run.date)}">',
+        f"<style>{css}</style>",
+        "</head>",
+        "<body>",
+        '<a class="skip" href="#summary">Skip to the summary</a>',
+        "<header>",
+        f'<p class="kicker">{esc(kicker)}</p>',
+        f"<h1>{esc(title)}</h1>",
+        "</header>",
+        "<main>",
+    ]
+
+
 def briefing_html(
     figs: Sequence[BriefingFigure], run: RunInfo, images: dict[str, tuple[str, bytes]]
 ) -> str:
@@ -122,28 +167,17 @@ def briefing_html(
     esc = lambda t: html.escape(str(t), quote=True)  # noqa: E731
     keys = [k for k, _, _ in CONTEXT_SOURCES] + [k for k, _ in RESEARCH_SOURCES]
     numbers = {k: i for i, k in enumerate(keys, 1)}
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(COVER_TITLE)} (fewpoints briefing, synthetic data)</title>",
-        '<meta name="author" content="fewpoints contributors">',
-        f'<meta name="description" content="{esc(SYNTHETIC)}">',
-        '<meta name="keywords" content="location data, re-identification, unicity, '
-        'synthetic data, privacy">',
-        f'<meta name="generator" content="fewpoints {esc(run.version)}">',
-        f'<meta name="dcterms.created" content="{esc(run.date)}">',
-        f"<style>{CSS}</style>",
-        "</head>",
-        "<body>",
-        '<a class="skip" href="#summary">Skip to the summary</a>',
-        "<header>",
-        '<p class="kicker">fewpoints briefing · synthetic data</p>',
-        f"<h1>{esc(COVER_TITLE)}</h1>",
-        "</header>",
-        "<main>",
+    parts = page_head(
+        COVER_TITLE,
+        "fewpoints briefing, synthetic data",
+        author="fewpoints contributors",
+        description=SYNTHETIC,
+        keywords="location data, re-identification, unicity, synthetic data, privacy",
+        run=run,
+        css=CSS,
+        kicker="fewpoints briefing · synthetic data",
+    )
+    parts += [
         '<section class="cover" aria-labelledby="context-h">',
         '<h2 id="context-h">The question</h2>',
     ]

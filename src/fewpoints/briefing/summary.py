@@ -26,6 +26,21 @@ class KeyNumber:
     statement: str
     follows: str
 
+    @classmethod
+    def from_row(
+        cls, i: int, label: str, row, column: str, statement: str, follows: str
+    ) -> KeyNumber:
+        """The number in ``row[column]`` of figure ``i``, with the row's 95% interval."""
+        return cls(
+            f"Figure {i}",
+            label,
+            float(row[column]),
+            float(row["ci_low"]),
+            float(row["ci_high"]),
+            statement,
+            follows,
+        )
+
     def interval(self) -> str:
         return f"95% interval {pct(self.ci_low)} to {pct(self.ci_high)}"
 
@@ -56,12 +71,11 @@ def summary_numbers(figs: Sequence[BriefingFigure]) -> list[KeyNumber]:
         c = f.result
         best = c.loc[c["share_named"].idxmax()]
         out.append(
-            KeyNumber(
-                f"Figure {i}",
+            KeyNumber.from_row(
+                i,
                 f"named from {int(best['n_posts'])} posts",
-                float(best["share_named"]),
-                float(best["ci_low"]),
-                float(best["ci_high"]),
+                best,
+                "share_named",
                 f"{pct(best['share_named'])} of the people who post geotagged messages are "
                 f"linked by name to their phone's record from {int(best['n_posts'])} of "
                 "their posts",
@@ -93,12 +107,11 @@ def summary_numbers(figs: Sequence[BriefingFigure]) -> list[KeyNumber]:
             f"singles out {pct(row['unicity'])}"
         ) + dp_text
         out.append(
-            KeyNumber(
-                f"Figure {i}",
+            KeyNumber.from_row(
+                i,
                 f"release: {row['setting']}",
-                float(row["unicity"]),
-                float(row["ci_low"]),
-                float(row["ci_high"]),
+                row,
+                "unicity",
                 statement[0].upper() + statement[1:],
                 "For regulators: coarsening, noise or sampling either leave most phones "
                 "exposed or destroy what the data are for; aggregate counts with a formal "

@@ -276,13 +276,8 @@ def dp_aggregate(traces: pd.DataFrame, **options) -> pd.DataFrame:
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b", "c", "c"],
-    ...     "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00"] * 3),
-    ...     "x_km": [0.0, 1.0, 0.0, 2.0, 0.0, 1.0],
-    ...     "y_km": [0.0] * 6,
-    ... })
+    >>> from fewpoints import examples
+    >>> traces = examples.tiny_traces()
 
     With a huge budget the noise is negligible and the counts are the true
     ones (three phones at 08:00 in the first cell); a real release uses

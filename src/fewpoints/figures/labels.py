@@ -5,7 +5,8 @@ coarsening setting (:func:`space_label`, :func:`space_column`,
 :func:`hours_label`), a percent axis, 95% error bars, the small source line,
 and the bold headline number (:func:`annotate_headline`), which
 :func:`clear_spot` moves to where it hides the fewest data points.
-:func:`need_columns` checks the table a plot is given.
+:func:`need_columns` checks the table a plot is given; :func:`band_curve` draws a
+share against a count over its 95% band.
 """
 
 from __future__ import annotations
@@ -109,6 +110,31 @@ def need_columns(table, columns, what) -> pd.DataFrame:
     if table.empty:
         raise FewpointsError(f"{what}: the table is empty")
     return table
+
+
+def need_curve(curve, x: str, y: str, what: str) -> pd.DataFrame:
+    """A share ``y`` with its 95% interval (``ci_low``, ``ci_high``) against ``x``, sorted by ``x``."""
+    return need_columns(curve, [x, y, "ci_low", "ci_high"], what).sort_values(x)
+
+
+def band_curve(curve, x: str, y: str, what: str, ax, *, color, alpha: float, gid: str):
+    """A share ``y`` against a count ``x``, drawn as dots on a line over its 95% band.
+
+    ``curve`` is checked and sorted (:func:`need_curve`); the band is
+    labelled "95% interval", the line names the data (``DATA_WORDS["series"]``).
+    Returns the sorted curve, the Axes (``ax``, or new ones) and the ``x`` values.
+    """
+    from fewpoints.figures.style import new_axes
+
+    curve = need_curve(curve, x, y, what)
+    ax = new_axes(ax)
+    xs = curve[x].to_numpy()
+    ax.fill_between(
+        xs, curve["ci_low"], curve["ci_high"], color=color, alpha=alpha, lw=0, label="95% interval"
+    )
+    ys = curve[y].to_numpy(float)
+    ax.plot(xs, ys, "o-", color=color, label=DATA_WORDS["series"], zorder=4, gid=gid)
+    return curve, ax, xs
 
 
 def fmt_count(n: float) -> str:

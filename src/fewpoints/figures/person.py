@@ -17,12 +17,13 @@ from matplotlib.axes import Axes
 from fewpoints.attacks.sensitive import top_sensitive_place
 from fewpoints.figures.labels import (
     annotate_headline,
+    band_curve,
     error_bars,
     need_columns,
     percent_axis,
     source_line,
 )
-from fewpoints.figures.style import CYCLE, DATA_WORDS, FAINT, OKABE_ITO, OURS, new_axes
+from fewpoints.figures.style import CYCLE, FAINT, OKABE_ITO, OURS, new_axes
 
 # ---------------------------------------------------------------------------
 # 4. home and work are a fingerprint
@@ -153,27 +154,14 @@ def plot_naming(curve: pd.DataFrame, *, ax=None) -> Axes:
     -------
     Axes
     """
-    curve = need_columns(
-        curve, ["n_posts", "share_named", "ci_low", "ci_high"], "plot_naming"
-    ).sort_values("n_posts")
-    ax = new_axes(ax)
-    k = curve["n_posts"].to_numpy()
-    ax.fill_between(
-        k,
-        curve["ci_low"],
-        curve["ci_high"],
+    curve, ax, k = band_curve(
+        curve,
+        "n_posts",
+        "share_named",
+        "plot_naming",
+        ax,
         color=OKABE_ITO["vermillion"],
         alpha=0.2,
-        lw=0,
-        label="95% interval",
-    )
-    ax.plot(
-        k,
-        curve["share_named"],
-        "o-",
-        color=OKABE_ITO["vermillion"],
-        label=DATA_WORDS["series"],
-        zorder=4,
         gid="share_named",
     )
     last = curve.loc[curve["share_named"].idxmax()]  # the best the buyer does

@@ -21,7 +21,7 @@ from fewpoints.figures.labels import (
     error_bars,
     fmt_count,
     fmt_round,
-    need_columns,
+    need_curve,
     percent_axis,
     source_line,
 )
@@ -103,11 +103,7 @@ def plot_population(
     -------
     Axes
     """
-    table = need_columns(
-        getattr(curve, "table", None),
-        ["n_devices", "unicity", "ci_low", "ci_high"],
-        "plot_population",
-    ).sort_values("n_devices")
+    table = need_curve(getattr(curve, "table", None), "n_devices", "unicity", "plot_population")
     words = {**POPULATION_LABELS, **(labels or {})}
     ex = getattr(curve, "extrapolation", pd.DataFrame())
     ax = new_axes(ax)

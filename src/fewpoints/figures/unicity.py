@@ -16,6 +16,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 from fewpoints.common import renamed
 from fewpoints.figures.labels import (
     annotate_headline,
+    band_curve,
     clear_spot,
     error_bars,
     hours_label,
@@ -53,16 +54,16 @@ def plot_unicity_curve(curve: pd.DataFrame, *, published: bool = True, ax=None) 
     -------
     Axes
     """
-    curve = need_columns(
-        curve, ["n_points", "unicity", "ci_low", "ci_high"], "plot_unicity_curve"
-    ).sort_values("n_points")
-    ax = new_axes(ax)
-    p = curve["n_points"].to_numpy()
-    u = curve["unicity"].to_numpy(float)
-    ax.fill_between(
-        p, curve["ci_low"], curve["ci_high"], color=OURS, alpha=0.22, lw=0, label="95% interval"
+    curve, ax, p = band_curve(
+        curve,
+        "n_points",
+        "unicity",
+        "plot_unicity_curve",
+        ax,
+        color=OURS,
+        alpha=0.22,
+        gid="unicity",
     )
-    ax.plot(p, u, "o-", color=OURS, label=DATA_WORDS["series"], zorder=4, gid="unicity")
     if published:
         pub = PUBLISHED_UNICITY
         ax.plot(

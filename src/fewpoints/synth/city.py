@@ -348,6 +348,41 @@ def _other_towns(side_km: float, n: int, rng: np.random.Generator) -> tuple[np.n
     return x, y
 
 
+def served_places(x, y, kind_idx, cell, ax, ay) -> dict:
+    """The antenna table and the arrays of the places, as keywords of :class:`City`.
+
+    Antenna coordinates are rounded to the metre; every place gets its
+    nearest (serving) and second-nearest (backup) antenna.
+    """
+    ax, ay = np.round(ax, 3), np.round(ay, 3)
+    serving, backup = nearest_two(x, y, ax, ay)
+    return {
+        "antennas": pd.DataFrame(
+            {"antenna_id": np.arange(ax.size, dtype=np.int32), "x_km": ax, "y_km": ay}
+        ),
+        "place_x": x,
+        "place_y": y,
+        "place_kind": kind_idx,
+        "place_cell": cell,
+        "serving_antenna": serving,
+        "backup_antenna": backup,
+    }
+
+
+def discretionary_places(kind_idx, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The places of discretionary trips (everyday and sensitive kinds) and their appeal.
+
+    The appeal of a kind (:data:`APPEAL`) times a log-normal draw per place:
+    a few places draw most of the visits.
+    """
+    disc_kinds = [KINDS.index(k) for k in APPEAL]
+    disc = np.flatnonzero(np.isin(kind_idx, disc_kinds)).astype(np.int32)
+    appeal = np.array([APPEAL.get(KINDS[k], 0.0) for k in kind_idx[disc]]) * rng.lognormal(
+        0.0, 1.0, disc.size
+    )
+    return disc, appeal
+
+
 def make_city(params, *, rng: np.random.Generator) -> City:
     """Build places and antennas for ``params.n_people`` residents.
 
@@ -429,33 +464,18 @@ def make_city(params, *, rng: np.random.Generator) -> City:
     pick = rng.choice(np.flatnonzero(trips), size=3 * N_TOWNS, replace=trips.sum() < 3 * N_TOWNS)
     ax = np.concatenate([ax, x[pick] + rng.normal(0, 0.8, pick.size)])
     ay = np.concatenate([ay, y[pick] + rng.normal(0, 0.8, pick.size)])
-    n_ant = ax.size
-    ax, ay = np.round(ax, 3), np.round(ay, 3)
-    antennas = pd.DataFrame(
-        {"antenna_id": np.arange(n_ant, dtype=np.int32), "x_km": ax, "y_km": ay}
-    )
-    serving, backup = nearest_two(x, y, ax, ay)
+    served = served_places(x, y, kind_idx, cell, ax, ay)
 
     # Discretionary destinations: everyday and sensitive places, with heavy-tailed appeal.
-    disc_kinds = [KINDS.index(k) for k in APPEAL]
-    disc = np.flatnonzero(np.isin(kind_idx, disc_kinds)).astype(np.int32)
-    appeal = np.array([APPEAL.get(KINDS[k], 0.0) for k in kind_idx[disc]]) * rng.lognormal(
-        0.0, 1.0, disc.size
-    )
+    disc, appeal = discretionary_places(kind_idx, rng)
     explore = Gravity(grid, cell, disc, appeal, beta=2.8, d0_km=0.3, guided=True)
     explore_far = Gravity(grid, cell, disc, appeal, beta=1.0, d0_km=1.0, guided=True)
 
     return City(
         places=places,
-        antennas=antennas,
         density=density,
         grid=grid,
-        place_x=x,
-        place_y=y,
-        place_kind=kind_idx,
-        place_cell=cell,
-        serving_antenna=serving,
-        backup_antenna=backup,
+        **served,
         explore=explore,
         explore_far=explore_far,
     )

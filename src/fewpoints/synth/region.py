@@ -39,12 +39,12 @@ import pandas as pd
 
 from fewpoints.synth import names
 from fewpoints.synth.city import (
-    APPEAL,
     KINDS,
     PEOPLE_PER_PLACE,
     SENSITIVE,
     City,
-    nearest_two,
+    discretionary_places,
+    served_places,
 )
 from fewpoints.synth.region_gravity import LEAVE, MAX_LEAVE, RegionGravity, leave_share
 from fewpoints.synth.towns import Towns, make_towns, town_sizes
@@ -161,17 +161,8 @@ def make_region(params, *, rng: np.random.Generator) -> Region:
 
     n_ant = np.maximum(np.round(towns.people / params.people_per_antenna), 2).astype(np.int64)
     _, ax, ay = towns.sample(n_ant, rng, background=0.2)
-    ax, ay = np.round(ax, 3), np.round(ay, 3)
-    antennas = pd.DataFrame(
-        {"antenna_id": np.arange(ax.size, dtype=np.int32), "x_km": ax, "y_km": ay}
-    )
-    serving, backup = nearest_two(x, y, ax, ay)
-
-    disc_kinds = [KINDS.index(k) for k in APPEAL]
-    disc = np.flatnonzero(np.isin(kind_idx, disc_kinds)).astype(np.int32)
-    appeal = np.array([APPEAL.get(KINDS[k], 0.0) for k in kind_idx[disc]]) * rng.lognormal(
-        0.0, 1.0, disc.size
-    )
+    served = served_places(x, y, kind_idx, cell, ax, ay)
+    disc, appeal = discretionary_places(kind_idx, rng)
 
     def gravity(beta, d0, trip):
         leave = leave_share(towns.people, LEAVE[trip], MAX_LEAVE[trip])
@@ -190,15 +181,9 @@ def make_region(params, *, rng: np.random.Generator) -> Region:
     )
     return Region(
         places=places,
-        antennas=antennas,
         density=None,
         grid=None,
-        place_x=x,
-        place_y=y,
-        place_kind=kind_idx,
-        place_cell=cell,
-        serving_antenna=serving,
-        backup_antenna=backup,
+        **served,
         explore=gravity(2.8, 0.3, "explore"),
         explore_far=gravity(1.0, 1.0, "explore_far"),
         towns=table,

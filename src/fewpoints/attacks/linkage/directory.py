@@ -21,6 +21,7 @@ from fewpoints.attacks.linkage.posts import (
     tolerances,
     traces_kind,
 )
+from fewpoints.common import check_count
 from fewpoints.schema import FewpointsError, validate, validate_traces
 
 #: Default ``(max_km, scale_km)`` for matching an inferred home to addresses
@@ -140,21 +141,9 @@ def link_directory(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b"],
-    ...     "time": pd.to_datetime(["2026-03-02 23:00", "2026-03-03 02:00"] * 2),
-    ...     "x_km": [0.0, 0.0, 1.0, 1.0],
-    ...     "y_km": [0.0] * 4,
-    ... })
-    >>> places = pd.DataFrame({
-    ...     "place_id": [1, 2], "x_km": [0.0, 1.0], "y_km": [0.0, 0.0],
-    ...     "kind": ["home", "home"], "sensitive": [False, False],
-    ...     "name": ["1 Elm St", "2 Elm St"],
-    ... })
-    >>> directory = pd.DataFrame(
-    ...     {"name": ["Al", "Bo"], "address": ["1 Elm St", "2 Elm St"], "place_id": [1, 2]}
-    ... )
+    >>> from fewpoints import examples
+    >>> world = examples.tiny_homes()
+    >>> traces, places, directory = world["traces"], world["places"], world["directory"]
 
     Each phone sleeps at one listed address with one listed adult:
 
@@ -172,10 +161,7 @@ def link_directory(
         (2.0 if serving else HOME_TOLERANCES[0]) if max_km is None else max_km, "max_km"
     )
     scale = check_tolerance(HOME_TOLERANCES[1] if scale_km is None else scale_km, "scale_km")
-    if isinstance(max_candidates, bool) or not isinstance(max_candidates, (int, np.integer)):
-        raise FewpointsError(f"max_candidates must be a whole number, got {max_candidates!r}")
-    if max_candidates < 1:
-        raise FewpointsError(f"max_candidates must be at least 1, got {max_candidates}")
+    check_count(max_candidates, "max_candidates")
     hw = home_work(traces) if homes is None else homes
     hw = hw[hw["home_x_km"].notna()].reset_index(drop=True)
     hx = hw["home_x_km"].to_numpy(dtype=np.float64)

@@ -283,28 +283,11 @@ def link_posts(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "b", "b", "b", "b", "b"],
-    ...     "time": pd.to_datetime([
-    ...         "2026-03-02 23:00", "2026-03-03 02:00",
-    ...         "2026-03-02 23:00", "2026-03-03 02:00",
-    ...         "2026-03-03 10:00", "2026-03-03 11:00", "2026-03-04 15:00",
-    ...     ]),
-    ...     "x_km": [0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 2.0],
-    ...     "y_km": [0.0] * 7,
-    ... })
-    >>> places = pd.DataFrame({
-    ...     "place_id": [1, 2, 3], "x_km": [0.0, 1.0, 2.0], "y_km": [0.0] * 3,
-    ...     "kind": ["home", "home", "clinic"], "sensitive": [False, False, True],
-    ...     "name": ["1 Elm St", "2 Elm St", "Kind Clinic"],
-    ... })
+    >>> from fewpoints import examples
+    >>> world = examples.tiny_clinic()
+    >>> traces, places = world["traces"], world["places"]
 
-    >>> posts = pd.DataFrame({
-    ...     "name": ["Bo", "Bo"],
-    ...     "time": pd.to_datetime(["2026-03-02 23:10", "2026-03-04 15:05"]),
-    ...     "x_km": [1.0, 2.0], "y_km": [0.0, 0.0],
-    ... })
+    >>> posts = world["posts"]
     >>> links = link_posts(traces, posts)
     >>> links["name"].tolist(), links["anonymity_set_size"].tolist(), links["device_ids"].tolist()
     (['Bo'], [1], [('b',)])

@@ -220,16 +220,8 @@ def top_n_anonymity(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "a", "a", "b", "b", "b"],
-    ...     "time": pd.to_datetime([
-    ...         "2026-03-02 23:00", "2026-03-03 02:00", "2026-03-03 10:00", "2026-03-03 11:00",
-    ...         "2026-03-02 23:00", "2026-03-03 10:00", "2026-03-03 11:00",
-    ...     ]),
-    ...     "x_km": [0.0, 0.0, 3.0, 3.0, 1.0, 3.0, 3.0],
-    ...     "y_km": [0.0] * 7,
-    ... })
+    >>> from fewpoints import examples
+    >>> traces = examples.tiny_commutes()
 
     The two phones share their workplace but not their home, so their top two
     places single each out; in 10 km cells they share everything:

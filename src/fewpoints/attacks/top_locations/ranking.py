@@ -13,6 +13,7 @@ import pandas as pd
 
 from fewpoints.attacks.index import location_codes
 from fewpoints.attacks.top_locations.visits import Districts, HourlyVisits, Pairs, as_visits
+from fewpoints.common import check_count
 from fewpoints.schema import FewpointsError
 
 _AS_RECORDED = ("antenna", "recorded", "as recorded", "stay point")
@@ -153,16 +154,8 @@ def top_locations(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "a", "a", "b", "b", "b"],
-    ...     "time": pd.to_datetime([
-    ...         "2026-03-02 23:00", "2026-03-03 02:00", "2026-03-03 10:00", "2026-03-03 11:00",
-    ...         "2026-03-02 23:00", "2026-03-03 10:00", "2026-03-03 11:00",
-    ...     ]),
-    ...     "x_km": [0.0, 0.0, 3.0, 3.0, 1.0, 3.0, 3.0],
-    ...     "y_km": [0.0] * 7,
-    ... })
+    >>> from fewpoints import examples
+    >>> traces = examples.tiny_commutes()
 
     >>> top = top_locations(traces, n=2)
     >>> top[["device_id", "rank", "x_km", "hours"]].values.tolist()
@@ -244,16 +237,8 @@ def home_work(traces, *, cluster_km="auto") -> pd.DataFrame:
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> traces = pd.DataFrame({
-    ...     "device_id": ["a", "a", "a", "a", "b", "b", "b"],
-    ...     "time": pd.to_datetime([
-    ...         "2026-03-02 23:00", "2026-03-03 02:00", "2026-03-03 10:00", "2026-03-03 11:00",
-    ...         "2026-03-02 23:00", "2026-03-03 10:00", "2026-03-03 11:00",
-    ...     ]),
-    ...     "x_km": [0.0, 0.0, 3.0, 3.0, 1.0, 3.0, 3.0],
-    ...     "y_km": [0.0] * 7,
-    ... })
+    >>> from fewpoints import examples
+    >>> traces = examples.tiny_commutes()
 
     Monday 2 March 2026: both phones sleep at home and work at x = 3 km on Tuesday:
 
@@ -282,8 +267,4 @@ def home_work(traces, *, cluster_km="auto") -> pd.DataFrame:
 
 
 def check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise FewpointsError(f"n must be a whole number, got {n!r}")
-    if n < 1:
-        raise FewpointsError(f"n must be at least 1, got {n}")
-    return int(n)
+    return check_count(n, "n")
