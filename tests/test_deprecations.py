@@ -7,6 +7,7 @@ The suite turns :class:`~fewpoints.common.FewpointsDeprecationWarning` into an e
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from fewpoints.attacks import (
     resolution_sweep,
     unicity_curve,
 )
-from fewpoints.attacks.population import population_table
+from fewpoints.attacks.population import population_curve, population_table
 from fewpoints.attacks.population.marginals import fit_marginals
 from fewpoints.attacks.population.model import marginals_unicity
 from fewpoints.cli import main
@@ -308,3 +309,44 @@ def test_audit_dask_seed_is_rng(monkeypatch):
     monkeypatch.setattr(dask_audit, "_audit_dask", lambda ddf, **kwargs: kwargs)
     assert audit_dask(None, rng=8) == {"rng": 8}
     assert old(lambda: audit_dask(None, seed=8), "seed=", "rng=") == {"rng": 8}
+
+
+def test_results_that_were_dicts_still_read_as_dicts(tiny_world, pings):
+    """Each result that used to be a dict reads as one, each read warning and naming a field."""
+    from fewpoints.attacks import linkage_score
+    from fewpoints.defenses import aggregate, dp_aggregate, dp_release, utility_error
+    from fewpoints.synth.chunked import estimate_chunked
+    from fewpoints.synth.params import resolve_params
+
+    cdr = tiny_world.observations["cdr"]
+    links = link_posts(pings, tiny_world.posts, n_points=2)
+    counts = aggregate(pings, cell_km=1.0, time_bin="1h")
+    results = {
+        "precision": linkage_score(links, tiny_world.people),
+        "mae": utility_error(counts, counts.assign(devices=counts["devices"] + 1)),
+        "a": population_curve(pings, [50, 100, 200], n_targets=30, rng=1).fit,
+        "people": fit_marginals(cdr).summary(),
+        "memory": estimate_chunked(resolve_params("tiny"), 50),
+    }
+    for first, result in results.items():
+        name = type(result).__name__
+        fields = dataclasses.asdict(result)
+        assert next(iter(fields)) == first
+        for key in fields:
+            got = old(lambda r=result, k=key: r[k], f"result[{key!r}]", f"result.{first}")
+            assert got is getattr(result, key)
+        assert old(lambda r=result: r.get("nope", 0), name, f"result.{first}") == 0
+        assert old(lambda r=result: "nope" in r, name, "0.2.0") is False
+        assert old(lambda r=result: list(r.keys()), name, "0.2.0") == list(fields)
+        assert old(lambda r=result: dict(r.items()), name, "0.2.0") == fields
+        assert old(lambda r=result: list(r.values()), name, "0.2.0") == list(fields.values())
+        assert old(lambda r=result: list(r), name, "0.2.0") == list(fields)
+        with pytest.warns(FewpointsDeprecationWarning), pytest.raises(KeyError):
+            result["nope"]
+        assert result.to_frame().to_dict("records") == [fields]
+
+    # dp_aggregate's old attrs: each read warns, the value is the release's
+    release = dp_release(pings, cell_km=1.0, time_bin="1h", epsilon=2.0, rng=3)
+    table = dp_aggregate(pings, cell_km=1.0, time_bin="1h", epsilon=2.0, rng=3)
+    got = old(lambda: table.attrs["epsilon"], "attrs['epsilon']", "dp_release(...)")
+    assert got == release.epsilon == 2.0
