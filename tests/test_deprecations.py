@@ -350,3 +350,14 @@ def test_results_that_were_dicts_still_read_as_dicts(tiny_world, pings):
     table = dp_aggregate(pings, cell_km=1.0, time_bin="1h", epsilon=2.0, rng=3)
     got = old(lambda: table.attrs["epsilon"], "attrs['epsilon']", "dp_release(...)")
     assert got == release.epsilon == 2.0
+
+
+def test_old_import_paths_of_the_readers_warn_and_give_the_io_function():
+    from fewpoints import io, schema
+
+    with pytest.warns(DeprecationWarning, match="schema.read_traces moved to fewpoints.io") as seen:
+        old_read = schema.read_traces
+    assert len(seen) == 1 and seen[0].filename == __file__
+    assert old_read is io.read_traces
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        schema.nope  # noqa: B018
