@@ -53,7 +53,8 @@ test: lint
 # tests marked slow (medium worlds, every notebook executed, the briefing, the calibration),
 # the files that run the command line in child processes a test at a time (output folders,
 # chunked worlds, the audit, the Dask cluster, link and explain), the figures drawn, and the
-# few slowest tests left. `make test`
+# slowest tests left (the hypothesis properties that draw hundreds of tables, the brute-force
+# oracles of home/work knowledge, every README block run). `make test`
 # runs everything, and is what CI runs.
 FAST_SKIP := -m 'not slow and not browser' \
 	--ignore=tests/io/test_output.py \
@@ -71,7 +72,19 @@ FAST_SKIP := -m 'not slow and not browser' \
 	--deselect=tests/attacks/test_postings.py::test_unicity_on_a_coarsened_index_matches_the_table_and_brute_force \
 	--deselect=tests/attacks/test_postings.py::test_a_targets_points_are_the_same_before_and_after_sorting_every_device \
 	--deselect=tests/attacks/linkage/test_posts.py::test_sets_shrink_with_more_posts_and_hold_the_poster \
-	--deselect=tests/io/test_traces.py::test_read_traces_reads_what_the_reference_reads_or_refuses_in_one_line
+	--deselect=tests/io/test_traces.py::test_read_traces_reads_what_the_reference_reads_or_refuses_in_one_line \
+	--deselect=tests/attacks/test_unicity_properties.py::test_relabelling_devices_changes_nothing \
+	--deselect=tests/attacks/test_unicity_properties.py::test_more_known_points_never_enlarge_an_anonymity_set \
+	--deselect=tests/attacks/test_unicity_properties.py::test_coarser_space_or_time_never_shrinks_an_anonymity_set \
+	--deselect=tests/attacks/test_unicity.py::test_home_work_knowledge_matches_brute_force \
+	--deselect=tests/attacks/population/test_model.py::test_model_agrees_with_drawing_the_people \
+	--deselect=tests/anonymize/test_package.py::test_every_transform_keeps_the_schema_and_invents_nothing \
+	--deselect=tests/anonymize/test_package.py::test_coarsening_never_shrinks_an_anonymity_set_and_renaming_changes_none \
+	--deselect=tests/synth/test_world.py::test_any_small_world_is_well_formed \
+	--deselect=tests/test_deprecations.py::test_marginals_unicity_n_points_is_n_points_range \
+	--deselect=tests/test_deprecations.py::test_build_briefing_and_audit_seed_is_rng \
+	--deselect=tests/test_readme.py::test_readme_python_blocks_run \
+	--deselect=tests/test_shipped_data.py::test_shipped_world_reads_and_validates
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q $(FAST_SKIP)
 
