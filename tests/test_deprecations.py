@@ -314,6 +314,7 @@ def test_audit_dask_seed_is_rng(monkeypatch):
 def test_results_that_were_dicts_still_read_as_dicts(tiny_world, pings):
     """Each result that used to be a dict reads as one, each read warning and naming a field."""
     from fewpoints.attacks import linkage_score
+    from fewpoints.audit import RawShare
     from fewpoints.defenses import aggregate, dp_aggregate, dp_release, utility_error
     from fewpoints.synth.chunked import estimate_chunked
     from fewpoints.synth.params import resolve_params
@@ -327,6 +328,8 @@ def test_results_that_were_dicts_still_read_as_dicts(tiny_world, pings):
         "a": population_curve(pings, [50, 100, 200], n_targets=30, rng=1).fit,
         "people": fit_marginals(cdr).summary(),
         "memory": estimate_chunked(resolve_params("tiny"), 50),
+        # audit(...).raw4, as tests/audit/test_measure.py checks it against the curve
+        "unicity": RawShare(unicity=0.5, ci_low=0.4, ci_high=0.6, n_targets=100),
     }
     for first, result in results.items():
         name = type(result).__name__
