@@ -50,11 +50,11 @@ test: lint
 
 # The inner loop: the suite without its slowest parts, under a minute on the project's 2
 # cores. What it leaves out is this one list, chosen with `pytest --durations=0`: the
-# tests marked slow (medium worlds, every notebook executed, the briefing, the calibration),
-# the files that run the command line in child processes a test at a time (output folders,
-# chunked worlds, the audit, the Dask cluster, link and explain), the figures drawn, and the
-# slowest tests left (the hypothesis properties that draw hundreds of tables, the brute-force
-# oracles of home/work knowledge, every README block run). `make test`
+# tests marked slow (seconds, not milliseconds: medium worlds, every notebook executed, the
+# briefing, the calibration, the hypothesis properties that draw hundreds of tables, the
+# brute-force oracles, every README block run), the files that run the command line in
+# child processes a test at a time (output folders, chunked worlds, the audit, the Dask
+# cluster, link and explain), the figures drawn, and the few slowest tests left. `make test`
 # runs everything, and is what CI runs.
 FAST_SKIP := -m 'not slow and not browser' \
 	--ignore=tests/io/test_output.py \
@@ -72,26 +72,7 @@ FAST_SKIP := -m 'not slow and not browser' \
 	--deselect=tests/attacks/test_postings.py::test_unicity_on_a_coarsened_index_matches_the_table_and_brute_force \
 	--deselect=tests/attacks/test_postings.py::test_a_targets_points_are_the_same_before_and_after_sorting_every_device \
 	--deselect=tests/attacks/linkage/test_posts.py::test_sets_shrink_with_more_posts_and_hold_the_poster \
-	--deselect=tests/io/test_traces.py::test_read_traces_reads_what_the_reference_reads_or_refuses_in_one_line \
-	--deselect=tests/attacks/test_unicity_properties.py::test_relabelling_devices_changes_nothing \
-	--deselect=tests/attacks/test_unicity_properties.py::test_more_known_points_never_enlarge_an_anonymity_set \
-	--deselect=tests/attacks/test_unicity_properties.py::test_coarser_space_or_time_never_shrinks_an_anonymity_set \
-	--deselect=tests/attacks/test_unicity.py::test_home_work_knowledge_matches_brute_force \
-	--deselect=tests/attacks/population/test_model.py::test_model_agrees_with_drawing_the_people \
-	--deselect=tests/anonymize/test_package.py::test_every_transform_keeps_the_schema_and_invents_nothing \
-	--deselect=tests/anonymize/test_package.py::test_coarsening_never_shrinks_an_anonymity_set_and_renaming_changes_none \
-	--deselect=tests/synth/test_world.py::test_any_small_world_is_well_formed \
-	--deselect=tests/test_deprecations.py::test_marginals_unicity_n_points_is_n_points_range \
-	--deselect=tests/test_deprecations.py::test_build_briefing_and_audit_seed_is_rng \
-	--deselect=tests/test_readme.py::test_readme_python_blocks_run \
-	--deselect=tests/test_shipped_data.py::test_shipped_world_reads_and_validates \
-	--deselect=tests/scale/test_holders.py::test_counts_and_pairs_equal_brute_force \
-	--deselect=tests/attacks/linkage/test_score.py::test_naming_curve_shares_are_nested_and_in_bounds \
-	--deselect=tests/attacks/population/test_model.py::test_model_every_hour_two_antennas \
-	--deselect=tests/anonymize/test_identities.py::test_pseudonyms_are_fresh_and_each_stands_for_one_device_period \
-	--deselect=tests/attacks/test_point_keys.py::test_the_index_equals_the_plain_reference_for_any_coordinates_and_times \
-	--deselect=tests/anonymize/test_package.py::test_suppress_rare_through_antennas_keeps_the_same_records \
-	--deselect=tests/attacks/population/test_table.py::test_region_two_engines_identical_on_a_chunked_region
+	--deselect=tests/io/test_traces.py::test_read_traces_reads_what_the_reference_reads_or_refuses_in_one_line
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q $(FAST_SKIP)
 

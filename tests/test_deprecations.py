@@ -88,6 +88,7 @@ def test_curves_and_sweeps_n_points_is_n_points_range(pings):
     pd.testing.assert_frame_equal(got.table, new.table)
 
 
+@pytest.mark.slow
 def test_marginals_unicity_n_points_is_n_points_range(tiny_world):
     cdr = tiny_world.observations["cdr"]
     m = fit_marginals(cdr)
@@ -133,6 +134,7 @@ def test_explain_model_is_observe(tiny_world, pings):
     assert str(got) == str(new)
 
 
+@pytest.mark.slow
 def test_build_briefing_and_audit_seed_is_rng(tiny_world):
     from fewpoints.audit import AuditSizes, audit
     from fewpoints.briefing import BriefingFigure, Recipe, build_briefing

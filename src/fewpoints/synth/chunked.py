@@ -117,9 +117,7 @@ class ChunkedEstimate(OneRow, DictAccess):
 
     Notes
     -----
-    It used to be a dict: ``need["memory"]`` still works for one release,
-    with a :class:`~fewpoints.common.FewpointsDeprecationWarning`; read
-    ``need.memory`` (``.to_frame()``: the same as a one-row table).
+    Formerly a dict: ``need["memory"]`` (deprecated, it warns) is ``need.memory``.
     """
 
     memory: int

@@ -43,9 +43,8 @@ class MarginalsSummary(OneRow, DictAccess):
 
     Notes
     -----
-    It used to be a dict: ``summary["people"]`` still works for one release,
-    with a :class:`~fewpoints.common.FewpointsDeprecationWarning`; read
-    ``summary.people`` (``.to_frame()``: the same as a one-row table).
+    :meth:`Marginals.summary` used to return a dict; ``s["people"]`` still
+    reads ``s.people`` until the next release, warning each time.
     """
 
     people: int
