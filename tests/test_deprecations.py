@@ -366,3 +366,20 @@ def test_old_import_paths_of_the_readers_warn_and_give_the_io_function():
     assert old_read is io.read_traces
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         schema.nope  # noqa: B018
+
+
+def test_a_population_curve_built_with_the_old_fit_dict():
+    from fewpoints.attacks.population import PopulationCurve, PopulationFit
+
+    table = pd.DataFrame({"n_devices": [100.0, 1000.0], "unicity": [0.9, 0.8]})
+    fit = {"a": 0.5, "b": 1e4, "rmse": 0.0, "slope": -1e-5}
+    got = old(
+        lambda: PopulationCurve(table=table, fit=fit, extrapolation=pd.DataFrame()),
+        "PopulationCurve(fit={...})",
+        "PopulationFit",
+    )
+    assert isinstance(got.fit, PopulationFit) and got.fit.slope == -1e-5
+    assert np.isnan(got.fit.fit_from)
+    new = PopulationCurve(table, PopulationFit(**fit, fit_from=100.0), pd.DataFrame())
+    np.testing.assert_array_equal(got.predict([1e4, 1e5]), new.predict([1e4, 1e5]))
+    np.testing.assert_allclose(got.lower_bound([1e4]), [0.8 - 1e-5 * 9000])

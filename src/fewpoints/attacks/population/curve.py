@@ -10,13 +10,14 @@ al. 2021).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from fewpoints.common import OneRow
+from fewpoints.common import FewpointsDeprecationWarning, OneRow, deprecation
 from fewpoints.compat import DictAccess
 from fewpoints.schema import FewpointsError
 
@@ -73,6 +74,16 @@ class PopulationCurve:
     table: pd.DataFrame
     fit: PopulationFit
     extrapolation: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        # A curve built by hand with the old dict still works (fit_from NaN if it lacks one).
+        if isinstance(self.fit, dict):
+            warnings.warn(
+                deprecation("PopulationCurve(fit={...})", "fit=PopulationFit(...)"),
+                FewpointsDeprecationWarning,
+                stacklevel=3,
+            )
+            self.fit = PopulationFit(**{"fit_from": float("nan"), **self.fit})
 
     def predict(self, n_devices) -> np.ndarray:
         """The fitted model's unicity at ``n_devices``."""
