@@ -50,10 +50,11 @@ test: lint
 
 # The inner loop: the suite without its slowest parts, under a minute on the project's 2
 # cores. What it leaves out is this one list, chosen with `pytest --durations=0`: the
-# tests marked slow (medium worlds, every notebook executed, the briefing, the calibration),
-# the files that run the command line in child processes a test at a time (output folders,
-# chunked worlds, the audit, the Dask cluster, link and explain), the figures drawn, and the
-# few slowest tests left. `make test`
+# tests marked slow (seconds, not milliseconds: medium worlds, every notebook executed, the
+# briefing, the calibration, the hypothesis properties that draw hundreds of tables, the
+# brute-force oracles, every README block run), the files that run the command line in
+# child processes a test at a time (output folders, chunked worlds, the audit, the Dask
+# cluster, link and explain), the figures drawn, and the few slowest tests left. `make test`
 # runs everything, and is what CI runs.
 FAST_SKIP := -m 'not slow and not browser' \
 	--ignore=tests/io/test_output.py \

@@ -35,6 +35,7 @@ world, seed, command and version on every row, and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -158,7 +159,7 @@ def child(args) -> dict:
     out["n_antennas"] = len(antennas)
     out["table"] = measured.table.astype({"n_towns": float}).to_dict(orient="records")
     out["model"] = model.table.to_dict(orient="records")
-    out["marginals"] = marginals.summary()
+    out["marginals"] = dataclasses.asdict(marginals.summary())
     out["marginals_arrays"] = {
         "frequency": marginals.frequency.tolist(),
         "activity_quantiles": {
@@ -245,7 +246,7 @@ def main(argv=None) -> int:
             "beta_60M": float(at["model"]),
             "lower_bound_60M": float(at["lower_bound"]),
             "paper_model_60M": float(paper),
-            "fit": curve.fit,
+            "fit": dataclasses.asdict(curve.fit),
         }
     out["extrapolation_60M"] = extra
     name = args.name or (args.path.name if args.path else f"region{args.people}")

@@ -29,6 +29,7 @@ It writes ``benchmarks/results/population-gap-<name>.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
         r = marginals_unicity(mm, antennas, SIZES, n_points_range=(4, 5), n_targets=args.targets,
                               rng=args.seed)  # fmt: skip
         for row in r.table.to_dict(orient="records"):
-            rows.append({"variant": label, **row, **{f"marginal_{k}": v for k, v in mm.summary().items()}})  # fmt: skip
+            rows.append({"variant": label, **row, **{f"marginal_{k}": v for k, v in dataclasses.asdict(mm.summary()).items()}})  # fmt: skip
         print(f"  {label:<45} {time.perf_counter() - t:6.1f} s", file=sys.stderr)
     table = pd.DataFrame(rows)
     out = {
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
         "world": name,
         "people_sampled": int(m.n_people),
         "partitions": [int(part.npartitions), int(ddf.npartitions)],
-        "marginals_sampled": m.summary(),
+        "marginals_sampled": dataclasses.asdict(m.summary()),
         "marginals_whole": whole["marginals"] if whole else None,
         "frequency_sampled": m.frequency.tolist(),
         "n_antennas": len(antennas),

@@ -7,6 +7,7 @@ the line and the name to fix. ``python tests/test_architecture.py`` prints every
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -40,9 +41,15 @@ def _resolve(module: str, level: int, here: str, is_package: bool) -> str:
     return ".".join(base + ([module] if module else []))
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """The parsed source of ``path`` (parsed once a session; the checks only read it)."""
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def _imports(name: str, path: Path):
     """(line, target module, imported name or None, local alias) for every fewpoints import."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = _tree(path)
     is_package = path.name == "__init__.py"
     # A module-level __getattr__ keeps an old import path working (with a
     # DeprecationWarning); what it imports lazily is the new home, not a dependency.
@@ -137,8 +144,7 @@ def private_borrowings() -> list[str]:
                 continue
             if _is_private(imported) and target != name:
                 found.append(f"{path.relative_to(SRC)}:{line} imports {target}.{imported}")
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in ast.walk(_tree(path)):
             if (
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)

@@ -7,6 +7,7 @@ The suite turns :class:`~fewpoints.common.FewpointsDeprecationWarning` into an e
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from fewpoints.attacks import (
     resolution_sweep,
     unicity_curve,
 )
-from fewpoints.attacks.population import population_table
+from fewpoints.attacks.population import population_curve, population_table
 from fewpoints.attacks.population.marginals import fit_marginals
 from fewpoints.attacks.population.model import marginals_unicity
 from fewpoints.cli import main
@@ -87,6 +88,7 @@ def test_curves_and_sweeps_n_points_is_n_points_range(pings):
     pd.testing.assert_frame_equal(got.table, new.table)
 
 
+@pytest.mark.slow
 def test_marginals_unicity_n_points_is_n_points_range(tiny_world):
     cdr = tiny_world.observations["cdr"]
     m = fit_marginals(cdr)
@@ -132,6 +134,7 @@ def test_explain_model_is_observe(tiny_world, pings):
     assert str(got) == str(new)
 
 
+@pytest.mark.slow
 def test_build_briefing_and_audit_seed_is_rng(tiny_world):
     from fewpoints.audit import AuditSizes, audit
     from fewpoints.briefing import BriefingFigure, Recipe, build_briefing
@@ -308,3 +311,75 @@ def test_audit_dask_seed_is_rng(monkeypatch):
     monkeypatch.setattr(dask_audit, "_audit_dask", lambda ddf, **kwargs: kwargs)
     assert audit_dask(None, rng=8) == {"rng": 8}
     assert old(lambda: audit_dask(None, seed=8), "seed=", "rng=") == {"rng": 8}
+
+
+def test_results_that_were_dicts_still_read_as_dicts(tiny_world, pings):
+    """Each result that used to be a dict reads as one, each read warning and naming a field."""
+    from fewpoints.attacks import linkage_score
+    from fewpoints.audit import RawShare
+    from fewpoints.defenses import aggregate, dp_aggregate, dp_release, utility_error
+    from fewpoints.synth.chunked import estimate_chunked
+    from fewpoints.synth.params import resolve_params
+
+    cdr = tiny_world.observations["cdr"]
+    links = link_posts(pings, tiny_world.posts, n_points=2)
+    counts = aggregate(pings, cell_km=1.0, time_bin="1h")
+    results = {
+        "precision": linkage_score(links, tiny_world.people),
+        "mae": utility_error(counts, counts.assign(devices=counts["devices"] + 1)),
+        "a": population_curve(pings, [50, 100, 200], n_targets=30, rng=1).fit,
+        "people": fit_marginals(cdr).summary(),
+        "memory": estimate_chunked(resolve_params("tiny"), 50),
+        # audit(...).raw4, as tests/audit/test_measure.py checks it against the curve
+        "unicity": RawShare(unicity=0.5, ci_low=0.4, ci_high=0.6, n_targets=100),
+    }
+    for first, result in results.items():
+        name = type(result).__name__
+        fields = dataclasses.asdict(result)
+        assert next(iter(fields)) == first
+        for key in fields:
+            got = old(lambda r=result, k=key: r[k], f"result[{key!r}]", f"result.{first}")
+            assert got is getattr(result, key)
+        assert old(lambda r=result: r.get("nope", 0), name, f"result.{first}") == 0
+        assert old(lambda r=result: "nope" in r, name, "0.2.0") is False
+        assert old(lambda r=result: list(r.keys()), name, "0.2.0") == list(fields)
+        assert old(lambda r=result: dict(r.items()), name, "0.2.0") == fields
+        assert old(lambda r=result: list(r.values()), name, "0.2.0") == list(fields.values())
+        assert old(lambda r=result: list(r), name, "0.2.0") == list(fields)
+        with pytest.warns(FewpointsDeprecationWarning), pytest.raises(KeyError):
+            result["nope"]
+        assert result.to_frame().to_dict("records") == [fields]
+
+    # dp_aggregate's old attrs: each read warns, the value is the release's
+    release = dp_release(pings, cell_km=1.0, time_bin="1h", epsilon=2.0, rng=3)
+    table = dp_aggregate(pings, cell_km=1.0, time_bin="1h", epsilon=2.0, rng=3)
+    got = old(lambda: table.attrs["epsilon"], "attrs['epsilon']", "dp_release(...)")
+    assert got == release.epsilon == 2.0
+
+
+def test_old_import_paths_of_the_readers_warn_and_give_the_io_function():
+    from fewpoints import io, schema
+
+    with pytest.warns(DeprecationWarning, match="schema.read_traces moved to fewpoints.io") as seen:
+        old_read = schema.read_traces
+    assert len(seen) == 1 and seen[0].filename == __file__
+    assert old_read is io.read_traces
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        schema.nope  # noqa: B018
+
+
+def test_a_population_curve_built_with_the_old_fit_dict():
+    from fewpoints.attacks.population import PopulationCurve, PopulationFit
+
+    table = pd.DataFrame({"n_devices": [100.0, 1000.0], "unicity": [0.9, 0.8]})
+    fit = {"a": 0.5, "b": 1e4, "rmse": 0.0, "slope": -1e-5}
+    got = old(
+        lambda: PopulationCurve(table=table, fit=fit, extrapolation=pd.DataFrame()),
+        "PopulationCurve(fit={...})",
+        "PopulationFit",
+    )
+    assert isinstance(got.fit, PopulationFit) and got.fit.slope == -1e-5
+    assert np.isnan(got.fit.fit_from)
+    new = PopulationCurve(table, PopulationFit(**fit, fit_from=100.0), pd.DataFrame())
+    np.testing.assert_array_equal(got.predict([1e4, 1e5]), new.predict([1e4, 1e5]))
+    np.testing.assert_allclose(got.lower_bound([1e4]), [0.8 - 1e-5 * 9000])

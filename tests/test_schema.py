@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fewpoints.schema import InputError, read_traces, validate
+from fewpoints.io import read_traces
+from fewpoints.schema import InputError, validate
 
 
 def _traces(**cols):

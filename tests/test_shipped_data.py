@@ -48,6 +48,7 @@ def test_regenerating_gives_identical_files(meta, tmp_path, capsys):
         )
 
 
+@pytest.mark.slow
 def test_shipped_world_reads_and_validates():
     world = fewpoints.read_world(SHIPPED)
     assert len(world.people) == 5_000

@@ -3,9 +3,11 @@
 Results are dataclasses with named fields (``score.precision``); a few used to
 be plain dicts (``score["precision"]``). :class:`DictAccess` lets such a
 result still be read as the dict it was (``[]``, ``keys()``, ``in``,
-``dict(result)``), each time with a :class:`DeprecationWarning` naming the
-field to read instead; :func:`deprecate_attrs` does the same for values a
-table used to carry in its ``DataFrame.attrs``.
+``dict(result)``, ``items()``, ``get``), each time with a
+:class:`~fewpoints.common.FewpointsDeprecationWarning` (a
+:class:`DeprecationWarning`) naming the field to read instead;
+:func:`deprecate_attrs` does the same for values a table used to carry in
+its ``DataFrame.attrs``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
+from fewpoints.common import DEPRECATED_IN, FewpointsDeprecationWarning
+
 
 class DictAccess:
     """Mixin for a dataclass result that used to be a dict: ``result["key"]`` still works, deprecated.
 
     Every read through the old mapping interface warns (a
-    :class:`DeprecationWarning` pointing at the caller's line) and gives the
-    field of the same name.
+    :class:`~fewpoints.common.FewpointsDeprecationWarning` pointing at the
+    caller's line) and gives the field of the same name.
     """
 
     def _old_keys(self) -> list[str]:
@@ -28,9 +32,9 @@ class DictAccess:
     def _deprecated(self, how: str) -> None:
         name = type(self).__name__
         warnings.warn(
-            f"{name} is no longer a dict ({how} is deprecated and goes in the next release): "
-            f"read its fields, e.g. result.{self._old_keys()[0]}",
-            DeprecationWarning,
+            f"{name} is no longer a dict ({how} is deprecated since fewpoints {DEPRECATED_IN} "
+            f"and goes in the next release): read its fields, e.g. result.{self._old_keys()[0]}",
+            FewpointsDeprecationWarning,
             stacklevel=3,
         )
 
@@ -49,6 +53,25 @@ class DictAccess:
         self._deprecated("'key' in result")
         return key in self._old_keys()
 
+    def __iter__(self):
+        self._deprecated("iterating over result")
+        return iter(self._old_keys())
+
+    def items(self) -> list[tuple[str, object]]:
+        """(name, value) of each field (deprecated: use :func:`dataclasses.asdict`)."""
+        self._deprecated("result.items()")
+        return [(k, getattr(self, k)) for k in self._old_keys()]
+
+    def values(self) -> list:
+        """The field values (deprecated: read the attributes)."""
+        self._deprecated("result.values()")
+        return [getattr(self, k) for k in self._old_keys()]
+
+    def get(self, key: str, default=None):
+        """The field ``key``, or ``default`` (deprecated: read the attribute)."""
+        self._deprecated(f"result.get({key!r})")
+        return getattr(self, key) if key in self._old_keys() else default
+
 
 class DeprecatedAttrs(dict):
     """``DataFrame.attrs`` that still hold a result's old values, each read warning.
@@ -66,8 +89,9 @@ class DeprecatedAttrs(dict):
 
     def _deprecated(self, key) -> None:
         warnings.warn(
-            f"attrs[{key!r}] is deprecated and goes in the next release: {self.instead}",
-            DeprecationWarning,
+            f"attrs[{key!r}] is deprecated since fewpoints {DEPRECATED_IN} and goes in the "
+            f"next release: {self.instead}",
+            FewpointsDeprecationWarning,
             stacklevel=3,
         )
 

@@ -75,6 +75,7 @@ def _pieces(raw: pd.DataFrame, out: pd.DataFrame, period_s: int) -> pd.DataFrame
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), shuffle=st.booleans(), rotate=st.sampled_from([None, "1D"]))
 def test_pseudonyms_are_fresh_and_each_stands_for_one_device_period(seed, shuffle, rotate):

@@ -82,6 +82,7 @@ def _all_transforms(antennas, seed):
     }
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(raw=tables, seed=st.integers(0, 2**32 - 1))
 def test_every_transform_keeps_the_schema_and_invents_nothing(raw, seed):
@@ -121,6 +122,7 @@ def test_every_transform_keeps_the_schema_and_invents_nothing(raw, seed):
             assert (traces["time"] - out["time"]).max() < pd.Timedelta("3h")
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(raw=tables, seed=st.integers(0, 2**32 - 1), p=st.integers(1, 4))
 def test_coarsening_never_shrinks_an_anonymity_set_and_renaming_changes_none(raw, seed, p):
@@ -177,6 +179,7 @@ def test_suppress_rare_leaves_no_point_shared_by_fewer_than_k(raw, k):
     )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(raw=tables, k=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
 def test_suppress_rare_through_antennas_keeps_the_same_records(raw, k, seed):

@@ -175,6 +175,7 @@ def make_traces(seed: int, coord: str, time: str, *, n_devices=30, n_places=7, m
     )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     seed=st.integers(0, 10_000),

@@ -150,6 +150,7 @@ def test_top_knowledge_matches_brute_force(seed, p):
         assert sorted((got[k] for k in known), reverse=True) == list(mine[:p])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("p", [1, 2])
 def test_home_work_knowledge_matches_brute_force(seed, p):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ def _with_seconds(traces: pd.DataFrame, seed: int) -> pd.DataFrame:
     return traces.assign(time=traces["time"] + pd.to_timedelta(secs, unit="s"))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(traces=tables, seed=st.integers(0, 2**32 - 1), p=st.integers(1, 4), extra=st.integers(1, 4))
 def test_more_known_points_never_enlarge_an_anonymity_set(traces, seed, p, extra):
@@ -41,6 +43,7 @@ def test_more_known_points_never_enlarge_an_anonymity_set(traces, seed, p, extra
     assert (bigger.to_numpy() >= 1).all()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     traces=tables,
@@ -70,6 +73,7 @@ def test_coarser_space_or_time_never_shrinks_an_anonymity_set(traces, seed, p, c
             assert (sizes.to_numpy() >= res.targets["anonymity_set_size"].to_numpy()).all()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(traces=tables, seed=st.integers(0, 2**32 - 1), p=st.integers(1, 3))
 def test_relabelling_devices_changes_nothing(traces, seed, p):

@@ -24,7 +24,7 @@ def test_audit_gives_the_apis_numbers(tiny_world, tiny_audits, model):
     s = a.sizes
     index = PointIndex.from_traces(traces)
     four = unicity(index, 4, n_targets=s.n_targets, rng=attack_rng(4))
-    assert a.raw4["unicity"] == four.value and a.raw4["n_targets"] == four.n_targets
+    assert a.raw4.unicity == four.value and a.raw4.n_targets == four.n_targets
     curve = unicity_curve(
         index, [4, 1, 2, 3, 5, 6, 8, 10], n_targets=s.n_targets, rng=attack_rng(4)
     )
@@ -54,7 +54,7 @@ def test_audit_gives_the_apis_numbers(tiny_world, tiny_audits, model):
     # the file's 4-point share is one number: the curve and the coarsening table's first row
     first = a.sweep.table.iloc[0]
     assert pd.isna(first["cell_km"]) and pd.isna(first["time_bin"])
-    assert first["unicity"] == a.raw4["unicity"]
+    assert first["unicity"] == a.raw4.unicity
 
 
 def test_audit_least_coarsening_is_under_few_and_minimal(tiny_audits):

@@ -88,7 +88,7 @@ def test_report_states_each_number_once(report, tiny_audits):
     assert data["measured_on"] == "tiny-pings.csv" and data["synthetic"] is False
     raw = data["unicity"][[r["n_points"] for r in data["unicity"]].index(4)]["unicity"]
     summary = data["summary"][0]
-    assert summary["value"] == raw == a.raw4["unicity"]
+    assert summary["value"] == raw == a.raw4.unicity
     row = data["coarsening"]["table"][0]
     assert row["cell_km"] is None and row["time_bin"] is None and row["unicity"] == raw
     facts = [f["facts"].get("as recorded, 4 points") for f in data["figures"]]

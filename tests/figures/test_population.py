@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fewpoints import figures as F
-from fewpoints.attacks.population import PopulationCurve
+from fewpoints.attacks.population import PopulationCurve, PopulationFit
 from tests.builders import _by_gid, _headline
 
 
@@ -19,7 +19,7 @@ def _population():
     )  # fmt: skip
     out = PopulationCurve(
         table=table,
-        fit={"a": 0.5, "b": 1e4, "rmse": 0.0, "slope": -4e-6},
+        fit=PopulationFit(a=0.5, b=1e4, rmse=0.0, slope=-4e-6, fit_from=100.0),
         extrapolation=pd.DataFrame(),
     )
     ex = np.array([1e5, 1e6])

@@ -39,6 +39,7 @@ def brute(dcode, pid, points_of):
     return [sorted(set.intersection(*(held.get(p, set()) for p in pts))) for pts in points_of]
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),

@@ -205,6 +205,7 @@ def test_cdr_time_bin_floors_times_and_nothing_else():
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),

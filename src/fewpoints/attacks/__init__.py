@@ -22,7 +22,7 @@ from fewpoints.attacks.linkage import (
     linkage_score,
     naming_curve,
 )
-from fewpoints.attacks.population import PopulationCurve, population_curve
+from fewpoints.attacks.population import PopulationCurve, PopulationFit, population_curve
 from fewpoints.attacks.resolution import ResolutionSweep, resolution_sweep
 from fewpoints.attacks.result import UnicityResult, wilson_interval
 from fewpoints.attacks.top_locations import (
@@ -47,6 +47,7 @@ __all__ = [
     "LinkageScore",
     "PointIndex",
     "PopulationCurve",
+    "PopulationFit",
     "ResolutionSweep",
     "RiskResult",
     "UnicityResult",

@@ -49,7 +49,7 @@ from fewpoints.audit.measure import audit
 from fewpoints.audit.page import report_html
 from fewpoints.audit.population import population_bounds
 from fewpoints.audit.reading import read_for_audit, read_for_audit_dask, reading_line  # noqa: F401
-from fewpoints.audit.result import FEW, MIN_DEVICES, Audit, AuditSizes
+from fewpoints.audit.result import FEW, MIN_DEVICES, Audit, AuditSizes, RawShare
 from fewpoints.audit.risk import per_device_risk
 from fewpoints.audit.sensitive import SENSITIVE_KINDS, read_places, sensitive_exposure
 from fewpoints.audit.write import audit_json, write_audit
@@ -62,6 +62,7 @@ __all__ = [
     "SENSITIVE_KINDS",
     "Audit",
     "AuditSizes",
+    "RawShare",
     "audit",
     "audit_dask",
     "audit_figures",

@@ -42,10 +42,10 @@ def summary_numbers(a: Audit, figs: Sequence) -> list:
         KeyNumber(
             num["1"],
             "as recorded, 4 points",
-            raw["unicity"],
-            raw["ci_low"],
-            raw["ci_high"],
-            f"{pct(raw['unicity'])} of the devices in {a.source} are singled out by 4 "
+            raw.unicity,
+            raw.ci_low,
+            raw.ci_high,
+            f"{pct(raw.unicity)} of the devices in {a.source} are singled out by 4 "
             "places and times from their own trace",
             "Replacing names with advertising IDs does not make this file anonymous: a few "
             "sightings of a person (a photo, a post, a delivery, a meeting) pick out their "

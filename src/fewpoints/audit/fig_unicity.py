@@ -200,7 +200,7 @@ def fig_coarsening(a: Audit):
             f"file, locations snapped to the centres of squares ({cells}) and times floored "
             f"to slots ({bins}); each cell of the grid is one setting and the share of devices "
             f"it still singles out. As recorded, {p} points single out "
-            f"{pct(raw['unicity'])}. {verdict} Published: on real call records, de Montjoye "
+            f"{pct(raw.unicity)}. {verdict} Published: on real call records, de Montjoye "
             "et al. (2013) found that unicity falls only about as the 1/10 power of the "
             "resolution. The table after this figure lists every setting with its interval "
             "and cost."
@@ -210,7 +210,7 @@ def fig_coarsening(a: Audit):
             f"from as recorded to {cells.split(', ')[-1] if cells else 'as recorded'} down "
             f"the side and time slots from as recorded to "
             f"{bins.split(', ')[-1] if bins else 'as recorded'} across, measured on "
-            f"{a.source}: {pct(raw['unicity'])} as recorded; "
+            f"{a.source}: {pct(raw.unicity)} as recorded; "
             + (
                 f"{pct(r['unicity'])} at {r['words']}, the least coarsening under {FEW:.0%}; "
                 if r is not None

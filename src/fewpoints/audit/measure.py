@@ -41,7 +41,7 @@ def audit(
     ----------
     traces : DataFrame
         The released data (``device_id, time, x_km, y_km``, and
-        ``accuracy_m`` for GPS fixes), as :func:`fewpoints.schema.read_traces`
+        ``accuracy_m`` for GPS fixes), as :func:`fewpoints.io.read_traces`
         reads a file. Times are local times: they decide what is night and
         what is a working day.
     source : str

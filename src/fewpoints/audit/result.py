@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from fewpoints.common import OneRow
+from fewpoints.compat import DictAccess
+
 #: A release singles out "few" devices below this share (the coarsening table's target).
 FEW = 0.10
 
@@ -22,6 +25,32 @@ MIN_DEVICES = 10
 
 #: Radius of a GPS stay point and of "near a place" (km): the attacks' defaults.
 GPS_KM = 0.05
+
+
+@dataclass(frozen=True)
+class RawShare(OneRow, DictAccess):
+    """The file's share singled out by 4 random points, as recorded (:attr:`Audit.raw4`).
+
+    Attributes
+    ----------
+    unicity : float
+        Share of the sampled devices that 4 random points of their own trace single out.
+    ci_low, ci_high : float
+        Its 95% Wilson interval.
+    n_targets : int
+        Devices sampled.
+
+    Notes
+    -----
+    It used to be a dict: ``audit.raw4["unicity"]`` still works for one
+    release, with a :class:`~fewpoints.common.FewpointsDeprecationWarning`;
+    read ``audit.raw4.unicity`` (``.to_frame()``: the same as a one-row table).
+    """
+
+    unicity: float
+    ci_low: float
+    ci_high: float
+    n_targets: int
 
 
 @dataclass(frozen=True)
@@ -116,16 +145,17 @@ class Audit:
     sizes: AuditSizes = field(default_factory=AuditSizes)
 
     @property
-    def raw4(self) -> dict:
+    def raw4(self) -> RawShare:
         """The file's share singled out by 4 random points (the number the summary leads with)."""
         row = self.curve.set_index("n_points").loc[4]
-        return {k: float(row[k]) for k in ("unicity", "ci_low", "ci_high")} | {
-            "n_targets": int(row["n_targets"])
-        }
+        return RawShare(
+            **{k: float(row[k]) for k in ("unicity", "ci_low", "ci_high")},
+            n_targets=int(row["n_targets"]),
+        )
 
     def __repr__(self) -> str:
         r = self.raw4
         return (
             f"Audit({self.source}: {self.about['n_devices']:,} devices, "
-            f"{self.about['n_records']:,} records; 4 points single out {r['unicity']:.1%})"
+            f"{self.about['n_records']:,} records; 4 points single out {r.unicity:.1%})"
         )

@@ -6,6 +6,7 @@ folder; :func:`audit_json` holds every number the report states.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from fewpoints import figures as F
@@ -28,7 +29,7 @@ def audit_json(a: Audit, figs: Sequence, run) -> dict:
     if pop is not None:
         population = {
             "table": records(pop.table),
-            "fit": jsonable(pop.fit),
+            "fit": jsonable(dataclasses.asdict(pop.fit)),
             "extrapolation": records(pop.extrapolation),
             "model": "Beta model of Farzanehfar et al. (2021) fitted to nested random subsets; "
             "lower bound: the chord through the two largest subsets, continued",

@@ -133,8 +133,8 @@ def _run_audit(args) -> int:
     print(f"  read first: {out / 'report.pdf'}   on screen: {out / 'report.html'}")
     print(f"  every number: {out / 'audit.json'}   captions and alt text: {out / 'captions.md'}")
     print(
-        f"  4 random points single out {r['unicity']:.1%} of devices "
-        f"(95% CI {r['ci_low']:.1%} to {r['ci_high']:.1%}, {r['n_targets']:,} sampled)"
+        f"  4 random points single out {r.unicity:.1%} of devices "
+        f"(95% CI {r.ci_low:.1%} to {r.ci_high:.1%}, {r.n_targets:,} sampled)"
     )
     rel = result.release
     if rel is not None:

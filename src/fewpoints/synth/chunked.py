@@ -29,10 +29,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from fewpoints.common import OneRow
+from fewpoints.compat import DictAccess
 from fewpoints.io import (
     PART_NAME,
     atomic_folder,
@@ -52,7 +55,7 @@ from fewpoints.synth.world import (
     summarize,
 )
 
-__all__ = ["ChunkedWorld", "estimate_chunked", "write_world_chunked"]
+__all__ = ["ChunkedEstimate", "ChunkedWorld", "estimate_chunked", "write_world_chunked"]
 
 #: Tables written as one Parquet file per chunk (plus ``traces_<model>``).
 PER_CHUNK = ("people", "stays", "directory", "posts")
@@ -101,8 +104,57 @@ def chunk_streams(seed: int, chunk: int) -> dict[str, np.random.SeedSequence]:
     return dict(zip(STREAMS, root.spawn(len(STREAMS)), strict=True))
 
 
-def estimate_chunked(params: WorldParams, chunk_people: int, *, stays: bool = True) -> dict:
-    """Memory (bytes, peak) and disk (bytes, total) that writing ``params`` in chunks needs."""
+@dataclass(frozen=True)
+class ChunkedEstimate(OneRow, DictAccess):
+    """What writing a world in chunks needs (:func:`estimate_chunked`).
+
+    Attributes
+    ----------
+    memory : int
+        Bytes of memory at the peak (one chunk's tables, and the city).
+    disk : int
+        Bytes on disk, all tables together.
+
+    Notes
+    -----
+    Formerly a dict: ``need["memory"]`` (deprecated, it warns) is ``need.memory``.
+    """
+
+    memory: int
+    disk: int
+
+
+def estimate_chunked(
+    params: WorldParams, chunk_people: int, *, stays: bool = True
+) -> ChunkedEstimate:
+    """Memory (bytes, peak) and disk (bytes, total) that writing ``params`` in chunks needs.
+
+    Parameters
+    ----------
+    params : WorldParams
+        The whole world (``params.n_people`` is the total).
+    chunk_people : int
+        People per chunk.
+    stays : bool, default True
+        Whether the ground-truth ``stays`` table is written too.
+
+    Returns
+    -------
+    ChunkedEstimate
+        ``memory`` (bytes, at the peak) and ``disk`` (bytes, in total);
+        :func:`write_world_chunked` refuses to start when either is more
+        than is free.
+
+    Examples
+    --------
+    >>> from fewpoints.synth.params import resolve_params
+    >>> params = resolve_params("classroom")
+    >>> need = estimate_chunked(params, 1_000)
+    >>> need.memory < estimate_chunked(params, 5_000).memory  # smaller chunks, less memory
+    True
+    >>> need.disk > estimate_chunked(params, 1_000, stays=False).disk  # the stays take disk
+    True
+    """
     n = params.n_people
     chunk = params.replace(n_people=min(chunk_people, n))
     records_per_person = 0.0
@@ -122,7 +174,7 @@ def estimate_chunked(params: WorldParams, chunk_people: int, *, stays: bool = Tr
     disk += n * params.poster_share * params.posts_per_week * params.days / 7 * 1.5 * 25.0
     if stays:
         disk += n * params.days * 2.4 * DISK_BYTES_PER_ROW["stays"]
-    return {"memory": int(memory), "disk": int(disk)}
+    return ChunkedEstimate(memory=int(memory), disk=int(disk))
 
 
 def _free_disk(out: Path) -> int | None:
@@ -198,16 +250,16 @@ def write_world_chunked(
     out = check_output_folder(out, force=force)
     need = estimate_chunked(params, chunk_people, stays=stays)
     have = available_memory()
-    if have is not None and need["memory"] > have:
+    if have is not None and need.memory > have:
         raise FewpointsError(
             f"a chunk of {min(chunk_people, params.n_people):,} people needs about "
-            f"{need['memory'] / 1e9:.1f} GB of memory but only {have / 1e9:.1f} GB is free; "
+            f"{need.memory / 1e9:.1f} GB of memory but only {have / 1e9:.1f} GB is free; "
             "use fewer people per chunk (--chunk-people)"
         )
     free = _free_disk(out)
-    if free is not None and need["disk"] > free:
+    if free is not None and need.disk > free:
         raise FewpointsError(
-            f"this world needs about {need['disk'] / 1e9:.1f} GB of disk but only "
+            f"this world needs about {need.disk / 1e9:.1f} GB of disk but only "
             f"{free / 1e9:.1f} GB is free under {out.parent}; use fewer people or days"
             + ("" if not stays else ", or leave out the stays (--no-stays)")
         )

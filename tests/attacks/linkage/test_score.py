@@ -87,6 +87,7 @@ def test_a_namesakes_phone_is_not_a_correct_name():
     assert curve["share_named"].tolist() == [0.0]
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_naming_curve_shares_are_nested_and_in_bounds(seed):

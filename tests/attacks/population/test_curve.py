@@ -31,7 +31,7 @@ def test_population_curve_counts_only_the_kept_devices():
     assert list(t["n_devices"]) == [30, 100, 300]
     assert t["unicity"].iloc[0] >= t["unicity"].iloc[-1]
     ex = curve.extrapolation
-    assert (ex["lower_bound"] <= ex["model"] + 1e-9).all() or curve.fit["slope"] == 0
+    assert (ex["lower_bound"] <= ex["model"] + 1e-9).all() or curve.fit.slope == 0
     assert (ex["lower_bound"] >= 0).all()
     with pytest.raises(FewpointsError, match="sizes"):
         population_curve(traces, [10, 10_000])
@@ -57,7 +57,7 @@ def test_curve_from_a_measured_table():
          "unicity": [0.99, 0.97, 0.95, 0.93], "ci_low": 0.0, "ci_high": 1.0}
     )  # fmt: skip
     c = PopulationCurve.from_table(rows, extrapolate_to=(6e7,), fit_from=1e5)
-    assert c.fit["fit_from"] == 1e5
+    assert c.fit.fit_from == 1e5
     # The lower bound is the chord through the two largest sizes, continued.
     slope = (0.93 - 0.95) / (1e7 - 1e6)
     assert c.lower_bound([6e7])[0] == pytest.approx(0.93 + slope * 5e7)

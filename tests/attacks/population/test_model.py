@@ -30,6 +30,7 @@ def test_model_one_point_one_antenna_each():
     np.testing.assert_allclose(got, [(1 - 1 / 20), (1 - 1 / 20) ** 9], atol=0.005)
 
 
+@pytest.mark.slow
 def test_model_every_hour_two_antennas():
     # Everybody at every hour, each hour at one of the two antennas of their (only) cluster with
     # chance 1/2: another person holds p given points with chance 1/2^p, whatever the hours.
@@ -43,6 +44,7 @@ def test_model_every_hour_two_antennas():
         assert row.unicity == pytest.approx(want[(row.n_points, row.n_devices)], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_model_agrees_with_drawing_the_people(region):
     """The shortcut (1 - P)^(n - 1) gives what drawing n synthetic people and attacking them gives."""
     m = fit_marginals(region.traces)

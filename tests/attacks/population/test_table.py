@@ -127,6 +127,7 @@ def test_region_axes_measure_every_size_and_p(region):
     assert (four["unicity"].to_numpy() >= t[t["n_points"] == 2]["unicity"].to_numpy()).all()
 
 
+@pytest.mark.slow
 def test_region_two_engines_identical_on_a_chunked_region(tmp_path):
     pytest.importorskip("dask")
     from fewpoints.attacks.dask_engine import read_traces_dask

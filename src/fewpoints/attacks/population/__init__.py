@@ -30,7 +30,11 @@ tables), and the marginals model:
 
 # Every public name of the attack is importable from here as before (``__all__`` unchanged).
 from fewpoints.attacks.population.clusters import antenna_network, grow_clusters  # noqa: F401
-from fewpoints.attacks.population.curve import PopulationCurve, fit_population_model
+from fewpoints.attacks.population.curve import (
+    PopulationCurve,
+    PopulationFit,
+    fit_population_model,
+)
 from fewpoints.attacks.population.marginals import CLUSTER_SIZE, Marginals, fit_marginals  # noqa: F401
 from fewpoints.attacks.population.model import MarginalsModel, marginals_unicity  # noqa: F401
 from fewpoints.attacks.population.sampling import sample_marginal_traces  # noqa: F401
@@ -45,6 +49,7 @@ from fewpoints.attacks.population.table import (
 __all__ = [
     "AXES",
     "PopulationCurve",
+    "PopulationFit",
     "PopulationMeasurement",
     "fit_population_model",
     "population_curve",

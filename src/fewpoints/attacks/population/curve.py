@@ -10,13 +10,47 @@ al. 2021).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import FewpointsDeprecationWarning, OneRow, deprecation
+from fewpoints.compat import DictAccess
 from fewpoints.schema import FewpointsError
+
+
+@dataclass(frozen=True)
+class PopulationFit(OneRow, DictAccess):
+    """The convex model and the lower bound fitted to one series (:attr:`PopulationCurve.fit`).
+
+    Attributes
+    ----------
+    a, b : float
+        The Beta distribution of the match probability, ``U(n) = B(a, b +
+        n - 1) / B(a, b)``.
+    rmse : float
+        Root mean square error of the model on the sizes it was fitted on.
+    slope : float
+        Slope of the lower-bound line (unicity per device, never above 0;
+        NaN with fewer than two sizes).
+    fit_from : float
+        The smallest size the model was fitted on.
+
+    Notes
+    -----
+    It used to be a dict: ``curve.fit["a"]`` still works for one release,
+    with a :class:`~fewpoints.common.FewpointsDeprecationWarning`; read
+    ``curve.fit.a`` (``.to_frame()``: the same as a one-row table).
+    """
+
+    a: float
+    b: float
+    rmse: float
+    slope: float
+    fit_from: float
 
 
 @dataclass
@@ -29,7 +63,7 @@ class PopulationCurve:
         ``n_devices``, ``n_points``, ``unicity``, ``ci_low``, ``ci_high``,
         ``n_targets``, ``fitted`` (and ``axis``, ``n_towns`` when measured
         by :func:`population_table`).
-    fit : dict
+    fit : PopulationFit
         ``a``, ``b`` (Beta distribution of the match probability), ``rmse``,
         ``fit_from`` (the smallest size the model was fitted on) and
         ``slope`` of the lower-bound line (unicity per device).
@@ -38,18 +72,28 @@ class PopulationCurve:
     """
 
     table: pd.DataFrame
-    fit: dict
+    fit: PopulationFit
     extrapolation: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        # A curve built by hand with the old dict still works (fit_from NaN if it lacks one).
+        if isinstance(self.fit, dict):
+            warnings.warn(
+                deprecation("PopulationCurve(fit={...})", "fit=PopulationFit(...)"),
+                FewpointsDeprecationWarning,
+                stacklevel=3,
+            )
+            self.fit = PopulationFit(**{"fit_from": float("nan"), **self.fit})
 
     def predict(self, n_devices) -> np.ndarray:
         """The fitted model's unicity at ``n_devices``."""
-        return _beta_unicity(np.asarray(n_devices, dtype=float), self.fit["a"], self.fit["b"])
+        return _beta_unicity(np.asarray(n_devices, dtype=float), self.fit.a, self.fit.b)
 
     def lower_bound(self, n_devices) -> np.ndarray:
         """The linear lower bound at ``n_devices`` (never below 0)."""
         n = np.asarray(n_devices, dtype=float)
         last = self.table.iloc[-1]
-        return np.clip(last["unicity"] + self.fit["slope"] * (n - last["n_devices"]), 0.0, 1.0)
+        return np.clip(last["unicity"] + self.fit.slope * (n - last["n_devices"]), 0.0, 1.0)
 
     @classmethod
     def from_table(
@@ -65,6 +109,16 @@ class PopulationCurve:
         scale table, ``synthetic_data/population_scale.csv``); the model is
         fitted on the sizes of at least ``fit_from`` devices (default: all),
         the lower bound drawn through the two largest.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> rows = pd.DataFrame({"n_devices": [1e3, 1e4, 1e5], "unicity": [0.9, 0.8, 0.7]})
+        >>> curve = PopulationCurve.from_table(rows, extrapolate_to=[2e5, 1e6])
+        >>> curve.fit.fit_from, round(curve.fit.slope * 90_000, 3)  # the chord loses 0.1
+        (1000.0, -0.1)
+        >>> curve.extrapolation["lower_bound"].round(3).tolist()  # continued, never below 0
+        [0.589, 0.0]
         """
         table = table.sort_values("n_devices").reset_index(drop=True).copy()
         if "n_points" in table and table["n_points"].nunique() > 1:
@@ -79,10 +133,10 @@ class PopulationCurve:
         table["fitted"] = _beta_unicity(n, a, b)
         if len(table) >= 2:
             (n1, u1), (n2, u2) = table[["n_devices", "unicity"]].to_numpy(float)[-2:]
-            slope = min(0.0, (u2 - u1) / (n2 - n1))
+            slope = float(min(0.0, (u2 - u1) / (n2 - n1)))
         else:
             slope = float("nan")
-        fit = {"a": a, "b": b, "rmse": rmse, "slope": slope, "fit_from": float(n[use].min())}
+        fit = PopulationFit(a=a, b=b, rmse=rmse, slope=slope, fit_from=float(n[use].min()))
         out = cls(table=table, fit=fit, extrapolation=pd.DataFrame())
         ex = np.asarray(extrapolate_to, dtype=float)
         out.extrapolation = pd.DataFrame(

@@ -13,12 +13,48 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fewpoints.common import OneRow
+from fewpoints.compat import DictAccess
 from fewpoints.scale import is_dask_frame
 from fewpoints.schema import FewpointsError
 
 #: Antennas in each synthetic person's cluster, and ranks kept in the frequency marginal
 #: ("each person's top 10 locations", Farzanehfar et al. 2021).
 CLUSTER_SIZE = 10
+
+
+@dataclass(frozen=True)
+class MarginalsSummary(OneRow, DictAccess):
+    """A few numbers that describe fitted marginals (:meth:`Marginals.summary`).
+
+    Attributes
+    ----------
+    people : int
+        People the marginals were estimated on.
+    hours : int
+        Hours of the period (the circadian rhythm's length).
+    points_mean : float
+        Mean distinct points (a location and an hour) per person.
+    points_median, points_p99 : int
+        Median and 99th percentile of the points per person.
+    top1_share, top2_share, top3_share : float
+        Mean share of a person's points at their most visited location, at
+        their second, and at their top three together.
+
+    Notes
+    -----
+    :meth:`Marginals.summary` used to return a dict; ``s["people"]`` still
+    reads ``s.people`` until the next release, warning each time.
+    """
+
+    people: int
+    hours: int
+    points_mean: float
+    points_median: int
+    points_p99: int
+    top1_share: float
+    top2_share: float
+    top3_share: float
 
 
 @dataclass
@@ -51,20 +87,38 @@ class Marginals:
     def n_hours(self) -> int:
         return int(self.circadian.size)
 
-    def summary(self) -> dict:
-        """A few numbers that describe the marginals (for tables and captions)."""
+    def summary(self) -> MarginalsSummary:
+        """A few numbers that describe the marginals (for tables and captions).
+
+        Returns
+        -------
+        MarginalsSummary
+            ``people``, ``hours``, the points per person (``points_mean``,
+            ``points_median``, ``points_p99``) and the shares of the top
+            locations (``top1_share``, ``top2_share``, ``top3_share``);
+            ``.to_frame()`` gives them as a one-row table.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = Marginals(activity=np.array([0.0, 0.5, 0.5]), frequency=np.array([0.75, 0.25]),
+        ...               circadian=np.full(24, 1 / 24), n_people=2)
+        >>> s = m.summary()
+        >>> s.people, s.hours, s.points_mean, s.points_median, s.top1_share, s.top3_share
+        (2, 24, 1.5, 1, 0.75, 1.0)
+        """
         a = np.arange(self.activity.size)
         cum = np.cumsum(self.activity)
-        return {
-            "people": int(self.n_people),
-            "hours": self.n_hours,
-            "points_mean": float((a * self.activity).sum()),
-            "points_median": int(np.searchsorted(cum, 0.5)),
-            "points_p99": int(np.searchsorted(cum, 0.99)),
-            "top1_share": float(self.frequency[0]),
-            "top2_share": float(self.frequency[1]) if self.frequency.size > 1 else 0.0,
-            "top3_share": float(self.frequency[:3].sum()),
-        }
+        return MarginalsSummary(
+            people=int(self.n_people),
+            hours=self.n_hours,
+            points_mean=float((a * self.activity).sum()),
+            points_median=int(np.searchsorted(cum, 0.5)),
+            points_p99=int(np.searchsorted(cum, 0.99)),
+            top1_share=float(self.frequency[0]),
+            top2_share=float(self.frequency[1]) if self.frequency.size > 1 else 0.0,
+            top3_share=float(self.frequency[:3].sum()),
+        )
 
 
 def _marginal_counts(df: pd.DataFrame, top: int) -> dict:
