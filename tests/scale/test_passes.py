@@ -1,0 +1,75 @@
+"""Pass 3's broadcast join: the hash filter finds exactly the records a plain join finds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fewpoints.scale.passes import known_rows
+
+
+def known_of(x, y, t) -> dict:
+    """The engine's ``known`` layout for these distinct points (only the values are read here)."""
+    return {"x": np.asarray(x, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
+            "t": np.asarray(t, dtype=np.int64)}  # fmt: skip
+
+
+def merged(x, y, t, known: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The same join by pandas: every record equal to a known point, and that point's row."""
+    rec = pd.DataFrame({"x": x, "y": y, "t": t, "row": np.arange(len(x))})
+    pts = pd.DataFrame({"x": known["x"], "y": known["y"], "t": known["t"]})
+    pts["pid"] = np.arange(len(pts))
+    hit = rec.merge(pts, on=["x", "y", "t"]).sort_values("row")
+    return hit["row"].to_numpy(), hit["pid"].to_numpy()
+
+
+def test_a_hand_built_join():
+    x = np.array([1.0, 1.0, 2.5, 0.0, 1.0, 2.5])
+    y = np.array([3.0, 3.0, 3.0, 7.0, 3.0, 4.0])
+    t = np.array([60, 120, 60, 0, 60, 60])
+    known = known_of([2.5, 1.0, 0.0, 9.0], [3.0, 3.0, 7.0, 9.0], [60, 60, 0, 60])
+    for bits in (None, 1):
+        rows, pid = known_rows(x, y, t, known, bits=bits)
+        assert rows.tolist() == [0, 2, 3, 4]
+        assert pid.tolist() == [1, 0, 2, 1]
+
+
+def test_minus_zero_is_zero_in_the_known_points():
+    """Records hold 0.0 for -0.0 (partition_columns); a known point given as -0.0 still matches."""
+    known = known_of([-0.0], [1.0], [5])
+    rows, pid = known_rows(np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([5, 6]), known)
+    assert rows.tolist() == [0] and pid.tolist() == [0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 400),
+    grid=st.integers(1, 6),
+    n_known=st.integers(1, 30),
+    bits=st.sampled_from([None, 1, 3]),
+    by_location=st.booleans(),
+)
+def test_the_filter_loses_and_adds_nothing(seed, n, grid, n_known, bits, by_location):
+    """Against pandas' join for any records, with a table small enough that most hashes collide."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, grid, n) * 0.5
+    y = rng.integers(0, grid, n) * 1.25
+    t = rng.integers(0, grid, n) * 3600
+    kx = rng.integers(0, grid + 1, n_known) * 0.5
+    ky = rng.integers(0, grid + 1, n_known) * 1.25
+    kt = rng.integers(0, grid + 1, n_known) * 3600
+    pts = pd.DataFrame({"x": kx, "y": ky, "t": kt}).drop_duplicates()
+    known = known_of(pts["x"], pts["y"], pts["t"])
+    want = merged(x, y, t, known)
+    if by_location:  # the sweep's form: a table of locations and each record's row in it
+        table = pd.DataFrame({"x": x, "y": y}).drop_duplicates().reset_index(drop=True)
+        loc = table.reset_index().merge(pd.DataFrame({"x": x, "y": y}), on=["x", "y"], how="right")
+        got = known_rows(table["x"].to_numpy(), table["y"].to_numpy(), t, known,
+                         loc=loc["index"].to_numpy(), bits=bits)  # fmt: skip
+    else:
+        got = known_rows(x, y, t, known, bits=bits)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
