@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fewpoints.scale.passes import known_rows
+from fewpoints.scale.passes import count_partition, known_rows
 
 
 def known_of(x, y, t) -> dict:
@@ -73,3 +73,38 @@ def test_the_filter_loses_and_adds_nothing(seed, n, grid, n_known, bits, by_loca
         got = known_rows(x, y, t, known, bits=bits)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 300),
+    n_dev=st.integers(1, 8),
+    n_times=st.integers(1, 6),
+    order=st.sampled_from(["device then time", "shuffled", "time then device"]),
+)
+def test_points_per_device_in_any_order(seed, n, n_dev, n_times, order):
+    """Pass 1's count equals the distinct (x, y, time) per device, records sorted or not.
+
+    Few devices, times and places, so that records repeat a point, share a
+    second at two places, and (sorted by device then time) form runs.
+    """
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "device_id": pd.Categorical([f"d{k}" for k in rng.integers(0, n_dev, n)]),
+            "time": pd.to_datetime(rng.integers(0, n_times, n) * 60, unit="s"),
+            "x_km": rng.integers(0, 3, n) * 1.0,
+            "y_km": rng.integers(0, 2, n) * 0.5,
+        }
+    )
+    if order == "device then time":
+        df = df.sort_values(["device_id", "time"], kind="stable")
+    elif order == "time then device":
+        df = df.sort_values(["time", "device_id"], kind="stable")
+    got = count_partition(df.reset_index(drop=True))
+    want = df.drop_duplicates().groupby("device_id", observed=True).size()
+    records = df.groupby("device_id", observed=True).size()
+    assert got["device_id"].tolist() == sorted(want.index.astype(str))
+    assert got["n_points"].tolist() == want.sort_index().tolist()
+    assert got["n_records"].tolist() == records.sort_index().tolist()

@@ -19,18 +19,14 @@ from fewpoints.scale.frames import COLUMNS, factorize_devices, partition_columns
 from fewpoints.scale.holders import holder_counts, holder_pairs
 
 
-def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
+def _device_points(df: pd.DataFrame):
     """A partition's distinct (device, point) pairs, sorted by device then (x, y, time).
 
     Returns the partition's device IDs (sorted, as the in-memory index sorts
-    them) and, for every pair, its device row and (with ``coordinates``)
-    its x, y and time; without ``coordinates``, the records per device
-    instead. Points are in the order of the in-memory index's point codes:
-    x, then y, then time.
+    them) and, for every pair, its device row, its x, y and time. Points are
+    in the order of the in-memory index's point codes: x, then y, then time.
     """
-    dev_ids, d, loc, loc_x, loc_y, t, records = fine_pairs(df)
-    if not coordinates:
-        return dev_ids, d, records
+    dev_ids, d, loc, loc_x, loc_y, t, _ = fine_pairs(df)
     return dev_ids, d, loc_x[loc], loc_y[loc], t
 
 
@@ -131,14 +127,47 @@ def count_partition(df: pd.DataFrame) -> pd.DataFrame:
     """Pass 1: each device's number of distinct points, and of records."""
     if len(df) == 0:
         return COUNT_META.copy()
-    ids, d, records = _device_points(df, coordinates=False)
+    dev, x, y, t = partition_columns(df)
+    dcode, ids = factorize_devices(dev)
+    del dev
+    records = np.bincount(dcode, minlength=len(ids))
     return pd.DataFrame(
         {
             "device_id": pd.array(ids, dtype="string[pyarrow]"),
-            "n_points": np.bincount(d, minlength=len(ids)).astype(np.int64),
+            "n_points": _points_per_device(dcode, len(ids), x, y, t, records).astype(np.int64),
             "n_records": records.astype(np.int64),
         }
     )
+
+
+def _points_per_device(dcode, n_dev: int, x, y, t, records) -> np.ndarray:
+    """Each device's number of distinct (x, y, t), without a sort when the records allow it.
+
+    Records in order of device, then time (as ``generate --chunk-people``
+    writes them) can repeat a point only within a run of records of one
+    device in one second: those few runs alone are coded and sorted, every
+    other record is a point of its own. Records in any other order: one
+    sort of all of them (:func:`_distinct_pairs`).
+    """
+    if len(dcode) > 1:
+        step_d, step_t = np.diff(dcode), np.diff(t)
+        ordered = bool(((step_d > 0) | ((step_d == 0) & (step_t >= 0))).all())
+        tie = (step_d == 0) & (step_t == 0)  # record i + 1 shares device and second with i
+        del step_d, step_t
+    else:
+        ordered, tie = True, np.zeros(0, dtype=bool)
+    if not ordered:
+        loc, loc_x, _ = location_codes(x, y)
+        d = _distinct_pairs(dcode.copy(), n_dev, loc, len(loc_x), t)[0]
+        return np.bincount(d, minlength=n_dev)
+    if not tie.any():
+        return records
+    rows = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+    d = dcode[rows]
+    in_runs = np.bincount(d, minlength=n_dev)
+    loc, loc_x, _ = location_codes(x[rows], y[rows])
+    d = _distinct_pairs(d, n_dev, loc, len(loc_x), t[rows])[0]
+    return records - in_runs + np.bincount(d, minlength=n_dev)
 
 
 FETCH_META = pd.DataFrame(
