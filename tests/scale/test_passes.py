@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from fewpoints.scale.passes import count_partition, known_rows
 
+EXAMPLES = settings(max_examples=60, deadline=None)
+SEEDS = st.integers(0, 2**32 - 1)
+
 
 def known_of(x, y, t) -> dict:
     """The engine's ``known`` layout for these distinct points (only the values are read here)."""
@@ -43,15 +46,9 @@ def test_minus_zero_is_zero_in_the_known_points():
     assert rows.tolist() == [0] and pid.tolist() == [0]
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(0, 400),
-    grid=st.integers(1, 6),
-    n_known=st.integers(1, 30),
-    bits=st.sampled_from([None, 1, 3]),
-    by_location=st.booleans(),
-)
+@EXAMPLES
+@given(SEEDS, st.integers(0, 400), st.integers(1, 6), st.integers(1, 30),
+       st.sampled_from([None, 1, 3]), st.booleans())  # fmt: skip
 def test_the_filter_loses_and_adds_nothing(seed, n, grid, n_known, bits, by_location):
     """Against pandas' join for any records, with a table small enough that most hashes collide."""
     rng = np.random.default_rng(seed)
@@ -75,14 +72,9 @@ def test_the_filter_loses_and_adds_nothing(seed, n, grid, n_known, bits, by_loca
     np.testing.assert_array_equal(got[1], want[1])
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 300),
-    n_dev=st.integers(1, 8),
-    n_times=st.integers(1, 6),
-    order=st.sampled_from(["device then time", "shuffled", "time then device"]),
-)
+@EXAMPLES
+@given(SEEDS, st.integers(1, 300), st.integers(1, 8), st.integers(1, 6),
+       st.sampled_from(["device then time", "shuffled", "time then device"]))  # fmt: skip
 def test_points_per_device_in_any_order(seed, n, n_dev, n_times, order):
     """Pass 1's count equals the distinct (x, y, time) per device, records sorted or not.
 
