@@ -163,13 +163,10 @@ def _arrow_datetimes(arr, timezone: str) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if arr.type.tz is None:
-        return (
-            pc.floor_temporal(arr, unit="second")
-            .cast(pa.timestamp("s"))
-            .to_numpy(zero_copy_only=False)
-            .astype(TIME_UNIT)
-        )
+    if arr.type.tz is None:  # floored to the second as integers (no calendar needed)
+        ticks = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[arr.type.unit]
+        return (ticks // per_second if per_second > 1 else ticks.copy()).view(TIME_UNIT)
     utc = pc.floor_temporal(arr, unit="second").cast(pa.timestamp("s", tz="UTC"))
     seconds = utc.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(TIME_UNIT)
     return _to_local(seconds, timezone)

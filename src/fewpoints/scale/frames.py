@@ -39,7 +39,10 @@ def require_dask():
 
 
 def partition_columns(df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
-    """device_id (str), x, y (float64, -0.0 as 0.0) and time (int64 seconds) of a partition."""
+    """device_id (str), x, y (float64, -0.0 as 0.0) and time (int64 seconds) of a partition.
+
+    The arrays may be the partition's own (read-only): the passes only read them.
+    """
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise FewpointsError(
@@ -48,8 +51,8 @@ def partition_columns(df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarr
     dev = df["device_id"]
     if dev.isna().any():
         raise FewpointsError("traces: device_id has missing values")
-    x = df["x_km"].to_numpy(dtype=np.float64, na_value=np.nan) + 0.0
-    y = df["y_km"].to_numpy(dtype=np.float64, na_value=np.nan) + 0.0
+    x = _plain_zero(df["x_km"].to_numpy(dtype=np.float64, na_value=np.nan))
+    y = _plain_zero(df["y_km"].to_numpy(dtype=np.float64, na_value=np.nan))
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise FewpointsError("traces: x_km/y_km have missing or infinite values")
     time = df["time"]
@@ -60,8 +63,13 @@ def partition_columns(df: pd.DataFrame) -> tuple[pd.Series, np.ndarray, np.ndarr
             raise FewpointsError("traces: time has values that are not dates and times") from None
     if time.isna().any():
         raise FewpointsError("traces: time has missing values")
-    t = time.to_numpy().astype("datetime64[s]").view(np.int64)
+    t = time.to_numpy().astype("datetime64[s]", copy=False).view(np.int64)
     return dev, x, y, t
+
+
+def _plain_zero(v: np.ndarray) -> np.ndarray:
+    """``v`` with -0.0 as 0.0: a new array only if ``v`` holds a zero (the arrays are only read)."""
+    return v + 0.0 if (v == 0).any() else v
 
 
 def factorize_devices(dev: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -328,7 +328,12 @@ def _converted(table, source: dict, convert: dict, where: str) -> pd.DataFrame:
     for c in ("x_km", "y_km", "accuracy_m"):
         if c in source and c not in out:
             out[c] = as_numbers(table.column(source[c]), f"{where}: column {source[c]}", None)
-    return pd.DataFrame(out)
+    for c, v in out.items():  # Arrow's own buffers are read-only; the partition is the caller's
+        if isinstance(v, np.ndarray) and not v.flags.writeable:
+            out[c] = v.copy()
+    # One array per column, none copied again (without copy=False, pandas copies the
+    # floats into one block, which took as long as decoding them).
+    return pd.DataFrame(out, copy=False)
 
 
 def _device_column(dev, source: dict, where: str) -> pd.Categorical:

@@ -19,18 +19,14 @@ from fewpoints.scale.frames import COLUMNS, factorize_devices, partition_columns
 from fewpoints.scale.holders import holder_counts, holder_pairs
 
 
-def _device_points(df: pd.DataFrame, *, coordinates: bool = True):
+def _device_points(df: pd.DataFrame):
     """A partition's distinct (device, point) pairs, sorted by device then (x, y, time).
 
     Returns the partition's device IDs (sorted, as the in-memory index sorts
-    them) and, for every pair, its device row and (with ``coordinates``)
-    its x, y and time; without ``coordinates``, the records per device
-    instead. Points are in the order of the in-memory index's point codes:
-    x, then y, then time.
+    them) and, for every pair, its device row, its x, y and time. Points are
+    in the order of the in-memory index's point codes: x, then y, then time.
     """
-    dev_ids, d, loc, loc_x, loc_y, t, records = fine_pairs(df)
-    if not coordinates:
-        return dev_ids, d, records
+    dev_ids, d, loc, loc_x, loc_y, t, _ = fine_pairs(df)
     return dev_ids, d, loc_x[loc], loc_y[loc], t
 
 
@@ -131,14 +127,47 @@ def count_partition(df: pd.DataFrame) -> pd.DataFrame:
     """Pass 1: each device's number of distinct points, and of records."""
     if len(df) == 0:
         return COUNT_META.copy()
-    ids, d, records = _device_points(df, coordinates=False)
+    dev, x, y, t = partition_columns(df)
+    dcode, ids = factorize_devices(dev)
+    del dev
+    records = np.bincount(dcode, minlength=len(ids))
     return pd.DataFrame(
         {
             "device_id": pd.array(ids, dtype="string[pyarrow]"),
-            "n_points": np.bincount(d, minlength=len(ids)).astype(np.int64),
+            "n_points": _points_per_device(dcode, len(ids), x, y, t, records).astype(np.int64),
             "n_records": records.astype(np.int64),
         }
     )
+
+
+def _points_per_device(dcode, n_dev: int, x, y, t, records) -> np.ndarray:
+    """Each device's number of distinct (x, y, t), without a sort when the records allow it.
+
+    Records in order of device, then time (as ``generate --chunk-people``
+    writes them) can repeat a point only within a run of records of one
+    device in one second: those few runs alone are coded and sorted, every
+    other record is a point of its own. Records in any other order: one
+    sort of all of them (:func:`_distinct_pairs`).
+    """
+    if len(dcode) > 1:
+        step_d, step_t = np.diff(dcode), np.diff(t)
+        ordered = bool(((step_d > 0) | ((step_d == 0) & (step_t >= 0))).all())
+        tie = (step_d == 0) & (step_t == 0)  # record i + 1 shares device and second with i
+        del step_d, step_t
+    else:
+        ordered, tie = True, np.zeros(0, dtype=bool)
+    if not ordered:
+        loc, loc_x, _ = location_codes(x, y)
+        d = _distinct_pairs(dcode.copy(), n_dev, loc, len(loc_x), t)[0]
+        return np.bincount(d, minlength=n_dev)
+    if not tie.any():
+        return records
+    rows = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+    d = dcode[rows]
+    in_runs = np.bincount(d, minlength=n_dev)
+    loc, loc_x, _ = location_codes(x[rows], y[rows])
+    d = _distinct_pairs(d, n_dev, loc, len(loc_x), t[rows])[0]
+    return records - in_runs + np.bincount(d, minlength=n_dev)
 
 
 FETCH_META = pd.DataFrame(
@@ -205,18 +234,74 @@ def _match_partition(df: pd.DataFrame, known: dict) -> np.ndarray:
     if len(df) == 0:
         return np.zeros(len(need), dtype=np.int64)
     dev, x, y, t = partition_columns(df)
-    rows, pid = _known_rows(x, y, t, known)
+    rows, pid = known_rows(x, y, t, known)
     return _count_holders(dev.iloc[rows], pid, known)
 
 
-def _known_rows(x, y, t, known: dict, *, loc=None) -> tuple[np.ndarray, np.ndarray]:
+def known_rows(x, y, t, known: dict, *, loc=None, bits=None) -> tuple[np.ndarray, np.ndarray]:
     """The records that are known points, and the point id of each.
 
-    The broadcast join: each coordinate is looked up among the known
-    points' values (a hash lookup), then the (x, y, t) triple among the
-    known triples (a binary search on one packed key). With ``loc``, ``x``
-    and ``y`` are a table of locations and record i is at ``loc[i]``.
+    The broadcast join, in two steps. A filter first: every record's
+    (x, y, t) is hashed to one integer (from the bits of the floats and the
+    seconds, :func:`_place_hash` and :func:`_point_hash`) and tested against
+    a table of flags set at the known points' hashes; a record whose hash is
+    not flagged is no known point. Then the exact join on the few records
+    that pass (a known point's own records, and about one in 32 of the
+    others): each coordinate is looked up among the known points' values,
+    then the (x, y, t) triple among the known triples (a binary search on
+    one packed key). With ``loc``, ``x`` and ``y`` are a table of locations
+    and record i is at ``loc[i]``. ``bits`` sets the filter's table to
+    ``2**bits`` flags (default: about 32 per known point).
     """
+    bits = _hash_bits(len(known["x"])) if bits is None else int(bits)
+    flags = np.zeros(1 << bits, dtype=bool)
+    kx, ky = known["x"] + 0.0, known["y"] + 0.0
+    flags[_point_hash(_place_hash(kx, ky), known["t"], bits)] = True
+    if loc is None:  # records as partition_columns gives them: -0.0 as 0.0
+        place = _place_hash(x, y)
+    else:
+        place = _place_hash(np.asarray(x, dtype=np.float64) + 0.0,
+                            np.asarray(y, dtype=np.float64) + 0.0)[loc]  # fmt: skip
+    cand = np.flatnonzero(flags[_point_hash(place, t, bits)])
+    del place
+    if loc is None:
+        rows, pid = _exact_rows(x[cand], y[cand], t[cand], known)
+    else:
+        rows, pid = _exact_rows(x, y, t[cand], known, loc=loc[cand])
+    return cand[rows], pid
+
+
+#: Odd 64-bit constants of the hashes (multiplying by one is a bijection of uint64).
+_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0xD6E8FEB86659FD93)
+
+
+def _hash_bits(n_known: int) -> int:
+    """Bits of the filter's table: about 32 flags per known point (2**26 at most)."""
+    return min(max(int(n_known) * 32, 1 << 10).bit_length(), 26)
+
+
+def _place_hash(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """One new uint64 per (x, y), from the bits of the floats (equal floats, equal hashes).
+
+    Multiply, xor, multiply, all in place on one array: the cost of a
+    record is a few operations, and no temporary array is made.
+    """
+    h = np.asarray(x, dtype=np.float64).view(np.uint64) * np.uint64(_MIX[0])
+    h ^= np.asarray(y, dtype=np.float64).view(np.uint64)
+    h *= np.uint64(_MIX[1])
+    return h
+
+
+def _point_hash(place: np.ndarray, t, bits: int) -> np.ndarray:
+    """The top ``bits`` bits of a hash of each (place hash, seconds), computed in ``place``."""
+    place ^= np.asarray(t, dtype=np.int64).view(np.uint64)
+    place *= np.uint64(_MIX[2])  # every bit of the inputs reaches the top bits
+    place >>= np.uint64(64 - bits)
+    return place
+
+
+def _exact_rows(x, y, t, known: dict, *, loc=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`known_rows` without the filter: every record's values looked up exactly."""
     xs, ys, ts = (pd.Index(np.unique(known[c])) for c in ("x", "y", "t"))
     xi, yi, ti = xs.get_indexer(x), ys.get_indexer(y), ts.get_indexer(t)
     if loc is not None:
@@ -254,7 +339,7 @@ def holders_partition(df: pd.DataFrame, known: dict) -> pd.DataFrame:
         return HOLDERS_META.copy()
     dev, x, y, t = partition_columns(df)
     dcode, ids = factorize_devices(dev)
-    rows, pid = _known_rows(x, y, t, known)
+    rows, pid = known_rows(x, y, t, known)
     g, d = holder_pairs(dcode[rows], len(ids), pid, known)
     return pd.DataFrame({"target": g, "device": d})
 
@@ -322,7 +407,7 @@ def sweep_match_partition(df: pd.DataFrame, knowns: list, settings: list) -> pd.
     frames = [SWEEP_MATCH_META]
     for k, (known, (cell, step)) in enumerate(zip(knowns, settings, strict=True)):
         d, loc, loc_x, loc_y, t = coarse_pairs(fine, cell, step, distinct=False)
-        rows, pid = _known_rows(loc_x, loc_y, t, known, loc=loc)
+        rows, pid = known_rows(loc_x, loc_y, t, known, loc=loc)
         counts = holder_counts(d[rows], len(fine[0]), pid, known)
         hit = np.flatnonzero(counts)
         frames.append(pd.DataFrame({"setting": np.full(len(hit), k, dtype=np.int64),
