@@ -141,7 +141,7 @@ def counted_device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if not isinstance(s.dtype, pd.CategoricalDtype):
         codes, labels = device_codes(s)
         return codes, labels, np.bincount(codes, minlength=len(labels))
-    codes = s.cat.codes.to_numpy()
+    codes = s.array.codes  # the categorical's own codes, read-only (no copy)
     labels = np.asarray(s.cat.categories.astype(str), dtype=object)
     counts = _code_counts(codes, len(labels))
     present = counts > 0
@@ -153,9 +153,15 @@ def counted_device_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _code_counts(codes: np.ndarray, n: int) -> np.ndarray:
-    """How many times each of 0..n-1 occurs in ``codes`` (binary searches when sorted)."""
-    if n < np.iinfo(codes.dtype).max and len(codes) > 1 and (codes[1:] >= codes[:-1]).all():
-        return np.diff(np.searchsorted(codes, np.arange(n + 1, dtype=codes.dtype))).astype(np.int64)
+    """How many times each of 0..n-1 occurs in ``codes`` (the lengths of their runs when sorted)."""
+    if len(codes) > 1 and (codes[1:] >= codes[:-1]).all():
+        starts = np.flatnonzero(codes[1:] != codes[:-1])
+        starts += 1
+        starts = np.concatenate([[0], starts])
+        starts = starts[codes[starts] >= 0]  # missing values (-1) count for no code
+        counts = np.zeros(n, dtype=np.int64)
+        counts[codes[starts]] = np.diff(starts, append=len(codes))
+        return counts
     return np.bincount(codes, minlength=n)
 
 

@@ -181,7 +181,7 @@ def _surely_clean(s: pd.Series) -> bool:
     """
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
+        codes = s.array.codes  # no copy
         return len(codes) == 0 or int(codes.min()) >= 0
     if not isinstance(dtype, np.dtype) or len(s) == 0:
         return False

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fewpoints.attacks import PointIndex, unicity
+from fewpoints.attacks import PointIndex, record_keys, unicity
 from fewpoints.attacks import point_keys as index_module
 from fewpoints.attacks.index import location_codes
 from fewpoints.common import device_codes
@@ -236,6 +236,44 @@ def test_block_boundaries_change_nothing(monkeypatch, block, time, coord):
     assert_index_is(PointIndex.from_traces(traces), want)
 
 
+@SETTINGS
+@given(
+    seed=st.integers(0, 10_000),
+    coord=st.sampled_from(COORDS),
+    time=st.sampled_from(TIMES),
+    run=st.integers(1, 6),
+    share=st.sampled_from([0.0, 0.5, 1.0]),
+    block=st.sampled_from([1, 3, 1 << 15]),
+)
+def test_runs_of_records_coded_once_give_the_same_index(seed, coord, time, run, share, block):
+    # Records sorted by device, each location held for up to `run` records in a
+    # row (a phone staying at one antenna), -0.0 next to 0.0 in "negative":
+    # each run is coded once, and its key spread to its records.
+    traces = make_traces(seed, coord, time, n_devices=20, n_places=6)
+    held = np.arange(len(traces)) // run * run
+    traces["x_km"] = traces["x_km"].to_numpy()[held]
+    traces["y_km"] = traces["y_km"].to_numpy()[held]
+    if coord == "negative":
+        traces.loc[traces.index[1::2], "x_km"] += 0.0  # -0.0 becomes 0.0 on every other row
+    want = reference_index(traces)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(record_keys, "RUNS_SHARE", share)
+        m.setattr(index_module, "_BLOCK", block)
+        dev = device_codes(traces["device_id"])[0]
+        x, y = traces["x_km"].to_numpy(), traces["y_km"].to_numpy()
+        starts = index_module.record_runs(x, y, dev)
+        if share == 1.0:
+            assert starts is not None and starts[0] == 0
+            assert (
+                (x[starts[1:]] != x[starts[1:] - 1])
+                | (dev[starts[1:]] != dev[starts[1:] - 1])
+                | (y[starts[1:]] != y[starts[1:] - 1])
+            ).all()
+        elif share == 0.0:
+            assert starts is None
+        assert_index_is(PointIndex.from_traces(traces), want)
+
+
 @pytest.mark.parametrize("sample", [2, 8, 1000])
 def test_locations_and_steps_missed_by_the_samples_are_found(monkeypatch, sample):
     # Every record on a grid and the hour, but for one rare place and one time
@@ -278,9 +316,11 @@ def test_the_sampled_time_step_is_checked_on_every_record(monkeypatch):
     assert_index_is(PointIndex.from_traces(traces), reference_index(traces))
 
 
+@pytest.mark.parametrize("runs", [0.0, 1.0])
 @pytest.mark.parametrize("layout", ["fields-narrow", "product-narrow", "fields-wide", "compacted"])
-def test_every_key_layout_gives_the_same_index(monkeypatch, layout):
+def test_every_key_layout_gives_the_same_index(monkeypatch, layout, runs):
     traces = make_traces(8, "latlon", "seconds", n_devices=50, n_places=9)
+    monkeypatch.setattr(record_keys, "RUNS_SHARE", runs)  # 0: per record, 1: per run
     want = reference_index(traces)
     real = index_module._Layout.of
 

@@ -43,6 +43,7 @@ from fewpoints.attacks.point_keys import (
     encode_locations,
     location_codes,
     pair_keys,
+    record_runs,
     small_int,
     time_ticks,
 )
@@ -146,10 +147,16 @@ class PointIndex:
         """
         validate_traces(traces)
         dev, device_ids, records = counted_device_codes(traces["device_id"])
-        loc, loc_x, loc_y = encode_locations(traces["x_km"], traces["y_km"])
+        x = traces["x_km"].to_numpy(dtype=np.float64)
+        y = traces["y_km"].to_numpy(dtype=np.float64)
+        starts = record_runs(x, y, dev)
+        if starts is not None:  # each run of records with one location and device, once
+            x, y, dev = x[starts], y[starts], dev[starts]
+        loc, loc_x, loc_y = encode_locations(x, y)
+        del x, y
         ticks, per_second = time_ticks(traces["time"])
         keys, devs, offsets, point_loc, point_time, dups = build_pairs(
-            loc, ticks, per_second, dev, len(loc_x), len(device_ids)
+            loc, ticks, per_second, dev, len(loc_x), len(device_ids), starts
         )
         del loc, dev
         counts = None  # pairs of each device: its records less its duplicated ones

@@ -15,6 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fewpoints.attacks.record_keys import (
+    blocks,
+    decode_sorted,
+    encode_records,
+    encode_runs,
+    per_record,
+    run_starts,
+    small_int,
+)
 from fewpoints.common import dedupe_sorted
 
 
@@ -81,15 +90,14 @@ def _bits(n: int) -> int:
     return max(int(n) - 1, 0).bit_length()
 
 
-def small_int(n: int):
-    """The narrowest signed integer type holding 0..n."""
-    return np.int32 if n < 2**31 else np.int64
-
-
 def _blocks(n: int):
     """``(lo, hi)`` of every block of ``_BLOCK`` records."""
-    for lo in range(0, n, _BLOCK):
-        yield lo, min(lo + _BLOCK, n)
+    return blocks(n, _BLOCK)
+
+
+def record_runs(x: np.ndarray, y: np.ndarray, dev: np.ndarray) -> np.ndarray | None:
+    """Where each run of records with one location and device starts (:func:`run_starts`)."""
+    return run_starts(x, y, dev, block=_BLOCK)
 
 
 def _ranks(seen: np.ndarray) -> np.ndarray:
@@ -349,13 +357,15 @@ def time_ticks(time: pd.Series) -> tuple[np.ndarray, int]:
     return values.astype("datetime64[s]").view(np.int64), 1
 
 
-def build_pairs(loc, ticks, per_second: int, dev, n_loc: int, n_dev: int):
+def build_pairs(loc, ticks, per_second: int, dev, n_loc: int, n_dev: int, starts=None):
     """The unique (point, device) pairs of the records, by one sort of one key per record.
 
     Each record's key is ``(location * n_slots + time step) << dev_bits |
     device``, 32 bits wide when that fits. Sorting orders the records by
     point (location, then time) then device, and one pass over the sorted
-    keys gives the unique pairs and the postings (:func:`_decode`).
+    keys gives the unique pairs and the postings (:func:`decode_sorted`). With
+    ``starts`` (from :func:`record_runs`), ``loc`` and ``dev`` are those of
+    each run of records, not of each record.
 
     Returns ``keys`` (``point * n_dev + device``, sorted), ``devs``,
     ``offsets`` of every point's pairs, the location code (int32) and time
@@ -367,15 +377,20 @@ def build_pairs(loc, ticks, per_second: int, dev, n_loc: int, n_dev: int):
         clock = _Clock.of(ticks, per_second, exact=exact)
         layout = _Layout.of(n_loc, clock.n_slots, dev_bits)
         if layout is None:
+            if starts is not None:
+                loc, dev = (per_record(a, starts, len(ticks)) for a in (loc, dev))
             return (*_pairs_compacted(loc, ticks // per_second, dev, n_dev), None)
         try:
-            key = _encode(loc, ticks, dev, clock, layout)
+            if starts is None:
+                key = encode_records(loc, ticks, dev, clock, layout, block=_BLOCK)
+            else:
+                key = encode_runs(loc, dev, starts, ticks, clock, layout, block=_BLOCK)
             break
         except _Incomplete:  # a time off the sample's step: the exact step, from every record
             if exact:
                 raise
     key.sort()
-    return _decode(key, n_dev, layout, clock)
+    return decode_sorted(key, n_dev, layout, clock, block=_BLOCK)
 
 
 @dataclass(frozen=True)
@@ -415,26 +430,6 @@ class _Layout:
         return loc, cells - loc * self.n_slots
 
 
-def _encode(loc, ticks, dev, clock: _Clock, layout: _Layout) -> np.ndarray:
-    """One key per record: its point (location and time step) above its device."""
-    kind = np.uint32 if layout.narrow else np.int64
-    key = np.empty(len(loc), dtype=kind)
-    shift = kind(layout.dev_bits)
-    for lo, hi in _blocks(len(loc)):
-        cell = loc[lo:hi].astype(np.int64)
-        if layout.slot_bits:
-            cell <<= layout.slot_bits
-            cell |= clock.slots(ticks[lo:hi])
-        else:
-            cell *= layout.n_slots
-            cell += clock.slots(ticks[lo:hi])
-        k = key[lo:hi]
-        k[...] = cell
-        k <<= shift
-        k |= dev[lo:hi].astype(kind, copy=False)
-    return key
-
-
 def _pairs_compacted(loc, seconds, dev, n_dev: int):
     """Too many bits to pack: points compacted by sorting first (argsort), then the pairs sorted."""
     times, tcode = np.unique(seconds, return_inverse=True)
@@ -456,76 +451,3 @@ def _pairs_compacted(loc, seconds, dev, n_dev: int):
     point = uniq[field_[offsets[:-1]]]
     keys = pcode * n_dev + devs
     return keys, devs.astype(small_int(n_dev)), offsets, point // n_t, times[point % n_t]
-
-
-def _decode(key: np.ndarray, n_dev: int, layout: _Layout, clock: _Clock):
-    """From sorted keys ``point field << dev_bits | device``: the unique pairs, in one pass.
-
-    Block by block: neighbouring keys that are equal are duplicated records
-    (dropped), and a key whose field differs from its predecessor's starts a
-    point (``(a ^ b) >> dev_bits != 0``). Each block writes its pairs' keys
-    ``point * n_dev + device`` (point codes numbering the distinct fields in
-    order), their devices, the offsets of the points it starts and their
-    location codes and times, so no pass over the whole arrays follows.
-    Returns what :func:`build_pairs` returns. ``key`` is overwritten: when it
-    is int64 it becomes ``keys``.
-    """
-    n = len(key)
-    kind = key.dtype.type
-    shift, mask = kind(layout.dev_bits), kind((1 << layout.dev_bits) - 1)
-    keys = key if key.dtype == np.int64 else np.empty(n, dtype=np.int64)
-    devs = np.empty(n, dtype=small_int(n_dev))
-    offsets = np.empty(n + 1, dtype=np.int64)
-    point_loc = np.empty(n, dtype=small_int(n))
-    point_time = np.empty(n, dtype=np.int64)
-    dups = []
-    pos, n_pts = 0, 0
-    prev = None
-    diff = np.empty(min(_BLOCK, max(n, 1)), dtype=key.dtype)
-    for lo, hi in _blocks(n):
-        k = key[lo:hi]
-        x = diff[: hi - lo]
-        # The first key of all starts a pair and a point: any value above the mask.
-        x[0] = (k[0] ^ prev) if prev is not None else mask + kind(1)
-        np.bitwise_xor(k[1:], k[:-1], out=x[1:])
-        prev = k[-1]
-        keep = x != 0
-        if not keep.all():
-            dups.append(k[~keep] & mask)
-            k, x = k[keep], x[keep]  # a dropped key equals the kept one before it
-            if len(k) == 0:
-                continue
-        m = len(k)
-        new = x > mask
-        starts = np.flatnonzero(new)
-        fields = np.take(k, starts) >> shift
-        d = k & mask
-        pcode = np.cumsum(new, dtype=np.int64)
-        pcode += n_pts - 1
-        out = keys[pos : pos + m]  # pos <= lo: only keys already read are overwritten
-        np.multiply(pcode, n_dev, out=out)
-        out += d
-        devs[pos : pos + m] = d
-        j = n_pts + len(starts)
-        np.add(starts, pos, out=offsets[n_pts:j])
-        if layout.slot_bits:
-            point_loc[n_pts:j] = fields >> kind(layout.slot_bits)
-            slot = np.bitwise_and(fields, (1 << layout.slot_bits) - 1, dtype=np.int64)
-        else:
-            loc = fields // kind(layout.n_slots)
-            point_loc[n_pts:j] = loc
-            slot = fields.astype(np.int64)
-            slot -= loc.astype(np.int64) * layout.n_slots
-        if clock.step != 1:
-            slot *= clock.step
-        np.add(slot, clock.t0, out=point_time[n_pts:j])
-        pos, n_pts = pos + m, j
-    offsets[n_pts] = pos
-    dup = np.concatenate(dups) if dups else np.empty(0, dtype=key.dtype)
-    # Give the unused tails back (no copy).
-    del k, out
-    for a, size in ((keys, pos), (devs, pos), (offsets, n_pts + 1)):
-        a.resize(size, refcheck=False)
-    point_loc.resize(n_pts, refcheck=False)
-    point_time.resize(n_pts, refcheck=False)
-    return keys, devs, offsets, point_loc, point_time, dup.astype(np.int64)
