@@ -81,6 +81,11 @@ def test_the_device_id_reproducer_counts_two_devices(tmp_path, capsys):
         (["link", "tiny", "--seed", "-1"], "argument --seed: must be zero or more"),
         (["explain", "tiny", "abc", "--seed", "-1"], "argument --seed: must be zero or more"),
         (["briefing", "--out", "x", "--seed", "-1"], "argument --seed: must be zero or more"),
+        (["audit", "f.csv", "--out", "x", "--seed", "-1"], "argument --seed: must be zero or more"),
+        (
+            ["audit", "f.csv", "--out", "x", "--seed", "abc"],
+            "argument --seed: expected a whole number, got 'abc'",
+        ),
         (["link", "tiny", "--examples", "-1"], "argument --examples: must be zero or more"),
         (["unicity"], "the following arguments are required: PATH_OR_PRESET"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

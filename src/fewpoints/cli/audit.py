@@ -9,7 +9,7 @@ import time
 
 from fewpoints.cli import loader
 from fewpoints.cli.errors import EXIT_OK
-from fewpoints.cli.options import positive_int
+from fewpoints.cli.options import positive_int, seed
 from fewpoints.cli.progress import Progress
 from fewpoints.schema import FewpointsError
 
@@ -43,7 +43,7 @@ def _add_audit(sub) -> None:
         default=10_000,
         help="devices sampled for each test (default: 10000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random draws (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the random draws (default: 0)")
     p.add_argument(
         "--drop-duplicates",
         action="store_true",
