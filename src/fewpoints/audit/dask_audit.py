@@ -59,8 +59,9 @@ def _audit_dask(
     counted on the client; the costs of coarsening and the description of
     the file in one more pass; the population bounds by
     :func:`~fewpoints.audit.population.population_bounds` (nested random
-    subsets, three more passes). Each device must be in one partition (as
-    ``fewpoints generate --chunk-people`` writes them).
+    subsets, two more passes on the sweep's count of points per device).
+    Each device must be in one partition (as ``fewpoints generate
+    --chunk-people`` writes them).
     """
     from fewpoints.attacks.resolution import ResolutionSweep
     from fewpoints.attacks.result import curve_row
@@ -147,9 +148,10 @@ def _audit_dask(
     anonymity["granularity"] = anonymity["granularity"].replace({"antenna": "as recorded"})
     seconds["home, work and top places"] = time.perf_counter() - t0
 
-    # Nested random subsets: the same sizes, targets and points as in memory, three passes.
+    # Nested random subsets: the same sizes, targets and points as in memory; the sweep's
+    # pass 1 already counted each device's points, so two more passes.
     t0 = time.perf_counter()
-    population = population_bounds(select_columns(ddf), n_devices=counts.n_devices,
+    population = population_bounds(select_columns(ddf), counts=counts,
                                    n_targets=sizes.population_targets,
                                    rng=np.random.default_rng([seed, 3]), progress=report)  # fmt: skip
     seconds["population bounds"] = time.perf_counter() - t0

@@ -28,6 +28,7 @@ def population_bounds(
     traces,
     *,
     n_devices: int | None = None,
+    counts=None,
     n_targets: int = 5_000,
     n_points: int = 4,
     rng=None,
@@ -51,13 +52,17 @@ def population_bounds(
     n_devices : int, optional
         The devices of a Dask frame, when an earlier pass counted them
         (default: counted here, one more read of the data).
+    counts : DeviceCounts, optional
+        A Dask frame's points per device from an earlier pass 1 over it (the
+        sweep's): the population work then reads the frame twice, not three
+        times, with the same numbers.
     n_targets : int, default 5_000
         Targets per subset size.
     n_points : int, default 4
     rng : int, Generator or None
     progress : callable, optional
-        ``progress(stage, fraction)``; the Dask engine reports its three
-        passes, each named "population bounds, pass k/3: ...".
+        ``progress(stage, fraction)``; the Dask engine reports its passes,
+        each named "population bounds, pass k/3: ..." (k/2 given ``counts``).
 
     Returns
     -------
@@ -66,6 +71,8 @@ def population_bounds(
     from fewpoints.attacks.population import PopulationCurve, population_table
     from fewpoints.scale import is_dask_frame
 
+    if n_devices is None and counts is not None:
+        n_devices = counts.n_devices
     if n_devices is None:
         dask = is_dask_frame(traces)
         n_devices = int(traces["device_id"].nunique().compute()) if dask else traces.n_devices
@@ -79,5 +86,6 @@ def population_bounds(
         n_targets=n_targets,
         rng=np.random.default_rng(rng),
         progress=lambda stage, fraction: report(f"population bounds, {stage}", fraction),
+        counts=counts,
     )
     return PopulationCurve.from_table(measured.table, extrapolate_to=far)

@@ -83,6 +83,29 @@ def test_towns_axis_needs_towns_and_a_complete_order():
         population_table(t, [4], axes="country", n_points_range=1)
 
 
+def test_counts_already_counted_give_the_same_table_in_two_passes():
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    from fewpoints import scale
+
+    t, _ = two_towns()
+    t["device_id"] = t["device_id"].astype(str)
+    parts = [t[t["device_id"].isin(g)] for g in (["ana", "cy"], ["ben", "dee"])]
+    ddf = dd.from_delayed([dask.delayed(p) for p in parts], meta=t.iloc[:0])
+    kw = {"n_points_range": 2, "n_targets": 10, "rng": 3}
+    with dask.config.set(scheduler="synchronous"):
+        plain = population_table(ddf, [2, 4], **kw)
+        _, counts = scale.count_points(scale.select_columns(ddf), None)
+        stages = []
+        given = population_table(ddf, [2, 4], counts=counts, **kw,
+                                 progress=lambda stage, fraction: stages.append(stage))  # fmt: skip
+    pd.testing.assert_frame_equal(plain.table, given.table)
+    pd.testing.assert_frame_equal(plain.targets, given.targets)
+    assert sorted(set(stages)) == ["pass 1/2: known points", "pass 2/2: matching"]
+    with pytest.raises(FewpointsError, match="counts= is for a Dask table"):
+        population_table(t, [2, 4], counts=counts, **kw)
+
+
 def test_population_curve_random_keeps_its_draws():
     """population_curve on subsets makes the generator calls it made before the towns axis."""
     from fewpoints.attacks.index import PointIndex

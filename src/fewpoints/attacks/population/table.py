@@ -160,6 +160,7 @@ def population_table(
     n_targets: int = 10_000,
     rng=None,
     progress=None,
+    counts=None,
 ) -> PopulationMeasurement:
     """Unicity with random points in datasets of growing size, along one or both axes.
 
@@ -188,6 +189,11 @@ def population_table(
     rng : int, Generator or None
     progress : callable, optional
         ``progress(stage, fraction)`` (the Dask engine's passes).
+    counts : DeviceCounts, optional
+        A Dask table's points per device, when an earlier pass 1 counted
+        them on this very table (every device in one partition), as the
+        Dask audit's sweep does: the count is not read again, so the table
+        is read twice, not three times (passes "1/2" and "2/2").
 
     Returns
     -------
@@ -221,9 +227,13 @@ def population_table(
         from fewpoints import scale
 
         ddf = scale.select_columns(traces)
-        ddf, counts = scale.count_points(ddf, progress)
+        stages = ("2/3", "3/3") if counts is None else ("1/2", "2/2")
+        if counts is None:
+            ddf, counts = scale.count_points(ddf, progress)
         device_ids, n_all = counts.device_ids, counts.n_devices
     else:
+        if counts is not None:
+            raise FewpointsError("counts= is for a Dask table; a table in memory is counted here")
         index = as_index(traces)
         counts, device_ids, n_all = index, index.device_ids, index.n_devices
     sizes = _check_sizes(sizes, n_all)
@@ -241,7 +251,7 @@ def population_table(
 
     if dask:
         _, target, holder = scale.dask_holders(
-            ddf, counts, requests, progress=progress, stages=("2/3", "3/3")
+            ddf, counts, requests, progress=progress, stages=stages
         )
         axis_of = np.concatenate([np.full(len(d[4]), d[0]) for d in draws])
         limit_of = np.concatenate([np.full(len(d[4]), d[1]) for d in draws])
