@@ -175,10 +175,18 @@ def _extent_km(places: pd.DataFrame) -> str:
 
 
 def estimate_memory(params: WorldParams) -> int:
-    """Rough peak bytes that generating ``params`` needs (tables plus working arrays)."""
+    """Rough peak bytes that generating ``params`` needs (tables plus working arrays).
+
+    Set from the measured peaks (``benchmarks/results/generate.json``): the
+    crowd world's 9.50 GB, with 10% to spare, since the peak moves by about
+    1 GB between runs of the same code.
+    """
     n, d = params.n_people, params.days
     plans = n * d * 8 * 8  # eight int32 (place, start) slots per person-day
     stays = n * d * 2.4 * 24  # about 2.3 stays per person-day after merging, 24 bytes each
+    # The ground truth is built on a thread while the days are observed, so its working
+    # arrays are alive beside the observations (the crowd's peak rose 6.83 -> 9.50 GB).
+    stays += n * d * 2.4 * 12
     records = 0.0
     if "cdr" in params.observe:
         records += n * d * params.cdr_events_per_month / 30.0 * 44  # 32 bytes a row + assembly
