@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -122,6 +123,16 @@ def test_progress_bar_redraws_in_place_on_a_terminal():
     assert "\r  moving people" in tty.text
     assert "[##########] 100%" in tty.text
     assert tty.text.endswith("\n")
+
+
+def test_progress_names_a_stage_once_off_a_terminal_when_two_threads_alternate():
+    log = io.StringIO()
+    bar = Progress(log)
+    for stage, fraction in [("observing (cdr)", 0.0), ("ground truth", 0.0),
+                            ("observing (cdr)", 0.5), ("ground truth", 1.0),
+                            ("observing (cdr)", 1.0)]:  # fmt: skip
+        bar(stage, fraction)
+    assert log.getvalue() == "  observing (cdr) ...\n  ground truth ...\n"
 
 
 def test_version_and_help():

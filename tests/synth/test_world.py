@@ -289,3 +289,41 @@ def test_memory_estimate_covers_the_measured_peaks():
     for preset, peak in measured.items():
         estimate = estimate_memory(resolve_params(preset))
         assert 1.1 * peak <= estimate <= max(2.5 * peak, peak + 0.5e9), (preset, peak, estimate)
+
+
+def test_helper_thread_reports_its_stages_as_their_work_starts_and_ends(monkeypatch):
+    # The ground truth and the public records are built on a thread alongside the days:
+    # their progress must bracket the work itself, not arrive at 0 then 1 once it is done.
+    from fewpoints.synth import mobility, observe, population
+
+    log = []
+
+    def marked(name, work):
+        def run(*args, **kwargs):
+            log.append(f"{name} starts")
+            out = work(*args, **kwargs)
+            log.append(f"{name} ends")
+            return out
+
+        return run
+
+    monkeypatch.setattr(mobility, "stays_table", marked("stays", mobility.stays_table))
+    monkeypatch.setattr(
+        population, "make_directory", marked("directory", population.make_directory)
+    )
+    monkeypatch.setattr(observe, "make_posts", marked("posts", observe.make_posts))
+    world = fewpoints.make_world("tiny", rng=2, progress=lambda s, f: log.append((s, f)))
+    at = log.index
+    assert (
+        at(("ground truth", 0.0))
+        < at("stays starts")
+        < at("stays ends")
+        < at(("ground truth", 1.0))
+    )
+    assert at(("public records", 0.0)) < at("directory starts") < at("directory ends")
+    assert at("directory ends") < at(("public records", 0.5)) < at("posts starts")
+    assert at("posts ends") < at(("public records", 1.0))
+    # reporting changes nothing generated
+    quiet = fewpoints.make_world("tiny", rng=2)
+    for name, table in world.tables().items():
+        pd.testing.assert_frame_equal(table, quiet.tables()[name])

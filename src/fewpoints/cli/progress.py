@@ -17,6 +17,7 @@ class Progress:
         self.enabled = enabled
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._stage: str | None = None
+        self._seen: set[str] = set()  # stages already announced (two threads may alternate)
         self._t0 = time.perf_counter()
         self._last_draw = 0.0
 
@@ -28,9 +29,10 @@ class Progress:
         if stage != self._stage:
             if self._stage is not None and self.tty:
                 self.stream.write("\n")
-            if not self.tty:
+            if not self.tty and stage not in self._seen:
                 self.stream.write(f"  {stage} ...\n")
                 self.stream.flush()
+            self._seen.add(stage)
             self._stage = stage
             self._last_draw = 0.0
         if self.tty and (now - self._last_draw > 0.1 or fraction >= 1.0):

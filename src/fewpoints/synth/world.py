@@ -10,6 +10,7 @@ back into a :class:`World` (:func:`read_world`).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -316,6 +317,7 @@ def populate_city(
     """
     from fewpoints.synth import mobility, observe, population
 
+    report = _one_at_a_time(report)
     report("placing people", 0.0)
     people = population.make_people(
         params, town, rng=np.random.default_rng(streams["population"]), cohort=cohort
@@ -328,6 +330,10 @@ def populate_city(
     # arrays, so the tables are the same whatever runs when.
     with ThreadPoolExecutor(max_workers=1) as helper, ThreadPoolExecutor(max_workers=2) as pool:
         directory = helper.submit(
+            _reported,
+            report,
+            "public records",
+            (0.0, 0.5),
             population.make_directory,
             params,
             town,
@@ -342,10 +348,21 @@ def populate_city(
             progress=lambda f: report("moving people", f),
             pool=pool,
         )
-        stays = helper.submit(mobility.stays_table, day_plans, params) if with_stays else None
+        stays = None
+        if with_stays:
+            stays = helper.submit(
+                _reported,
+                report,
+                "ground truth",
+                (0.0, 1.0),
+                mobility.stays_table,
+                day_plans,
+                params,
+            )
         posts = helper.submit(
-            observe.make_posts, params, town, people, day_plans, seed=streams["posts"]
-        )
+            _reported, report, "public records", (0.5, 1.0),
+            observe.make_posts, params, town, people, day_plans, seed=streams["posts"],
+        )  # fmt: skip
         events = {}
         for model in params.observe:
             events[model] = observe.observe_days(
@@ -358,13 +375,9 @@ def populate_city(
                 progress=lambda f, m=model: report(f"observing ({m})", f),
                 pool=pool,
             )
-        if stays is not None:
-            report("ground truth", 0.0)
-            stays = stays.result()
-            report("ground truth", 1.0)
-        report("public records", 0.0)
+        # The helper reports its own stages as it starts and ends them.
+        stays = None if stays is None else stays.result()
         directory, posts = directory.result(), posts.result()
-        report("public records", 1.0)
         # The day plans are no longer needed: free them before the large tables are assembled.
         del day_plans
         observations = {}
@@ -375,6 +388,25 @@ def populate_city(
             )
             report(f"assembling traces ({model})", 1.0)
     return people.table, stays, observations, directory, posts
+
+
+def _one_at_a_time(report: ProgressFn) -> ProgressFn:
+    """``report`` called by one thread at a time (the helper thread reports its own stages)."""
+    lock = threading.Lock()
+
+    def serialised(stage: str, fraction: float) -> None:
+        with lock:
+            report(stage, fraction)
+
+    return serialised
+
+
+def _reported(report: ProgressFn, stage: str, fractions, work, *args, **kwargs):
+    """``work(*args, **kwargs)``, reporting ``stage`` at ``fractions`` when it starts and ends."""
+    report(stage, fractions[0])
+    out = work(*args, **kwargs)
+    report(stage, fractions[1])
+    return out
 
 
 def read_world(path: str | os.PathLike) -> World:
